@@ -1,0 +1,53 @@
+# Countersign — one toolchain. `make run` and `make test` install what they need.
+SHELL := /bin/bash
+NODE_BIN := node_modules/.bin
+CLI := node bin/countersign.js
+
+.PHONY: install build run test generate check typecheck lint-spec drift bench bench-soak conformance clean
+
+# Reinstall only when the lockfile changed since the last install.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+build: install
+	$(NODE_BIN)/tsc -p tsconfig.build.json
+
+## Start the sample upstream + gateway on embedded defaults, with a fresh dev token.
+run: build
+	@$(CLI) generate --check >/dev/null 2>&1 || $(CLI) generate
+	$(CLI) demo
+
+## The test suite (what CI runs).
+test: build
+	COUNTERSIGN_SKIP_BUILD=1 $(NODE_BIN)/vitest run
+
+## Regenerate generated/ from openapi/.
+generate: build
+	$(CLI) generate
+
+## Typecheck, lint the bundled spec, and fail on generated/ drift.
+check: typecheck lint-spec drift
+
+typecheck: install
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+lint-spec: install
+	$(NODE_BIN)/redocly lint openapi/workspace.yaml --config openapi/redocly.yaml
+
+drift: build
+	$(CLI) generate --check
+
+bench: build
+	node bench/run.js
+
+bench-soak: build
+	node bench/soak.js
+
+conformance: build
+	bash test/conformance/run.sh
+
+clean:
+	rm -rf dist

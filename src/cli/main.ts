@@ -1,0 +1,31 @@
+/**
+ * `countersign <command>`: the CLI contract (DESIGN.md). Each command lives in its own file and
+ * is loaded lazily so `stdio` and `serve` start without loading the generator.
+ */
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const COMMANDS: Record<string, Command> = {
+  generate: { summary: "generate tool modules from an OpenAPI spec", load: () => import("./generate.js") },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: countersign <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`countersign: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await command.load();
+  return mod.run(rest);
+}

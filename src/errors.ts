@@ -1,0 +1,128 @@
+/**
+ * One error type for the whole gateway, and the one place that maps it to HTTP, JSON-RPC and
+ * tool results.
+ */
+import type { ToolResult } from "./context.js";
+
+/** Stable error codes. The README's error table documents each. */
+export type ErrorCode =
+  | "unauthorized"          // missing/malformed/unknown/expired/revoked credential
+  | "forbidden"             // out of scope, read-only token, excluded operation
+  | "not_found"             // unknown tool, unknown action
+  | "invalid_arguments"     // schema validation failed
+  | "rate_limited"          // a bucket is exhausted
+  | "confirmation_invalid"  // confirm token unknown, expired, cancelled, another token's
+  | "conflict"              // resource changed since preview
+  | "upstream_error"        // upstream answered 4xx
+  | "upstream_unavailable"  // upstream 5xx, timeout, refused (retryable)
+  | "unavailable"           // a store (Redis) is down: fail closed, retry
+  | "payload_too_large"
+  | "bad_request"
+  | "internal";
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_arguments: 400,
+  rate_limited: 429,
+  confirmation_invalid: 400,
+  conflict: 409,
+  upstream_error: 502,
+  upstream_unavailable: 502,
+  unavailable: 503,
+  payload_too_large: 413,
+  bad_request: 400,
+  internal: 500,
+};
+
+export interface GatewayErrorOptions {
+  /** Whether `message` may be shown to the model/client as is (default true). */
+  expose?: boolean;
+  /** Machine-readable details, returned as structuredContent / JSON-RPC error data. */
+  details?: Record<string, unknown>;
+  /** Seconds after which a retry may succeed (429, 503). */
+  retryAfterSeconds?: number;
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/** The gateway's one error type: a stable code, a message, and whether the message is safe to show. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly expose: boolean;
+  readonly details?: Record<string, unknown>;
+  readonly retryAfterSeconds?: number;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.expose = options.expose ?? code !== "internal";
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryable = options.retryable ?? (code === "upstream_unavailable" || code === "unavailable" || code === "rate_limited");
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+}
+
+/** Normalizes anything thrown into a GatewayError (unknown errors become `internal`, not exposed). */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new GatewayError("internal", "Internal gateway error", { expose: false, cause: err });
+}
+
+/** The message a client may see. */
+export function publicMessage(err: GatewayError): string {
+  return err.expose ? err.message : "Internal gateway error";
+}
+
+/** JSON-RPC error codes used for errors that are not tool results. */
+export const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
+  unauthorized: -32001,
+  rate_limited: -32029,
+  unavailable: -32003,
+  forbidden: -32002,
+  payload_too_large: -32600,
+  bad_request: -32600,
+  not_found: -32602,
+  invalid_arguments: -32602,
+  internal: -32603,
+};
+
+/** Maps an error to a tool result with isError (what the model sees). */
+export function toToolResult(err: unknown): ToolResult {
+  const e = toGatewayError(err);
+  const structured: Record<string, unknown> = {
+    error: { code: e.code, message: publicMessage(e), retryable: e.retryable, ...(e.details ?? {}) },
+  };
+  if (e.retryAfterSeconds !== undefined) structured.retry_after_seconds = e.retryAfterSeconds;
+  return {
+    isError: true,
+    content: [{ type: "text", text: `Error (${e.code}): ${publicMessage(e)}` }],
+    structuredContent: structured,
+  };
+}
+
+/** Maps an error to a JSON-RPC error object. */
+export function toJsonRpcError(err: unknown): { code: number; message: string; data: Record<string, unknown> } {
+  const e = toGatewayError(err);
+  const data: Record<string, unknown> = { code: e.code, ...(e.details ?? {}) };
+  if (e.retryAfterSeconds !== undefined) data.retry_after_seconds = e.retryAfterSeconds;
+  return { code: JSONRPC_CODE[e.code] ?? -32000, message: publicMessage(e), data };
+}
+
+/** Maps an error to an HTTP status and headers (for transports that answer before the SDK). */
+export function toHttp(err: unknown): { status: number; headers: Record<string, string> } {
+  const e = toGatewayError(err);
+  const headers: Record<string, string> = {};
+  if (e.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));
+  if (e.code === "unauthorized") {
+    headers["WWW-Authenticate"] = `Bearer realm="countersign", error="invalid_token", error_description="${publicMessage(e).replace(/["\\]/g, "")}"`;
+  }
+  return { status: e.httpStatus, headers };
+}
