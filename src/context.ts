@@ -46,6 +46,10 @@ export interface AuditRecord {
   type?: "tool_call" | "pending" | "confirmed" | "cancelled" | "expired" | "rate_limited" | "denied";
   errorCode?: string;
   upstreamStatus?: number;
+  /** Time spent in the terminal (upstream) stage, set by the stage that calls the upstream. */
+  upstreamMs?: number;
+  /** The public error message when the call failed (never a secret). */
+  error?: string;
   resultExcerpt?: string;
   durationMs?: number;
   actionId?: string;
