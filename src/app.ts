@@ -1,0 +1,201 @@
+/**
+ * The composition root: builds the stores, the stages and the chain, and hands transports a
+ * Gateway. Dependencies are interfaces with in-process defaults; tests override them.
+ */
+import { randomUUID } from "node:crypto";
+import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
+import type { Config } from "./config.js";
+import type { AuditRecord, CallContext, Principal, ProgressSink, Stage, ToolResult, Transport } from "./context.js";
+import { GatewayError, toGatewayError, toToolResult } from "./errors.js";
+import { createLog, type Logger } from "./log.js";
+import { createMetaTools, type MetaTool, type SessionContext } from "./mcp/meta-tools.js";
+import { chain, compose, type Stages } from "./pipeline.js";
+import { loadRegistry, type Registry } from "./registry.js";
+import { createUpstreamStage } from "./stages/upstream.js";
+import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
+import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
+
+/** Everything the stages, meta-tools and transports are built from. */
+export interface Deps {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly upstream: UpstreamClient;
+  readonly validator: ArgumentValidator;
+  /** Milliseconds since the epoch; a fake clock in tests. */
+  readonly now: () => number;
+  /** Test hook: replaces individual stages. */
+  readonly stages?: Partial<Stages>;
+}
+
+/** One tools/call as a transport hands it over. */
+export interface CallRequest {
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  readonly credential?: string;
+  /** The principal the transport authenticated; the chain's auth stage re-checks the credential anyway. */
+  readonly principal?: Principal;
+  readonly transport: Transport;
+  readonly sessionId?: string;
+  readonly signal: AbortSignal;
+  readonly progress?: ProgressSink;
+  /** The transport already took rate-limit points for this call (HTTP answers 429 itself). */
+  readonly admitted?: boolean;
+  readonly confirmed?: CallContext["confirmed"];
+}
+
+/** A tool as tools/list shows it (SDK-independent). */
+export interface ListedTool {
+  readonly name: string;
+  readonly title?: string;
+  readonly description: string;
+  readonly inputSchema: { readonly [key: string]: unknown };
+  readonly outputSchema?: { readonly [key: string]: unknown };
+  readonly annotations?: ToolAnnotations;
+}
+
+/** What transports and meta-tools use. */
+export interface Gateway {
+  readonly deps: Deps;
+  readonly registry: Registry;
+  readonly metaTools: readonly MetaTool[];
+  /** Resolves a credential to a principal; throws GatewayError("unauthorized") saying what is wrong. */
+  authenticate(credential?: string): Promise<Principal>;
+  /** Takes rate-limit points for one tools/call; throws GatewayError("rate_limited") with retryAfterSeconds. */
+  admit(principal: Principal, toolName: string): Promise<void>;
+  /** The generated tools this session may see. */
+  visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
+  /** tools/list: visible generated tools, then meta-tools. */
+  listTools(session: SessionContext): ListedTool[];
+  /** Runs a generated tool through the chain; never throws (errors become tool results). */
+  callTool(req: CallRequest): Promise<ToolResult>;
+  /** Runs a meta-tool for a session (re-authenticating first); never throws. */
+  callMetaTool(tool: MetaTool, args: Record<string, unknown>, session: SessionContext): Promise<ToolResult>;
+  close(): Promise<void>;
+}
+
+const DEV_PRINCIPAL: Principal = Object.freeze({ tokenId: "dev", subject: "dev", modules: "all", readOnly: false, tier: "default" });
+
+// placeholder until tokens land: any non-empty credential is the dev principal.
+async function placeholderAuthenticate(credential?: string): Promise<Principal> {
+  if (!credential) throw new GatewayError("unauthorized", "missing token");
+  return DEV_PRINCIPAL;
+}
+
+function passThrough(name: string): Stage {
+  const stage: Stage = (_ctx, next) => next();
+  Object.defineProperty(stage, "name", { value: name });
+  return stage;
+}
+
+function listed(tool: ToolDescriptor | MetaTool): ListedTool {
+  const descriptor = "binding" in tool ? tool : undefined;
+  // Writes answer with a pending action, not the upstream's shape, so their outputSchema would not hold.
+  const outputSchema = descriptor?.policy.write ? undefined : tool.outputSchema;
+  return {
+    name: tool.name,
+    ...(tool.title ? { title: tool.title } : {}),
+    description: tool.description,
+    inputSchema: tool.inputSchema,
+    ...(outputSchema ? { outputSchema } : {}),
+    ...(tool.annotations ? { annotations: tool.annotations } : {}),
+  };
+}
+
+/** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
+export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
+  const log = overrides.log ?? createLog(config.logLevel);
+  const deps: Deps = {
+    config,
+    log,
+    now: Date.now,
+    registry: overrides.registry ?? (await loadRegistry(config.generatedDir)),
+    upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
+    validator: overrides.validator ?? createArgumentValidator(log),
+    ...overrides,
+  };
+  const closers: (() => Promise<void>)[] = [];
+
+  const authenticate = placeholderAuthenticate;
+  const admit = async (_principal: Principal, _toolName: string): Promise<void> => {}; // placeholder until rate limits land
+  const visibleTools = (_principal: Principal, _session: SessionContext) => deps.registry.tools.filter((t) => t.policy.excluded === false); // placeholder until policy lands
+
+  const stages: Stages = {
+    audit: passThrough("audit"), // placeholder until audit lands
+    auth: async function auth(ctx, next) { ctx.principal = await authenticate(ctx.credential); await next(); }, // placeholder until auth lands
+    policy: passThrough("policy"), // placeholder until policy lands
+    rateLimit: passThrough("rateLimit"), // placeholder until rate-limit lands
+    validate: createValidateStage(deps),
+    confirmGate: passThrough("confirmGate"), // placeholder until confirm-gate lands
+    upstream: createUpstreamStage(deps),
+    ...deps.stages,
+  };
+  const run = compose(chain(stages));
+  const metaTools = createMetaTools(deps);
+  const metaNames = new Set(metaTools.map((t) => t.name));
+
+  function fail(err: unknown, context: Record<string, unknown>): ToolResult {
+    const e = toGatewayError(err);
+    if (e.code === "internal") log.error({ ...context, err: e.cause ?? e }, "internal error");
+    return toToolResult(e);
+  }
+
+  return {
+    deps,
+    get registry() {
+      return deps.registry;
+    },
+    metaTools,
+    authenticate,
+    admit,
+    visibleTools,
+    listTools(session) {
+      const generated = visibleTools(session.principal, session).filter((t) => !metaNames.has(t.name));
+      return [...generated.map(listed), ...metaTools.map(listed)];
+    },
+    async callTool(req) {
+      const requestId = randomUUID();
+      const tool = deps.registry.get(req.name);
+      if (!tool) return toToolResult(new GatewayError("not_found", `Unknown tool '${req.name}'`));
+      const audit: AuditRecord = {
+        ts: new Date(deps.now()).toISOString(),
+        requestId,
+        transport: req.transport,
+        sessionId: req.sessionId,
+        tool: tool.name,
+        module: tool.module,
+      };
+      const ctx: CallContext = {
+        requestId,
+        transport: req.transport,
+        sessionId: req.sessionId,
+        credential: req.credential,
+        principal: req.principal,
+        tool,
+        args: { ...req.args },
+        signal: req.signal,
+        progress: req.progress,
+        confirmed: req.confirmed,
+        admitted: req.admitted,
+        audit,
+      };
+      try {
+        await run(ctx);
+      } catch (err) {
+        return fail(err, { requestId, tool: tool.name });
+      }
+      return ctx.result ?? fail(new GatewayError("internal", "the chain ended without a result", { expose: false }), { requestId, tool: tool.name });
+    },
+    async callMetaTool(tool, args, session) {
+      try {
+        const principal = await authenticate(session.credential);
+        return await tool.handle(args, { ...session, principal });
+      } catch (err) {
+        return fail(err, { tool: tool.name });
+      }
+    },
+    async close() {
+      await Promise.allSettled(closers.map((c) => c()));
+    },
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * The gateway's configuration, resolved once from flags, environment and an optional config file
+ * (flags win over environment, environment over the file), fully defaulted, validated and frozen.
+ *
+ * Each section has its own small resolver below; feature owners extend their section there.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { GatewayError } from "./errors.js";
+
+/** Where the upstream API lives and how the gateway talks to it. */
+export interface UpstreamConfig {
+  /** Base URL; its path, when not `/`, replaces the spec's server base path. */
+  readonly url?: string;
+  /** Service credential applied as each operation's security scheme requires. */
+  readonly token?: string;
+  readonly timeoutMs: number;
+  /** Response bodies over this many bytes are truncated with a note. */
+  readonly maxResponseBytes: number;
+}
+
+/** The Streamable HTTP transport. */
+export interface HttpConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly stateless: boolean;
+  /** Host header values accepted (hostnames, optionally with port); `*` disables the check. */
+  readonly allowedHosts: readonly string[];
+  /** Origin header values accepted (full origins or hostnames); `*` disables the check. */
+  readonly allowedOrigins: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly sessionIdleMs: number;
+  readonly maxSessions: number;
+}
+
+/** The MCP server adapter. */
+export interface McpConfig {
+  /** tools/list page size. */
+  readonly pageSize: number;
+}
+
+/** Token checks (security engineer). */
+export interface AuthConfig {}
+
+/** Rate-limit buckets per tier (security engineer). */
+export interface RateLimitConfig {}
+
+/** Pending actions (confirm engineer). */
+export interface ConfirmConfig {}
+
+/** Audit trail (audit engineer). */
+export interface AuditConfig {
+  /** Folder of the JSON Lines audit files; default `<dataDir>/audit`. */
+  readonly dir?: string;
+  /** The current file is rotated once it reaches this many bytes. */
+  readonly maxFileBytes: number;
+  /** Rotated files kept beside the current one (the oldest is deleted). */
+  readonly maxFiles: number;
+  /** Records held in memory while the disk catches up; a full buffer makes calls wait. */
+  readonly bufferRecords: number;
+  /** Cap for stored arguments and result excerpts, in bytes. */
+  readonly capBytes: number;
+}
+
+/** Distributed mode. */
+export interface RedisConfig {
+  readonly url?: string;
+}
+
+/** Exposure of a large surface (surface engineer). */
+export interface SurfaceConfig {}
+
+/** Everything the gateway needs to know at start-up. */
+export interface Config {
+  /** Folder holding one API's generated tools (`generated/<api>`). */
+  readonly generatedDir: string;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly upstream: UpstreamConfig;
+  readonly http: HttpConfig;
+  readonly mcp: McpConfig;
+  readonly auth: AuthConfig;
+  readonly rateLimits: RateLimitConfig;
+  readonly confirm: ConfirmConfig;
+  readonly audit: AuditConfig;
+  readonly redis: RedisConfig;
+  readonly surface: SurfaceConfig;
+}
+
+/** Raw inputs: parsed CLI flags, the environment, and the parsed config file. */
+export interface ConfigSources {
+  readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly file?: Readonly<Record<string, unknown>>;
+}
+
+/** Reads a JSON or YAML config file into a plain object (errors name the file). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new GatewayError("bad_request", `config file ${path}: cannot read (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new GatewayError("bad_request", `config file ${path}: not valid YAML/JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new GatewayError("bad_request", `config file ${path}: must hold an object at the top level`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Looks up one setting: flag, then environment variable, then a dotted path in the file. */
+function lookup(src: ConfigSources, flag: string | undefined, envName: string | undefined, filePath: string): unknown {
+  const fromFlag = flag === undefined ? undefined : src.flags?.[flag];
+  if (fromFlag !== undefined) return fromFlag;
+  const fromEnv = envName === undefined ? undefined : src.env?.[envName];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  let node: unknown = src.file;
+  for (const part of filePath.split(".")) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function fail(key: string, problem: string): never {
+  throw new GatewayError("bad_request", `config ${key}: ${problem}`);
+}
+
+/** Typed readers: each names the key when the value is wrong. */
+const read = {
+  string(key: string, value: unknown, fallback?: string): string | undefined {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== "string") fail(key, `expected a string, got ${typeof value}`);
+    return value;
+  },
+  int(key: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    if (value === undefined || value === null) return fallback;
+    const n = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isInteger(n)) fail(key, `expected an integer, got ${JSON.stringify(value)}`);
+    if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  },
+  bool(key: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "boolean") return value;
+    if (typeof value === "string" && /^(1|true|yes|on)$/i.test(value)) return true;
+    if (typeof value === "string" && /^(0|false|no|off)$/i.test(value)) return false;
+    fail(key, `expected a boolean, got ${JSON.stringify(value)}`);
+  },
+  list(key: string, value: unknown, fallback: readonly string[]): readonly string[] {
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "string") return value.split(",").map((s) => s.trim()).filter(Boolean);
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+    fail(key, "expected a list of strings (or a comma-separated string)");
+  },
+  url(key: string, value: unknown): string | undefined {
+    const s = read.string(key, value);
+    if (s === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      fail(key, `not a valid URL: ${JSON.stringify(s)}`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") fail(key, `must be an http(s) URL, got ${u.protocol}`);
+    if (u.search || u.hash) fail(key, "must not carry a query string or fragment");
+    return s.replace(/\/+$/, "");
+  },
+};
+
+const LOCALHOST = ["localhost", "127.0.0.1", "[::1]"];
+
+function resolveUpstream(src: ConfigSources): UpstreamConfig {
+  return {
+    url: read.url("upstream.url", lookup(src, "upstream", "COUNTERSIGN_UPSTREAM_URL", "upstream.url")),
+    token: read.string("upstream.token", lookup(src, undefined, "COUNTERSIGN_UPSTREAM_TOKEN", "upstream.token")),
+    timeoutMs: read.int("upstream.timeoutMs", lookup(src, "upstream-timeout", "COUNTERSIGN_UPSTREAM_TIMEOUT_MS", "upstream.timeoutMs"), 30_000, 1, 3_600_000),
+    maxResponseBytes: read.int("upstream.maxResponseBytes", lookup(src, undefined, "COUNTERSIGN_MAX_RESPONSE_BYTES", "upstream.maxResponseBytes"), 1_048_576, 1024),
+  };
+}
+
+function resolveHttp(src: ConfigSources): HttpConfig {
+  return {
+    host: read.string("http.host", lookup(src, "host", "HOST", "http.host"), "127.0.0.1")!,
+    port: read.int("http.port", lookup(src, "port", "PORT", "http.port"), 8787, 0, 65535),
+    stateless: read.bool("http.stateless", lookup(src, "stateless", "COUNTERSIGN_STATELESS", "http.stateless"), false),
+    allowedHosts: read.list("http.allowedHosts", lookup(src, "allowed-hosts", "COUNTERSIGN_ALLOWED_HOSTS", "http.allowedHosts"), LOCALHOST),
+    allowedOrigins: read.list("http.allowedOrigins", lookup(src, "allowed-origins", "COUNTERSIGN_ALLOWED_ORIGINS", "http.allowedOrigins"), LOCALHOST),
+    maxBodyBytes: read.int("http.maxBodyBytes", lookup(src, undefined, "COUNTERSIGN_MAX_BODY_BYTES", "http.maxBodyBytes"), 4_194_304, 1024),
+    sessionIdleMs: read.int("http.sessionIdleMs", lookup(src, undefined, "COUNTERSIGN_SESSION_IDLE_MS", "http.sessionIdleMs"), 30 * 60_000, 1000),
+    maxSessions: read.int("http.maxSessions", lookup(src, undefined, "COUNTERSIGN_MAX_SESSIONS", "http.maxSessions"), 1000, 1),
+  };
+}
+
+function resolveMcp(src: ConfigSources): McpConfig {
+  return { pageSize: read.int("mcp.pageSize", lookup(src, undefined, "COUNTERSIGN_PAGE_SIZE", "mcp.pageSize"), 500, 1, 100_000) };
+}
+
+function resolveAuth(_src: ConfigSources): AuthConfig {
+  return {};
+}
+
+function resolveRateLimits(_src: ConfigSources): RateLimitConfig {
+  return {};
+}
+
+function resolveConfirm(_src: ConfigSources): ConfirmConfig {
+  return {};
+}
+
+function resolveAudit(src: ConfigSources): AuditConfig {
+  return {
+    dir: read.string("audit.dir", lookup(src, undefined, "COUNTERSIGN_AUDIT_DIR", "audit.dir")),
+    maxFileBytes: read.int("audit.maxFileBytes", lookup(src, undefined, "COUNTERSIGN_AUDIT_MAX_FILE_BYTES", "audit.maxFileBytes"), 10 * 1_048_576, 4096),
+    maxFiles: read.int("audit.maxFiles", lookup(src, undefined, "COUNTERSIGN_AUDIT_MAX_FILES", "audit.maxFiles"), 10, 1, 10_000),
+    bufferRecords: read.int("audit.bufferRecords", lookup(src, undefined, "COUNTERSIGN_AUDIT_BUFFER", "audit.bufferRecords"), 10_000, 1, 10_000_000),
+    capBytes: read.int("audit.capBytes", lookup(src, undefined, undefined, "audit.capBytes"), 4096, 256, 1_048_576),
+  };
+}
+
+function resolveRedis(src: ConfigSources): RedisConfig {
+  return { url: read.string("redis.url", lookup(src, undefined, "REDIS_URL", "redis.url")) };
+}
+
+function resolveSurface(_src: ConfigSources): SurfaceConfig {
+  return {};
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Resolves, validates and freezes the configuration; throws GatewayError("bad_request") naming the key. */
+export function resolveConfig(src: ConfigSources = {}): Config {
+  const cwd = process.cwd();
+  const config: Config = {
+    generatedDir: resolve(cwd, read.string("generatedDir", lookup(src, "generated", "COUNTERSIGN_GENERATED_DIR", "generatedDir"), "generated/workspace")!),
+    dataDir: resolve(cwd, read.string("dataDir", lookup(src, "data-dir", "COUNTERSIGN_DATA_DIR", "dataDir"), ".data")!),
+    logLevel: read.string("logLevel", lookup(src, "log-level", "LOG_LEVEL", "logLevel"), "info")!,
+    upstream: resolveUpstream(src),
+    http: resolveHttp(src),
+    mcp: resolveMcp(src),
+    auth: resolveAuth(src),
+    rateLimits: resolveRateLimits(src),
+    confirm: resolveConfirm(src),
+    audit: resolveAudit(src),
+    redis: resolveRedis(src),
+    surface: resolveSurface(src),
+  };
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
+    fail("logLevel", `must be one of fatal, error, warn, info, debug, trace, silent; got ${JSON.stringify(config.logLevel)}`);
+  }
+  return deepFreeze(config);
+}
+
+/** Resolves the configuration for a CLI command: reads `--config` / `COUNTERSIGN_CONFIG` when given. */
+export function loadConfig(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env): Config {
+  const path = (typeof flags?.config === "string" ? flags.config : undefined) ?? env.COUNTERSIGN_CONFIG;
+  const file = path ? readConfigFile(path) : undefined;
+  return resolveConfig({ flags, env, file });
+}

@@ -1,0 +1,98 @@
+/**
+ * The upstream executor: builds the request from a tool's binding, sends it with a timeout and the
+ * caller's cancellation, and reads the answer into a tool result. Used by the terminal stage and
+ * by anything else that must call the upstream exactly as a tool would (confirm previews).
+ */
+import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { ProgressSink } from "../context.js";
+import type { UpstreamConfig } from "../config.js";
+import { GatewayError } from "../errors.js";
+import { buildRequest, type BuiltRequest } from "./build-request.js";
+import { readResponse, type UpstreamOutcome } from "./read-response.js";
+
+export type { BuiltRequest, UpstreamOutcome };
+
+/** Per-call options. */
+export interface UpstreamCallOptions {
+  /** Aborts the upstream call (client cancellation). */
+  readonly signal?: AbortSignal;
+  /** Sent as `Idempotency-Key` (the pending action id on confirm). */
+  readonly idempotencyKey?: string;
+  /** Sent as `If-Match` (stale-preview protection). */
+  readonly ifMatch?: string;
+  /** The token's own upstream credential; the configured service credential otherwise. */
+  readonly credential?: string;
+  /** Receives upstream server-sent events as they arrive. */
+  readonly progress?: ProgressSink;
+}
+
+/** Calls the upstream API on behalf of tools. */
+export interface UpstreamClient {
+  /** The request a call would send (for previews and tests); throws invalid_arguments. */
+  buildRequest(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options?: Pick<UpstreamCallOptions, "idempotencyKey" | "ifMatch" | "credential">): BuiltRequest;
+  /**
+   * Sends the call. HTTP answers of any status resolve (with `error` set for non-2xx); network
+   * failures, timeouts and cancellation throw GatewayError("upstream_unavailable").
+   */
+  executeUpstream(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options?: UpstreamCallOptions): Promise<UpstreamOutcome>;
+}
+
+export interface UpstreamClientDeps {
+  /** Injected for tests; the global (undici, keep-alive) fetch by default. */
+  readonly fetch?: typeof fetch;
+}
+
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+}
+
+/** Creates the upstream executor from the upstream section of the config. */
+export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClientDeps = {}): UpstreamClient {
+  const doFetch = deps.fetch ?? globalThis.fetch;
+
+  function baseUrl(): string {
+    if (!config.url) {
+      throw new GatewayError("upstream_unavailable", "No upstream URL is configured (set --upstream or COUNTERSIGN_UPSTREAM_URL)", { retryable: false });
+    }
+    return config.url;
+  }
+
+  function build(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options: Pick<UpstreamCallOptions, "idempotencyKey" | "ifMatch" | "credential"> = {}): BuiltRequest {
+    return buildRequest(tool, args, {
+      baseUrl: baseUrl(),
+      credential: options.credential ?? config.token,
+      idempotencyKey: options.idempotencyKey,
+      ifMatch: options.ifMatch,
+    });
+  }
+
+  return {
+    buildRequest: build,
+    async executeUpstream(tool, args, options = {}) {
+      const req = build(tool, args, options);
+      const timeout = AbortSignal.timeout(config.timeoutMs);
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      try {
+        const res = await doFetch(req.url, {
+          method: req.method,
+          headers: { "user-agent": "countersign", ...req.headers },
+          body: req.body as BodyInit | undefined,
+          signal,
+          redirect: "manual",
+        });
+        return await readResponse(tool, res, { maxBytes: config.maxResponseBytes, url: req.url, progress: options.progress });
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        if (options.signal?.aborted) {
+          throw new GatewayError("upstream_unavailable", "The call was cancelled by the client; the upstream request was aborted", { retryable: false, cause: err });
+        }
+        if (timeout.aborted) {
+          throw new GatewayError("upstream_unavailable", `The upstream did not answer within ${config.timeoutMs} ms`, { cause: err, details: { timeout_ms: config.timeoutMs } });
+        }
+        const reason = networkReason(err);
+        throw new GatewayError("upstream_unavailable", `The upstream could not be reached (${reason})`, { cause: err, details: { reason } });
+      }
+    },
+  };
+}
