@@ -47,7 +47,12 @@ export interface AuthConfig {}
 export interface RateLimitConfig {}
 
 /** Pending actions (confirm engineer). */
-export interface ConfirmConfig {}
+export interface ConfirmConfig {
+  /** Lifetime of a confirm token, in seconds. */
+  readonly ttlSeconds: number;
+  /** Ask the person directly (MCP elicitation) when the client supports it, instead of only returning a token. */
+  readonly elicitation: boolean;
+}
 
 /** Audit trail (audit engineer). */
 export interface AuditConfig {
@@ -212,8 +217,11 @@ function resolveRateLimits(_src: ConfigSources): RateLimitConfig {
   return {};
 }
 
-function resolveConfirm(_src: ConfigSources): ConfirmConfig {
-  return {};
+function resolveConfirm(src: ConfigSources): ConfirmConfig {
+  return {
+    ttlSeconds: read.int("confirm.ttlSeconds", lookup(src, undefined, "COUNTERSIGN_CONFIRM_TTL_SECONDS", "confirm.ttlSeconds"), 600, 1, 86_400),
+    elicitation: read.bool("confirm.elicitation", lookup(src, undefined, "COUNTERSIGN_CONFIRM_ELICITATION", "confirm.elicitation"), false),
+  };
 }
 
 function resolveAudit(src: ConfigSources): AuditConfig {
