@@ -1,0 +1,148 @@
+/**
+ * Tool search: a BM25+ index (minisearch) over every tool's name, title, description, details,
+ * module, parameter names and HTTP path, built once per tool list and queried on every
+ * `search_tools` call.
+ */
+import MiniSearch from "minisearch";
+import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { synonymsOf, terms } from "./text.js";
+
+/** One ranked answer of `search_tools`. */
+export interface SearchHit {
+  readonly name: string;
+  readonly module: string;
+  readonly summary: string;
+  readonly score: number;
+}
+
+/** Options of one search. */
+export interface SearchOptions {
+  /** Only tools of this module. */
+  readonly module?: string;
+  /** How many hits (default 10, clamped to 1..50). */
+  readonly limit?: number;
+  /** Extra filter, e.g. the session's scope. */
+  readonly allow?: (tool: ToolDescriptor) => boolean;
+}
+
+/** A search index over one tool list. */
+export interface ToolSearch {
+  search(query: string, options?: SearchOptions): SearchHit[];
+}
+
+export const DEFAULT_LIMIT = 10;
+export const MAX_LIMIT = 50;
+
+/** Field boosts: a word in the tool's name says more than one in its long prose. */
+const BOOST = { name: 3, title: 2, description: 1.5, module: 1.5, verbs: 1.2, path: 1, params: 0.8, details: 0.4, paramText: 0.25 };
+const SYNONYM_WEIGHT = 0.35;
+
+type Doc = { id: number; name: string; title: string; description: string; details: string; module: string; verbs: string; path: string; params: string; paramText: string };
+
+/** The verbs an agent is likely to use for an operation, from its method and path. */
+function verbsOf(tool: ToolDescriptor): string {
+  const { method, path } = tool.binding;
+  const onItem = /\}\/?$/.test(path);
+  switch (method) {
+    case "GET":
+    case "HEAD":
+      return onItem ? "get read view show" : "list get all find";
+    case "DELETE":
+      return "delete remove";
+    case "PUT":
+    case "PATCH":
+      return "update edit change set";
+    case "POST":
+      return tool.policy.write ? "create add new" : "search query find";
+    default:
+      return "";
+  }
+}
+
+function properties(schema: { readonly [key: string]: unknown }): Record<string, { description?: unknown }> {
+  const props = schema.properties;
+  return props && typeof props === "object" ? (props as Record<string, { description?: unknown }>) : {};
+}
+
+function toDoc(tool: ToolDescriptor, id: number): Doc {
+  const props = properties(tool.inputSchema);
+  const paramText = Object.values(props)
+    .map((p) => (p && typeof p.description === "string" ? p.description : ""))
+    .join(" ");
+  return {
+    id,
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    details: tool.details ?? "",
+    module: tool.module,
+    verbs: verbsOf(tool),
+    path: tool.binding.path,
+    params: Object.keys(props).join(" "),
+    paramText,
+  };
+}
+
+/** Builds the index for one tool list (about 100 ms for GitHub's 1223 tools). */
+export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
+  const index = new MiniSearch<Doc>({
+    fields: ["name", "title", "description", "details", "module", "verbs", "path", "params", "paramText"],
+    idField: "id",
+    tokenize: (text) => terms(text),
+    processTerm: (term) => term,
+  });
+  index.addAll(tools.map(toDoc));
+  const byName = new Map(tools.map((t) => [t.name, t]));
+
+  function search(query: string, options: SearchOptions = {}): SearchHit[] {
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(options.limit ?? DEFAULT_LIMIT)));
+    const typed = [...new Set(terms(query))];
+    const weight = new Map<string, number>(typed.map((t) => [t, 1]));
+    for (const t of typed) for (const s of synonymsOf(t)) if (!weight.has(s)) weight.set(s, SYNONYM_WEIGHT);
+    const allow = (tool: ToolDescriptor): boolean =>
+      (options.module === undefined || tool.module === options.module) && (options.allow?.(tool) ?? true);
+
+    const hits: SearchHit[] = [];
+    // An exact tool name is the strongest signal there is; it goes first.
+    const exact = byName.get(query.trim());
+    if (exact && allow(exact)) hits.push({ name: exact.name, module: exact.module, summary: exact.description, score: Infinity });
+    if (weight.size > 0) {
+      const results = index.search([...weight.keys()].join(" "), {
+        tokenize: (text) => text.split(" "),
+        processTerm: (term) => term,
+        boost: BOOST,
+        boostTerm: (term) => weight.get(term) ?? 1,
+        prefix: (term) => weight.get(term) === 1 && term.length >= 3,
+        fuzzy: (term) => (weight.get(term) === 1 && term.length >= 3 ? (term.length >= 8 ? 2 : 1) : false),
+        maxFuzzy: 2,
+        weights: { prefix: 0.4, fuzzy: 0.3 },
+        filter: (r) => allow(tools[r.id as number]),
+      });
+      for (const r of results) {
+        if (hits.length >= limit) break;
+        const tool = tools[r.id as number];
+        if (tool === exact) continue;
+        hits.push({ name: tool.name, module: tool.module, summary: tool.description, score: Math.round(r.score * 1000) / 1000 });
+      }
+    }
+    if (exact && hits.length > 0 && hits[0].name === exact.name) {
+      // JSON has no Infinity: rank it just above the best fuzzy hit.
+      hits[0] = { ...hits[0], score: (hits[1]?.score ?? 0) + 1 };
+    }
+    return hits.slice(0, limit);
+  }
+
+  return { search };
+}
+
+const cache = new WeakMap<readonly ToolDescriptor[], ToolSearch>();
+
+/** The index of a tool list, built on first use and kept as long as the list lives (one per registry). */
+export function toolSearchFor(tools: readonly ToolDescriptor[]): ToolSearch {
+  let found = cache.get(tools);
+  if (!found) {
+    found = createToolSearch(tools);
+    cache.set(tools, found);
+  }
+  return found;
+}

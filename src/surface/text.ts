@@ -1,0 +1,155 @@
+/**
+ * Text normalisation shared by the search index and its queries: word splitting, a light
+ * English stemmer and a small synonym map. Index and query go through the same functions, so a
+ * stem only has to be consistent, not a real word.
+ */
+
+/** Splits identifiers and prose into lower-case words: `listIssueComments`, `list_issue_comments`, `/repos/{owner}`. */
+export function words(text: string): string[] {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+}
+
+const STOPWORDS = new Set([
+  "a", "an", "the", "to", "of", "for", "in", "on", "at", "by", "with", "and", "or", "is", "are", "was",
+  "be", "been", "it", "its", "this", "that", "these", "those", "my", "me", "i", "we", "our", "you", "your",
+  "please", "can", "could", "would", "should", "do", "does", "did", "what", "which", "how", "some", "any",
+  "there", "their", "them", "so", "as", "into", "about", "via", "using", "use", "one", "want", "need",
+]);
+
+/** True for words that carry no meaning for tool search ("the", "please", "my"). */
+export function isStopword(word: string): boolean {
+  return STOPWORDS.has(word);
+}
+
+const VOWEL = /[aeiouy]/;
+
+/**
+ * A deliberately small suffix stemmer (plurals, -ing, -ed, final -e). It only has to map a word
+ * and its common inflections onto the same key; "release", "releases", "released" → "releas".
+ */
+export function stem(word: string): string {
+  let w = word;
+  if (w.length <= 3 || /^[0-9]+$/.test(w)) return w;
+  if (w.endsWith("ies") && w.length > 4) w = `${w.slice(0, -3)}y`;
+  else if (/(ss|x|z|ch|sh)es$/.test(w)) w = w.slice(0, -2);
+  else if (w.endsWith("s") && !/(ss|us|is)$/.test(w)) w = w.slice(0, -1);
+  if (w.endsWith("ing") && w.length > 5 && VOWEL.test(w.slice(0, -3))) w = undouble(w.slice(0, -3));
+  else if (w.endsWith("ed") && w.length > 4 && VOWEL.test(w.slice(0, -2))) w = undouble(w.slice(0, -2));
+  if (w.endsWith("e") && w.length > 3 && !w.endsWith("ee")) w = w.slice(0, -1);
+  return w;
+}
+
+function undouble(w: string): string {
+  return /([bdgklmnprt])\1$/.test(w) ? w.slice(0, -1) : w;
+}
+
+/**
+ * Query-side synonyms, written as plain words and stemmed once. Each expansion is searched at a
+ * lower weight than the word the user typed, so it only decides between tools the literal words
+ * do not separate.
+ */
+const SYNONYM_WORDS: Record<string, readonly string[]> = {
+  delete: ["remove", "destroy", "archive"],
+  remove: ["delete", "unassign"],
+  destroy: ["delete"],
+  erase: ["delete"],
+  create: ["add", "new", "post"],
+  add: ["create", "new", "assign", "invite"],
+  new: ["create", "add"],
+  make: ["create"],
+  open: ["create"],
+  start: ["create", "begin"],
+  update: ["edit", "change", "modify", "patch", "set"],
+  edit: ["update", "modify"],
+  change: ["update", "edit", "set"],
+  modify: ["update", "edit"],
+  rename: ["update", "edit", "name"],
+  set: ["update"],
+  move: ["transition", "update", "status", "column", "stage"],
+  list: ["get", "all", "search", "find"],
+  show: ["get", "list", "view", "read"],
+  view: ["get", "read"],
+  fetch: ["get", "read"],
+  retrieve: ["get"],
+  get: ["read", "view", "fetch", "list"],
+  find: ["search", "list", "get"],
+  search: ["find", "list", "query"],
+  look: ["search", "find", "get"],
+  who: ["user", "member", "person", "assignee"],
+  person: ["user", "member"],
+  people: ["user", "member"],
+  user: ["member", "person"],
+  member: ["user"],
+  teammate: ["member", "user"],
+  colleague: ["member", "user"],
+  logged: ["entries", "time", "tracked"],
+  log: ["entries", "time", "track"],
+  track: ["time", "entries", "log"],
+  hours: ["time", "entries"],
+  timesheet: ["time", "entries"],
+  spent: ["time", "entries"],
+  done: ["complete", "status", "close"],
+  finish: ["complete", "close", "done"],
+  complete: ["done", "close"],
+  close: ["complete", "done", "archive"],
+  reopen: ["open", "status"],
+  comment: ["note", "reply", "discussion"],
+  reply: ["comment"],
+  note: ["comment"],
+  attach: ["file", "upload", "attachment"],
+  attachment: ["file", "upload"],
+  upload: ["file", "attachment"],
+  file: ["attachment", "upload"],
+  tag: ["label"],
+  label: ["tag"],
+  ticket: ["task", "issue"],
+  todo: ["task"],
+  issue: ["task", "ticket"],
+  task: ["issue", "ticket"],
+  due: ["deadline", "date"],
+  deadline: ["due"],
+  invite: ["member", "add", "invitation"],
+  kick: ["remove", "member"],
+  notify: ["notification", "subscribe", "webhook"],
+  subscribe: ["webhook", "notification", "watch"],
+  hook: ["webhook"],
+  webhook: ["hook"],
+  org: ["organization"],
+  organization: ["org", "workspace"],
+  repo: ["repository"],
+  repository: ["repo"],
+  pr: ["pull", "request"],
+  settings: ["config", "preferences"],
+  config: ["settings"],
+  report: ["summary", "stats"],
+  stats: ["report", "summary", "metrics"],
+  activity: ["events", "audit", "history"],
+  history: ["activity", "events", "audit"],
+  event: ["activity"],
+};
+
+let synonymStems: Map<string, readonly string[]> | undefined;
+
+/** Synonym stems for a query stem (empty when none). */
+export function synonymsOf(stemmed: string): readonly string[] {
+  if (!synonymStems) {
+    synonymStems = new Map();
+    for (const [word, alternatives] of Object.entries(SYNONYM_WORDS)) {
+      const key = stem(word);
+      const merged = new Set([...(synonymStems.get(key) ?? []), ...alternatives.map(stem)]);
+      merged.delete(key);
+      synonymStems.set(key, [...merged]);
+    }
+  }
+  return synonymStems.get(stemmed) ?? [];
+}
+
+/** Words of a text, stemmed, stopwords removed (index and query side alike). */
+export function terms(text: string): string[] {
+  return words(text).filter((w) => !isStopword(w)).map(stem);
+}
