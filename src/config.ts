@@ -8,6 +8,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { GatewayError } from "./errors.js";
+import { EXPOSURE_MODES, isModeSetting, type ModeSetting } from "./surface/exposure.js";
+import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./surface/schema-profile.js";
 
 /** Where the upstream API lives and how the gateway talks to it. */
 export interface UpstreamConfig {
@@ -74,7 +76,14 @@ export interface RedisConfig {
 }
 
 /** Exposure of a large surface (surface engineer). */
-export interface SurfaceConfig {}
+export interface SurfaceConfig {
+  /** Exposure mode: `auto` (all up to 128 tools in scope, else dynamic), `all`, `modules`, `dynamic`; HTTP `?mode=` overrides. */
+  readonly mode: ModeSetting;
+  /** Modules listed in `modules` mode when the connection names none (`COUNTERSIGN_MODULES`; HTTP `?modules=` overrides). */
+  readonly modules?: readonly string[];
+  /** Tool schemas as `default` (generated) or `strict` (no top-level combinators, type arrays, $ref, format). */
+  readonly schemaProfile: SchemaProfile;
+}
 
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
@@ -238,8 +247,13 @@ function resolveRedis(src: ConfigSources): RedisConfig {
   return { url: read.string("redis.url", lookup(src, undefined, "REDIS_URL", "redis.url")) };
 }
 
-function resolveSurface(_src: ConfigSources): SurfaceConfig {
-  return {};
+function resolveSurface(src: ConfigSources): SurfaceConfig {
+  const mode = read.string("surface.mode", lookup(src, "mode", "COUNTERSIGN_MODE", "surface.mode"), "auto")!;
+  if (!isModeSetting(mode)) fail("surface.mode", `must be one of auto, ${EXPOSURE_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
+  const schemaProfile = read.string("surface.schemaProfile", lookup(src, "schema-profile", "COUNTERSIGN_SCHEMA_PROFILE", "surface.schemaProfile"), "default")!;
+  if (!isSchemaProfile(schemaProfile)) fail("surface.schemaProfile", `must be one of ${SCHEMA_PROFILES.join(", ")}; got ${JSON.stringify(schemaProfile)}`);
+  const modules = read.list("surface.modules", lookup(src, "modules", "COUNTERSIGN_MODULES", "surface.modules"), []);
+  return { mode, schemaProfile, ...(modules.length > 0 ? { modules } : {}) };
 }
 
 function deepFreeze<T>(value: T): T {
