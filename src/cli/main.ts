@@ -7,6 +7,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const COMMANDS: Record<string, Command> = {
   generate: { summary: "generate tool modules from an OpenAPI spec", load: () => import("./generate.js") },
+  tokens: { summary: "create, list and revoke access tokens", load: () => import("./tokens.js") },
 };
 
 function usage(): string {

@@ -1,0 +1,185 @@
+/**
+ * The embedded token store: one JSON file in the data dir (mode 0600), shared by the gateway
+ * and the `countersign tokens` CLI. Writes take a lock file and replace the file atomically
+ * (temp + rename); reads re-parse whenever the file's identity (inode, mtime, size) changed, so a
+ * `tokens revoke` from the CLI is seen by a running gateway on its next call.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { open, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { safeEqual } from "../tokens/safe-equal.js";
+import type { TokenRecord, TokenStore } from "./tokens.js";
+
+/** Options of the file store. */
+export interface TokenFileStoreOptions {
+  /** The data dir (COUNTERSIGN_DATA_DIR). */
+  readonly dir: string;
+  /** How long to wait for another process's lock before giving up (default 5 s). */
+  readonly lockTimeoutMs?: number;
+  /** A lock older than this is taken to be left by a crashed process (default 10 s). */
+  readonly staleLockMs?: number;
+}
+
+/** The file's name inside the data dir. */
+export const TOKEN_FILE = "tokens.json";
+
+interface Snapshot {
+  readonly stamp: string;
+  readonly byId: Map<string, TokenRecord>;
+  readonly idByHash: Map<string, string>;
+}
+
+/** Opens (or lazily creates) the token file in `dir`. */
+export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore {
+  const dir = options.dir;
+  const path = join(dir, TOKEN_FILE);
+  const lockPath = `${path}.lock`;
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+  const staleLockMs = options.staleLockMs ?? 10_000;
+  let snapshot: Snapshot | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const pendingTouches = new Map<string, string>();
+  let touchFlush: Promise<void> | undefined;
+
+  function stampOf(): string {
+    try {
+      const s = statSync(path, { bigint: true });
+      return `${s.ino}:${s.mtimeNs}:${s.size}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return "absent";
+      throw err;
+    }
+  }
+
+  /** The current contents; a stat per call, a re-parse only when the file changed. */
+  function current(): Snapshot {
+    const stamp = stampOf();
+    if (snapshot && snapshot.stamp === stamp) return snapshot;
+    const records = stamp === "absent" ? [] : parse(readFileSync(path, "utf8"), path);
+    snapshot = index(records, stamp);
+    return snapshot;
+  }
+
+  async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const deadline = Date.now() + lockTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await open(lockPath, "wx", 0o600);
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+        if (age > staleLockMs) {
+          await unlink(lockPath).catch(() => {});
+          continue;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out waiting for the token store lock ${lockPath} (remove it if no countersign process is running)`);
+        await new Promise((r) => setTimeout(r, Math.min(5 * 2 ** Math.min(attempt, 4), 50)));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await unlink(lockPath).catch(() => {});
+    }
+  }
+
+  /** Read-modify-write under the lock, serialized within this process too. */
+  function mutate<T>(change: (records: Map<string, TokenRecord>) => T): Promise<T> {
+    const run = queue.then(() =>
+      withLock(async () => {
+        const fresh = current();
+        const records = new Map(fresh.byId);
+        const out = change(records);
+        const list = [...records.values()];
+        const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+        await writeFile(tmp, JSON.stringify({ version: 1, tokens: list }, null, 2) + "\n", { mode: 0o600, flush: true });
+        await rename(tmp, path);
+        snapshot = index(list, stampOf());
+        return out;
+      }),
+    );
+    queue = run.catch(() => {});
+    return run;
+  }
+
+  function flushTouches(): Promise<void> {
+    touchFlush ??= mutate((records) => {
+      for (const [id, at] of pendingTouches) {
+        const r = records.get(id);
+        if (r && (!r.lastUsedAt || r.lastUsedAt < at)) records.set(id, { ...r, lastUsedAt: at });
+      }
+      pendingTouches.clear();
+    }).finally(() => {
+      touchFlush = undefined;
+    });
+    return touchFlush;
+  }
+
+  return {
+    async create(record) {
+      await mutate((records) => {
+        for (const r of records.values()) {
+          if (r.id === record.id || safeEqual(r.hash, record.hash)) throw new Error(`token ${record.id} already exists`);
+        }
+        records.set(record.id, record);
+      });
+    },
+    async list() {
+      return [...current().byId.values()];
+    },
+    async getByHash(hash) {
+      const s = current();
+      const id = s.idByHash.get(hash);
+      return id === undefined ? undefined : s.byId.get(id);
+    },
+    async get(id) {
+      return current().byId.get(id);
+    },
+    revoke(id, at) {
+      return mutate((records) => {
+        const r = records.get(id);
+        if (!r) return undefined;
+        if (r.revokedAt) return r;
+        const revoked = { ...r, revokedAt: at.toISOString() };
+        records.set(id, revoked);
+        return revoked;
+      });
+    },
+    async touch(id, at) {
+      pendingTouches.set(id, at.toISOString());
+      // Touches that arrive while a flush is running wait for the next one.
+      if (touchFlush) await touchFlush;
+      if (pendingTouches.size > 0) await flushTouches();
+    },
+    async close() {
+      await queue;
+    },
+  };
+}
+
+function index(records: readonly TokenRecord[], stamp: string): Snapshot {
+  const byId = new Map<string, TokenRecord>();
+  const idByHash = new Map<string, string>();
+  for (const r of records) {
+    byId.set(r.id, r);
+    idByHash.set(r.hash, r.id);
+  }
+  return { stamp, byId, idByHash };
+}
+
+function parse(text: string, path: string): TokenRecord[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`token store ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const tokens = (data as { tokens?: unknown })?.tokens;
+  if (!Array.isArray(tokens)) throw new Error(`token store ${path} has no "tokens" array`);
+  return tokens as TokenRecord[];
+}

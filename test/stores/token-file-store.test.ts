@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { TOKEN_FILE, createTokenFileStore } from "../../src/stores/token-file-store.js";
+import type { TokenRecord } from "../../src/stores/tokens.js";
+import { hashToken, mintToken } from "../../src/tokens/format.js";
+
+const dirs: string[] = [];
+function dataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "cs-tokens-"));
+  dirs.push(d);
+  return join(d, "data");
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function record(id: string, token = mintToken()): TokenRecord {
+  return { id, hash: hashToken(token), name: `n-${id}`, modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() };
+}
+
+describe("token file store", () => {
+  it("creates the file 0600 in a 0700 dir, atomically, holding hashes and never the secret", async () => {
+    const dir = dataDir();
+    const store = createTokenFileStore({ dir });
+    const token = mintToken();
+    await store.create(record("tok_a", token));
+    expect(statSync(join(dir, TOKEN_FILE)).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const text = readFileSync(join(dir, TOKEN_FILE), "utf8");
+    expect(text).toContain(hashToken(token));
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(token.slice(4, 20));
+    // No temp or lock file left behind.
+    expect(readdirSync(dir)).toEqual([TOKEN_FILE]);
+    await expect(store.create(record("tok_a"))).rejects.toThrow(/already exists/);
+    await store.close();
+  });
+
+  it("a second instance (another process) sees creates and revocations on its next read", async () => {
+    const dir = dataDir();
+    const cli = createTokenFileStore({ dir });
+    const gateway = createTokenFileStore({ dir });
+    const rec = record("tok_b");
+    expect(await gateway.getByHash(rec.hash)).toBeUndefined();
+    await cli.create(rec);
+    expect((await gateway.getByHash(rec.hash))?.id).toBe("tok_b");
+    const revoked = await cli.revoke("tok_b", new Date("2026-01-02T00:00:00Z"));
+    expect(revoked?.revokedAt).toBe("2026-01-02T00:00:00.000Z");
+    expect((await gateway.getByHash(rec.hash))?.revokedAt).toBe("2026-01-02T00:00:00.000Z");
+    expect(await cli.revoke("tok_nope", new Date())).toBeUndefined();
+    await Promise.all([cli.close(), gateway.close()]);
+  });
+
+  it("loses no update when several instances write at once (lock + re-read)", async () => {
+    const dir = dataDir();
+    const stores = Array.from({ length: 4 }, () => createTokenFileStore({ dir }));
+    const ids = Array.from({ length: 40 }, (_, i) => `tok_${i}`);
+    await Promise.all(ids.map((id, i) => stores[i % stores.length].create(record(id))));
+    // Touches from one instance interleaved with revocations from another.
+    await Promise.all([
+      ...ids.slice(0, 10).map((id) => stores[0].touch(id, new Date("2026-05-05T00:00:00Z"))),
+      ...ids.slice(10, 20).map((id) => stores[1].revoke(id, new Date("2026-05-06T00:00:00Z"))),
+    ]);
+    const fresh = createTokenFileStore({ dir });
+    const all = await fresh.list();
+    expect(all.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(all.filter((r) => r.lastUsedAt === "2026-05-05T00:00:00.000Z")).toHaveLength(10);
+    expect(all.filter((r) => r.revokedAt)).toHaveLength(10);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it("takes over a stale lock left by a crashed process, and times out on a live one", async () => {
+    const dir = dataDir();
+    const first = createTokenFileStore({ dir });
+    await first.create(record("tok_1"));
+    writeFileSync(join(dir, `${TOKEN_FILE}.lock`), "99999");
+    const impatient = createTokenFileStore({ dir, lockTimeoutMs: 100, staleLockMs: 60_000 });
+    await expect(impatient.create(record("tok_2"))).rejects.toThrow(/timed out waiting for the token store lock/);
+    const patient = createTokenFileStore({ dir, lockTimeoutMs: 1000, staleLockMs: 0 });
+    await patient.create(record("tok_3"));
+    expect((await patient.list()).map((r) => r.id)).toEqual(["tok_1", "tok_3"]);
+  });
+
+  it("names the file when it is corrupt", async () => {
+    const dir = dataDir();
+    const store = createTokenFileStore({ dir });
+    await store.create(record("tok_x"));
+    writeFileSync(join(dir, TOKEN_FILE), "{not json");
+    await expect(store.list()).rejects.toThrow(/tokens\.json is not valid JSON/);
+  });
+});
