@@ -8,6 +8,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 const COMMANDS: Record<string, Command> = {
   generate: { summary: "generate tool modules from an OpenAPI spec", load: () => import("./generate.js") },
   tokens: { summary: "create, list and revoke access tokens", load: () => import("./tokens.js") },
+  serve: { summary: "serve the tools over Streamable HTTP (/mcp)", load: () => import("./serve.js") },
+  stdio: { summary: "serve the tools over stdio (token from MCP_TOKEN)", load: () => import("./stdio.js") },
 };
 
 function usage(): string {

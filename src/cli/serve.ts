@@ -1,0 +1,49 @@
+/**
+ * `countersign serve`: the Streamable HTTP gateway.
+ */
+import { parseArgs } from "node:util";
+import { createGateway } from "../app.js";
+import { loadConfig } from "../config.js";
+import { publicMessage, toGatewayError } from "../errors.js";
+import { startHttpServer } from "../transports/http.js";
+
+/** Serves until SIGINT/SIGTERM, then closes sessions and stores cleanly. */
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        generated: { type: "string" },
+        upstream: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        stateless: { type: "boolean" },
+        config: { type: "string" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE]\n`);
+    return 2;
+  }
+  let gateway;
+  try {
+    gateway = await createGateway(loadConfig(values));
+  } catch (err) {
+    process.stderr.write(`countersign serve: ${publicMessage(toGatewayError(err))}\n`);
+    return 1;
+  }
+  const handle = await startHttpServer(gateway);
+  const { config, log } = gateway.deps;
+  log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url }, "listening");
+  // One machine-readable line for scripts and tests that start the server on port 0.
+  process.stderr.write(`countersign: listening on ${handle.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await handle.close();
+  await gateway.close();
+  return 0;
+}

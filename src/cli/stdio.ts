@@ -1,0 +1,59 @@
+/**
+ * `countersign stdio`: serves the generated tools over stdio, authenticated by MCP_TOKEN.
+ */
+import { parseArgs } from "node:util";
+import { createGateway } from "../app.js";
+import { loadConfig } from "../config.js";
+import { publicMessage, toGatewayError } from "../errors.js";
+import { startStdio } from "../transports/stdio.js";
+
+/** Connection parameters a stdio client cannot put in a URL come from the environment instead. */
+function stdioParams(env: NodeJS.ProcessEnv): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (env.COUNTERSIGN_MODE) params.mode = env.COUNTERSIGN_MODE;
+  if (env.COUNTERSIGN_MODULES) params.modules = env.COUNTERSIGN_MODULES;
+  return params;
+}
+
+/** Runs the stdio server until the client closes stdin; exit code 2 for a missing or refused token. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      generated: { type: "string" },
+      upstream: { type: "string" },
+      config: { type: "string" },
+    },
+    strict: true,
+  });
+  const token = process.env.MCP_TOKEN;
+  if (!token) {
+    process.stderr.write("countersign stdio: MCP_TOKEN is not set; mint one with 'countersign tokens create --name NAME' and pass it in the environment\n");
+    return 2;
+  }
+  let gateway;
+  try {
+    gateway = await createGateway(loadConfig(values));
+  } catch (err) {
+    process.stderr.write(`countersign stdio: ${publicMessage(toGatewayError(err))}\n`);
+    return 1;
+  }
+  let principal;
+  try {
+    principal = await gateway.authenticate(token);
+  } catch (err) {
+    process.stderr.write(`countersign stdio: MCP_TOKEN refused: ${publicMessage(toGatewayError(err))}\n`);
+    await gateway.close();
+    return 2;
+  }
+  const handle = await startStdio(gateway, { credential: token, principal, params: stdioParams(process.env) });
+  gateway.deps.log.info({ tools: gateway.registry.tools.length, subject: principal.subject }, "stdio session ready");
+  const stop = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await Promise.race([handle.closed, stop]);
+  await handle.close().catch(() => undefined);
+  await gateway.close();
+  return 0;
+}

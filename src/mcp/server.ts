@@ -1,0 +1,128 @@
+/**
+ * The MCP server adapter: the SDK's low-level Server with raw JSON Schema tools. It translates
+ * tools/list and tools/call into Gateway calls; everything else about a call lives in the chain.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolResult,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Gateway } from "../app.js";
+import type { Principal, ProgressSink, Transport } from "../context.js";
+import { toJsonRpcError } from "../errors.js";
+import type { SessionContext } from "./meta-tools.js";
+
+/** The state one MCP session (one client connection) carries across its requests. */
+export interface SessionBinding {
+  readonly transport: Transport;
+  /** The credential that opened the session; updated by the HTTP transport on every request. */
+  credential?: string;
+  /** The principal as last authenticated. */
+  principal: Principal;
+  /** Connection parameters (HTTP query string, or env equivalents for stdio). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly enabledModules: Set<string>;
+  /** JSON-RPC ids of tools/call requests the transport already admitted (rate limits taken). */
+  readonly admitted: Set<RequestId>;
+}
+
+export const SERVER_INFO = { name: "countersign", version: "0.1.0" } as const;
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  try {
+    const o = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown }).o;
+    if (typeof o === "number" && Number.isInteger(o) && o >= 0) return o;
+  } catch {
+    // fall through
+  }
+  throw new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
+}
+
+/** Relays progress as notifications/progress, keeping the counter strictly increasing as MCP requires. */
+function progressSink(token: string | number, send: (n: { method: "notifications/progress"; params: Record<string, unknown> }) => Promise<void>): ProgressSink {
+  let last = 0;
+  return (message, progress, total) => {
+    last = progress !== undefined && progress > last ? progress : last + 1;
+    send({ method: "notifications/progress", params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
+  };
+}
+
+/** Turns a gateway refusal at list time into a JSON-RPC error. */
+function rpcError(err: unknown): McpError {
+  const e = toJsonRpcError(err);
+  return new McpError(e.code, e.message, e.data);
+}
+
+/** Creates one SDK Server bound to one session of a gateway. */
+export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: true } },
+    instructions:
+      "Tools call the upstream API. Write tools do not change anything at once: they answer with a pending action " +
+      "that runs only when confirmed.",
+  });
+  const pageSize = gateway.deps.config.mcp.pageSize;
+
+  function session(extra: { signal: AbortSignal; sessionId?: string }, progress?: ProgressSink): SessionContext {
+    return {
+      principal: binding.principal,
+      credential: binding.credential,
+      transport: binding.transport,
+      sessionId: extra.sessionId,
+      signal: extra.signal,
+      progress,
+      gateway,
+      enabledModules: binding.enabledModules,
+      params: binding.params,
+      notifyToolsChanged: () => server.sendToolListChanged(),
+    };
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    try {
+      // Re-checked here too: over stdio nothing else would notice a token revoked mid-session.
+      binding.principal = await gateway.authenticate(binding.credential);
+    } catch (err) {
+      throw rpcError(err);
+    }
+    const all = gateway.listTools(session(extra));
+    const offset = decodeCursor(request.params?.cursor);
+    const page = all.slice(offset, offset + pageSize);
+    const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
+    return { tools: page as never, ...(next ? { nextCursor: next } : {}) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name } = request.params;
+    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    const token = request.params._meta?.progressToken;
+    const progress = token === undefined ? undefined : progressSink(token, (n) => extra.sendNotification(n as never));
+    const admitted = binding.admitted.delete(extra.requestId);
+    const meta = gateway.metaTools.find((t) => t.name === name);
+    const result = meta
+      ? await gateway.callMetaTool(meta, args, session(extra, progress))
+      : await gateway.callTool({
+          name,
+          args,
+          credential: binding.credential,
+          principal: binding.principal,
+          transport: binding.transport,
+          sessionId: extra.sessionId,
+          signal: extra.signal,
+          progress,
+          admitted,
+        });
+    return result as CallToolResult;
+  });
+
+  return server;
+}
