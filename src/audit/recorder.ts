@@ -1,0 +1,298 @@
+/**
+ * Turns a finished call into one audit record (redacted, capped, classified, summarized), counts
+ * it in the metrics and hands it to the sink. The audit stage, the HTTP transport (refusals it
+ * answers itself), the meta-tool dispatcher and the pending-action store all record through here,
+ * so every tools/call leaves exactly one record.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { AuditRecord, Principal, ToolResult, Transport } from "../context.js";
+import type { Metrics } from "../metrics.js";
+import type { AuditSink } from "../stores/audit-sink.js";
+import { DEFAULT_CAP_BYTES, capJson, capText } from "./cap.js";
+import { classify, type ActivityType } from "./outcome.js";
+import { isSecretName, redact, REDACTED, sensitiveProperties } from "./redact.js";
+import { summarize } from "./summary.js";
+
+/** What the recorder needs to know about a tool (a ToolDescriptor or a meta-tool fits). */
+export interface AuditedTool {
+  readonly name: string;
+  readonly title?: string;
+  readonly module?: string;
+  readonly inputSchema?: { readonly [key: string]: unknown };
+  readonly binding?: { readonly arguments: readonly { readonly name: string; readonly in: string }[] };
+  readonly policy?: { readonly write: boolean };
+}
+
+/** A finished call as the audit stage or a transport sees it. */
+export interface FinishedCall {
+  /** The record the call carried through the chain (other stages fill parts of it). */
+  readonly audit: AuditRecord;
+  readonly tool?: AuditedTool;
+  readonly principal?: Principal;
+  readonly args?: unknown;
+  readonly result?: ToolResult;
+  readonly threw: boolean;
+  readonly error?: unknown;
+  readonly confirmedActionId?: string;
+  readonly durationMs: number;
+}
+
+/** A call refused before the chain (HTTP 401 from authenticate, 429 from admit, unknown tool). */
+export interface Refusal {
+  readonly requestId: string;
+  readonly transport: Transport;
+  readonly sessionId?: string;
+  readonly principal?: Principal;
+  /** The tool named in the tools/call, when the request got that far. */
+  readonly toolName?: string;
+  readonly tool?: AuditedTool;
+  readonly args?: unknown;
+  readonly error: unknown;
+  readonly durationMs?: number;
+}
+
+/** An action event that is not a call (a pending action expiring unconfirmed). */
+export interface ActionEvent {
+  readonly type: ActivityType;
+  readonly outcome: string;
+  readonly actionId: string;
+  readonly tokenId: string;
+  readonly subject?: string;
+  readonly toolName: string;
+  readonly tool?: AuditedTool;
+  readonly args?: unknown;
+  readonly requestId?: string;
+  readonly transport?: Transport;
+  readonly sessionId?: string;
+}
+
+export interface AuditRecorderOptions {
+  sink: AuditSink;
+  metrics?: Metrics;
+  /** Milliseconds since the epoch (fake clock in tests). */
+  now?: () => number;
+  capBytes?: number;
+  /** Told when a record could not be built or written (a call never fails because of audit). */
+  onError?: (err: unknown) => void;
+}
+
+/** What meta-tools map to when they answer without a more specific status. */
+const META_TYPES: Record<string, ActivityType> = { confirm_action: "confirmed", cancel_action: "cancelled" };
+
+/** Members of JSON text whose name marks a secret, for excerpts that are already text. */
+const JSON_MEMBER = /"((?:[^"\\]|\\.){1,64})"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^,{}[\]\s"]+)/g;
+const FORM_PAIR = /(^|[?&\s])([A-Za-z0-9_.\-[\]]{1,64})=([^&\s]*)/g;
+const SECRET_STRING = /\bcsk_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g;
+
+/** Redacts secrets in text that may hold JSON or form-encoded data (excerpts of upstream answers). */
+export function redactText(text: string): string {
+  return text
+    .replace(JSON_MEMBER, (all, name: string, colon: string, value: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : (value.startsWith('"') ? all.replace(SECRET_STRING, REDACTED) : all)))
+    .replace(FORM_PAIR, (all, lead: string, name: string) => (isSecretName(name) ? `${lead}${name}=${REDACTED}` : all))
+    .replace(SECRET_STRING, REDACTED);
+}
+
+function excerptOf(result: ToolResult | undefined, cap: number): string | undefined {
+  if (!result) return undefined;
+  const parts: string[] = [];
+  let budget = cap * 2;
+  for (const block of result.content) {
+    if (budget <= 0) break;
+    let piece: string;
+    if (block.type === "text") piece = block.text;
+    else if (block.type === "resource") piece = block.resource.text ?? `[resource ${block.resource.uri}${block.resource.mimeType ? ` ${block.resource.mimeType}` : ""}]`;
+    else piece = `[${block.type} ${block.mimeType}, ${Math.floor((block.data.length * 3) / 4)} bytes]`;
+    // Cut before redacting so a huge body costs no more than the cap.
+    piece = piece.length > budget ? piece.slice(0, budget) : piece;
+    parts.push(piece);
+    budget -= piece.length;
+  }
+  if (!parts.length && result.structuredContent) parts.push(capText(JSON.stringify(result.structuredContent), cap * 2).text);
+  if (!parts.length) return undefined;
+  return capText(redactText(parts.join("\n")), cap).text;
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** The audit recorder for one gateway. */
+export type AuditRecorder = ReturnType<typeof createAuditRecorder>;
+
+/** Creates the recorder; `sink` is where records go, `metrics` (optional) counts them. */
+export function createAuditRecorder(options: AuditRecorderOptions) {
+  const { sink, metrics } = options;
+  const now = options.now ?? Date.now;
+  const cap = options.capBytes ?? DEFAULT_CAP_BYTES;
+  const onError = options.onError ?? ((err: unknown) => process.stderr.write(`audit: ${(err as Error)?.stack ?? err}\n`));
+  // Marks that the chain recorded a call made inside a meta-tool (confirm_action runs the real
+  // tool through the chain), so the meta-tool call does not add a second record.
+  const scopes = new AsyncLocalStorage<{ recorded: boolean }>();
+
+  function safeArgs(tool: AuditedTool | undefined, args: unknown): unknown {
+    if (args === undefined) return undefined;
+    return capJson(redact(args, sensitiveProperties(tool?.inputSchema)), cap).value;
+  }
+
+  function describe(record: AuditRecord, tool: AuditedTool | undefined, redactedArgs: unknown): string {
+    return summarize({
+      tool: record.tool,
+      title: tool?.title,
+      write: tool?.policy?.write,
+      pathArgs: tool?.binding?.arguments.filter((a) => a.in === "path").map((a) => a.name),
+      args: typeof redactedArgs === "string" ? undefined : redactedArgs,
+      type: record.type ?? "tool_call",
+      outcome: record.outcome ?? "ok",
+      error: record.error,
+      upstreamStatus: record.upstreamStatus,
+    });
+  }
+
+  async function emit(record: AuditRecord, bucket?: string): Promise<void> {
+    const scope = scopes.getStore();
+    if (scope) scope.recorded = true;
+    if (metrics) {
+      metrics.observeCall({ tool: record.tool, module: record.module, outcome: record.outcome ?? "ok" }, record.durationMs === undefined ? undefined : record.durationMs / 1000);
+      if (record.outcome === "rate_limited") metrics.rateLimitRejected(bucket ?? "unknown");
+      if (record.upstreamMs !== undefined) metrics.observeUpstream(record.upstreamMs / 1000, record.upstreamStatus);
+    }
+    try {
+      await sink.write(record);
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  /** Records a call that went through the chain (the audit stage calls this in `finally`). */
+  async function finish(call: FinishedCall): Promise<void> {
+    let bucket: string | undefined;
+    let record: AuditRecord;
+    try {
+      const a = call.audit;
+      const c = classify({
+        error: call.error,
+        threw: call.threw,
+        result: call.result,
+        upstreamStatus: a.upstreamStatus,
+        confirmed: call.confirmedActionId !== undefined,
+        announced: { type: a.type, outcome: a.outcome },
+      });
+      bucket = c.bucket;
+      const args = safeArgs(call.tool, call.args);
+      const sc = call.result?.structuredContent;
+      const actionId = a.actionId ?? call.confirmedActionId ?? (typeof sc?.action_id === "string" ? sc.action_id : undefined);
+      record = {
+        ts: a.ts,
+        requestId: a.requestId,
+        ...(call.principal ? { tokenId: call.principal.tokenId, subject: call.principal.subject } : { tokenId: a.tokenId, subject: a.subject }),
+        sessionId: a.sessionId,
+        transport: a.transport,
+        tool: a.tool,
+        module: a.module ?? call.tool?.module,
+        args,
+        type: c.type,
+        outcome: c.outcome,
+        ...(c.errorCode ? { errorCode: c.errorCode } : {}),
+        ...(c.error ? { error: c.error } : {}),
+        upstreamStatus: a.upstreamStatus,
+        upstreamMs: a.upstreamMs === undefined ? undefined : roundMs(a.upstreamMs),
+        resultExcerpt: excerptOf(call.result, cap),
+        durationMs: roundMs(call.durationMs),
+        actionId,
+      };
+      record.summary = a.summary ?? describe(record, call.tool, args);
+    } catch (err) {
+      onError(err);
+      return;
+    }
+    await emit(record, bucket);
+  }
+
+  /** Records a refusal answered before the chain (401, 429 over HTTP; an unknown tool). */
+  async function recordRefusal(r: Refusal): Promise<void> {
+    const audit: AuditRecord = {
+      ts: new Date(now() - (r.durationMs ?? 0)).toISOString(),
+      requestId: r.requestId,
+      transport: r.transport,
+      sessionId: r.sessionId,
+      tool: r.tool?.name ?? r.toolName ?? "",
+      module: r.tool?.module,
+    };
+    await finish({ audit, tool: r.tool, principal: r.principal, args: r.args, threw: true, error: r.error, durationMs: r.durationMs ?? 0 });
+  }
+
+  /** Records an action event that is not a call (expiry found by a sweep). */
+  async function recordEvent(e: ActionEvent): Promise<void> {
+    const args = safeArgs(e.tool, e.args);
+    const record: AuditRecord = {
+      ts: new Date(now()).toISOString(),
+      requestId: e.requestId ?? "",
+      tokenId: e.tokenId,
+      subject: e.subject,
+      sessionId: e.sessionId,
+      transport: e.transport ?? "http",
+      tool: e.tool?.name ?? e.toolName,
+      module: e.tool?.module,
+      args,
+      type: e.type,
+      outcome: e.outcome,
+      actionId: e.actionId,
+      durationMs: 0,
+    };
+    record.summary = describe(record, e.tool, args);
+    try {
+      await sink.write(record);
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  /**
+   * Runs a meta-tool call and records it, unless a chain call inside it was recorded already
+   * (confirm_action executing the real tool leaves that tool's "confirmed" record instead).
+   */
+  async function meta(
+    call: { tool: AuditedTool; args: Record<string, unknown>; principal?: Principal; requestId: string; transport: Transport; sessionId?: string },
+    handle: () => Promise<ToolResult>,
+  ): Promise<ToolResult> {
+    const ts = new Date(now()).toISOString();
+    const started = performance.now();
+    const scope = { recorded: false };
+    let result: ToolResult | undefined;
+    let threw = false;
+    let error: unknown;
+    try {
+      result = await scopes.run(scope, handle);
+      return result;
+    } catch (err) {
+      threw = true;
+      error = err;
+      throw err;
+    } finally {
+      if (!scope.recorded) {
+        const audit: AuditRecord = {
+          ts,
+          requestId: call.requestId,
+          transport: call.transport,
+          sessionId: call.sessionId,
+          tool: call.tool.name,
+          module: call.tool.module ?? "meta",
+          type: META_TYPES[call.tool.name],
+        };
+        await finish({ audit, tool: call.tool, principal: call.principal, args: call.args, result, threw, error, durationMs: performance.now() - started });
+      }
+    }
+  }
+
+  return {
+    sink,
+    finish,
+    recordRefusal,
+    recordEvent,
+    meta,
+    /** One token's newest records, newest first. */
+    recent: (tokenId: string, limit: number) => sink.recent(tokenId, limit),
+    /** Flushes and closes the sink. */
+    close: () => sink.close(),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway so tests and several in-process
+ * gateways don't share counters. The audit stage records calls, gateway latency and rate-limit
+ * rejections for every tool call; other parts report what only they know (upstream latency,
+ * pending actions, sessions) through the functions below.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Seconds; from sub-millisecond gateway work to slow upstreams. */
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The gateway's metrics and the functions that feed them. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** One finished tools/call (every outcome, including refusals). */
+  observeCall(labels: { tool: string; module?: string; outcome: string }, seconds?: number): void;
+  /** Time spent waiting for the upstream API on one request; `status` is the HTTP status (0 when none came back). */
+  observeUpstream(seconds: number, status?: number): void;
+  /** A call refused by a rate-limit bucket. */
+  rateLimitRejected(bucket: string): void;
+  /** Reports the current number of pending actions (or pass a function read at scrape time). */
+  setPendingActions(count: number | (() => number | Promise<number>)): void;
+  /** Reports the current number of MCP sessions (or pass a function read at scrape time). */
+  setSessions(count: number | (() => number | Promise<number>), transport?: string): void;
+  sessionOpened(transport?: string): void;
+  sessionClosed(transport?: string): void;
+  /** Reports the audit sink's buffer depth (read at scrape time). */
+  trackAuditBuffer(read: () => number): void;
+  /** Prometheus text exposition. */
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+type Source = number | (() => number | Promise<number>);
+
+/** Creates a registry with the gateway's metrics; `defaults` adds process metrics (CPU, memory, event loop). */
+export function createMetrics(options: { defaults?: boolean; prefix?: string } = {}): Metrics {
+  const prefix = options.prefix ?? "countersign_";
+  const registry = new Registry();
+  if (options.defaults) collectDefaultMetrics({ register: registry, prefix });
+
+  const calls = new Counter({
+    name: `${prefix}tool_calls_total`,
+    help: "Tool calls by tool, module and outcome.",
+    labelNames: ["tool", "module", "outcome"] as const,
+    registers: [registry],
+  });
+  const gateway = new Histogram({
+    name: `${prefix}gateway_duration_seconds`,
+    help: "Time from a tools/call entering the chain to its answer, upstream included.",
+    labelNames: ["outcome"] as const,
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const upstream = new Histogram({
+    name: `${prefix}upstream_duration_seconds`,
+    help: "Time spent on requests to the upstream API, by status class.",
+    labelNames: ["status"] as const,
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: `${prefix}rate_limit_rejections_total`,
+    help: "Calls refused by a rate-limit bucket.",
+    labelNames: ["bucket"] as const,
+    registers: [registry],
+  });
+  let pendingSource: Source = 0;
+  new Gauge({
+    name: `${prefix}pending_actions`,
+    help: "Pending actions awaiting confirmation.",
+    registers: [registry],
+    async collect() {
+      this.set(typeof pendingSource === "function" ? await pendingSource() : pendingSource);
+    },
+  });
+  const sessionSources = new Map<string, Source>();
+  new Gauge({
+    name: `${prefix}sessions`,
+    help: "Open MCP sessions by transport.",
+    labelNames: ["transport"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [transport, src] of sessionSources) this.set({ transport }, typeof src === "function" ? await src() : src);
+    },
+  });
+  let auditBuffer: () => number = () => 0;
+  new Gauge({
+    name: `${prefix}audit_buffered_records`,
+    help: "Audit records waiting to be written to the sink.",
+    registers: [registry],
+    collect() {
+      this.set(auditBuffer());
+    },
+  });
+
+  const bump = (transport: string, delta: number) => {
+    const cur = sessionSources.get(transport);
+    sessionSources.set(transport, Math.max(0, (typeof cur === "number" ? cur : 0) + delta));
+  };
+
+  return {
+    registry,
+    observeCall(labels, seconds) {
+      calls.inc({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome });
+      if (seconds !== undefined) gateway.observe({ outcome: labels.outcome }, seconds);
+    },
+    observeUpstream(seconds, status) {
+      const cls = !status ? "error" : `${Math.floor(status / 100)}xx`;
+      upstream.observe({ status: cls }, seconds);
+    },
+    rateLimitRejected(bucket) {
+      rejections.inc({ bucket });
+    },
+    setPendingActions(count) {
+      pendingSource = count;
+    },
+    setSessions(count, transport = "http") {
+      sessionSources.set(transport, count);
+    },
+    sessionOpened(transport = "http") {
+      bump(transport, 1);
+    },
+    sessionClosed(transport = "http") {
+      bump(transport, -1);
+    },
+    trackAuditBuffer(read) {
+      auditBuffer = read;
+    },
+    text: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
+
+/** A Koa-style handler for `GET /metrics`. */
+export function metricsHandler(metrics: Metrics) {
+  return async function serveMetrics(ctx: { set(field: string, value: string): void; body: unknown; status: number }): Promise<void> {
+    ctx.set("Content-Type", metrics.contentType);
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = await metrics.text();
+    ctx.status = 200;
+  };
+}

@@ -1,0 +1,197 @@
+import { describe, expect, it } from "vitest";
+import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { CallContext, Principal, Stage, ToolResult } from "../../src/context.js";
+import { GatewayError } from "../../src/errors.js";
+import { createAuditRecorder } from "../../src/audit/recorder.js";
+import { createMetrics } from "../../src/metrics.js";
+import { compose } from "../../src/pipeline.js";
+import { createAuditStage, timeUpstream } from "../../src/stages/audit.js";
+import { createMemoryAuditSink } from "../../src/stores/audit-sink.js";
+import { createTask, getTask } from "../audit/fixtures.js";
+
+const alice: Principal = { tokenId: "tok_alice", subject: "alice", modules: "all", readOnly: false, tier: "default" };
+
+function setup() {
+  const sink = createMemoryAuditSink();
+  const metrics = createMetrics();
+  const recorder = createAuditRecorder({ sink, metrics, now: () => Date.parse("2026-01-02T03:04:05Z") });
+  const audit = createAuditStage({ audit: recorder });
+  return { sink, metrics, recorder, audit };
+}
+
+function context(tool: ToolDescriptor, args: Record<string, unknown>, extra: Partial<CallContext> = {}): CallContext {
+  return {
+    requestId: "req-1",
+    transport: "http",
+    sessionId: "sess-1",
+    tool,
+    args,
+    signal: new AbortController().signal,
+    audit: { ts: "2026-01-02T03:04:05.000Z", requestId: "req-1", transport: "http", sessionId: "sess-1", tool: tool.name, module: tool.module },
+    ...extra,
+  };
+}
+
+const authenticate: Stage = async (ctx, next) => {
+  if (ctx.credential !== "good") throw new GatewayError("unauthorized", "unknown, expired or revoked token");
+  ctx.principal = alice;
+  await next();
+};
+
+function okUpstream(body: Record<string, unknown>, status = 200): Stage {
+  return timeUpstream(async function upstream(ctx) {
+    ctx.audit.upstreamStatus = status;
+    ctx.result = { content: [{ type: "text", text: JSON.stringify(body) }], structuredContent: body };
+  });
+}
+
+function throwing(err: unknown): Stage {
+  return async () => {
+    throw err;
+  };
+}
+
+async function run(stages: Stage[], ctx: CallContext): Promise<{ threw?: unknown }> {
+  try {
+    await compose(stages)(ctx);
+    return {};
+  } catch (err) {
+    return { threw: err };
+  }
+}
+
+describe("audit stage: one record per outcome", () => {
+  it("a successful read: who, what, status, excerpt, duration, request id", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(getTask, { project_id: 42, task_id: 7 }, { credential: "good" });
+    await run([audit, authenticate, okUpstream({ id: 7, title: "Ship", api_token: "leak-me" })], ctx);
+    expect(sink.records).toHaveLength(1);
+    const r = sink.records[0]!;
+    expect(r).toMatchObject({
+      requestId: "req-1", tokenId: "tok_alice", subject: "alice", sessionId: "sess-1", transport: "http",
+      tool: "get_task", module: "tasks", args: { project_id: 42, task_id: 7 }, type: "tool_call", outcome: "ok", upstreamStatus: 200,
+    });
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+    expect(r.upstreamMs).toBeGreaterThanOrEqual(0);
+    expect(r.resultExcerpt).toContain('"title":"Ship"');
+    expect(r.resultExcerpt).not.toContain("leak-me");
+    expect(r.summary).toBe("Get task 7 in project 42");
+  });
+
+  it("a bad token: denied, no token id, the error rethrown to the caller", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(getTask, { project_id: 1 }, { credential: "bad" });
+    const { threw } = await run([audit, authenticate, okUpstream({})], ctx);
+    expect((threw as GatewayError).code).toBe("unauthorized");
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ type: "denied", outcome: "unauthorized", errorCode: "unauthorized", tokenId: undefined });
+  });
+
+  it.each([
+    ["out of scope", new GatewayError("forbidden", "tool outside the token's modules"), { type: "denied", outcome: "denied" }],
+    ["excluded", new GatewayError("forbidden", "operation excluded: billing"), { type: "denied", outcome: "denied" }],
+    ["rate-limited", new GatewayError("rate_limited", "over the limit", { retryAfterSeconds: 3, details: { bucket: "sensitive" } }), { type: "rate_limited", outcome: "rate_limited" }],
+    ["invalid arguments", new GatewayError("invalid_arguments", "/title: required"), { type: "tool_call", outcome: "invalid" }],
+    ["upstream 4xx", new GatewayError("upstream_error", "Not found"), { type: "tool_call", outcome: "upstream_error" }],
+    ["a crash", new TypeError("boom"), { type: "tool_call", outcome: "error", errorCode: "internal", error: "Internal gateway error" }],
+  ])("%s", async (_name, err, expected) => {
+    const { sink, audit, metrics } = setup();
+    const ctx = context(createTask, { project_id: 42, title: "Ship" }, { credential: "good" });
+    await run([audit, authenticate, throwing(err)], ctx);
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ tokenId: "tok_alice", tool: "create_task", ...expected });
+    expect(sink.records[0]!.summary).toBeTruthy();
+    const text = await metrics.text();
+    expect(text).toContain(`countersign_tool_calls_total{tool="create_task",module="tasks",outcome="${expected.outcome}"} 1`);
+    if (expected.outcome === "rate_limited") expect(text).toContain('countersign_rate_limit_rejections_total{bucket="sensitive"} 1');
+  });
+
+  it("a write that goes pending records the action id and a readable summary", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(createTask, { project_id: 42, title: "Ship Q2 launch", pin: "9999" }, { credential: "good" });
+    const gate: Stage = async (c) => {
+      c.result = { content: [{ type: "text", text: "pending" }], structuredContent: { status: "pending_confirmation", action_id: "act_1", confirm_token: "cft_secret_value" } };
+    };
+    await run([audit, authenticate, gate], ctx);
+    expect(sink.records).toHaveLength(1);
+    const r = sink.records[0]!;
+    expect(r).toMatchObject({ type: "pending", outcome: "pending", actionId: "act_1" });
+    expect(r.summary).toBe("Awaiting confirmation: create task 'Ship Q2 launch' in project 42");
+    expect(JSON.stringify(r)).not.toContain("9999");
+  });
+
+  it("a confirmed execution is a 'confirmed' event carrying the action id", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(createTask, { project_id: 42, title: "Ship Q2 launch" }, { credential: "good", confirmed: { actionId: "act_9" } });
+    await run([audit, authenticate, okUpstream({ id: 1 }, 201)], ctx);
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ type: "confirmed", outcome: "executed", actionId: "act_9", upstreamStatus: 201 });
+    expect(sink.records[0]!.summary).toBe("Created task 'Ship Q2 launch' in project 42");
+  });
+
+  it("an upstream error answered as a tool result is not recorded as ok", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(getTask, { project_id: 1, task_id: 2 }, { credential: "good" });
+    const upstream: Stage = async (c) => {
+      c.audit.upstreamStatus = 404;
+      c.result = { isError: true, content: [{ type: "text", text: "Not Found" }] };
+    };
+    await run([audit, authenticate, upstream], ctx);
+    expect(sink.records[0]).toMatchObject({ outcome: "upstream_error", upstreamStatus: 404, summary: "Failed: get task 2 in project 1 (upstream 404)" });
+  });
+});
+
+describe("refusals and action events outside the chain", () => {
+  it("recordRefusal leaves one record for an HTTP 401 and one for a 429", async () => {
+    const { sink, recorder, metrics } = setup();
+    await recorder.recordRefusal({ requestId: "r1", transport: "http", toolName: "get_task", error: new GatewayError("unauthorized", "missing token") });
+    await recorder.recordRefusal({ requestId: "r2", transport: "http", principal: alice, tool: getTask, args: { project_id: 3 }, error: new GatewayError("rate_limited", "slow down", { details: { bucket: "normal" } }) });
+    expect(sink.records).toHaveLength(2);
+    expect(sink.records[0]).toMatchObject({ requestId: "r1", tool: "get_task", type: "denied", outcome: "unauthorized" });
+    expect(sink.records[1]).toMatchObject({ requestId: "r2", tokenId: "tok_alice", type: "rate_limited", outcome: "rate_limited", args: { project_id: 3 } });
+    expect(await metrics.text()).toContain('countersign_rate_limit_rejections_total{bucket="normal"} 1');
+  });
+
+  it("recordEvent records an expired action", async () => {
+    const { sink, recorder } = setup();
+    await recorder.recordEvent({ type: "expired", outcome: "expired", actionId: "act_3", tokenId: "tok_alice", toolName: "create_task", tool: createTask, args: { project_id: 1, title: "T" } });
+    expect(sink.records).toEqual([expect.objectContaining({ type: "expired", actionId: "act_3", summary: "Expired without confirmation: create task 'T' in project 1" })]);
+  });
+});
+
+describe("meta-tool calls", () => {
+  const confirmTool = { name: "confirm_action", title: "Confirm action", module: "meta", inputSchema: { type: "object", properties: { confirm_token: { type: "string" } } } };
+  const cancelTool = { name: "cancel_action", title: "Cancel action", module: "meta", inputSchema: confirmTool.inputSchema };
+  const call = (tool: typeof confirmTool, args: Record<string, unknown>) => ({ tool, args, principal: alice, requestId: "m1", transport: "stdio" as const });
+
+  it("confirm_action that runs the real tool through the chain leaves only the chain's record", async () => {
+    const { sink, recorder, audit } = setup();
+    const result = await recorder.meta(call(confirmTool, { confirm_token: "cft_x" }), async () => {
+      const ctx = context(createTask, { project_id: 42, title: "Ship" }, { credential: "good", confirmed: { actionId: "act_5" } });
+      await run([audit, authenticate, okUpstream({ id: 1 })], ctx);
+      return { content: [{ type: "text", text: "done" }], structuredContent: { status: "executed", action_id: "act_5" } } satisfies ToolResult;
+    });
+    expect(result.structuredContent?.status).toBe("executed");
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ tool: "create_task", type: "confirmed", actionId: "act_5" });
+  });
+
+  it("a repeated confirm (already executed) is recorded once, as confirmed", async () => {
+    const { sink, recorder } = setup();
+    await recorder.meta(call(confirmTool, { confirm_token: "cft_x" }), async () => ({ content: [], structuredContent: { status: "already_executed", action_id: "act_5" } }));
+    expect(sink.records).toHaveLength(1);
+    expect(sink.records[0]).toMatchObject({ tool: "confirm_action", type: "confirmed", outcome: "already_executed", actionId: "act_5" });
+    expect(JSON.stringify(sink.records[0])).not.toContain("cft_x");
+  });
+
+  it("cancel_action is a cancelled event; an expired confirm token an expired one", async () => {
+    const { sink, recorder } = setup();
+    await recorder.meta(call(cancelTool, { confirm_token: "t" }), async () => ({ content: [], structuredContent: { status: "cancelled", action_id: "act_6" } }));
+    await recorder
+      .meta(call(confirmTool, { confirm_token: "t" }), async () => {
+        throw new GatewayError("confirmation_invalid", "this action expired", { details: { reason: "expired" } });
+      })
+      .catch(() => undefined);
+    expect(sink.records.map((r) => [r.type, r.outcome])).toEqual([["cancelled", "cancelled"], ["expired", "expired"]]);
+  });
+});
