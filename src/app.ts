@@ -12,8 +12,13 @@ import { createMetaTools, type MetaTool, type SessionContext } from "./mcp/meta-
 import { chain, compose, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
 import { createUpstreamStage } from "./stages/upstream.js";
+import { createConfirmGateStage } from "./stages/confirm-gate.js";
+import { createPendingActions, type PendingActionStore } from "./stores/pending-actions.js";
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
+import { isDiscoveryTool } from "./surface/exposure.js";
+import { schemaForProfile, type SchemaProfile } from "./surface/schema-profile.js";
+import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
 
 /** Everything the stages, meta-tools and transports are built from. */
 export interface Deps {
@@ -22,6 +27,7 @@ export interface Deps {
   readonly log: Logger;
   readonly upstream: UpstreamClient;
   readonly validator: ArgumentValidator;
+  readonly pendingActions: PendingActionStore;
   /** Milliseconds since the epoch; a fake clock in tests. */
   readonly now: () => number;
   /** Test hook: replaces individual stages. */
@@ -88,7 +94,7 @@ function passThrough(name: string): Stage {
   return stage;
 }
 
-function listed(tool: ToolDescriptor | MetaTool): ListedTool {
+function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "default"): ListedTool {
   const descriptor = "binding" in tool ? tool : undefined;
   // Writes answer with a pending action, not the upstream's shape, so their outputSchema would not hold.
   const outputSchema = descriptor?.policy.write ? undefined : tool.outputSchema;
@@ -96,8 +102,8 @@ function listed(tool: ToolDescriptor | MetaTool): ListedTool {
     name: tool.name,
     ...(tool.title ? { title: tool.title } : {}),
     description: tool.description,
-    inputSchema: tool.inputSchema,
-    ...(outputSchema ? { outputSchema } : {}),
+    inputSchema: schemaForProfile(tool.inputSchema, profile),
+    ...(outputSchema ? { outputSchema: schemaForProfile(outputSchema, profile) } : {}),
     ...(tool.annotations ? { annotations: tool.annotations } : {}),
   };
 }
@@ -112,9 +118,10 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     registry: overrides.registry ?? (await loadRegistry(config.generatedDir)),
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
+    pendingActions: overrides.pendingActions ?? createPendingActions({ dataDir: config.dataDir, now: overrides.now ?? Date.now }),
     ...overrides,
   };
-  const closers: (() => Promise<void>)[] = [];
+  const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close()];
 
   const authenticate = placeholderAuthenticate;
   const admit = async (_principal: Principal, _toolName: string): Promise<void> => {}; // placeholder until rate limits land
@@ -126,7 +133,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: passThrough("policy"), // placeholder until policy lands
     rateLimit: passThrough("rateLimit"), // placeholder until rate-limit lands
     validate: createValidateStage(deps),
-    confirmGate: passThrough("confirmGate"), // placeholder until confirm-gate lands
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now }),
     upstream: createUpstreamStage(deps),
     ...deps.stages,
   };
@@ -150,8 +157,13 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     admit,
     visibleTools,
     listTools(session) {
-      const generated = visibleTools(session.principal, session).filter((t) => !metaNames.has(t.name));
-      return [...generated.map(listed), ...metaTools.map(listed)];
+      const scope = visibleTools(session.principal, session).filter((t) => !metaNames.has(t.name));
+      // Exposure mode and schema profile of this session (src/surface).
+      const settings = surfaceSettings(config.surface, session.params);
+      const shown = sessionVisibility(settings, session.principal, scope, session.enabledModules);
+      const names = new Set<string>([...shown.tools, ...shown.metaTools]);
+      const meta = metaTools.filter((t) => !isDiscoveryTool(t.name) || names.has(t.name));
+      return [...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listed(t, settings.profile));
     },
     async callTool(req) {
       const requestId = randomUUID();

@@ -6,6 +6,8 @@
 import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
 import type { ToolAnnotations } from "../../codegen/descriptor.js";
 import type { Deps, Gateway } from "../app.js";
+import { createConfirmTools } from "./confirm-tools.js";
+import { createDiscoveryTools } from "./discovery-tools.js";
 
 /** What a meta-tool knows about the session that called it. */
 export interface SessionContext {
@@ -43,6 +45,8 @@ export type MetaToolFactory = (deps: Deps) => readonly MetaTool[];
 
 /** One line per feature. */
 export const META_TOOL_FACTORIES: readonly MetaToolFactory[] = [
+  createConfirmTools,
+  createDiscoveryTools,
 ];
 
 /** Instantiates every meta-tool; duplicate names are a wiring bug. */

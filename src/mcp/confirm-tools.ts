@@ -1,0 +1,60 @@
+/**
+ * Meta-tools for pending actions: confirm_action, cancel_action, list_pending_actions.
+ */
+import type { Deps } from "../app.js";
+import { createConfirmActions, type ActionCaller } from "../confirm/actions.js";
+import type { MetaTool, SessionContext } from "./meta-tools.js";
+
+const TOKEN_INPUT = {
+  type: "object",
+  properties: {
+    confirm_token: { type: "string", description: "The confirm_token returned by the pending write (cfm_…)." },
+  },
+  required: ["confirm_token"],
+  additionalProperties: false,
+} as const;
+
+function callerOf(session: SessionContext): ActionCaller {
+  return {
+    ...(session.credential !== undefined ? { credential: session.credential } : {}),
+    transport: session.transport,
+    ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
+    signal: session.signal,
+    ...(session.progress ? { progress: session.progress } : {}),
+  };
+}
+
+/** Builds the pending-action meta-tools. */
+export function createConfirmTools(deps: Deps): readonly MetaTool[] {
+  // The gateway is only known per session (it is built after the meta-tools), so the operations
+  // are created per call around it; they hold no state of their own.
+  const actions = (session: SessionContext) => createConfirmActions({ store: deps.pendingActions, gateway: session.gateway });
+  return [
+    {
+      name: "confirm_action",
+      title: "Confirm a pending write",
+      description:
+        "Runs a pending write exactly as its preview showed. Pass the confirm_token the write returned. " +
+        "Tokens are single-use and expire; a repeated confirm returns the stored outcome.",
+      inputSchema: TOKEN_INPUT,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+      handle: (args, session) => actions(session).confirm(args.confirm_token, callerOf(session)),
+    },
+    {
+      name: "cancel_action",
+      title: "Cancel a pending write",
+      description: "Discards a pending write; nothing is sent. Pass the confirm_token the write returned.",
+      inputSchema: TOKEN_INPUT,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      handle: (args, session) => actions(session).cancel(args.confirm_token, callerOf(session)),
+    },
+    {
+      name: "list_pending_actions",
+      title: "List pending writes",
+      description: "Lists your own pending writes that are waiting for confirm_action, with their summaries and expiry.",
+      inputSchema: { type: "object", properties: {}, additionalProperties: false },
+      annotations: { readOnlyHint: true, openWorldHint: false },
+      handle: (_args, session) => actions(session).list(callerOf(session)),
+    },
+  ];
+}

@@ -1,0 +1,157 @@
+import { mkdtempSync, readFileSync, statSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createPendingActions, type NewPendingAction } from "../../src/stores/pending-actions.js";
+import { mintConfirmation } from "../../src/confirm/tokens.js";
+
+function action(overrides: Partial<NewPendingAction> = {}, now = Date.now()): { action: NewPendingAction; token: string } {
+  const m = mintConfirmation();
+  return {
+    token: m.confirmToken,
+    action: {
+      id: m.actionId,
+      tokenId: "tok_a",
+      tool: "update_task",
+      args: { project_id: 42, task_id: 17, title: "New" },
+      tokenHash: m.tokenHash,
+      createdAt: now,
+      expiresAt: now + 600_000,
+      preview: { summary: "Update a task.", tool: "update_task", method: "PATCH", url: "http://x/v1/projects/42/tasks/17", warnings: [] },
+      ...overrides,
+    },
+  };
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), "cs-pending-"));
+
+describe("pending-actions store", () => {
+  it("moves an action pending → executing → done and keeps the outcome", async () => {
+    const store = createPendingActions();
+    const { action: a } = action();
+    await store.create(a);
+    expect((await store.list("tok_a")).map((x) => x.id)).toEqual([a.id]);
+    const claim = await store.claim(a.id, "tok_a");
+    expect(claim.kind).toBe("claimed");
+    expect(await store.list("tok_a")).toEqual([]);
+    await store.complete(a.id, { status: "executed", result: { content: [{ type: "text", text: "ok" }] } });
+    const again = await store.claim(a.id, "tok_a");
+    expect(again.kind).toBe("done");
+    expect(again.kind === "done" && again.action.outcome?.status).toBe("executed");
+  });
+
+  it("lets exactly one of 50 concurrent claims win", async () => {
+    const store = createPendingActions({ dataDir: dir() });
+    const { action: a } = action();
+    await store.create(a);
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(a.id, "tok_a")));
+    expect(results.filter((r) => r.kind === "claimed")).toHaveLength(1);
+    expect(results.filter((r) => r.kind === "executing")).toHaveLength(49);
+  });
+
+  it("hides another token's action and refuses to claim or cancel it", async () => {
+    const store = createPendingActions();
+    const { action: a } = action();
+    await store.create(a);
+    expect(await store.list("tok_b")).toEqual([]);
+    expect((await store.claim(a.id, "tok_b")).kind).toBe("not_found");
+    expect((await store.cancel(a.id, "tok_b")).kind).toBe("not_found");
+    expect((await store.get(a.id))?.state).toBe("pending");
+  });
+
+  it("expires on the clock and cannot be claimed afterwards", async () => {
+    let t = 1_000_000;
+    const store = createPendingActions({ now: () => t });
+    const { action: a } = action({}, t);
+    await store.create(a);
+    t += 600_000;
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("expired");
+    expect(await store.list("tok_a")).toEqual([]);
+    expect(await store.countPending()).toBe(0);
+  });
+
+  it("cancels once; a cancelled action cannot be claimed", async () => {
+    const store = createPendingActions();
+    const { action: a } = action();
+    await store.create(a);
+    expect((await store.cancel(a.id, "tok_a")).kind).toBe("cancelled");
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("cancelled");
+    expect((await store.cancel(a.id, "tok_a")).kind).toBe("cancelled");
+  });
+
+  it("release puts a claimed action back to pending and wakes waiters", async () => {
+    const store = createPendingActions();
+    const { action: a } = action();
+    await store.create(a);
+    await store.claim(a.id, "tok_a");
+    const waiting = store.waitForSettled(a.id, 5_000);
+    await store.release(a.id);
+    expect((await waiting)?.state).toBe("pending");
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("claimed");
+  });
+
+  it("waitForSettled resolves when the executing action completes", async () => {
+    const store = createPendingActions();
+    const { action: a } = action();
+    await store.create(a);
+    await store.claim(a.id, "tok_a");
+    const waiting = store.waitForSettled(a.id, 5_000);
+    await store.complete(a.id, { status: "executed", result: { content: [] } });
+    expect((await waiting)?.state).toBe("done");
+  });
+
+  it("survives a restart: a pending action from before is claimable after it", async () => {
+    const d = dir();
+    const first = createPendingActions({ dataDir: d });
+    const { action: a } = action();
+    await first.create(a);
+    await first.close();
+    const second = createPendingActions({ dataDir: d });
+    expect((await second.get(a.id))?.args).toEqual(a.args);
+    expect((await second.claim(a.id, "tok_a")).kind).toBe("claimed");
+  });
+
+  it("reports an action cut off mid-execution as unknown after a restart, never pending", async () => {
+    const d = dir();
+    const first = createPendingActions({ dataDir: d });
+    const { action: a } = action();
+    await first.create(a);
+    expect((await first.claim(a.id, "tok_a")).kind).toBe("claimed");
+    // No complete(): the process "dies" here.
+    const second = createPendingActions({ dataDir: d });
+    expect((await second.claim(a.id, "tok_a")).kind).toBe("unknown");
+  });
+
+  it("writes the snapshot with mode 0600, atomically, holding only the token hash", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    const { action: a, token } = action();
+    await store.create(a);
+    await store.close();
+    const file = join(d, "pending-actions.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain(a.tokenHash);
+    expect(text).not.toContain(token);
+    expect(readdirSync(d).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("refuses to start on a corrupt snapshot, naming the file", () => {
+    const d = dir();
+    writeFileSync(join(d, "pending-actions.json"), "{not json");
+    expect(() => createPendingActions({ dataDir: d })).toThrow(/pending-actions\.json is not valid JSON/);
+  });
+
+  it("purges settled actions after the retention period", async () => {
+    let t = 1_000_000;
+    const store = createPendingActions({ now: () => t, retainSeconds: 60 });
+    const { action: a } = action({}, t);
+    await store.create(a);
+    await store.cancel(a.id, "tok_a");
+    t += 10 * 60_000;
+    const { action: b } = action({}, t);
+    await store.create(b); // creation triggers the purge
+    expect(await store.get(a.id)).toBeUndefined();
+    expect(await store.get(b.id)).toBeDefined();
+  });
+});
