@@ -251,75 +251,63 @@ export function addRestricted(spec) {
     },
   });
   spec.operation("get", "/calendar-connect/connections", {
-    id: "listCalendarConnections",
+    id: "listCalendarOauthConnections",
     tag: "calendar-connect",
-    summary: "List connected calendar accounts",
+    summary: "List connected calendar accounts (OAuth connections)",
     description: "Lists the caller's connected external calendar accounts.",
     responses: { 200: jsonResponse("Connections.", { type: "object", required: ["data"], properties: { data: list(schemaRef("CalendarConnection")) } }) },
   });
   spec.operation("get", "/calendar-connect/connections/{connection_id}", {
-    id: "getCalendarConnection",
+    id: "getCalendarOauthConnection",
     tag: "calendar-connect",
     summary: "Get a calendar connection",
     description: "Returns a connected calendar account.",
     responses: { 200: jsonResponse("The connection.", schemaRef("CalendarConnection")) },
   });
   spec.operation("delete", "/calendar-connect/connections/{connection_id}", {
-    id: "disconnectCalendar",
+    id: "revokeCalendarOauthConnection",
     tag: "calendar-connect",
-    summary: "Disconnect an external calendar",
+    summary: "Disconnect an external calendar (revoke its OAuth grant)",
     description: "Revokes the stored provider credentials and removes the calendars synced from it.",
     responses: noContent("Disconnected."),
   });
 
   // data-transfer ---------------------------------------------------------------
-  spec.schema("ExportJob", {
-    type: "object",
-    description: "A workspace export.",
-    required: ["id", "status", "created_at"],
-    properties: {
-      id: uuid("Export ID."),
-      status: oneOfValues(["queued", "running", "completed", "failed"], "Progress."),
-      scope: oneOfValues(["workspace", "project"], "What is exported."),
-      project_id: nullable(uuid("The project, for a project export.")),
-      size_bytes: nullable(int("Archive size once completed.", { minimum: 0 })),
-      created_at: dateTime("When it was requested."),
-      completed_at: nullable(dateTime("When it finished.")),
-    },
+  // Exports stream the archive directly and imports take the raw file as the body, so every
+  // operation here moves bulk binary data.
+  const zip = (description) => ({
+    description,
+    headers: { "Content-Disposition": { description: "Suggested file name, e.g. `attachment; filename=\"workspace-2025-06-30.zip\"`.", schema: { type: "string" } } },
+    content: { "application/zip": { schema: { type: "string", format: "binary" } } },
   });
-  spec.operation("post", "/exports", {
-    id: "createExport",
+  spec.operation("get", "/exports/workspace", {
+    id: "exportWorkspace",
     tag: "data-transfer",
-    summary: "Export the workspace",
-    description: "Starts an export of the whole workspace (or one project) as a ZIP of JSON files and attachments.",
-    params: [paramRef("IdempotencyKey")],
-    body: jsonBody({ type: "object", properties: { scope: oneOfValues(["workspace", "project"], "What to export.", { default: "workspace" }), project_id: uuid("Project to export."), include_attachments: bool("Include attached files.", { default: true }) } }),
-    responses: { 202: jsonResponse("The export was queued.", schemaRef("ExportJob")) },
+    summary: "Export the whole workspace",
+    description: "Streams a ZIP archive of the whole workspace: one JSON file per resource type, plus attached files when asked. Large workspaces take minutes.",
+    params: [query("include_attachments", "Include attached files.", { type: "boolean", default: false }), query("since", "Only resources changed after this time (incremental export).", { type: "string", format: "date-time" })],
+    responses: { 200: zip("The archive.") },
+    errors: [429],
   });
-  spec.operation("get", "/exports/{export_id}", {
-    id: "getExport",
+  spec.operation("get", "/exports/projects/{project_id}", {
+    id: "exportProject",
     tag: "data-transfer",
-    summary: "Get an export's status",
-    description: "Returns an export's progress.",
-    responses: { 200: jsonResponse("The export.", schemaRef("ExportJob")) },
+    summary: "Export one project",
+    description: "Streams a ZIP archive of one project: its tasks, comments, boards, sprints and, optionally, attachments.",
+    params: [query("include_attachments", "Include attached files.", { type: "boolean", default: true })],
+    responses: { 200: zip("The archive.") },
   });
-  spec.operation("get", "/exports/{export_id}/download", {
-    id: "downloadExport",
+  spec.operation("get", "/exports/attachments", {
+    id: "exportAttachments",
     tag: "data-transfer",
-    summary: "Download an export archive",
-    description: "Streams the finished export as a ZIP archive.",
-    responses: {
-      200: {
-        description: "The archive.",
-        headers: { "Content-Disposition": { description: "Suggested file name.", schema: { type: "string" } } },
-        content: { "application/zip": { schema: { type: "string", format: "binary" } } },
-      },
-    },
-    errors: [409],
+    summary: "Download all attachments as a ZIP",
+    description: "Streams every attached file (optionally of one project) as a ZIP archive, in folders by task key.",
+    params: [paramRef("ProjectFilter")],
+    responses: { 200: zip("The archive.") },
   });
   spec.schema("ImportJob", {
     type: "object",
-    description: "An import of data into the workspace.",
+    description: "An import of data into the workspace, running in the background.",
     required: ["id", "status", "created_at"],
     properties: {
       id: uuid("Import ID."),
@@ -330,30 +318,23 @@ export function addRestricted(spec) {
       created_at: dateTime("When it was uploaded."),
     },
   });
-  spec.operation("post", "/imports", {
-    id: "importData",
+  spec.operation("post", "/imports/workspace", {
+    id: "importWorkspace",
     tag: "data-transfer",
-    summary: "Import data from an archive",
-    description: "Uploads an export archive (ZIP) or a CSV/JSON file of tasks as the raw request body and imports it in the background.",
-    params: [
-      query("format", "What the body is.", oneOfValues(["workspace_zip", "csv", "json"]), { required: true }),
-      query("project_id", "Project to import tasks into (CSV/JSON).", { type: "string", format: "uuid" }),
-      paramRef("IdempotencyKey"),
-    ],
-    body: {
-      required: true,
-      content: {
-        "application/zip": { schema: { type: "string", format: "binary" } },
-        "application/octet-stream": { schema: { type: "string", format: "binary" } },
-      },
-    },
+    summary: "Import a workspace archive",
+    description: "Uploads a ZIP archive made by exportWorkspace (as the raw request body) and recreates its contents in this workspace, in the background.",
+    params: [query("on_conflict", "What to do with resources whose IDs already exist.", oneOfValues(["skip", "overwrite"], undefined, { default: "skip" })), paramRef("IdempotencyKey")],
+    body: { required: true, content: { "application/zip": { schema: { type: "string", format: "binary" } } } },
     responses: { 202: jsonResponse("The import was queued.", schemaRef("ImportJob")) },
+    errors: [409],
   });
-  spec.operation("get", "/imports/{import_id}", {
-    id: "getImport",
+  spec.operation("post", "/imports/projects/{project_id}/tasks", {
+    id: "importTasks",
     tag: "data-transfer",
-    summary: "Get an import's status",
-    description: "Returns an import's progress and any rows that failed.",
-    responses: { 200: jsonResponse("The import.", schemaRef("ImportJob")) },
+    summary: "Import tasks from a file",
+    description: "Uploads a CSV or JSON file of tasks (as the raw request body) and creates them in the project, in the background. CSV columns: title, description, status, priority, assignee_email, due_date.",
+    params: [query("format", "Format of the file.", oneOfValues(["csv", "json"]), { required: true }), paramRef("IdempotencyKey")],
+    body: { required: true, content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+    responses: { 202: jsonResponse("The import was queued.", schemaRef("ImportJob")) },
   });
 }
