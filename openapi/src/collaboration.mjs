@@ -247,7 +247,7 @@ export function addCollaboration(spec) {
   spec.operation("get", "/notifications", {
     id: "listNotifications",
     tag: "notifications",
-    summary: "List my notifications",
+    summary: "List my notifications (all or unread)",
     description: "Lists the caller's notifications, newest first. Use `unread=true` for unread notifications only.",
     params: [
       query("unread", "Only unread notifications.", { type: "boolean" }),
@@ -379,7 +379,7 @@ export function addCollaboration(spec) {
     name: "Calendar",
     collection: "/calendars",
     item: "/calendars/{calendar_id}",
-    ops: ["list", "create", "get"],
+    ops: ["list", "create", "get", "update"],
     description: "A shared calendar.",
     required: ["name", "timezone"],
     createRequired: ["name"],
@@ -394,6 +394,7 @@ export function addCollaboration(spec) {
       list: "Lists calendars the caller can see, including connected external ones.",
       create: "Creates a shared calendar.",
       get: "Returns a calendar.",
+      update: "Renames or recolors a calendar, or changes its time zone.",
     },
   });
   const ATTENDEE = {

@@ -385,6 +385,7 @@ export function addOperations(spec) {
     tag: "time-tracking",
     summary: "Start a timer",
     description: "Starts a timer for the caller on a task. A timer already running is stopped and logged first.",
+    params: [paramRef("IdempotencyKey")],
     body: jsonBody({ type: "object", properties: { task_id: uuid("Task to time."), note: str("Note for the time entry.", { maxLength: 1000 }) } }),
     responses: { 201: jsonResponse("The running timer.", schemaRef("Timer")) },
   });

@@ -139,6 +139,7 @@ export function addPeople(spec) {
     tag: "teams",
     summary: "Add someone to a team",
     description: "Adds an organization member to a team.",
+    params: [paramRef("IdempotencyKey")],
     body: jsonBody({
       type: "object",
       required: ["user_id"],

@@ -127,6 +127,7 @@ export function addPlanning(spec) {
     tag: "projects",
     summary: "Add someone to a project",
     description: "Gives a user access to a project as viewer, editor or manager.",
+    params: [paramRef("IdempotencyKey")],
     body: jsonBody({
       type: "object",
       required: ["user_id"],
