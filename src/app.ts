@@ -12,6 +12,12 @@ import { createMetaTools, type MetaTool, type SessionContext } from "./mcp/meta-
 import { chain, compose, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
 import { createUpstreamStage } from "./stages/upstream.js";
+import { createAuthStage } from "./stages/auth.js";
+import { createPolicy, createPolicyStage } from "./stages/policy.js";
+import { createAdmit, createRateLimitStage } from "./stages/rate-limit.js";
+import { createRateLimits, type RateLimits } from "./stores/rate-limits.js";
+import { openTokenStore, type TokenStore } from "./stores/tokens.js";
+import { createAuthenticator } from "./tokens/authenticate.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createPendingActions, type PendingActionStore } from "./stores/pending-actions.js";
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
@@ -28,6 +34,8 @@ export interface Deps {
   readonly upstream: UpstreamClient;
   readonly validator: ArgumentValidator;
   readonly pendingActions: PendingActionStore;
+  readonly tokens: TokenStore;
+  readonly rateLimits: RateLimits;
   /** Milliseconds since the epoch; a fake clock in tests. */
   readonly now: () => number;
   /** Test hook: replaces individual stages. */
@@ -80,14 +88,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const DEV_PRINCIPAL: Principal = Object.freeze({ tokenId: "dev", subject: "dev", modules: "all", readOnly: false, tier: "default" });
-
-// placeholder until tokens land: any non-empty credential is the dev principal.
-async function placeholderAuthenticate(credential?: string): Promise<Principal> {
-  if (!credential) throw new GatewayError("unauthorized", "missing token");
-  return DEV_PRINCIPAL;
-}
-
 function passThrough(name: string): Stage {
   const stage: Stage = (_ctx, next) => next();
   Object.defineProperty(stage, "name", { value: name });
@@ -119,19 +119,23 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? createPendingActions({ dataDir: config.dataDir, now: overrides.now ?? Date.now }),
+    tokens: overrides.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
+    rateLimits: overrides.rateLimits ?? createRateLimits(config.rateLimits),
     ...overrides,
   };
-  const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close()];
+  const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close(), () => deps.tokens.close()];
 
-  const authenticate = placeholderAuthenticate;
-  const admit = async (_principal: Principal, _toolName: string): Promise<void> => {}; // placeholder until rate limits land
-  const visibleTools = (_principal: Principal, _session: SessionContext) => deps.registry.tools.filter((t) => t.policy.excluded === false); // placeholder until policy lands
+  const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  const authenticate = (credential?: string) => authenticator.authenticate(credential);
+  const admit = createAdmit({ limits: deps.rateLimits });
+  const policy = createPolicy({ exclusions: config.exclusions });
+  const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
   const stages: Stages = {
     audit: passThrough("audit"), // placeholder until audit lands
-    auth: async function auth(ctx, next) { ctx.principal = await authenticate(ctx.credential); await next(); }, // placeholder until auth lands
-    policy: passThrough("policy"), // placeholder until policy lands
-    rateLimit: passThrough("rateLimit"), // placeholder until rate-limit lands
+    auth: createAuthStage({ authenticator }),
+    policy: createPolicyStage({ policy }),
+    rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
     confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now }),
     upstream: createUpstreamStage(deps),
@@ -201,6 +205,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     async callMetaTool(tool, args, session) {
       try {
         const principal = await authenticate(session.credential);
+        // HTTP admits every tools/call before the SDK sees it; stdio has no such step, so a
+        // meta-tool call pays its normal-bucket point here.
+        if (session.transport !== "http") await admit(principal, tool.name);
         return await tool.handle(args, { ...session, principal });
       } catch (err) {
         return fail(err, { tool: tool.name });

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { GatewayError } from "./errors.js";
+import { checkExclusions, type ExclusionRule } from "./stages/policy.js";
 import { EXPOSURE_MODES, isModeSetting, type ModeSetting } from "./surface/exposure.js";
 import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./surface/schema-profile.js";
 
@@ -43,10 +44,25 @@ export interface McpConfig {
 }
 
 /** Token checks (security engineer). */
-export interface AuthConfig {}
+export interface AuthConfig {
+  /** A token's last-used time is written at most this often (a write per call would be wasteful). */
+  readonly lastUsedIntervalMs: number;
+}
+
+/** Calls per window of one token's two buckets. */
+export interface TierLimits {
+  /** Every call. */
+  readonly normal: number;
+  /** Sensitive writes, counted when they execute. */
+  readonly sensitive: number;
+}
 
 /** Rate-limit buckets per tier (security engineer). */
-export interface RateLimitConfig {}
+export interface RateLimitConfig {
+  readonly windowSeconds: number;
+  /** By tier name; always has `default` (1000 normal / 100 sensitive per minute unless changed). */
+  readonly tiers: Readonly<Record<string, TierLimits>>;
+}
 
 /** Pending actions (confirm engineer). */
 export interface ConfirmConfig {
@@ -100,6 +116,8 @@ export interface Config {
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
+  /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
+  readonly exclusions: readonly ExclusionRule[];
 }
 
 /** Raw inputs: parsed CLI flags, the environment, and the parsed config file. */
@@ -218,12 +236,42 @@ function resolveMcp(src: ConfigSources): McpConfig {
   return { pageSize: read.int("mcp.pageSize", lookup(src, undefined, "COUNTERSIGN_PAGE_SIZE", "mcp.pageSize"), 500, 1, 100_000) };
 }
 
-function resolveAuth(_src: ConfigSources): AuthConfig {
-  return {};
+function resolveAuth(src: ConfigSources): AuthConfig {
+  return {
+    lastUsedIntervalMs: read.int("auth.lastUsedIntervalMs", lookup(src, undefined, undefined, "auth.lastUsedIntervalMs"), 60_000, 0),
+  };
 }
 
-function resolveRateLimits(_src: ConfigSources): RateLimitConfig {
-  return {};
+function resolveRateLimits(src: ConfigSources): RateLimitConfig {
+  const windowSeconds = read.int("rateLimits.windowSeconds", lookup(src, undefined, "COUNTERSIGN_RATE_WINDOW_SECONDS", "rateLimits.windowSeconds"), 60, 1, 86_400);
+  const fileTiers = lookup(src, undefined, undefined, "rateLimits.tiers") ?? {};
+  if (typeof fileTiers !== "object" || fileTiers === null || Array.isArray(fileTiers)) fail("rateLimits.tiers", "expected a map of tier name → { normal, sensitive }");
+  const fileDefault = (fileTiers as Record<string, Record<string, unknown> | undefined>).default;
+  const base: TierLimits = {
+    normal: read.int("rateLimits.tiers.default.normal", lookup(src, undefined, "COUNTERSIGN_RATE_NORMAL", "rateLimits.tiers.default.normal") ?? fileDefault?.normal, 1000, 1),
+    sensitive: read.int("rateLimits.tiers.default.sensitive", lookup(src, undefined, "COUNTERSIGN_RATE_SENSITIVE", "rateLimits.tiers.default.sensitive") ?? fileDefault?.sensitive, 100, 1),
+  };
+  const tiers: Record<string, TierLimits> = { default: base };
+  for (const [name, value] of Object.entries(fileTiers as Record<string, unknown>)) {
+    if (name === "default") continue;
+    const key = `rateLimits.tiers.${name}`;
+    if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) fail(key, "tier names use letters, digits, - and _");
+    if (typeof value !== "object" || value === null || Array.isArray(value)) fail(key, "expected { normal, sensitive }");
+    const v = value as Record<string, unknown>;
+    for (const k of Object.keys(v)) if (k !== "normal" && k !== "sensitive") fail(`${key}.${k}`, "unknown field (normal, sensitive)");
+    tiers[name] = { normal: read.int(`${key}.normal`, v.normal, base.normal, 1), sensitive: read.int(`${key}.sensitive`, v.sensitive, base.sensitive, 1) };
+  }
+  return { windowSeconds, tiers };
+}
+
+function resolveExclusions(src: ConfigSources): readonly ExclusionRule[] {
+  const fromEnv = src.env?.COUNTERSIGN_EXCLUDE_TOOLS;
+  const value = fromEnv ? read.list("exclusions", fromEnv, []).map((tool) => ({ tool, reason: "excluded by COUNTERSIGN_EXCLUDE_TOOLS" })) : lookup(src, undefined, undefined, "exclusions");
+  try {
+    return checkExclusions(value);
+  } catch (err) {
+    throw new GatewayError("bad_request", `config ${(err as Error).message}`);
+  }
 }
 
 function resolveConfirm(src: ConfigSources): ConfirmConfig {
@@ -280,6 +328,7 @@ export function resolveConfig(src: ConfigSources = {}): Config {
     audit: resolveAudit(src),
     redis: resolveRedis(src),
     surface: resolveSurface(src),
+    exclusions: resolveExclusions(src),
   };
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
     fail("logLevel", `must be one of fatal, error, warn, info, debug, trace, silent; got ${JSON.stringify(config.logLevel)}`);

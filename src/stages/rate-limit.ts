@@ -1,7 +1,9 @@
 /**
- * The rate-limit stage: every call takes a point from the token's normal bucket (unless the
- * HTTP transport already took it in `admit`, to answer 429 itself); a sensitive write takes a
- * point from the sensitive bucket when it executes (`ctx.confirmed`), not when it is previewed.
+ * The rate-limit stage: every tools/call a client makes takes one point from the token's normal
+ * bucket — here, unless the HTTP transport already took it in `admit` to answer 429 itself. A
+ * sensitive write takes a point from the sensitive bucket when it executes (`ctx.confirmed`),
+ * not when it is previewed; that execution is part of the confirm_action call, which already
+ * paid its normal point, so it does not pay a second one.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import type { CallContext, Principal, Stage } from "../context.js";
@@ -43,8 +45,8 @@ export async function take(limits: RateLimits, bucket: Bucket, principal: Princi
   }
 }
 
-/** The transport-side admission: one point from the normal bucket for a tools/call. */
-export function createAdmit(deps: RateLimitDeps): (principal: Principal, tool?: ToolDescriptor) => Promise<void> {
+/** The transport-side admission: one point from the normal bucket for a tools/call (any tool, meta-tools too). */
+export function createAdmit(deps: RateLimitDeps): (principal: Principal, toolName?: string) => Promise<void> {
   return function admit(principal: Principal): Promise<void> {
     return take(deps.limits, "normal", principal);
   };
@@ -54,7 +56,7 @@ export function createAdmit(deps: RateLimitDeps): (principal: Principal, tool?: 
 export function createRateLimitStage(deps: RateLimitDeps): Stage {
   return async function rateLimit(ctx: CallContext, next: () => Promise<void>): Promise<void> {
     if (!ctx.principal) throw new GatewayError("internal", "rate-limit stage reached without a principal", { expose: false });
-    if (!ctx.admitted) {
+    if (!ctx.admitted && !ctx.confirmed) {
       await take(deps.limits, "normal", ctx.principal);
       ctx.admitted = true;
     }

@@ -47,15 +47,19 @@ describe("rate-limit stage", () => {
     const p = principal({ tokenId: "tok_s" });
     // Previews: normal bucket only, so 150 previews go through.
     for (let i = 0; i < 150; i++) expect(await outcome(run(context(sensitive, { principal: p })))).toBe("ok");
+    // Executions arrive as the confirm path runs them: not admitted by a transport, but confirmed.
     const confirmed = await Promise.all(
-      Array.from({ length: 101 }, (_, i) => outcome(run(context(sensitive, { principal: p, admitted: true, confirmed: { actionId: `a${i}` } })))),
+      Array.from({ length: 101 }, (_, i) => outcome(run(context(sensitive, { principal: p, confirmed: { actionId: `a${i}` } })))),
     );
     const refused = confirmed.filter((r): r is GatewayError => r !== "ok");
     expect(refused).toHaveLength(1);
     expect(refused[0].details).toEqual({ bucket: "sensitive", limit: 100 });
     expect(executed).toBe(250);
     // A non-sensitive write still executes.
-    expect(await outcome(run(context(tool("create_task", { write: true }), { principal: p, admitted: true, confirmed: { actionId: "b" } })))).toBe("ok");
+    expect(await outcome(run(context(tool("create_task", { write: true }), { principal: p, confirmed: { actionId: "b" } })))).toBe("ok");
+    // Executions did not pay normal points: 150 previews + 850 more calls fill the 1000.
+    const more = await Promise.all(Array.from({ length: 851 }, () => outcome(run(context(tool("list_tasks"), { principal: p })))));
+    expect(more.filter((r) => r === "ok")).toHaveLength(850);
   });
 
   it("skips the normal bucket for calls the transport already admitted, and tiers change the numbers", async () => {
@@ -66,7 +70,7 @@ describe("rate-limit stage", () => {
     const t = tool("list_tasks");
     let admitted = 0;
     for (let i = 0; i < 7; i++) {
-      const r = await outcome(admit(p, t));
+      const r = await outcome(admit(p, t.name));
       if (r === "ok") {
         admitted++;
         await run(context(t, { principal: p, admitted: true }));
