@@ -1,0 +1,246 @@
+import { request as httpRequest } from "node:http";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CallRequest, Gateway } from "../../src/app.js";
+import { GatewayError } from "../../src/errors.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
+import { startAppHarness, type AppHarness } from "../app-harness.js";
+
+async function connect(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: "http-test", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  return client;
+}
+
+/** A raw HTTP exchange, so tests control Host and every other header. */
+function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? "POST", headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+const INIT = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
+const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+describe("stateful Streamable HTTP", () => {
+  let h: AppHarness;
+  let server: HttpHandle;
+  const calls: CallRequest[] = [];
+  let rateLimited = false;
+
+  beforeAll(async () => {
+    h = await startAppHarness({ env: { COUNTERSIGN_PAGE_SIZE: "5", COUNTERSIGN_MAX_BODY_BYTES: "2048", COUNTERSIGN_MAX_SESSIONS: "50" } });
+    // Wrap the real gateway to observe what the transport hands over and to force a 429.
+    const g = h.gateway;
+    const observed: Gateway = Object.create(g, {
+      callTool: { value: (req: CallRequest) => (calls.push(req), g.callTool(req)) },
+      admit: {
+        value: async (principal: Parameters<Gateway["admit"]>[0], name: string) => {
+          if (rateLimited) throw new GatewayError("rate_limited", "Rate limit exceeded for the normal bucket", { retryAfterSeconds: 12, details: { bucket: "normal" } });
+          return g.admit(principal, name);
+        },
+      },
+    });
+    server = await startHttpServer(observed, { port: 0, host: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+  beforeEach(() => {
+    h.upstream.reset();
+    calls.length = 0;
+    rateLimited = false;
+  });
+
+  it("lists tools across pages, without excluded operations", async () => {
+    const client = await connect(server.url, h.token);
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {});
+      expect(page.tools.length).toBeLessThanOrEqual(5);
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBeGreaterThan(1);
+    expect(names).toContain("get_item");
+    expect(names).toContain("stream_chat");
+    expect(names).not.toContain("pay_invoice");
+    expect(new Set(names).size).toBe(names.length);
+    await expect(client.listTools({ cursor: "garbage" })).rejects.toThrow(/Invalid cursor/);
+    await client.close();
+  });
+
+  it("calls a tool through the chain and returns structured content, marking it admitted", async () => {
+    const client = await connect(server.url, h.token);
+    const result = await client.callTool({ name: "get_item", arguments: { item_id: "42" } });
+    expect(result.structuredContent).toEqual({ id: "42", name: "Widget" });
+    expect(h.upstream.requests.map((r) => r.url)).toEqual(["/v1/items/42"]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ name: "get_item", transport: "http", admitted: true, credential: h.token });
+    expect(calls[0]!.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    // The MCP client's own headers never reach the upstream.
+    expect(JSON.stringify(h.upstream.requests[0]!.headers)).not.toContain(h.token);
+    await client.close();
+  });
+
+  it("relays upstream server-sent events as progress notifications", async () => {
+    const client = await connect(server.url, h.token);
+    const progress: { progress: number; message?: string }[] = [];
+    const result = await client.callTool({ name: "stream_chat", arguments: { message: "hi" } }, undefined, { onprogress: (p) => progress.push(p) });
+    expect(progress.map((p) => p.message)).toEqual(['{"text":"Hello"}', '{"text":"from"}', '{"text":"the stream"}', "[DONE]"]);
+    expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
+    expect((result.content as { text: string }[])[0]!.text).toContain("the stream");
+    await client.close();
+  });
+
+  it("aborts the upstream call when the client cancels", async () => {
+    const client = await connect(server.url, h.token);
+    const ac = new AbortController();
+    const pending = client.callTool({ name: "get_slow", arguments: { ms: 10_000 } }, undefined, { signal: ac.signal });
+    await expect.poll(() => h.upstream.requests.length).toBe(1);
+    ac.abort();
+    await expect(pending).rejects.toThrow();
+    await expect.poll(() => h.upstream.aborted.length, { timeout: 5000 }).toBe(1);
+    await client.close();
+  });
+
+  it("answers 429 with Retry-After before the SDK sees a rate-limited call", async () => {
+    const client = await connect(server.url, h.token);
+    rateLimited = true;
+    await expect(client.callTool({ name: "get_item", arguments: { item_id: "1" } })).rejects.toThrow(/429|Rate limit/);
+    expect(h.upstream.requests).toHaveLength(0);
+    expect(calls).toHaveLength(0);
+    await client.close();
+
+    const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
+    const sid = init.headers["mcp-session-id"] as string;
+    const res = await raw(server.url, {
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "get_item", arguments: { item_id: "1" } } }),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers["retry-after"]).toBe("12");
+    expect(JSON.parse(res.body)).toEqual({
+      jsonrpc: "2.0",
+      id: 9,
+      error: { code: -32029, message: "Rate limit exceeded for the normal bucket", data: { code: "rate_limited", bucket: "normal", retry_after_seconds: 12 } },
+    });
+  });
+
+  it("refuses a missing or malformed bearer with 401, WWW-Authenticate and a JSON-RPC error", async () => {
+    const missing = await raw(server.url, { headers: MCP_HEADERS, body: INIT });
+    expect(missing.status).toBe(401);
+    expect(missing.headers["www-authenticate"]).toMatch(/^Bearer realm="countersign", error="invalid_token"/);
+    expect(JSON.parse(missing.body)).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32001, data: { code: "unauthorized" } } });
+    const malformed = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: "Basic abc" }, body: INIT });
+    expect(malformed.status).toBe(401);
+    expect(JSON.parse(malformed.body).error.message).toMatch(/malformed/i);
+  });
+
+  it("checks Host and Origin against DNS rebinding", async () => {
+    const auth = { ...MCP_HEADERS, authorization: `Bearer ${h.token}` };
+    const badHost = await raw(server.url, { headers: { ...auth, host: "evil.example:80" }, body: INIT });
+    expect(badHost.status).toBe(403);
+    expect(JSON.parse(badHost.body).error.message).toMatch(/Host header not allowed/);
+    const badOrigin = await raw(server.url, { headers: { ...auth, origin: "http://evil.example" }, body: INIT });
+    expect(badOrigin.status).toBe(403);
+    const goodOrigin = await raw(server.url, { headers: { ...auth, origin: "http://localhost:3000" }, body: INIT });
+    expect(goodOrigin.status).toBe(200);
+  });
+
+  it("refuses an oversized body with a clear 413", async () => {
+    const res = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: JSON.stringify({ pad: "x".repeat(5000) }) });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.message).toBe("Request body exceeds the limit of 2048 bytes");
+  });
+
+  it("binds a session to its token: unknown ids and other tokens get 404", async () => {
+    const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
+    const sid = init.headers["mcp-session-id"] as string;
+    expect(sid).toBeTruthy();
+    const list = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+    const headers = { ...MCP_HEADERS, "mcp-protocol-version": "2025-06-18" };
+    const other = await raw(server.url, { headers: { ...headers, authorization: `Bearer ${h.otherToken}`, "mcp-session-id": sid }, body: list });
+    expect(other.status).toBe(404);
+    const unknown = await raw(server.url, { headers: { ...headers, authorization: `Bearer ${h.token}`, "mcp-session-id": "no-such-session" }, body: list });
+    expect(unknown.status).toBe(404);
+    const own = await raw(server.url, { headers: { ...headers, authorization: `Bearer ${h.token}`, "mcp-session-id": sid }, body: list });
+    expect(own.status).toBe(200);
+    const del = await raw(server.url, { method: "DELETE", headers: { ...headers, authorization: `Bearer ${h.token}`, "mcp-session-id": sid } });
+    expect(del.status).toBe(200);
+    const after = await raw(server.url, { headers: { ...headers, authorization: `Bearer ${h.token}`, "mcp-session-id": sid }, body: list });
+    expect(after.status).toBe(404);
+  });
+
+  it("serves /healthz and /readyz", async () => {
+    const base = server.url.replace(/\/mcp$/, "");
+    expect(JSON.parse((await raw(`${base}/healthz`, { method: "GET" })).body)).toEqual({ status: "ok" });
+    expect(JSON.parse((await raw(`${base}/readyz`, { method: "GET" })).body)).toMatchObject({ status: "ready", tools: 25 });
+  });
+});
+
+describe("session limits", () => {
+  let h: AppHarness;
+  let server: HttpHandle;
+  beforeAll(async () => {
+    h = await startAppHarness({ env: { COUNTERSIGN_MAX_SESSIONS: "2", COUNTERSIGN_SESSION_IDLE_MS: "1000" } });
+    server = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+
+  it("caps open sessions and reaps idle ones", async () => {
+    const auth = { ...MCP_HEADERS, authorization: `Bearer ${h.token}` };
+    expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
+    expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
+    const third = await raw(server.url, { headers: auth, body: INIT });
+    expect(third.status).toBe(503);
+    expect(third.headers["retry-after"]).toBe("5");
+    expect(server.sessionCount()).toBe(2);
+    await expect.poll(() => server.sessionCount(), { timeout: 5000, interval: 100 }).toBe(0);
+    expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
+  });
+});
+
+describe("stateless Streamable HTTP", () => {
+  let h: AppHarness;
+  let server: HttpHandle;
+  beforeAll(async () => {
+    h = await startAppHarness({ env: { COUNTERSIGN_STATELESS: "true" } });
+    server = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+  afterEach(() => h.upstream.reset());
+
+  it("serves list and call without sessions", async () => {
+    const client = await connect(server.url, h.token);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("get_item");
+    const result = await client.callTool({ name: "get_item", arguments: { item_id: "9" } });
+    expect(result.structuredContent).toEqual({ id: "9", name: "Widget" });
+    expect(server.sessionCount()).toBe(0);
+    const get = await raw(server.url, { method: "GET", headers: { accept: "text/event-stream", authorization: `Bearer ${h.token}` } });
+    expect(get.status).toBe(405);
+    await client.close();
+  });
+});
