@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Writes openapi/workspace.yaml from the module descriptions next to this file.
- * Run: node openapi/src/build-workspace.mjs   (then lint: make lint-spec)
+ * Run: node openapi/src/build-workspace.mjs          (then lint: make lint-spec)
+ *      node openapi/src/build-workspace.mjs --check  (exit 1 if the YAML is stale or breaks a promise)
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { createSpec, str, int, uuid, uri, dateTime, oneOfValues, list, obj, readOnly, nullable } from "./spec-kit.mjs";
@@ -14,6 +15,7 @@ import { addOperations } from "./operations.mjs";
 import { addCollaboration } from "./collaboration.mjs";
 import { addPlatform } from "./platform.mjs";
 import { addRestricted } from "./restricted.mjs";
+import { verify, countModules } from "./verify.mjs";
 
 const spec = createSpec();
 
@@ -281,6 +283,31 @@ const header = [
   "",
 ].join("\n");
 
+const problems = verify(document);
+if (problems.length) {
+  console.error(`openapi/workspace.yaml would break its promises:\n- ${problems.join("\n- ")}`);
+  process.exit(1);
+}
+
 const out = fileURLToPath(new URL("../workspace.yaml", import.meta.url));
-writeFileSync(out, header + stringify(document, { lineWidth: 0, aliasDuplicateObjects: false }));
-console.log(`wrote ${out}: ${spec.operationIds.size} operations, ${spec.tags.length} tags`);
+const text = header + stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });
+const counts = countModules(document);
+const summary = `${counts.exposedModules} exposed modules, ${counts.exposedOperations} exposed operations, restricted ${JSON.stringify(counts.restrictedOperations)}`;
+if (process.argv.includes("--check")) {
+  let current = "";
+  try {
+    current = readFileSync(out, "utf8");
+  } catch {
+    // A missing file is simply stale.
+  }
+  if (current !== text) {
+    console.error("openapi/workspace.yaml is stale: run node openapi/src/build-workspace.mjs");
+    process.exit(1);
+  }
+  console.log(`openapi/workspace.yaml is up to date: ${summary}`);
+} else {
+  // Write beside and rename, so a reader never sees half a spec.
+  writeFileSync(`${out}.tmp`, text);
+  renameSync(`${out}.tmp`, out);
+  console.log(`wrote openapi/workspace.yaml: ${summary}`);
+}

@@ -100,7 +100,7 @@ export function addPlanning(spec) {
   spec.operation("get", "/projects/{project_id}/stats", {
     id: "getProjectStats",
     tag: "projects",
-    summary: "Get project progress counts",
+    summary: "Get project stats (task counts and progress)",
     description: "Counts a project's tasks by status and priority, with overdue and unassigned counts, percent complete and hours logged. Use it to answer how a project is going.",
     responses: { 200: jsonResponse("Project statistics.", schemaRef("ProjectStats")) },
   });
