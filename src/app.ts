@@ -12,6 +12,11 @@ import { createMetaTools, type MetaTool, type SessionContext } from "./mcp/meta-
 import { chain, compose, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
 import { createUpstreamStage } from "./stages/upstream.js";
+import type { AuditRecorder } from "./audit/recorder.js";
+import { createAuditing } from "./audit/setup.js";
+import type { Metrics } from "./metrics.js";
+import { createAuditStage, timeUpstream } from "./stages/audit.js";
+import type { AuditSink } from "./stores/audit-sink.js";
 import { createAuthStage } from "./stages/auth.js";
 import { createPolicy, createPolicyStage } from "./stages/policy.js";
 import { createAdmit, createRateLimitStage } from "./stages/rate-limit.js";
@@ -34,6 +39,12 @@ export interface Deps {
   readonly upstream: UpstreamClient;
   readonly validator: ArgumentValidator;
   readonly pendingActions: PendingActionStore;
+  /** Prometheus metrics of this gateway (served at /metrics). */
+  readonly metrics: Metrics;
+  /** Where audit records go: JSON Lines in the data dir by default. */
+  readonly auditSink: AuditSink;
+  /** Records every call (chain, meta-tools, transport refusals) into the sink and the metrics. */
+  readonly audit: AuditRecorder;
   readonly tokens: TokenStore;
   readonly rateLimits: RateLimits;
   /** Milliseconds since the epoch; a fake clock in tests. */
@@ -111,6 +122,7 @@ function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "defau
 /** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
 export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
   const log = overrides.log ?? createLog(config.logLevel);
+  const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink, recorder: overrides.audit });
   const deps: Deps = {
     config,
     log,
@@ -119,11 +131,16 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? createPendingActions({ dataDir: config.dataDir, now: overrides.now ?? Date.now }),
+    metrics: auditing.metrics,
+    auditSink: auditing.sink,
+    audit: auditing.recorder,
     tokens: overrides.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
     rateLimits: overrides.rateLimits ?? createRateLimits(config.rateLimits),
     ...overrides,
   };
   const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close(), () => deps.tokens.close()];
+  closers.push(() => deps.audit.close());
+  deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
 
   const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
   const authenticate = (credential?: string) => authenticator.authenticate(credential);
@@ -132,13 +149,13 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
   const stages: Stages = {
-    audit: passThrough("audit"), // placeholder until audit lands
+    audit: createAuditStage(deps),
     auth: createAuthStage({ authenticator }),
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
     confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now }),
-    upstream: createUpstreamStage(deps),
+    upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };
   const run = compose(chain(stages));
@@ -172,7 +189,11 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     async callTool(req) {
       const requestId = randomUUID();
       const tool = deps.registry.get(req.name);
-      if (!tool) return toToolResult(new GatewayError("not_found", `Unknown tool '${req.name}'`));
+      if (!tool) {
+        const err = new GatewayError("not_found", `Unknown tool '${req.name}'`);
+        await deps.audit.recordRefusal({ requestId, transport: req.transport, sessionId: req.sessionId, principal: req.principal, toolName: req.name, args: req.args, error: err });
+        return toToolResult(err);
+      }
       const audit: AuditRecord = {
         ts: new Date(deps.now()).toISOString(),
         requestId,
@@ -203,15 +224,19 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       return ctx.result ?? fail(new GatewayError("internal", "the chain ended without a result", { expose: false }), { requestId, tool: tool.name });
     },
     async callMetaTool(tool, args, session) {
-      try {
-        const principal = await authenticate(session.credential);
-        // HTTP admits every tools/call before the SDK sees it; stdio has no such step, so a
-        // meta-tool call pays its normal-bucket point here.
-        if (session.transport !== "http") await admit(principal, tool.name);
-        return await tool.handle(args, { ...session, principal });
-      } catch (err) {
-        return fail(err, { tool: tool.name });
-      }
+      // Audited here, centrally; a chain call made inside (confirm_action) records itself instead.
+      const call = { tool, args, principal: session.principal, requestId: randomUUID(), transport: session.transport, sessionId: session.sessionId };
+      return deps.audit.meta(call, async () => {
+        try {
+          const principal = await authenticate(session.credential);
+          // HTTP admits every tools/call before the SDK sees it; stdio has no such step, so a
+          // meta-tool call pays its normal-bucket point here.
+          if (session.transport !== "http") await admit(principal, tool.name);
+          return await tool.handle(args, { ...session, principal });
+        } catch (err) {
+          return fail(err, { tool: tool.name });
+        }
+      });
     },
     async close() {
       await Promise.allSettled(closers.map((c) => c()));

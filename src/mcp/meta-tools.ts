@@ -7,6 +7,7 @@ import type { Principal, ProgressSink, ToolResult, Transport } from "../context.
 import type { ToolAnnotations } from "../../codegen/descriptor.js";
 import type { Deps, Gateway } from "../app.js";
 import { createConfirmTools } from "./confirm-tools.js";
+import { createActivityTools } from "./activity-tool.js";
 import { createDiscoveryTools } from "./discovery-tools.js";
 
 /** What a meta-tool knows about the session that called it. */
@@ -46,6 +47,7 @@ export type MetaToolFactory = (deps: Deps) => readonly MetaTool[];
 /** One line per feature. */
 export const META_TOOL_FACTORIES: readonly MetaToolFactory[] = [
   createConfirmTools,
+  createActivityTools,
   createDiscoveryTools,
 ];
 
