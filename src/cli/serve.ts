@@ -20,11 +20,14 @@ export async function run(argv: string[]): Promise<number> {
         host: { type: "string" },
         stateless: { type: "boolean" },
         config: { type: "string" },
+        mode: { type: "string" },
+        modules: { type: "string" },
+        "schema-profile": { type: "string" },
       },
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE]\n`);
+    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict]\n`);
     return 2;
   }
   let gateway;

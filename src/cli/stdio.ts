@@ -7,14 +7,6 @@ import { loadConfig } from "../config.js";
 import { publicMessage, toGatewayError } from "../errors.js";
 import { startStdio } from "../transports/stdio.js";
 
-/** Connection parameters a stdio client cannot put in a URL come from the environment instead. */
-function stdioParams(env: NodeJS.ProcessEnv): Record<string, string> {
-  const params: Record<string, string> = {};
-  if (env.COUNTERSIGN_MODE) params.mode = env.COUNTERSIGN_MODE;
-  if (env.COUNTERSIGN_MODULES) params.modules = env.COUNTERSIGN_MODULES;
-  return params;
-}
-
 /** Runs the stdio server until the client closes stdin; exit code 2 for a missing or refused token. */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -23,6 +15,9 @@ export async function run(argv: string[]): Promise<number> {
       generated: { type: "string" },
       upstream: { type: "string" },
       config: { type: "string" },
+      mode: { type: "string" },
+      modules: { type: "string" },
+      "schema-profile": { type: "string" },
     },
     strict: true,
   });
@@ -46,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     await gateway.close();
     return 2;
   }
-  const handle = await startStdio(gateway, { credential: token, principal, params: stdioParams(process.env) });
+  const handle = await startStdio(gateway, { credential: token, principal, params: {} }); // surface: mode/modules/profile come from config.surface (flags, then COUNTERSIGN_MODE / COUNTERSIGN_MODULES / COUNTERSIGN_SCHEMA_PROFILE)
   gateway.deps.log.info({ tools: gateway.registry.tools.length, subject: principal.subject }, "stdio session ready");
   const stop = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

@@ -18,6 +18,11 @@ export const AUTO_TOOL_LIMIT = 128;
 export const DISCOVERY_TOOLS = ["list_modules", "search_tools", "describe_tool", "call_tool", "enable_modules"] as const;
 export type DiscoveryTool = (typeof DISCOVERY_TOOLS)[number];
 
+/** True for the discovery meta-tools, whose listing depends on the mode. */
+export function isDiscoveryTool(name: string): name is DiscoveryTool {
+  return (DISCOVERY_TOOLS as readonly string[]).includes(name);
+}
+
 /** Which discovery meta-tools each mode lists. Other meta-tools (confirm_action, …) are always listed. */
 const META_BY_MODE: Record<ExposureMode, readonly DiscoveryTool[]> = {
   // Everything is listed already: search and describe still help an agent pick among many tools.

@@ -14,6 +14,7 @@ import type { Gateway } from "../app.js";
 import type { Principal } from "../context.js";
 import { GatewayError, toHttp, toJsonRpcError } from "../errors.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
+import { surfaceSettings } from "../surface/session-surface.js";
 
 /** One live stateful session. */
 interface LiveSession {
@@ -191,6 +192,11 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
     }
     const messages: JsonRpcMessage[] = Array.isArray(body) ? body : body && typeof body === "object" ? [body as JsonRpcMessage] : [];
     const params = Object.fromEntries(Object.entries(ctx.query).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : String(v ?? "")]));
+    try {
+      surfaceSettings(gateway.deps.config.surface, params); // surface: reject a bad ?mode= / ?profile= with 400 up front
+    } catch (err) {
+      return answer(ctx, err);
+    }
 
     if (config.stateless) {
       if (ctx.method !== "POST") {

@@ -1,0 +1,46 @@
+/**
+ * What one session lists: its settings (config overridden by the connection's `?mode=`,
+ * `?modules=`, `?profile=`), the exposure decision, and tools rendered in its schema profile.
+ */
+import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { SurfaceConfig } from "../config.js";
+import type { Principal } from "../context.js";
+import { GatewayError } from "../errors.js";
+import { EXPOSURE_MODES, isModeSetting, parseModuleList, visibleForSession, type ModeSetting, type Visibility } from "./exposure.js";
+import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./schema-profile.js";
+
+/** One session's surface settings. */
+export interface SurfaceSettings {
+  readonly mode: ModeSetting;
+  readonly modules?: readonly string[];
+  readonly profile: SchemaProfile;
+}
+
+/**
+ * Resolves a session's settings: connection parameters win over the gateway's config. Throws
+ * GatewayError("bad_request") naming the parameter when a value is not understood.
+ */
+export function surfaceSettings(config: SurfaceConfig, params: Readonly<Record<string, string>> = {}): SurfaceSettings {
+  const mode = params.mode || config.mode;
+  if (!isModeSetting(mode)) throw new GatewayError("bad_request", `mode: expected one of auto, ${EXPOSURE_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
+  const profile = params.profile || config.schemaProfile;
+  if (!isSchemaProfile(profile)) throw new GatewayError("bad_request", `profile: expected one of ${SCHEMA_PROFILES.join(", ")}; got ${JSON.stringify(profile)}`);
+  const modules = parseModuleList(params.modules) ?? config.modules;
+  return { mode, profile, ...(modules && modules.length > 0 ? { modules } : {}) };
+}
+
+/** The exposure decision for one session over the tools its token may use. */
+export function sessionVisibility(
+  settings: SurfaceSettings,
+  principal: Principal,
+  scope: readonly ToolDescriptor[],
+  enabledModules?: ReadonlySet<string>,
+): Visibility {
+  return visibleForSession({
+    tools: scope,
+    principalScope: principal.modules,
+    mode: settings.mode,
+    ...(settings.modules ? { modulesParam: settings.modules } : {}),
+    ...(enabledModules && enabledModules.size > 0 ? { enabledModules: [...enabledModules] } : {}),
+  });
+}
