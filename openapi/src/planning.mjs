@@ -50,7 +50,7 @@ export function addPlanning(spec) {
       metadata: schemaRef("Metadata"),
     },
     filters: [
-      query("status", "Only projects in this status. Archived projects are only listed when asked for.", oneOfValues(PROJECT_STATUSES)),
+      query("status", "Only projects in this status; `archived` lists the archived projects, which are otherwise hidden.", oneOfValues(PROJECT_STATUSES)),
       query("team_id", "Only projects owned by this team.", { type: "string", format: "uuid" }),
       query("owner_id", "Only projects owned by this user.", { type: "string", format: "uuid" }),
       paramRef("SearchQuery"),
