@@ -35,6 +35,7 @@ typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 
 lint-spec: install
+	node openapi/src/build-workspace.mjs --check
 	$(NODE_BIN)/redocly lint openapi/workspace.yaml --config openapi/redocly.yaml
 
 drift: build
