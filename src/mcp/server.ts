@@ -12,7 +12,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway } from "../app.js";
-import type { Principal, ProgressSink, Transport } from "../context.js";
+import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
 import { toJsonRpcError } from "../errors.js";
 import type { SessionContext } from "./meta-tools.js";
 
@@ -54,6 +54,16 @@ function progressSink(token: string | number, send: (n: { method: "notifications
     last = progress !== undefined && progress > last ? progress : last + 1;
     send({ method: "notifications/progress", params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
   };
+}
+
+/**
+ * Clients (the SDK's among them) check any structuredContent against the tool's outputSchema,
+ * even on errors; an error's details then travel as a JSON text block instead.
+ */
+function fitOutputSchema(result: ToolResult, hasOutputSchema: boolean): ToolResult {
+  if (!result.isError || !hasOutputSchema || !result.structuredContent) return result;
+  const { structuredContent, ...rest } = result;
+  return { ...rest, content: [...rest.content, { type: "text", text: JSON.stringify(structuredContent) }] };
 }
 
 /** Turns a gateway refusal at list time into a JSON-RPC error. */
@@ -121,7 +131,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
           progress,
           admitted,
         });
-    return result as CallToolResult;
+    const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
+    return fitOutputSchema(result, hasOutputSchema) as CallToolResult;
   });
 
   return server;
