@@ -130,7 +130,11 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     registry: overrides.registry ?? (await loadRegistry(config.generatedDir)),
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
-    pendingActions: overrides.pendingActions ?? createPendingActions({ dataDir: config.dataDir, now: overrides.now ?? Date.now }),
+    pendingActions: overrides.pendingActions ?? createPendingActions({
+      dataDir: config.dataDir,
+      now: overrides.now ?? Date.now,
+      onExpired: (a) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId }),
+    }),
     metrics: auditing.metrics,
     auditSink: auditing.sink,
     audit: auditing.recorder,

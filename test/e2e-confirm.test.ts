@@ -167,6 +167,11 @@ describe("preview and confirm over Streamable HTTP", () => {
       clock -= 601_000;
     }
     expect(upstream.writes).toHaveLength(0);
+    // The audit trail tells the whole story of the action.
+    const trail = await gateway.deps.audit.recent("tok_alice", 100);
+    const events = trail.filter((r) => r.actionId === p.action_id).map((r) => `${r.tool}:${r.type}`).sort();
+    // The preview, the store's expiry event, and the refused confirm call.
+    expect(events).toEqual(["confirm_action:expired", "create_task:expired", "create_task:pending"]);
   });
 
   it("refuses a cancelled action and sends nothing", async () => {

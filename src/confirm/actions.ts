@@ -139,9 +139,9 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
               },
             };
           case "cancelled":
-            throw new GatewayError("confirmation_invalid", `Action ${found.id} was cancelled; nothing was sent. Call the tool again for a new preview.`, { details: { action_id: found.id, status: "cancelled" } });
+            throw new GatewayError("confirmation_invalid", `Action ${found.id} was cancelled; nothing was sent. Call the tool again for a new preview.`, { details: { action_id: found.id, status: "cancelled", reason: "cancelled" } });
           case "expired":
-            throw new GatewayError("confirmation_invalid", `The confirm token expired at ${new Date(claim.action.expiresAt).toISOString()}; nothing was sent. Call the tool again for a new preview.`, { details: { action_id: found.id, status: "expired" } });
+            throw new GatewayError("confirmation_invalid", `The confirm token expired at ${new Date(claim.action.expiresAt).toISOString()}; nothing was sent. Call the tool again for a new preview.`, { details: { action_id: found.id, status: "expired", reason: "expired" } });
           case "not_found":
             throw new GatewayError("confirmation_invalid", UNKNOWN_TOKEN);
         }

@@ -13,8 +13,8 @@ import { randomBytes } from "node:crypto";
 import type { ToolResult } from "../context.js";
 import type { Preview } from "../confirm/preview.js";
 
-/** Life of an action: pending → executing → done; or pending → cancelled; `unknown` when the gateway stopped mid-execution. */
-export type ActionState = "pending" | "executing" | "done" | "cancelled" | "unknown";
+/** Life of an action: pending → executing → done; or pending → cancelled | expired; `unknown` when the gateway stopped mid-execution. */
+export type ActionState = "pending" | "executing" | "done" | "cancelled" | "expired" | "unknown";
 
 /** What executing an action produced (stored, so a repeated confirm can return it). */
 export interface ActionOutcome {
@@ -84,6 +84,10 @@ export interface PendingActionsOptions {
   now?: () => number;
   /** How long settled and expired actions are kept so repeated confirms get a clear answer (default 24 h). */
   retainSeconds?: number;
+  /** Told once for each action that expires unconfirmed (for the audit trail). */
+  onExpired?: (action: PendingAction) => void;
+  /** How often expired actions are looked for, in ms (default 30 s; 0 turns the sweep off). */
+  sweepIntervalMs?: number;
 }
 
 const SNAPSHOT_FILE = "pending-actions.json";
@@ -116,17 +120,37 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     return nextWrite;
   }
 
-  function isExpired(a: PendingAction): boolean {
-    return a.state === "pending" && now() >= a.expiresAt;
+  /** Moves a pending action past its expiry to `expired` (once), telling onExpired. */
+  function checkExpiry(a: PendingAction): boolean {
+    if (a.state === "expired") return true;
+    if (a.state !== "pending" || now() < a.expiresAt) return false;
+    a.state = "expired";
+    a.settledAt = a.expiresAt;
+    void persist().catch(() => undefined);
+    try {
+      options.onExpired?.(a);
+    } catch {
+      // An observer's failure must not break the store.
+    }
+    return true;
   }
+
+  function sweep(): number {
+    let n = 0;
+    for (const a of actions.values()) if (a.state === "pending" && checkExpiry(a)) n++;
+    return n;
+  }
+  const sweepMs = options.sweepIntervalMs ?? 30_000;
+  const sweeper = sweepMs > 0 ? setInterval(sweep, sweepMs) : undefined;
+  sweeper?.unref();
 
   function purge(): void {
     const t = now();
     if (t - lastPurge < PURGE_INTERVAL_MS) return;
     lastPurge = t;
     for (const [id, a] of actions) {
-      const settled = a.state === "pending" ? a.expiresAt : (a.settledAt ?? a.createdAt);
-      if (a.state !== "executing" && t - settled > retainMs) actions.delete(id);
+      if (a.state === "pending" || a.state === "executing") continue;
+      if (t - (a.settledAt ?? a.createdAt) > retainMs) actions.delete(id);
     }
   }
 
@@ -146,6 +170,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   return {
     async create(action: NewPendingAction): Promise<void> {
       if (actions.has(action.id)) throw new Error(`pending action ${action.id} already exists`);
+      sweep();
       purge();
       actions.set(action.id, { ...action, state: "pending" });
       await persist();
@@ -157,15 +182,15 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
 
     async list(tokenId: string): Promise<PendingAction[]> {
       return [...actions.values()]
-        .filter((a) => a.tokenId === tokenId && a.state === "pending" && !isExpired(a))
+        .filter((a) => a.tokenId === tokenId && a.state === "pending" && !checkExpiry(a))
         .sort((x, y) => x.createdAt - y.createdAt);
     },
 
     async claim(actionId: string, tokenId: string): Promise<ClaimResult> {
       const a = actions.get(actionId);
       if (!a || a.tokenId !== tokenId) return { kind: "not_found" };
+      checkExpiry(a);
       if (a.state !== "pending") return { kind: a.state, action: a };
-      if (isExpired(a)) return { kind: "expired", action: a };
       a.state = "executing";
       a.settledAt = now();
       // The claim is on disk before anything runs: a crash from here on shows as `unknown`.
@@ -192,8 +217,8 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     async cancel(actionId: string, tokenId: string): Promise<ClaimResult> {
       const a = actions.get(actionId);
       if (!a || a.tokenId !== tokenId) return { kind: "not_found" };
+      checkExpiry(a);
       if (a.state !== "pending") return { kind: a.state, action: a };
-      if (isExpired(a)) return { kind: "expired", action: a };
       settle(a, "cancelled");
       await persist();
       return { kind: "cancelled", action: a };
@@ -218,12 +243,14 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     },
 
     async countPending(): Promise<number> {
+      sweep();
       let n = 0;
-      for (const a of actions.values()) if (a.state === "pending" && !isExpired(a)) n++;
+      for (const a of actions.values()) if (a.state === "pending") n++;
       return n;
     },
 
     async close(): Promise<void> {
+      if (sweeper) clearInterval(sweeper);
       await persist();
     },
   };

@@ -155,3 +155,35 @@ describe("pending-actions store", () => {
     expect(await store.get(b.id)).toBeDefined();
   });
 });
+
+describe("pending-actions expiry events", () => {
+  it("tells onExpired exactly once per action that expires unconfirmed", async () => {
+    let t = Date.now();
+    const expired: string[] = [];
+    const store = createPendingActions({ now: () => t, onExpired: (a) => expired.push(a.id), sweepIntervalMs: 0 });
+    const { action: a } = action({}, t);
+    const { action: b } = action({}, t);
+    await store.create(a);
+    await store.create(b);
+    await store.claim(b.id, "tok_a");
+    await store.complete(b.id, { status: "executed", result: { content: [] } });
+    t += 600_000;
+    expect(await store.countPending()).toBe(0);
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("expired");
+    expect((await store.cancel(a.id, "tok_a")).kind).toBe("expired");
+    expect(expired).toEqual([a.id]);
+    expect((await store.get(a.id))?.state).toBe("expired");
+  });
+
+  it("finds expired actions with its periodic sweep", async () => {
+    let t = Date.now();
+    const expired: string[] = [];
+    const store = createPendingActions({ now: () => t, onExpired: (a) => expired.push(a.id), sweepIntervalMs: 20 });
+    const { action: a } = action({}, t);
+    await store.create(a);
+    t += 600_000;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(expired).toEqual([a.id]);
+    await store.close();
+  });
+});
