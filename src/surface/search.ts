@@ -5,7 +5,7 @@
  */
 import MiniSearch from "minisearch";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
-import { synonymsOf, terms } from "./text.js";
+import { queryTerms, synonymsOf, terms } from "./text.js";
 
 /** One ranked answer of `search_tools`. */
 export interface SearchHit {
@@ -96,7 +96,7 @@ export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
 
   function search(query: string, options: SearchOptions = {}): SearchHit[] {
     const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(options.limit ?? DEFAULT_LIMIT)));
-    const typed = [...new Set(terms(query))];
+    const typed = [...new Set(queryTerms(query))];
     const weight = new Map<string, number>(typed.map((t) => [t, 1]));
     for (const t of typed) for (const s of synonymsOf(t)) if (!weight.has(s)) weight.set(s, SYNONYM_WEIGHT);
     const allow = (tool: ToolDescriptor): boolean =>

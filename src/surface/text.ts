@@ -16,7 +16,7 @@ export function words(text: string): string[] {
 
 const STOPWORDS = new Set([
   "a", "an", "the", "to", "of", "for", "in", "on", "at", "by", "with", "and", "or", "is", "are", "was",
-  "be", "been", "it", "its", "this", "that", "these", "those", "my", "me", "i", "we", "our", "you", "your",
+  "be", "been", "it", "its", "this", "that", "these", "those", "we", "our", "you", "your",
   "please", "can", "could", "would", "should", "do", "does", "did", "what", "which", "how", "some", "any",
   "there", "their", "them", "so", "as", "into", "about", "via", "using", "use", "one", "want", "need",
 ]);
@@ -66,7 +66,7 @@ const SYNONYM_WORDS: Record<string, readonly string[]> = {
   start: ["create", "begin"],
   update: ["edit", "change", "modify", "patch", "set"],
   edit: ["update", "modify"],
-  change: ["update", "edit", "set"],
+  change: ["update", "edit", "set", "history"],
   modify: ["update", "edit"],
   rename: ["update", "edit", "name"],
   set: ["update"],
@@ -129,6 +129,28 @@ const SYNONYM_WORDS: Record<string, readonly string[]> = {
   report: ["summary", "stats"],
   stats: ["report", "summary", "metrics"],
   activity: ["events", "audit", "history"],
+  me: ["current", "profile"],
+  current: ["me"],
+  now: ["current"],
+  wait: ["depends", "dependency", "blocked"],
+  block: ["depends", "dependency"],
+  depend: ["dependency", "blocked"],
+  admin: ["role", "permission"],
+  permission: ["role", "access"],
+  access: ["member", "permission", "role"],
+  her: ["member", "user"],
+  him: ["member", "user"],
+  someone: ["member", "user"],
+  meeting: ["event", "calendar"],
+  appointment: ["event", "calendar"],
+  accept: ["respond", "rsvp", "approve"],
+  decline: ["respond", "rsvp", "reject"],
+  reschedule: ["update", "event"],
+  postpone: ["reschedule", "update"],
+  push: ["reschedule", "update"],
+  progress: ["stats", "status", "burndown"],
+  email: ["notification", "invitation"],
+  disable: ["off", "preferences", "settings"],
   history: ["activity", "events", "audit"],
   event: ["activity"],
 };
@@ -149,7 +171,43 @@ export function synonymsOf(stemmed: string): readonly string[] {
   return synonymStems.get(stemmed) ?? [];
 }
 
+/** First-person words all mean the caller: "my tasks", "/users/me", "what am I timing". */
+const FIRST_PERSON = new Set(["i", "me", "my", "mine", "myself"]);
+
 /** Words of a text, stemmed, stopwords removed (index and query side alike). */
 export function terms(text: string): string[] {
-  return words(text).filter((w) => !isStopword(w)).map(stem);
+  return words(text)
+    .filter((w) => !isStopword(w))
+    .map((w) => (FIRST_PERSON.has(w) ? "me" : stem(w)));
+}
+
+/**
+ * Idioms whose words mislead one by one ("kick off" is not about kicking anyone), rewritten
+ * before a query is split into words. Query side only.
+ */
+const IDIOMS: readonly (readonly [RegExp, string])[] = [
+  [/\bkick(?:s|ed|ing)? off\b/g, "start"],
+  [/\bturn(?:s|ed|ing)? off\b/g, "disable"],
+  [/\bswitch(?:es|ed|ing)? off\b/g, "disable"],
+  [/\bturn(?:s|ed|ing)? on\b/g, "enable"],
+  [/\bswitch(?:es|ed|ing)? on\b/g, "enable"],
+  [/\blog(?:s|ged|ging)? in(?: as)?\b/g, "current user"],
+  [/\bsign(?:s|ed|ing)? in(?: as)?\b/g, "current user"],
+  [/\bset(?:s|ting)? up\b/g, "create"],
+  [/\broll(?:s|ed|ing)? back\b/g, "restore"],
+  [/\bright now\b/g, "current"],
+  [/\bfar along\b/g, "progress"],
+  [/\bthumbs? up\b/g, "reaction"],
+  [/\bfill(?:s|ed|ing)? (?:in|out)\b/g, "submit"],
+  [/\bclos(?:e|es|ed|ing) out\b/g, "complete"],
+  [/\bsign(?:s|ed|ing)? up\b/g, "register"],
+  [/\bwaiting on\b/g, "depends on"],
+  [/\bblocked by\b/g, "depends on"],
+];
+
+/** A query's terms: idioms rewritten, then the same normalisation as the index. */
+export function queryTerms(query: string): string[] {
+  let text = query.toLowerCase();
+  for (const [pattern, replacement] of IDIOMS) text = text.replace(pattern, replacement);
+  return terms(text);
 }

@@ -1,0 +1,28 @@
+/**
+ * Real tool lists for surface tests, built through the generator's own API: the bundled
+ * `openapi/workspace.yaml` and GitHub's REST spec (test/fixtures/specs, see its manifest).
+ */
+import { fileURLToPath } from "node:url";
+import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { loadSpec } from "../../codegen/load-spec.js";
+import { buildTools } from "../../codegen/operations.js";
+import { DEFAULT_RULES } from "../../codegen/rules.js";
+
+const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+
+export const SPECS = {
+  workspace: root("openapi/workspace.yaml"),
+  github: root("test/fixtures/specs/stress-github-api.github.com.json.gz"),
+} as const;
+
+const cache = new Map<string, Promise<readonly ToolDescriptor[]>>();
+
+/** The descriptors the generator builds for one of SPECS (memoised per test file). */
+export function toolsOf(api: keyof typeof SPECS): Promise<readonly ToolDescriptor[]> {
+  let found = cache.get(api);
+  if (!found) {
+    found = loadSpec(SPECS[api]).then((spec) => buildTools(spec, DEFAULT_RULES).tools);
+    cache.set(api, found);
+  }
+  return found;
+}
