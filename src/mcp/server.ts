@@ -15,6 +15,7 @@ import type { Gateway } from "../app.js";
 import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
 import { toJsonRpcError } from "../errors.js";
 import type { SessionContext } from "./meta-tools.js";
+import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -131,8 +132,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
           progress,
           admitted,
         });
+    const answered = meta ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
     const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
-    return fitOutputSchema(result, hasOutputSchema) as CallToolResult;
+    return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
   });
 
   return server;
