@@ -15,6 +15,8 @@ export interface Classification {
   error?: string;
   /** The rate-limit bucket that refused the call, when one did. */
   bucket?: string;
+  /** The pending action a refusal was about, when the error names one. */
+  actionId?: string;
 }
 
 const ERROR_OUTCOME: Record<ErrorCode, { outcome: string; type: ActivityType }> = {
@@ -39,6 +41,9 @@ const STATUS_OUTCOME: Record<string, { outcome: string; type: ActivityType }> = 
   executed: { outcome: "executed", type: "confirmed" },
   already_executed: { outcome: "already_executed", type: "confirmed" },
   unknown: { outcome: "unknown", type: "confirmed" },
+  executing: { outcome: "executing", type: "confirmed" },
+  failed: { outcome: "failed", type: "confirmed" },
+  not_executed: { outcome: "not_executed", type: "confirmed" },
   cancelled: { outcome: "cancelled", type: "cancelled" },
   expired: { outcome: "expired", type: "expired" },
 };
@@ -48,8 +53,10 @@ const REFUSALS: ReadonlySet<ActivityType> = new Set(["denied", "rate_limited", "
 
 function fromError(err: GatewayError): Classification {
   const base = ERROR_OUTCOME[err.code] ?? { outcome: "error", type: "tool_call" as const };
-  const reason = typeof err.details?.reason === "string" ? err.details.reason : undefined;
+  const d = err.details ?? {};
+  const reason = typeof d.reason === "string" ? d.reason : typeof d.status === "string" ? d.status : undefined;
   const c: Classification = { ...base, errorCode: err.code, error: publicMessage(err) };
+  if (typeof d.action_id === "string") c.actionId = d.action_id;
   // An expired confirm token is an expired action, not a generic refusal.
   if (err.code === "confirmation_invalid" && reason === "expired") Object.assign(c, { outcome: "expired", type: "expired" });
   if (err.code === "rate_limited" && typeof err.details?.bucket === "string") c.bucket = err.details.bucket;
@@ -59,11 +66,10 @@ function fromError(err: GatewayError): Classification {
 function fromResult(result: ToolResult | undefined, upstreamStatus: number | undefined): Classification {
   const sc = result?.structuredContent;
   if (result?.isError) {
-    const e = sc?.error as { code?: unknown; message?: unknown; bucket?: unknown; reason?: unknown } | undefined;
+    const e = sc?.error as { code?: unknown; message?: unknown } | undefined;
     if (e && typeof e.code === "string" && e.code in ERROR_OUTCOME) {
-      const details: Record<string, unknown> = {};
-      if (e.bucket !== undefined) details.bucket = e.bucket;
-      if (e.reason !== undefined) details.reason = e.reason;
+      // toToolResult spreads the error's details beside code and message.
+      const { code: _code, message: _message, retryable: _retryable, ...details } = e as Record<string, unknown>;
       return fromError(new GatewayError(e.code as ErrorCode, typeof e.message === "string" ? e.message : e.code, { details }));
     }
     const text = result.content.find((b) => b.type === "text");

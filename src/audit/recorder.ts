@@ -10,7 +10,7 @@ import type { Metrics } from "../metrics.js";
 import type { AuditSink } from "../stores/audit-sink.js";
 import { DEFAULT_CAP_BYTES, capJson, capText } from "./cap.js";
 import { classify, type ActivityType } from "./outcome.js";
-import { isSecretName, redact, REDACTED, sensitiveProperties } from "./redact.js";
+import { isSecretName, redact, REDACTED, scrub, sensitiveProperties } from "./redact.js";
 import { summarize } from "./summary.js";
 
 /** What the recorder needs to know about a tool (a ToolDescriptor or a meta-tool fits). */
@@ -35,6 +35,10 @@ export interface FinishedCall {
   readonly error?: unknown;
   readonly confirmedActionId?: string;
   readonly durationMs: number;
+  /** For calls about a pending action (cancel, repeated confirm): what that action does, in words. */
+  readonly about?: string;
+  /** A summary written by the recorder itself (refusals before any tool was named). */
+  readonly summary?: string;
 }
 
 /** A call refused before the chain (HTTP 401 from authenticate, 429 from admit, unknown tool). */
@@ -49,6 +53,8 @@ export interface Refusal {
   readonly args?: unknown;
   readonly error: unknown;
   readonly durationMs?: number;
+  /** What was refused when no tool is known yet, e.g. "POST /mcp". */
+  readonly request?: string;
 }
 
 /** An action event that is not a call (a pending action expiring unconfirmed). */
@@ -82,7 +88,7 @@ const META_TYPES: Record<string, ActivityType> = { confirm_action: "confirmed", 
 /** Members of JSON text whose name marks a secret, for excerpts that are already text. */
 const JSON_MEMBER = /"((?:[^"\\]|\\.){1,64})"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[^,{}[\]\s"]+)/g;
 const FORM_PAIR = /(^|[?&\s])([A-Za-z0-9_.\-[\]]{1,64})=([^&\s]*)/g;
-const SECRET_STRING = /\bcsk_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g;
+const SECRET_STRING = /\b(?:csk|cfm)_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g;
 
 /** Redacts secrets in text that may hold JSON or form-encoded data (excerpts of upstream answers). */
 export function redactText(text: string): string {
@@ -92,7 +98,7 @@ export function redactText(text: string): string {
     .replace(SECRET_STRING, REDACTED);
 }
 
-function excerptOf(result: ToolResult | undefined, cap: number): string | undefined {
+function excerptOf(result: ToolResult | undefined, cap: number, secrets: ReadonlySet<string>): string | undefined {
   if (!result) return undefined;
   const parts: string[] = [];
   let budget = cap * 2;
@@ -109,7 +115,30 @@ function excerptOf(result: ToolResult | undefined, cap: number): string | undefi
   }
   if (!parts.length && result.structuredContent) parts.push(capText(JSON.stringify(result.structuredContent), cap * 2).text);
   if (!parts.length) return undefined;
-  return capText(redactText(parts.join("\n")), cap).text;
+  // The answer may echo the arguments (a preview does): scrub the argument secrets from it too.
+  return capText(scrub(redactText(parts.join("\n")), secrets), cap).text;
+}
+
+const PENDING_PREFIX = "Awaiting confirmation: ";
+
+/** A summary for a call about an earlier pending action, reusing that action's own words. */
+function aboutAction(record: AuditRecord, about: string): string {
+  const why = record.error ? ` (${record.error.slice(0, 80)})` : "";
+  switch (record.type) {
+    case "cancelled":
+      return `Cancelled: ${about}`;
+    case "expired":
+      return `Expired without confirmation: ${about}`;
+    case "denied":
+      return `Denied: ${about}${why}`;
+    case "rate_limited":
+      return `Rate limited: ${about}`;
+    default:
+      if (record.outcome === "already_executed") return `Already executed: ${about}`;
+      if (record.outcome === "executing") return `Still executing: ${about}`;
+      if (record.outcome === "unknown") return `Outcome unknown: ${about}`;
+      return `${(record.outcome ?? "done").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase())}: ${about}${why}`;
+  }
 }
 
 function roundMs(ms: number): number {
@@ -129,9 +158,9 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
   // tool through the chain), so the meta-tool call does not add a second record.
   const scopes = new AsyncLocalStorage<{ recorded: boolean }>();
 
-  function safeArgs(tool: AuditedTool | undefined, args: unknown): unknown {
+  function safeArgs(tool: AuditedTool | undefined, args: unknown, removed?: Set<string>): unknown {
     if (args === undefined) return undefined;
-    return capJson(redact(args, sensitiveProperties(tool?.inputSchema)), cap).value;
+    return capJson(redact(args, sensitiveProperties(tool?.inputSchema), removed), cap).value;
   }
 
   function describe(record: AuditRecord, tool: AuditedTool | undefined, redactedArgs: unknown): string {
@@ -178,9 +207,10 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
         announced: { type: a.type, outcome: a.outcome },
       });
       bucket = c.bucket;
-      const args = safeArgs(call.tool, call.args);
+      const secrets = new Set<string>();
+      const args = safeArgs(call.tool, call.args, secrets);
       const sc = call.result?.structuredContent;
-      const actionId = a.actionId ?? call.confirmedActionId ?? (typeof sc?.action_id === "string" ? sc.action_id : undefined);
+      const actionId = a.actionId ?? call.confirmedActionId ?? (typeof sc?.action_id === "string" ? sc.action_id : undefined) ?? c.actionId;
       record = {
         ts: a.ts,
         requestId: a.requestId,
@@ -196,11 +226,13 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
         ...(c.error ? { error: c.error } : {}),
         upstreamStatus: a.upstreamStatus,
         upstreamMs: a.upstreamMs === undefined ? undefined : roundMs(a.upstreamMs),
-        resultExcerpt: excerptOf(call.result, cap),
+        resultExcerpt: excerptOf(call.result, cap, secrets),
         durationMs: roundMs(call.durationMs),
         actionId,
       };
-      record.summary = a.summary ?? describe(record, call.tool, args);
+      // Our own words, from redacted arguments only; a stage's summary (a preview sentence) may
+      // quote argument values verbatim, secrets included, so it is not used here.
+      record.summary = call.summary ?? (call.about ? aboutAction(record, call.about) : describe(record, call.tool, args));
     } catch (err) {
       onError(err);
       return;
@@ -218,7 +250,12 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
       tool: r.tool?.name ?? r.toolName ?? "",
       module: r.tool?.module,
     };
-    await finish({ audit, tool: r.tool, principal: r.principal, args: r.args, threw: true, error: r.error, durationMs: r.durationMs ?? 0 });
+    let summary: string | undefined;
+    if (!audit.tool) {
+      const c = classify({ error: r.error, threw: true, confirmed: false });
+      summary = `Denied: ${r.request ?? "request"} before any tool was named (${c.error ?? c.outcome})`;
+    }
+    await finish({ audit, tool: r.tool, principal: r.principal, args: r.args, threw: true, error: r.error, durationMs: r.durationMs ?? 0, summary });
   }
 
   /** Records an action event that is not a call (expiry found by a sweep). */
@@ -247,6 +284,20 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
     }
   }
 
+  /** The words of the pending record of the action a meta-tool answer names, if the index still has it. */
+  async function actionSummary(tokenId: string | undefined, result: ToolResult | undefined): Promise<string | undefined> {
+    const sc = result?.structuredContent;
+    const err = sc?.error as { action_id?: unknown } | undefined;
+    const actionId = typeof sc?.action_id === "string" ? sc.action_id : typeof err?.action_id === "string" ? err.action_id : undefined;
+    if (!actionId || !tokenId) return undefined;
+    try {
+      const pending = (await sink.recent(tokenId, 100)).find((r) => r.actionId === actionId && r.type === "pending");
+      return pending?.summary?.startsWith(PENDING_PREFIX) ? pending.summary.slice(PENDING_PREFIX.length) : pending?.summary;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Runs a meta-tool call and records it, unless a chain call inside it was recorded already
    * (confirm_action executing the real tool leaves that tool's "confirmed" record instead).
@@ -270,6 +321,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
       throw err;
     } finally {
       if (!scope.recorded) {
+        const about = await actionSummary(call.principal?.tokenId, result);
         const audit: AuditRecord = {
           ts,
           requestId: call.requestId,
@@ -279,7 +331,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
           module: call.tool.module ?? "meta",
           type: META_TYPES[call.tool.name],
         };
-        await finish({ audit, tool: call.tool, principal: call.principal, args: call.args, result, threw, error, durationMs: performance.now() - started });
+        await finish({ audit, tool: call.tool, principal: call.principal, args: call.args, result, threw, error, durationMs: performance.now() - started, about });
       }
     }
   }

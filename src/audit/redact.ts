@@ -15,8 +15,8 @@ const SECRET_WORDS = new Set([
 /** Adjacent word pairs that mark a field as secret ("api_key", "x-api-key", "privateKey"). */
 const SECRET_PAIRS = new Set(["api key", "private key", "access key", "secret key", "client secret", "session key"]);
 
-/** Values that are secrets whatever their field is called: our own tokens, bearer credentials. */
-const SECRET_VALUE_SOURCE = String.raw`\bcsk_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}`;
+/** Values that are secrets whatever their field is called: API tokens, confirm tokens, bearer credentials. */
+const SECRET_VALUE_SOURCE = String.raw`\b(?:csk|cfm)_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}`;
 const SECRET_VALUE = new RegExp(SECRET_VALUE_SOURCE);
 const SECRET_VALUES = new RegExp(SECRET_VALUE_SOURCE, "g");
 
@@ -100,18 +100,41 @@ export function sensitiveProperties(inputSchema: Schema | undefined): ReadonlySe
   return names;
 }
 
+/** Adds the scalar leaves of a secret value to `into` (short ones are left out: they'd match everywhere). */
+function collectLeaves(value: unknown, into: Set<string>, depth = 0): void {
+  if (typeof value === "string" || typeof value === "number") {
+    const s = String(value);
+    if (s.length >= 4) into.add(s);
+  } else if (value && typeof value === "object" && depth < 8) {
+    for (const v of Object.values(value)) collectLeaves(v, into, depth + 1);
+  }
+}
+
 /**
  * Returns a copy of `value` with secrets replaced by "[REDACTED]": fields named like secrets, fields
- * listed in `schemaSecrets`, at any depth, and secret-looking strings anywhere.
+ * listed in `schemaSecrets`, at any depth, and secret-looking strings anywhere. The secret values
+ * removed are added to `removed` (when given) so the same values can be scrubbed from other text.
  */
-export function redact(value: unknown, schemaSecrets: ReadonlySet<string> = new Set(), depth = 0): unknown {
+export function redact(value: unknown, schemaSecrets: ReadonlySet<string> = new Set(), removed?: Set<string>, depth = 0): unknown {
   if (typeof value === "string") return SECRET_VALUE.test(value) ? value.replace(SECRET_VALUES, REDACTED) : value;
   if (value === null || typeof value !== "object") return value;
   if (depth > 32) return "[too deep]";
-  if (Array.isArray(value)) return value.map((v) => redact(v, schemaSecrets, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redact(v, schemaSecrets, removed, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = v !== undefined && v !== null && (schemaSecrets.has(key) || isSecretName(key)) ? REDACTED : redact(v, schemaSecrets, depth + 1);
+    if (v !== undefined && v !== null && (schemaSecrets.has(key) || isSecretName(key))) {
+      out[key] = REDACTED;
+      if (removed) collectLeaves(v, removed);
+    } else {
+      out[key] = redact(v, schemaSecrets, removed, depth + 1);
+    }
   }
+  return out;
+}
+
+/** Replaces every occurrence of the given secret values in `text`. */
+export function scrub(text: string, secrets: ReadonlySet<string>): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }

@@ -14,6 +14,7 @@ import type { Gateway } from "../app.js";
 import type { Principal } from "../context.js";
 import { GatewayError, toHttp, toJsonRpcError } from "../errors.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
+import { metricsHandler } from "../metrics.js";
 import { surfaceSettings } from "../surface/session-surface.js";
 
 /** One live stateful session. */
@@ -89,6 +90,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   const config = gateway.deps.config.http;
   const log = gateway.deps.log;
   const sessions = new Map<string, LiveSession>();
+  gateway.deps.metrics.setSessions(() => sessions.size, "http");
   const app = new Koa();
   const router = new Router();
 
@@ -141,6 +143,10 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
       try {
         await gateway.admit(principal, typeof m.params?.name === "string" ? m.params.name : "");
       } catch (err) {
+        // audit: a 429 answered here never reaches the chain, so it is recorded here.
+        const name = typeof m.params?.name === "string" ? m.params.name : undefined;
+        const tool = name === undefined ? undefined : (gateway.registry.get(name) ?? gateway.metaTools.find((t) => t.name === name));
+        await gateway.deps.audit.recordRefusal({ requestId: randomUUID(), transport: "http", principal, toolName: name, tool, args: (m.params as { arguments?: unknown } | undefined)?.arguments, error: err });
         throw Object.assign(err as object, { rpcId: m.id });
       }
       admitted.add(m.id);
@@ -153,7 +159,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   router.get("/readyz", (ctx) => {
     ctx.body = { status: "ready", tools: gateway.registry.tools.length, sessions: sessions.size };
   });
-  // /metrics: the audit engineer mounts the Prometheus route here.
+  router.get("/metrics", metricsHandler(gateway.deps.metrics));
 
   router.all("/mcp", async (ctx) => {
     if (!hostAllowed(config.allowedHosts, ctx.get("host") || undefined)) {
@@ -175,6 +181,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
       credential = bearer(ctx.get("authorization") || undefined);
       principal = await gateway.authenticate(credential);
     } catch (err) {
+      // audit: refused before the chain, so recorded here (exactly one record per refused request).
+      await gateway.deps.audit.recordRefusal({ requestId: randomUUID(), transport: "http", sessionId: ctx.get("mcp-session-id") || undefined, request: `${ctx.method} /mcp`, error: err });
       return answer(ctx, err);
     }
 

@@ -1,0 +1,87 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMetrics } from "../src/metrics.js";
+import { startHttpServer, type HttpHandle } from "../src/transports/http.js";
+import { startAppHarness, type AppHarness } from "./app-harness.js";
+
+/** The value of one sample line in Prometheus text, or undefined. */
+function sample(text: string, line: string): number | undefined {
+  const found = text.split("\n").find((l) => l.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
+describe("createMetrics", () => {
+  it("counts calls, latencies, rejections, and reads gauges at scrape time", async () => {
+    const m = createMetrics();
+    m.observeCall({ tool: "get_item", module: "items", outcome: "ok" }, 0.002);
+    m.observeCall({ tool: "get_item", module: "items", outcome: "ok" }, 0.004);
+    m.observeCall({ tool: "create_item", module: "items", outcome: "pending" }, 0.001);
+    m.observeUpstream(0.01, 200);
+    m.observeUpstream(0.02, 503);
+    m.observeUpstream(0.5);
+    m.rateLimitRejected("sensitive");
+    let pending = 3;
+    m.setPendingActions(() => pending);
+    m.sessionOpened();
+    m.sessionOpened();
+    m.sessionClosed();
+    let text = await m.text();
+    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok"}')).toBe(2);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending"}')).toBe(1);
+    expect(sample(text, 'countersign_gateway_duration_seconds_count{outcome="ok"}')).toBe(2);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx"}')).toBe(1);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="5xx"}')).toBe(1);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="error"}')).toBe(1);
+    expect(sample(text, 'countersign_rate_limit_rejections_total{bucket="sensitive"}')).toBe(1);
+    expect(sample(text, "countersign_pending_actions")).toBe(3);
+    expect(sample(text, 'countersign_sessions{transport="http"}')).toBe(1);
+    pending = 0;
+    text = await m.text();
+    expect(sample(text, "countersign_pending_actions")).toBe(0);
+  });
+
+  it("keeps registries apart", async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.rateLimitRejected("normal");
+    expect(await b.text()).not.toContain('bucket="normal"');
+  });
+});
+
+describe("/metrics on the HTTP transport", () => {
+  let h: AppHarness;
+  let server: HttpHandle;
+  let client: Client;
+
+  beforeAll(async () => {
+    h = await startAppHarness();
+    server = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
+    client = new Client({ name: "metrics-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${h.token}` } } }));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await h?.close();
+  });
+
+  it("shows the calls just made", async () => {
+    for (const id of ["a", "b", "c"]) await client.callTool({ name: "get_item", arguments: { item_id: id } });
+    await client.callTool({ name: "create_item", arguments: { project_id: 1, name: "n" } });
+    await client.callTool({ name: "create_item", arguments: { project_id: "not a number" } });
+    const res = await fetch(server.url.replace(/\/mcp$/, "/metrics"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok"}')).toBe(3);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending"}')).toBe(1);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="invalid"}')).toBe(1);
+    expect(sample(text, 'countersign_gateway_duration_seconds_count{outcome="ok"}')).toBe(3);
+    // Only the three reads reached the upstream (the write is pending, the invalid call stopped early).
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx"}')).toBe(3);
+    expect(sample(text, "countersign_pending_actions")).toBe(1);
+    expect(sample(text, 'countersign_sessions{transport="http"}')).toBe(1);
+    expect(text).toContain("countersign_process_resident_memory_bytes");
+  });
+});
