@@ -198,7 +198,19 @@ function flattenAlternatives(root: Obj): Obj {
 // ---------------------------------------------------------------------------------------------
 // Phase 3: per-node rewrites (type arrays, formats, oneOf), recursively.
 
-function finalize(node: Obj): Obj {
+/** Keywords that constrain an instance; a schema with none of them accepts anything. */
+const CONSTRAINING = new Set([
+  "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength",
+  "pattern", "format", "contentMediaType", "contentEncoding", "contentSchema", "maxItems", "minItems", "uniqueItems", "maxContains",
+  "minContains", "maxProperties", "minProperties", "required", "dependentRequired", "allOf", "anyOf", "oneOf", "not", "items",
+  "prefixItems", "contains", "additionalItems", "unevaluatedItems", "properties", "patternProperties", "additionalProperties",
+  "unevaluatedProperties", "propertyNames", "dependentSchemas", "dependencies", "$ref", "$dynamicRef", "$recursiveRef",
+]);
+
+/** Every JSON type, as single-type branches: what `{}` accepts, spelled so single-type clients can map it. */
+const ANY_VALUE = ["string", "number", "boolean", "object", "array", "null"].map((type) => ({ type }));
+
+function finalize(node: Obj, keyword?: string): Obj {
   const out: Obj = {};
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED.has(key)) continue;
@@ -209,7 +221,7 @@ function finalize(node: Obj): Obj {
     } else if (key === "items" && Array.isArray(value)) {
       out.prefixItems = value.map((v) => (isObj(v) ? finalize(v) : v));
     } else if ((SCHEMA_KEYWORDS as readonly string[]).includes(key) && isObj(value)) {
-      out[key] = finalize(value);
+      out[key] = finalize(value, key);
     } else {
       out[key] = value;
     }
@@ -225,6 +237,9 @@ function finalize(node: Obj): Obj {
     out.description = typeof out.description === "string" && out.description ? `${out.description} ${hint}` : hint;
     delete out.format;
   }
+  // An unconstrained schema (`{}`, or a bare description) is where single-type clients guess;
+  // the explicit union accepts exactly the same values. Under `not`, `{}` means "nothing" and stays.
+  if (keyword !== "not" && !Object.keys(out).some((k) => CONSTRAINING.has(k)) && !("if" in out)) out.anyOf = ANY_VALUE;
   return out;
 }
 

@@ -13,6 +13,7 @@ const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url)
 export const SPECS = {
   workspace: root("openapi/workspace.yaml"),
   github: root("test/fixtures/specs/stress-github-api.github.com.json.gz"),
+  circular: root("test/fixtures/specs/fixture-circular-request-bodies.json.gz"),
 } as const;
 
 const cache = new Map<string, Promise<readonly ToolDescriptor[]>>();
