@@ -11,6 +11,7 @@ import { rename, writeFile, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ToolResult } from "../context.js";
+import { GatewayError } from "../errors.js";
 import type { Preview } from "../confirm/preview.js";
 
 /** Life of an action: pending → executing → done; or pending → cancelled | expired; `unknown` when the gateway stopped mid-execution. */
@@ -173,7 +174,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       sweep();
       purge();
       actions.set(action.id, { ...action, state: "pending" });
-      await persist();
+      try {
+        await persist();
+      } catch (err) {
+        // Not on disk means it would not survive a restart: refuse rather than half-promise.
+        actions.delete(action.id);
+        throw unavailable("the pending action could not be saved", err);
+      }
     },
 
     async get(actionId: string): Promise<PendingAction | undefined> {
@@ -194,7 +201,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       a.state = "executing";
       a.settledAt = now();
       // The claim is on disk before anything runs: a crash from here on shows as `unknown`.
-      await persist();
+      try {
+        await persist();
+      } catch (err) {
+        a.state = "pending";
+        notify(actionId);
+        throw unavailable("the confirmation could not be recorded", err);
+      }
       return { kind: "claimed", action: a };
     },
 
@@ -254,6 +267,10 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       await persist();
     },
   };
+}
+
+function unavailable(what: string, cause: unknown): GatewayError {
+  return new GatewayError("unavailable", `Temporarily unavailable: ${what}; nothing was sent. Retry shortly.`, { retryAfterSeconds: 1, cause });
 }
 
 /** Reads the snapshot; an action found `executing` was cut off by a stop, so it becomes `unknown` and is never re-run. */

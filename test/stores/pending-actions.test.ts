@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -185,5 +185,28 @@ describe("pending-actions expiry events", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(expired).toEqual([a.id]);
     await store.close();
+  });
+});
+
+describe("pending-actions store when the disk fails", () => {
+  it("refuses to create or claim when the snapshot cannot be written, leaving nothing half-done", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const { action: a } = action();
+    await store.create(a);
+    // The data dir replaced by a plain file makes every snapshot write fail (even for root).
+    rmSync(d, { recursive: true });
+    writeFileSync(d, "");
+    try {
+      const { action: b } = action();
+      await expect(store.create(b)).rejects.toMatchObject({ code: "unavailable" });
+      expect(await store.get(b.id)).toBeUndefined();
+      await expect(store.claim(a.id, "tok_a")).rejects.toMatchObject({ code: "unavailable" });
+      expect((await store.get(a.id))?.state).toBe("pending");
+    } finally {
+      rmSync(d);
+      mkdirSync(d);
+    }
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("claimed");
   });
 });
