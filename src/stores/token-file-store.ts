@@ -19,6 +19,10 @@ export interface TokenFileStoreOptions {
   readonly lockTimeoutMs?: number;
   /** A lock older than this is taken to be left by a crashed process (default 10 s). */
   readonly staleLockMs?: number;
+  /** Contents are re-read at least this often even when the file looks unchanged (default 1 s). */
+  readonly maxStaleMs?: number;
+  /** Milliseconds since the epoch; a fake clock in tests. */
+  readonly now?: () => number;
 }
 
 /** The file's name inside the data dir. */
@@ -26,6 +30,7 @@ export const TOKEN_FILE = "tokens.json";
 
 interface Snapshot {
   readonly stamp: string;
+  readonly readAt: number;
   readonly byId: Map<string, TokenRecord>;
   readonly idByHash: Map<string, string>;
 }
@@ -37,6 +42,8 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   const lockPath = `${path}.lock`;
   const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
   const staleLockMs = options.staleLockMs ?? 10_000;
+  const maxStaleMs = options.maxStaleMs ?? 1000;
+  const now = options.now ?? Date.now;
   let snapshot: Snapshot | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const pendingTouches = new Map<string, string>();
@@ -52,12 +59,17 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
     }
   }
 
-  /** The current contents; a stat per call, a re-parse only when the file changed. */
+  /**
+   * The current contents: a stat per call, a re-parse when the file changed. The stamp can miss
+   * a change (timestamps are tick-grained and inode numbers get reused), so a snapshot is also
+   * never trusted for longer than `maxStaleMs`: a revocation is seen within that bound whatever
+   * the file system reports.
+   */
   function current(): Snapshot {
     const stamp = stampOf();
-    if (snapshot && snapshot.stamp === stamp) return snapshot;
+    if (snapshot && snapshot.stamp === stamp && now() - snapshot.readAt < maxStaleMs) return snapshot;
     const records = stamp === "absent" ? [] : parse(readFileSync(path, "utf8"), path);
-    snapshot = index(records, stamp);
+    snapshot = index(records, stamp, now());
     return snapshot;
   }
 
@@ -99,7 +111,7 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
         const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
         await writeFile(tmp, JSON.stringify({ version: 1, tokens: list }, null, 2) + "\n", { mode: 0o600, flush: true });
         await rename(tmp, path);
-        snapshot = index(list, stampOf());
+        snapshot = index(list, stampOf(), now());
         return out;
       }),
     );
@@ -162,14 +174,14 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   };
 }
 
-function index(records: readonly TokenRecord[], stamp: string): Snapshot {
+function index(records: readonly TokenRecord[], stamp: string, readAt: number): Snapshot {
   const byId = new Map<string, TokenRecord>();
   const idByHash = new Map<string, string>();
   for (const r of records) {
     byId.set(r.id, r);
     idByHash.set(r.hash, r.id);
   }
-  return { stamp, byId, idByHash };
+  return { stamp, readAt, byId, idByHash };
 }
 
 function parse(text: string, path: string): TokenRecord[] {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -81,6 +81,25 @@ describe("token file store", () => {
     const patient = createTokenFileStore({ dir, lockTimeoutMs: 1000, staleLockMs: 0 });
     await patient.create(record("tok_3"));
     expect((await patient.list()).map((r) => r.id)).toEqual(["tok_1", "tok_3"]);
+  });
+
+  it("re-reads within maxStaleMs even when a change keeps inode, size and mtime", async () => {
+    const dir = dataDir();
+    let t = 1_000_000;
+    const writer = createTokenFileStore({ dir });
+    const reader = createTokenFileStore({ dir, now: () => t, maxStaleMs: 1000 });
+    await writer.create(record("tok_a"));
+    const file = join(dir, TOKEN_FILE);
+    const fixed = new Date("2026-01-01T00:00:00Z");
+    utimesSync(file, fixed, fixed);
+    expect((await reader.get("tok_a"))?.name).toBe("n-tok_a");
+    // An in-place edit of the same length, with the timestamp put back: stat sees no change.
+    writeFileSync(file, readFileSync(file, "utf8").replace("n-tok_a", "m-tok_a"));
+    utimesSync(file, fixed, fixed);
+    t += 500;
+    expect((await reader.get("tok_a"))?.name).toBe("n-tok_a");
+    t += 600;
+    expect((await reader.get("tok_a"))?.name).toBe("m-tok_a");
   });
 
   it("names the file when it is corrupt", async () => {
