@@ -4,6 +4,7 @@
  * `countersign tokens` command on the same data dir the gateway reads. (stdio: the
  * e2e-security-stdio test.)
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +23,10 @@ import { SECURITY_TOOLS as TOOLS, filesUnder, secretNeedles, startCountingUpstre
 const tmp = mkdtempSync(join(tmpdir(), "cs-e2e-security-"));
 const dataDir = join(tmp, "data");
 const generatedDir = join(tmp, "generated");
-const { cli, mint, minted } = tokensOn(dataDir, generatedDir);
+// The key that seals per-token upstream credentials; the gateway reads it from the environment.
+const SECRET_KEY = randomBytes(32).toString("base64");
+process.env.COUNTERSIGN_SECRET_KEY = SECRET_KEY;
+const { cli, mint, minted } = tokensOn(dataDir, generatedDir, { COUNTERSIGN_SECRET_KEY: SECRET_KEY });
 const logLines: string[] = [];
 let upstream: CountingUpstream;
 let gateway: Gateway;
@@ -69,7 +73,7 @@ beforeAll(async () => {
   upstream = await startCountingUpstream();
   writeGenerated(generatedDir, TOOLS);
   const config = resolveConfig({
-    env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, COUNTERSIGN_GENERATED_DIR: generatedDir, COUNTERSIGN_EXCLUDE_TOOLS: "export_*", LOG_LEVEL: "trace" },
+    env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, COUNTERSIGN_UPSTREAM_TOKEN: "service-credential", COUNTERSIGN_GENERATED_DIR: generatedDir, COUNTERSIGN_EXCLUDE_TOOLS: "export_*", LOG_LEVEL: "trace" },
   });
   // Every log line the gateway writes, at the most verbose level, is kept for the secrets check.
   const sink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) });
@@ -148,7 +152,7 @@ describe("scope, read-only and exclusions over HTTP", () => {
     const t = await mint("--modules", "tasks");
     const client = await connect(t.token);
     const names = (await client.listTools()).tools.map((x) => x.name).filter((n) => TOOLS.some((d) => d.name === n));
-    expect(names.sort()).toEqual(["create_task", "list_tasks"]);
+    expect(names.sort()).toEqual(["create_task", "list_tasks", "whoami"]);
     const before = upstream.count();
     const r = await client.callTool({ name: "list_roles", arguments: {} });
     expect(r.isError).toBe(true);
@@ -182,6 +186,19 @@ describe("scope, read-only and exclusions over HTTP", () => {
       expect(JSON.stringify(r.content)).toMatch(why);
     }
     expect(upstream.count()).toBe(before);
+  });
+});
+
+describe("per-token upstream credentials", () => {
+  it("a token's own credential replaces the service credential upstream, and is stored only sealed", async () => {
+    const own = await mint("--upstream-credential", "own-pat-0123456789");
+    const plain = await mint();
+    const a = await connect(own.token);
+    const b = await connect(plain.token);
+    expect((await a.callTool({ name: "whoami", arguments: {} })).isError).toBeFalsy();
+    expect((await b.callTool({ name: "whoami", arguments: {} })).isError).toBeFalsy();
+    expect(upstream.authorizations("/whoami")).toEqual(["Bearer own-pat-0123456789", "Bearer service-credential"]);
+    for (const f of filesUnder(dataDir)) expect(f.text.includes("own-pat-0123456789"), f.path).toBe(false);
   });
 });
 

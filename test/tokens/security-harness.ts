@@ -15,23 +15,34 @@ export const SECURITY_TOOLS: ToolDescriptor[] = [
   tool("list_roles", { module: "admin" }),
   tool("assign_role", { module: "admin", write: true, sensitive: true }),
   tool("get_invoice", { module: "billing", excluded: "billing and payments are never exposed" }),
+  // Authenticated with a bearer token upstream: the service credential, or the token's own.
+  withBearerSecurity(tool("whoami", { module: "tasks" })),
 ];
+
+function withBearerSecurity(t: ToolDescriptor): ToolDescriptor {
+  return { ...t, binding: { ...t.binding, security: [[{ name: "bearer", type: "http", scheme: "bearer", scopes: [] }]] } };
+}
 
 /** A local upstream that counts every request it receives, by "METHOD /path". */
 export interface CountingUpstream {
   readonly url: string;
   count(key?: string): number;
+  /** The Authorization header of each request to `path`, in order. */
+  authorizations(path: string): (string | undefined)[];
   close(): Promise<void>;
 }
 
 /** Starts the counting upstream on 127.0.0.1. */
 export function startCountingUpstream(): Promise<CountingUpstream> {
   const counts = new Map<string, number>();
+  const auth = new Map<string, (string | undefined)[]>();
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
-      const key = `${req.method} ${new URL(req.url ?? "/", "http://x").pathname}`;
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      const key = `${req.method} ${path}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      auth.set(path, [...(auth.get(path) ?? []), req.headers.authorization]);
       res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json" });
       res.end(JSON.stringify({ ok: true, id: 1 }));
     });
@@ -41,6 +52,7 @@ export function startCountingUpstream(): Promise<CountingUpstream> {
       done({
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         count: (key) => (key ? (counts.get(key) ?? 0) : [...counts.values()].reduce((a, b) => a + b, 0)),
+        authorizations: (path) => auth.get(path) ?? [],
         close: () => new Promise((r) => server.close(() => r())),
       }),
     ),
@@ -68,7 +80,7 @@ export function writeGenerated(dir: string, tools: readonly ToolDescriptor[]): v
 }
 
 /** The real `countersign tokens` command on one data dir; remembers every secret it minted. */
-export function tokensOn(dataDir: string, generatedDir: string) {
+export function tokensOn(dataDir: string, generatedDir: string, extraEnv: Record<string, string> = {}) {
   const minted: string[] = [];
   async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = "";
@@ -76,7 +88,7 @@ export function tokensOn(dataDir: string, generatedDir: string) {
     const code = await tokensCli(argv, {
       stdout: (t) => void (stdout += t),
       stderr: (t) => void (stderr += t),
-      env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_GENERATED_DIR: generatedDir },
+      env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_GENERATED_DIR: generatedDir, ...extraEnv },
       now: () => new Date(),
     });
     return { code, stdout, stderr };
