@@ -2,12 +2,14 @@
  * Pending actions: writes waiting for `confirm_action`.
  *
  * One interface, so the Redis implementation (distributed mode) can replace the in-process one.
- * The in-process store keeps every action in a Map and mirrors it to a JSON snapshot in the data
- * dir (mode 0600, written to a temp file and renamed) so pending actions survive a restart.
+ * The in-process store keeps every action in a Map and mirrors it to the data dir so pending
+ * actions survive a restart: each change is appended to a journal (JSON Lines, one full record per
+ * line, so a change costs one line however many actions are kept), and the journal is folded into
+ * a snapshot (written to a temp file and renamed) when it grows and at start-up. Files are 0600.
  * The claim is synchronous on the Map, so of many concurrent confirms exactly one wins.
  */
-import { mkdirSync, readFileSync } from "node:fs";
-import { rename, writeFile, unlink } from "node:fs/promises";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFile, rename, truncate, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ToolResult } from "../context.js";
@@ -30,13 +32,14 @@ export interface PendingAction {
   /** The token that previewed it; only this token can confirm, cancel or list it. */
   readonly tokenId: string;
   readonly tool: string;
-  /** The validated arguments, exactly as they will be sent. */
-  readonly args: Record<string, unknown>;
+  /** The validated arguments, exactly as they will be sent (emptied once the action is settled). */
+  args: Record<string, unknown>;
   readonly tokenHash: string;
   /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly expiresAt: number;
-  readonly preview: Preview;
+  /** The preview (reduced to its headline fields once the action is settled). */
+  preview: Preview;
   /** ETag read at preview time, sent as If-Match at confirm. */
   readonly ifMatch?: string;
   readonly sessionId?: string;
@@ -92,28 +95,54 @@ export interface PendingActionsOptions {
 }
 
 const SNAPSHOT_FILE = "pending-actions.json";
+const JOURNAL_FILE = "pending-actions.journal";
 const SNAPSHOT_VERSION = 1;
 const PURGE_INTERVAL_MS = 60_000;
+/** The journal is folded into the snapshot after this many lines. */
+const COMPACT_AFTER_LINES = 2000;
+/** Stored outcomes larger than this (JSON bytes) are shortened; a repeated confirm needs the gist, not every byte. */
+const OUTCOME_CAP_BYTES = 16_384;
 
 /** Creates the in-process pending-action store, loading the snapshot from the data dir when there is one. */
 export function createPendingActions(options: PendingActionsOptions = {}): PendingActionStore {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainSeconds ?? 86_400) * 1000;
-  const file = options.dataDir === undefined ? undefined : join(options.dataDir, SNAPSHOT_FILE);
-  const actions = new Map<string, PendingAction>(file ? loadSnapshot(file) : []);
+  const files = options.dataDir === undefined ? undefined : { snapshot: join(options.dataDir, SNAPSHOT_FILE), journal: join(options.dataDir, JOURNAL_FILE) };
+  const actions = new Map<string, PendingAction>(files ? load(files) : []);
   const waiters = new Map<string, Set<() => void>>();
   let lastPurge = now();
 
-  // Snapshot writes are coalesced: a mutation joins the next write that has not started yet, so
-  // its change is on disk when the returned promise resolves.
+  // Changes are coalesced: a change joins the next journal append that has not started yet, so
+  // it is on disk when the returned promise resolves.
+  const dirty = new Set<string>();
+  let journalLines = 0;
   let queue: Promise<void> = Promise.resolve();
   let nextWrite: Promise<void> | undefined;
-  function persist(): Promise<void> {
-    if (!file) return Promise.resolve();
+  function persist(id: string): Promise<void> {
+    if (!files) return Promise.resolve();
+    dirty.add(id);
     if (!nextWrite) {
-      const write = queue.then(() => {
+      const write = queue.then(async () => {
         nextWrite = undefined;
-        return writeSnapshot(file, [...actions.values()]);
+        const ids = [...dirty];
+        dirty.clear();
+        const lines = ids.flatMap((i) => {
+          const a = actions.get(i);
+          return a ? [JSON.stringify(a)] : [];
+        });
+        try {
+          mkdirSync(dirname(files.journal), { recursive: true, mode: 0o700 });
+          if (lines.length > 0) await appendFile(files.journal, `${lines.join("\n")}\n`, { mode: 0o600 });
+        } catch (err) {
+          for (const i of ids) dirty.add(i);
+          throw err;
+        }
+        journalLines += lines.length;
+        if (journalLines >= COMPACT_AFTER_LINES) {
+          await writeSnapshot(files.snapshot, [...actions.values()]);
+          await truncate(files.journal, 0);
+          journalLines = 0;
+        }
       });
       nextWrite = write;
       queue = write.catch(() => undefined);
@@ -127,12 +156,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     if (a.state !== "pending" || now() < a.expiresAt) return false;
     a.state = "expired";
     a.settledAt = a.expiresAt;
-    void persist().catch(() => undefined);
     try {
       options.onExpired?.(a);
     } catch {
       // An observer's failure must not break the store.
     }
+    slim(a);
+    void persist(a.id).catch(() => undefined);
     return true;
   }
 
@@ -164,8 +194,9 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
 
   function settle(a: PendingAction, state: ActionState, outcome?: ActionOutcome): void {
     a.state = state;
-    if (outcome) a.outcome = outcome;
+    if (outcome) a.outcome = capOutcome(outcome);
     a.settledAt = now();
+    slim(a);
   }
 
   return {
@@ -175,7 +206,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       purge();
       actions.set(action.id, { ...action, state: "pending" });
       try {
-        await persist();
+        await persist(action.id);
       } catch (err) {
         // Not on disk means it would not survive a restart: refuse rather than half-promise.
         actions.delete(action.id);
@@ -202,7 +233,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       a.settledAt = now();
       // The claim is on disk before anything runs: a crash from here on shows as `unknown`.
       try {
-        await persist();
+        await persist(actionId);
       } catch (err) {
         a.state = "pending";
         notify(actionId);
@@ -216,7 +247,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       if (!a || a.state !== "executing") throw new Error(`pending action ${actionId} is not executing`);
       settle(a, "done", outcome);
       notify(actionId);
-      await persist();
+      await persist(actionId);
     },
 
     async release(actionId: string): Promise<void> {
@@ -224,7 +255,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       if (!a || a.state !== "executing") throw new Error(`pending action ${actionId} is not executing`);
       a.state = "pending";
       notify(actionId);
-      await persist();
+      await persist(actionId);
     },
 
     async cancel(actionId: string, tokenId: string): Promise<ClaimResult> {
@@ -233,7 +264,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       checkExpiry(a);
       if (a.state !== "pending") return { kind: a.state, action: a };
       settle(a, "cancelled");
-      await persist();
+      await persist(actionId);
       return { kind: "cancelled", action: a };
     },
 
@@ -264,7 +295,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
 
     async close(): Promise<void> {
       if (sweeper) clearInterval(sweeper);
-      await persist();
+      await queue;
     },
   };
 }
@@ -273,36 +304,98 @@ function unavailable(what: string, cause: unknown): GatewayError {
   return new GatewayError("unavailable", `Temporarily unavailable: ${what}; nothing was sent. Retry shortly.`, { retryAfterSeconds: 1, cause });
 }
 
-/** Reads the snapshot; an action found `executing` was cut off by a stop, so it becomes `unknown` and is never re-run. */
-function loadSnapshot(file: string): [string, PendingAction][] {
-  let text: string;
+/** After settling, only what a repeated confirm needs is kept (and no arguments linger on disk). */
+function slim(a: PendingAction): void {
+  a.args = {};
+  const p = a.preview;
+  a.preview = { summary: p.summary, tool: p.tool, method: p.method, url: p.url, warnings: [] };
+}
+
+function capOutcome(outcome: ActionOutcome): ActionOutcome {
+  if (JSON.stringify(outcome.result).length <= OUTCOME_CAP_BYTES) return outcome;
+  const budget = Math.floor(OUTCOME_CAP_BYTES / 2);
+  const content = outcome.result.content.map((b) =>
+    b.type === "text" && b.text.length > budget ? { type: "text" as const, text: `${b.text.slice(0, budget)}… (stored outcome shortened)` } : b.type === "text" ? b : { type: "text" as const, text: `[${b.type} content not kept]` });
+  return { status: outcome.status, result: { content, ...(outcome.result.isError ? { isError: true } : {}) } };
+}
+
+/**
+ * Loads snapshot + journal, then folds the journal into a fresh snapshot (which also drops a line
+ * torn by a crash). An action found `executing` was cut off by a stop: it becomes `unknown` and is
+ * never re-run.
+ */
+function load(files: { snapshot: string; journal: string }): [string, PendingAction][] {
+  const byId = new Map<string, PendingAction>();
+  const text = readIfExists(files.snapshot);
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`pending actions file ${files.snapshot} is not valid JSON: ${(err as Error).message}`);
+    }
+    const snapshot = parsed as { version?: unknown; actions?: unknown };
+    if (snapshot.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.actions)) {
+      throw new Error(`pending actions file ${files.snapshot} has an unknown format (expected version ${SNAPSHOT_VERSION})`);
+    }
+    for (const a of snapshot.actions as PendingAction[]) byId.set(a.id, a);
+  }
+  const journal = readIfExists(files.journal);
+  if (journal !== undefined) {
+    const lines = journal.split("\n");
+    lines.forEach((line, i) => {
+      if (line.trim() === "") return;
+      try {
+        const a = JSON.parse(line) as PendingAction;
+        byId.set(a.id, a);
+      } catch (err) {
+        // Only the last line can be torn (a crash mid-append); anything else is damage.
+        if (i < lines.length - 1) throw new Error(`pending actions journal ${files.journal} line ${i + 1} is not valid JSON: ${(err as Error).message}`);
+      }
+    });
+  }
+  for (const a of byId.values()) if (a.state === "executing") a.state = "unknown";
+  if (journal !== undefined || [...byId.values()].some((a) => a.state === "unknown")) {
+    writeSnapshotSync(files.snapshot, [...byId.values()]);
+    if (existsSync(files.journal)) truncateSync(files.journal, 0);
+  }
+  return [...byId.entries()];
+}
+
+function readIfExists(file: string): string | undefined {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read pending actions from ${file}: ${(err as Error).message}`);
   }
-  let parsed: unknown;
+}
+
+function snapshotText(actions: PendingAction[]): string {
+  return JSON.stringify({ version: SNAPSHOT_VERSION, actions });
+}
+
+function writeSnapshotSync(file: string, actions: PendingAction[]): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    parsed = JSON.parse(text);
+    writeFileSync(tmp, snapshotText(actions), { mode: 0o600 });
+    renameSync(tmp, file);
   } catch (err) {
-    throw new Error(`pending actions file ${file} is not valid JSON: ${(err as Error).message}`);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // the temp file was never created
+    }
+    throw err;
   }
-  const snapshot = parsed as { version?: unknown; actions?: unknown };
-  if (snapshot.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.actions)) {
-    throw new Error(`pending actions file ${file} has an unknown format (expected version ${SNAPSHOT_VERSION})`);
-  }
-  return (snapshot.actions as PendingAction[]).map((a) => {
-    if (a.state === "executing") a.state = "unknown";
-    return [a.id, a];
-  });
 }
 
 async function writeSnapshot(file: string, actions: PendingAction[]): Promise<void> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    await writeFile(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, actions }), { mode: 0o600 });
+    await writeFile(tmp, snapshotText(actions), { mode: 0o600 });
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);

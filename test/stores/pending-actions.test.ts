@@ -122,18 +122,73 @@ describe("pending-actions store", () => {
     expect((await second.claim(a.id, "tok_a")).kind).toBe("unknown");
   });
 
-  it("writes the snapshot with mode 0600, atomically, holding only the token hash", async () => {
+  it("keeps its files at mode 0600, written atomically, holding only the token hash", async () => {
     const d = dir();
     const store = createPendingActions({ dataDir: d });
     const { action: a, token } = action();
     await store.create(a);
     await store.close();
-    const file = join(d, "pending-actions.json");
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    const text = readFileSync(file, "utf8");
+    const journal = join(d, "pending-actions.journal");
+    expect(statSync(journal).mode & 0o777).toBe(0o600);
+    const text = readFileSync(journal, "utf8");
     expect(text).toContain(a.tokenHash);
     expect(text).not.toContain(token);
+    // Start-up folds the journal into the snapshot.
+    createPendingActions({ dataDir: d });
+    const snapshot = join(d, "pending-actions.json");
+    expect(statSync(snapshot).mode & 0o777).toBe(0o600);
+    expect(readFileSync(snapshot, "utf8")).toContain(a.tokenHash);
+    expect(readFileSync(journal, "utf8")).toBe("");
     expect(readdirSync(d).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("ignores a journal line torn by a crash, keeping everything before it", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    const { action: a } = action();
+    await store.create(a);
+    await store.close();
+    const { appendFileSync } = await import("node:fs");
+    appendFileSync(join(d, "pending-actions.journal"), '{"id":"act_torn","sta');
+    const again = createPendingActions({ dataDir: d });
+    expect((await again.get(a.id))?.state).toBe("pending");
+    expect(await again.get("act_torn")).toBeUndefined();
+  });
+
+  it("drops arguments and shortens big outcomes once an action is settled", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    const { action: a } = action({ args: { project_id: 42, secret_note: "do not keep" } });
+    await store.create(a);
+    await store.claim(a.id, "tok_a");
+    await store.complete(a.id, { status: "executed", result: { content: [{ type: "text", text: "x".repeat(100_000) }], structuredContent: { big: "y".repeat(100_000) } } });
+    await store.close();
+    const settled = (await store.get(a.id))!;
+    expect(settled.args).toEqual({});
+    expect(settled.preview.summary).toBe("Update a task.");
+    expect(JSON.stringify(settled.outcome).length).toBeLessThan(20_000);
+    expect(settled.outcome!.result.content[0]).toMatchObject({ type: "text", text: expect.stringContaining("(stored outcome shortened)") });
+    const reloaded = createPendingActions({ dataDir: d });
+    expect((await reloaded.get(a.id))?.state).toBe("done");
+    // Once the journal is folded, the settled action's arguments are nowhere on disk.
+    expect(readFileSync(join(d, "pending-actions.json"), "utf8")).not.toContain("do not keep");
+    expect(readFileSync(join(d, "pending-actions.journal"), "utf8")).toBe("");
+  });
+
+  it("compacts a long journal into the snapshot", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 2100; i++) {
+      const { action: a } = action();
+      ids.push(a.id);
+      await store.create(a);
+    }
+    await store.close();
+    const journalLines = readFileSync(join(d, "pending-actions.journal"), "utf8").split("\n").filter(Boolean).length;
+    expect(journalLines).toBeLessThan(2000);
+    const reloaded = createPendingActions({ dataDir: d });
+    expect((await reloaded.list("tok_a")).length).toBe(2100);
   });
 
   it("refuses to start on a corrupt snapshot, naming the file", () => {
