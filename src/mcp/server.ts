@@ -8,6 +8,8 @@ import {
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
+  SetLevelRequestSchema,
+  type LoggingLevel,
   type CallToolResult,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -29,6 +31,8 @@ export interface SessionBinding {
   readonly enabledModules: Set<string>;
   /** JSON-RPC ids of tools/call requests the transport already admitted (rate limits taken). */
   readonly admitted: Set<RequestId>;
+  /** Set when the client asked for log messages (logging/setLevel); upstream events are then also relayed as logs. */
+  logLevel?: LoggingLevel;
 }
 
 export const SERVER_INFO = { name: "countersign", version: "0.1.0" } as const;
@@ -48,12 +52,24 @@ function decodeCursor(cursor: string | undefined): number {
   throw new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
 }
 
-/** Relays progress as notifications/progress, keeping the counter strictly increasing as MCP requires. */
-function progressSink(token: string | number, send: (n: { method: "notifications/progress"; params: Record<string, unknown> }) => Promise<void>): ProgressSink {
+const SEVERITY: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+type Notify = (n: { method: string; params: Record<string, unknown> }) => Promise<void>;
+
+/**
+ * Relays upstream events: as notifications/progress when the client sent a progressToken (the
+ * counter strictly increasing, as MCP requires), and as info log messages when it asked for logs.
+ */
+function eventSink(token: string | number | undefined, logLevel: LoggingLevel | undefined, send: Notify): ProgressSink | undefined {
+  const logs = logLevel !== undefined && SEVERITY.indexOf(logLevel) <= SEVERITY.indexOf("info");
+  if (token === undefined && !logs) return undefined;
   let last = 0;
   return (message, progress, total) => {
-    last = progress !== undefined && progress > last ? progress : last + 1;
-    send({ method: "notifications/progress", params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
+    if (token !== undefined) {
+      last = progress !== undefined && progress > last ? progress : last + 1;
+      send({ method: "notifications/progress", params: { progressToken: token, progress: last, ...(total !== undefined ? { total } : {}), message } }).catch(() => undefined);
+    }
+    if (logs) send({ method: "notifications/message", params: { level: "info", logger: "upstream", data: message } }).catch(() => undefined);
   };
 }
 
@@ -76,7 +92,7 @@ function rpcError(err: unknown): McpError {
 /** Creates one SDK Server bound to one session of a gateway. */
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: true } },
+    capabilities: { tools: { listChanged: true }, logging: {} },
     instructions:
       "Tools call the upstream API. Write tools do not change anything at once: they answer with a pending action " +
       "that runs only when confirmed.",
@@ -98,6 +114,11 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     };
   }
 
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    binding.logLevel = request.params.level;
+    return {};
+  });
+
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     try {
       // Re-checked here too: over stdio nothing else would notice a token revoked mid-session.
@@ -115,8 +136,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
-    const token = request.params._meta?.progressToken;
-    const progress = token === undefined ? undefined : progressSink(token, (n) => extra.sendNotification(n as never));
+    const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => extra.sendNotification(n as never));
     const admitted = binding.admitted.delete(extra.requestId);
     const meta = gateway.metaTools.find((t) => t.name === name);
     const result = meta

@@ -1,6 +1,7 @@
 /**
  * Turns an upstream HTTP response into a tool result: JSON → structuredContent + text,
  * text → text, images/audio → image/audio content, other binaries → an embedded resource,
+ * multipart answers → one content block per part,
  * event streams relayed live as progress. Bodies over the cap are truncated with a note.
  * Nothing the upstream sends can make this throw, except an abort of the read itself.
  */
@@ -125,8 +126,42 @@ function truncationNote(max: number): ContentBlock {
   return { type: "text", text: `[truncated: the upstream response exceeded ${max} bytes; only the first ${max} bytes are shown]` };
 }
 
+/** One part of a multipart response as a content block (JSON and text parts become text). */
+function partBlock(mt: string, bytes: Uint8Array, uri: string): ContentBlock {
+  if (isJson(mt) || isText(mt) || mt === "") return { type: "text", text: Buffer.from(bytes).toString("utf8") };
+  const data = Buffer.from(bytes).toString("base64");
+  if (mt.startsWith("image/")) return { type: "image", data, mimeType: mt };
+  if (mt.startsWith("audio/")) return { type: "audio", data, mimeType: mt };
+  return { type: "resource", resource: { uri, mimeType: mt, blob: data } };
+}
+
+/** Splits a multipart body (RFC 2046) into its parts' media types and bytes; malformed parts are skipped. */
+function multipartParts(bytes: Uint8Array, boundary: string): { mediaType: string; body: Uint8Array }[] {
+  const buf = Buffer.from(bytes);
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: { mediaType: string; body: Uint8Array }[] = [];
+  let at = buf.indexOf(delimiter);
+  while (at !== -1) {
+    const start = at + delimiter.length;
+    if (buf.subarray(start, start + 2).toString() === "--") break;
+    const next = buf.indexOf(delimiter, start);
+    if (next === -1) break;
+    const part = buf.subarray(start, next);
+    const split = part.indexOf("\r\n\r\n");
+    if (split !== -1) {
+      const head = part.subarray(0, split).toString("latin1");
+      const ct = /^content-type:\s*([^;\r\n]+)/im.exec(head)?.[1]?.trim().toLowerCase() ?? "text/plain";
+      let body = part.subarray(split + 4);
+      if (body.subarray(-2).toString() === "\r\n") body = body.subarray(0, -2);
+      parts.push({ mediaType: ct, body });
+    }
+    at = next;
+  }
+  return parts;
+}
+
 /** Builds the success result for a fully (or cap-) read body. */
-function successResult(tool: ToolDescriptor, mt: string, bytes: Uint8Array, truncated: boolean, opts: ReadOptions, status: number): { body: unknown; result: ToolResult } {
+function successResult(tool: ToolDescriptor, mt: string, bytes: Uint8Array, truncated: boolean, opts: ReadOptions & { contentType: string }, status: number): { body: unknown; result: ToolResult } {
   if (bytes.byteLength === 0) {
     return { body: undefined, result: { content: [{ type: "text", text: `Upstream answered HTTP ${status} with no content.` }] } };
   }
@@ -144,6 +179,13 @@ function successResult(tool: ToolDescriptor, mt: string, bytes: Uint8Array, trun
   if (isText(mt) || mt === "") {
     const text = Buffer.from(bytes).toString("utf8");
     return { body: text, result: { content: [{ type: "text", text }, ...note] } };
+  }
+  const boundary = /^multipart\//.test(mt) ? /boundary="?([^";]+)"?/i.exec(opts.contentType)?.[1] : undefined;
+  if (boundary && !truncated) {
+    const parts = multipartParts(bytes, boundary);
+    if (parts.length > 0) {
+      return { body: parts, result: { content: parts.map((p, i) => partBlock(p.mediaType, p.body, `${opts.url}#part-${i + 1}`)) } };
+    }
   }
   const kind = mt.startsWith("image/") ? "image" : mt.startsWith("audio/") ? "audio" : undefined;
   if (kind && !truncated) {
@@ -246,7 +288,7 @@ export async function readResponse(tool: ToolDescriptor, res: Response, opts: Re
   }
   const { bytes, truncated } = await readCapped(res, opts.maxBytes);
   if (status >= 200 && status < 300) {
-    const { body, result } = successResult(tool, mt, bytes, truncated, opts, status);
+    const { body, result } = successResult(tool, mt, bytes, truncated, { ...opts, contentType: headers["content-type"] ?? "" }, status);
     return { status, headers, body, truncated, result };
   }
   const text = Buffer.from(bytes).toString("utf8");

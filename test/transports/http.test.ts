@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CallRequest, Gateway } from "../../src/app.js";
 import { GatewayError } from "../../src/errors.js";
@@ -109,6 +110,21 @@ describe("stateful Streamable HTTP", () => {
     await client.close();
   });
 
+  it("relays upstream events as log messages to a client that asked for logs", async () => {
+    const client = await connect(server.url, h.token);
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push(n.params);
+    });
+    await client.callTool({ name: "stream_chat", arguments: { message: "hi" } });
+    expect(logs).toEqual([]);
+    await client.setLoggingLevel("info");
+    await client.callTool({ name: "stream_chat", arguments: { message: "hi" } });
+    expect(logs).toHaveLength(4);
+    expect(logs[0]).toEqual({ level: "info", logger: "upstream", data: '{"text":"Hello"}' });
+    await client.close();
+  });
+
   it("aborts the upstream call when the client cancels", async () => {
     const client = await connect(server.url, h.token);
     const ac = new AbortController();
@@ -191,7 +207,7 @@ describe("stateful Streamable HTTP", () => {
   it("serves /healthz and /readyz", async () => {
     const base = server.url.replace(/\/mcp$/, "");
     expect(JSON.parse((await raw(`${base}/healthz`, { method: "GET" })).body)).toEqual({ status: "ok" });
-    expect(JSON.parse((await raw(`${base}/readyz`, { method: "GET" })).body)).toMatchObject({ status: "ready", tools: 25 });
+    expect(JSON.parse((await raw(`${base}/readyz`, { method: "GET" })).body)).toMatchObject({ status: "ready", tools: 26 });
   });
 });
 

@@ -92,6 +92,17 @@ describe("responses", () => {
     expect(Buffer.from(pdf.resource.blob, "base64").toString()).toBe("%PDF-1.4 fixture");
   });
 
+  it("turns a multipart answer into one content block per part", async () => {
+    const out = await client().executeUpstream(fixtureTool("get_mixed"), {});
+    expect(out.result.content.map((c) => c.type)).toEqual(["text", "image", "resource"]);
+    expect(out.result.content[0]).toEqual({ type: "text", text: "three parts" });
+    expect(Buffer.from((out.result.content[1] as { data: string }).data, "base64").subarray(1, 4).toString()).toBe("PNG");
+    const pdf = out.result.content[2] as { resource: { uri: string; blob: string; mimeType: string } };
+    expect(pdf.resource.mimeType).toBe("application/pdf");
+    expect(pdf.resource.uri).toBe(`${up.url}/v1/mixed#part-3`);
+    expect(Buffer.from(pdf.resource.blob, "base64").toString()).toBe("%PDF-1.4 part");
+  });
+
   it("truncates bodies over the cap with a note", async () => {
     const out = await client({ COUNTERSIGN_MAX_RESPONSE_BYTES: "4096" }).executeUpstream(fixtureTool("get_big"), { bytes: 100_000 });
     expect(out.truncated).toBe(true);
