@@ -85,6 +85,7 @@ const VERB_STATES: Record<string, { status?: string[]; flags?: Record<string, un
   enable: { status: ["active", "enabled"], flags: { enabled: true, active: true } },
   disable: { status: ["disabled", "inactive", "paused"], flags: { enabled: false, active: false } },
   suspend: { status: ["suspended", "inactive", "disabled"], flags: { active: false }, stamp: "suspended_at" },
+  reactivate: { status: ["active", "enabled"], flags: { active: true }, clear: ["suspended_at", "deactivated_at"] },
   read: { flags: { read: true, is_read: true }, stamp: "read_at" },
   unread: { flags: { read: false, is_read: false }, clear: ["read_at"] },
   pin: { flags: { pinned: true, is_pinned: true }, stamp: "pinned_at" },
@@ -230,24 +231,27 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     return store.get(res.name, id) ?? store.all(res.name).find((r) => String(r[res.idField]) === id);
   }
 
-  /** Finds the item a request addresses (by id param, or by a field named like the param), checking parents. */
+  /** Finds the item a request addresses (by id param, or by a field named like the param) under its path parents. */
   function findItem(req: OpRequest, resName: string, idParam: string): StoredRecord {
     const res = resource(resName);
     const value = req.pathParams[idParam];
+    const underParents = (r: StoredRecord) =>
+      req.plan.parents.every((p) => p.param === idParam || r[p.field] === undefined || String(r[p.field]) === req.pathParams[p.param]);
     let rec = store.get(res.name, value);
+    if (rec && !underParents(rec)) rec = undefined;
     if (!rec) {
       const viaField = idParam in res.properties && idParam !== res.idField ? idParam : undefined;
       const viaObject = idParam.replace(/_id$/, "");
       rec = store.all(res.name).find(
         (r) =>
-          (viaField && String(r[viaField]) === value) ||
-          (r[viaObject] && typeof r[viaObject] === "object" && String((r[viaObject] as StoredRecord).id) === value) ||
-          r[`__${idParam}`] === value ||
-          String(r[res.idField]) === value,
+          underParents(r) &&
+          ((viaField && String(r[viaField]) === value) ||
+            (r[viaObject] && typeof r[viaObject] === "object" && String((r[viaObject] as StoredRecord).id) === value) ||
+            r[`__${idParam}`] === value ||
+            String(r[res.idField]) === value),
       );
     }
-    const parentsMatch = rec && req.plan.parents.every((p) => p.param === idParam || rec![p.field] === undefined || String(rec![p.field]) === req.pathParams[p.param]);
-    if (!rec || !parentsMatch) throw new HttpProblem(404, "Not Found", `${res.name} '${value}' does not exist`);
+    if (!rec) throw new HttpProblem(404, "Not Found", `${res.name} '${value}' does not exist`);
     return rec;
   }
 
@@ -840,6 +844,22 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         if (blob) return { status: plan.op.success.status, raw: { contentType: String(blob.content_type ?? media.mediaType), bytes: Buffer.from(String(blob.base64), "base64") } };
       }
       return { status: plan.op.success.status, raw: { contentType: media.mediaType, bytes: Buffer.from(JSON.stringify(exportAll(), null, 2)) } };
+    }
+    if (plan.parents.length === 0 && ["GET", "PUT", "PATCH"].includes(plan.op.method) && plan.responseMedia) {
+      // Settings-like documents (`/notification-preferences`): one stored object per path.
+      const key = plan.op.path;
+      let current = store.get("_singletons", key)?.value as StoredRecord | undefined;
+      if (!current) current = synth(plan.responseMedia.schema, { full: true }) as StoredRecord;
+      if (plan.op.method !== "GET" && current && typeof current === "object") {
+        const changes = bodyObject(req);
+        for (const [k, v] of Object.entries(changes)) {
+          const prev = current[k];
+          current[k] = v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object" && !Array.isArray(prev) ? { ...(prev as StoredRecord), ...(v as StoredRecord) } : v;
+        }
+        if ("updated_at" in current) current.updated_at = stamp();
+      }
+      store.put("_singletons", key, { value: current });
+      return { status: plan.op.success.status, body: current };
     }
     if (plan.response.kind === "list") {
       const items = store.all(plan.response.resource);

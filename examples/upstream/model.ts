@@ -87,12 +87,26 @@ export function buildModel(spec: LoadedSpec) {
   const doc = spec.doc;
   const components = ((doc.components as Schema | undefined)?.schemas ?? {}) as Record<string, unknown>;
   const candidates = new Map<string, Resource>();
+  // Schemas without an id become resources only when they are clearly collection members:
+  // listed somewhere, or created at a path whose items can be deleted (memberships, assignments).
+  const linkish = new Set<string>();
+  for (const op of spec.operations) {
+    const schema = op.success.content.find((m) => /json/.test(m.mediaType))?.schema;
+    if (!schema) continue;
+    const s = flatten(doc, schema);
+    const data = s.properties ? deref(doc, (s.properties as Schema).data) : undefined;
+    const item = refName(data?.items) ?? refName(s.items);
+    if (item) linkish.add(item);
+    const direct = refName(schema);
+    if (direct && op.method === "POST" && op.success.status === 201 && spec.operations.some((o) => o.method === "DELETE" && o.path.startsWith(`${op.path}/{`))) linkish.add(direct);
+  }
 
   function candidate(name: string): Resource | undefined {
     if (candidates.has(name)) return candidates.get(name);
     if (!(name in components)) return undefined;
     const props = propertiesOf(doc, { $ref: `#/components/schemas/${name}` });
-    const idField = ID_NAMES.find((k) => k in props);
+    // Link records without an id of their own (a team membership) are stored under a hidden one.
+    const idField = ID_NAMES.find((k) => k in props) ?? (Object.keys(props).length > 0 && linkish.has(name) ? "__id" : undefined);
     if (!idField) return undefined;
     const statusField = ["status", "state"].find((k) => k in props && Array.isArray(flatten(doc, props[k]).enum));
     const res: Resource = {
@@ -128,10 +142,9 @@ export function buildModel(spec: LoadedSpec) {
         if (item && candidate(item)) return { kind: "list", resource: item, arrayProp: key };
       }
     }
-    for (const key of ["data", "item", "result", ...Object.keys(props)]) {
-      const p = props[key];
-      const name = p ? refName(p) : undefined;
-      if (name && candidate(name) && Object.keys(props).length <= 3) return { kind: "wrapped", resource: name, prop: key };
+    for (const key of Object.keys(props)) {
+      const name = refName(props[key]);
+      if (name && candidate(name) && (["data", "item", "result"].includes(key) || key === snake(name))) return { kind: "wrapped", resource: name, prop: key };
     }
     return { kind: "other" };
   }
@@ -171,10 +184,23 @@ export function buildModel(spec: LoadedSpec) {
     }
   }
 
+  /** Resources listed or created at each collection path (`/teams/{team_id}/members` → TeamMember). */
+  const collectionResource = new Map<string, string>();
+  for (const op of spec.operations) {
+    const shape = shapes.get(op)!;
+    const last = segs(op.path).pop() ?? "";
+    if (isParam(last) || shape.kind === "other") continue;
+    if ((op.method === "GET" && shape.kind === "list") || (op.method === "POST" && shape.kind !== "list" && op.success.status === 201)) {
+      if (!collectionResource.has(op.path)) collectionResource.set(op.path, shape.resource);
+    }
+  }
+
   /** The resource a path parameter identifies. */
   function resourceOfParam(path: string, param: string): string | undefined {
     const parts = segs(path);
     const at = parts.indexOf(`{${param}}`);
+    const collection = `/${parts.slice(0, at).join("/")}`;
+    if (collectionResource.has(collection)) return collectionResource.get(collection);
     const prev = at > 0 ? parts[at - 1] : undefined;
     if (prev && !isParam(prev) && literalResource.has(prev)) return literalResource.get(prev);
     return paramResource.get(param);
@@ -206,9 +232,16 @@ export function buildModel(spec: LoadedSpec) {
     const media = jsonMedia(op.success.content);
     const base = { op, response: shape, responseMedia: media, words, verb: isParam(last) ? undefined : last };
     let plan: OpPlan;
+    const special =
+      (/^(search|bulk|batch|import|imports|export|exports)$/.test(words[0] ?? "") && (op.method !== "GET" || shape.kind === "other")) ||
+      /^(search|suggestions|stats|summary)$/.test(last);
+    const streamsOrBytes = op.success.content.length > 0 && !media;
     const sameShapeOps = spec.operations.filter((o) => o.path === op.path);
     const listHere = sameShapeOps.find((o) => o.method === "GET" && shapes.get(o)?.kind === "list");
-    if (isParam(last)) {
+    if (streamsOrBytes || special) {
+      plan = { ...base, kind: "custom", parents: params.map((p) => ({ param: p, field: p, resource: resourceOfParam(op.path, p) })) };
+      if (shape.kind !== "other") plan.resource = shape.resource;
+    } else if (isParam(last)) {
       const idParam = paramName(last);
       const resource = shape.kind !== "other" && shape.kind !== "list" ? shape.resource : resourceOfParam(op.path, idParam);
       const res = resource ? resources.get(resource) : undefined;
@@ -222,12 +255,11 @@ export function buildModel(spec: LoadedSpec) {
       const prev = parts[parts.length - 2];
       const targetParam = prev && isParam(prev) ? paramName(prev) : undefined;
       const targetRes = targetParam ? resourceOfParam(op.path, targetParam) : undefined;
-      const bodyRes = literalResource.get(last);
       if (op.method === "GET" && listRes) {
         const res = resources.get(listRes);
         plan = { ...base, kind: "list", resource: listRes, parents: params.map((p) => ({ param: p, field: linkField(res, p, op.path), resource: resourceOfParam(op.path, p) })) };
-      } else if (op.method === "POST" && (itemRes || bodyRes) && (listHere || (itemRes ?? bodyRes) !== targetRes) && !/bulk|batch|search|import|export/.test(op.path)) {
-        const resource = (itemRes ?? bodyRes)!;
+      } else if (op.method === "POST" && itemRes && (listHere || itemRes !== targetRes)) {
+        const resource = itemRes;
         const res = resources.get(resource);
         plan = { ...base, kind: "create", resource, parents: params.map((p) => ({ param: p, field: linkField(res, p, op.path), resource: resourceOfParam(op.path, p) })) };
       } else if (targetParam && targetRes && op.method !== "GET" && !/bulk|batch/.test(op.path)) {

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createEngine, HttpProblem, type Engine, type Handler, type OpRequest, type Reply, type UploadedFile } from "./engine.js";
-import { createHandlers } from "./handlers.js";
+import { createHandlers, fixupWorkspaceSeed } from "./handlers.js";
 import { seedStore } from "./seed.js";
 import { loadSpec, type LoadedSpec, type SpecOperation } from "./spec.js";
 import { createStore } from "./store.js";
@@ -112,9 +112,11 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
   const spec = typeof options.spec === "string" ? await loadSpec(options.spec) : options.spec;
   const store = createStore(options.dataDir);
   const engine = createEngine(spec, store, { seed: options.seed });
-  seedStore(engine);
+  // The per-operation handlers are written for the bundled workspace spec; other specs get the generic engine.
+  const isWorkspace = (spec.doc.info as { title?: string } | undefined)?.title === "Workspace API";
+  if (seedStore(engine) && isWorkspace) fixupWorkspaceSeed(engine);
   const validator = createValidator(spec);
-  const handlers: Record<string, Handler> = createHandlers();
+  const handlers: Record<string, Handler> = isWorkspace ? createHandlers() : {};
   const routes = compileRoutes(spec);
   const inflight = new Map<string, Promise<void>>();
 

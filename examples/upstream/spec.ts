@@ -3,7 +3,9 @@
  * Schemas keep their local `$ref`s; `deref` follows them on demand so recursive schemas stay finite.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import $RefParser from "@apidevtools/json-schema-ref-parser";
 import { parse as parseYaml } from "yaml";
 
@@ -212,8 +214,16 @@ function firstContentSchema(content: unknown): Schema | undefined {
 /** Reads a YAML or JSON spec from disk, bundling external `$ref`s into the document. */
 export async function loadSpec(file: string): Promise<LoadedSpec> {
   const text = await readFile(file, "utf8");
-  const parsed = (file.endsWith(".json") ? JSON.parse(text) : parseYaml(text)) as Schema;
   const needsBundle = /\$ref["']?\s*:\s*["']?(?!#)[^"'\s]/.test(text);
-  const doc = needsBundle ? ((await $RefParser.bundle(file)) as Schema) : parsed;
-  return indexSpec(doc);
+  if (needsBundle) return indexSpec((await $RefParser.bundle(file)) as Schema);
+  if (file.endsWith(".json")) return indexSpec(JSON.parse(text) as Schema);
+  // Parsing a large YAML file takes seconds; keep a JSON copy keyed by the text's hash.
+  const cache = join(tmpdir(), `countersign-upstream-spec-${createHash("sha256").update(text).digest("hex").slice(0, 24)}.json`);
+  try {
+    return indexSpec(JSON.parse(await readFile(cache, "utf8")) as Schema);
+  } catch {
+    const doc = parseYaml(text) as Schema;
+    await writeFile(`${cache}.${process.pid}`, JSON.stringify(doc)).then(() => rename(`${cache}.${process.pid}`, cache)).catch(() => undefined);
+    return indexSpec(doc);
+  }
 }

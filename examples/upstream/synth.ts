@@ -47,6 +47,20 @@ export function allowsNull(s: Schema): boolean {
 
 /** Merges `allOf` parts (recursively) into one object schema; other schemas pass through dereferenced. */
 export function flatten(doc: Schema, schema: unknown, depth = 0): Schema {
+  if (depth === 0 && schema && typeof schema === "object") {
+    // Schemas are immutable spec objects, so the merged view is computed once per object.
+    const hit = flattenCache.get(schema as object);
+    if (hit) return hit;
+    const out = flattenUncached(doc, schema, 0);
+    flattenCache.set(schema as object, out);
+    return out;
+  }
+  return flattenUncached(doc, schema, depth);
+}
+
+const flattenCache = new WeakMap<object, Schema>();
+
+function flattenUncached(doc: Schema, schema: unknown, depth: number): Schema {
   const s = deref(doc, schema);
   if (!Array.isArray(s.allOf) || depth > 8) return s;
   const { allOf, ...rest } = s;

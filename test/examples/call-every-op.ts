@@ -17,8 +17,11 @@ export interface OpOutcome {
   problems: string[];
 }
 
+/** Adjusts the generated input of one operation so it is valid in the current state. */
+export type Prepare = (input: { pathParams: Record<string, string>; body: unknown; call: (method: string, path: string, body?: unknown) => Promise<Response> }) => Promise<void> | void;
+
 /** Calls each operation once; DELETEs run last so the records other calls use still exist. */
-export async function callEveryOperation(up: RunningUpstream, token: string): Promise<OpOutcome[]> {
+export async function callEveryOperation(up: RunningUpstream, token: string, prepare: Record<string, Prepare> = {}): Promise<OpOutcome[]> {
   const engine = up.engine;
   const spec = engine.spec;
   const doc = spec.doc;
@@ -82,11 +85,18 @@ export async function callEveryOperation(up: RunningUpstream, token: string): Pr
 
   for (const op of ordered) {
     const chosen: Record<string, string> = {};
-    let path = op.path;
-    for (const m of op.path.matchAll(/\{([^}]+)\}/g)) {
-      chosen[m[1]] = idFor(op, m[1], chosen);
-      path = path.replace(m[0], encodeURIComponent(chosen[m[1]]));
+    for (const m of op.path.matchAll(/\{([^}]+)\}/g)) chosen[m[1]] = idFor(op, m[1], chosen);
+    let generated: unknown;
+    if (op.requestBody) {
+      const media = op.requestBody.content.find((c) => /json/.test(c.mediaType)) ?? op.requestBody.content[0];
+      generated = fixRefs(synth(media.schema ?? {}, { request: true, full: true, index: n++ }), media.schema);
     }
+    const call = (method: string, p: string, b?: unknown) =>
+      fetch(`${up.baseUrl}${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: b === undefined ? undefined : JSON.stringify(b) });
+    const input = { pathParams: chosen, body: generated, call };
+    await prepare[op.operationId]?.(input);
+    generated = input.body;
+    const path = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(chosen[name]));
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     const qs = new URLSearchParams();
     for (const p of op.parameters) {
@@ -104,7 +114,7 @@ export async function callEveryOperation(up: RunningUpstream, token: string): Pr
     let body: BodyInit | undefined;
     if (op.requestBody) {
       const media = op.requestBody.content.find((c) => /json/.test(c.mediaType)) ?? op.requestBody.content[0];
-      const value = fixRefs(synth(media.schema ?? {}, { request: true, full: true, index: n++ }), media.schema);
+      const value = generated;
       if (/json/.test(media.mediaType)) {
         body = JSON.stringify(value);
         headers["content-type"] = media.mediaType;
@@ -119,6 +129,9 @@ export async function callEveryOperation(up: RunningUpstream, token: string): Pr
         body = form;
       } else if (media.mediaType === "application/x-www-form-urlencoded") {
         body = new URLSearchParams(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+        headers["content-type"] = media.mediaType;
+      } else if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+        body = new Uint8Array(value);
         headers["content-type"] = media.mediaType;
       } else {
         body = new Uint8Array(Buffer.from(JSON.stringify({ sample: true })));
