@@ -73,6 +73,8 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
       let ifMatch: string | undefined;
       let version: Preview["version"];
 
+      const ifMatchArg = tool.binding.arguments.find((a) => a.in === "header" && a.wireName.toLowerCase() === "if-match");
+      const callerIfMatch = ifMatchArg && typeof args[ifMatchArg.name] === "string" ? (args[ifMatchArg.name] as string) : undefined;
       const read = wantsCurrentState(tool) ? findReadTool(tool, deps.tools(), options.principal) : undefined;
       if (read) {
         const readArgs = readArgsFor(tool, read, args);
@@ -86,7 +88,8 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
             if (state.status >= 200 && state.status < 300) {
               current = state.body;
               currentSource = read.name;
-              ifMatch = headerValue(state.headers, "etag");
+              // An If-Match the caller set themselves stands: it may guard against an earlier change.
+              if (callerIfMatch === undefined) ifMatch = headerValue(state.headers, "etag");
             } else if (state.status === 404) {
               currentNote = `the resource does not exist (${read.name} answered 404)`;
               warnings.push("The resource was not found when previewing; the write will probably fail.");
@@ -97,7 +100,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         }
       }
 
-      if (current !== undefined && !ifMatch) {
+      if (current !== undefined && !ifMatch && callerIfMatch === undefined) {
         const found = versionToSend(tool, args, current);
         if (found) {
           version = { field: found.field, value: found.value };
@@ -135,7 +138,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         ...(currentNote !== undefined ? { current_note: currentNote } : {}),
         ...(diff !== undefined ? { diff } : {}),
         warnings,
-        ...(ifMatch !== undefined ? { if_match: ifMatch } : {}),
+        ...((ifMatch ?? callerIfMatch) !== undefined ? { if_match: ifMatch ?? callerIfMatch } : {}),
         ...(version !== undefined ? { version } : {}),
       };
       return { preview, args, ...(ifMatch !== undefined ? { ifMatch } : {}) };

@@ -150,6 +150,16 @@ describe("confirm_action", () => {
     expect(upstream.writes.filter((w) => w.status < 300)).toHaveLength(0);
   });
 
+  it("keeps an If-Match the caller chose, even one older than the preview", async () => {
+    const current = upstream.tasks.get(17)!;
+    const { token, id } = await preview("rename_task", { project_id: 42, task_id: 17, if_match: `"v${current.version - 1}"`, title: "Guarded" });
+    expect((await store.get(id))?.ifMatch).toBeUndefined();
+    const r = await actions.confirm(token, caller());
+    expect(sc(r).error).toMatchObject({ code: "conflict" });
+    expect(upstream.writes[0]!.headers["if-match"]).toBe(`"v${current.version - 1}"`);
+    expect(upstream.tasks.get(17)!.title).not.toBe("Guarded");
+  });
+
   it("refuses a stale preview guarded by a version field", async () => {
     const { token } = await preview("update_note", { note_id: 5, text: "mine" });
     upstream.notes.get(5)!.version++;
