@@ -118,7 +118,7 @@ describe("bad tokens over HTTP", () => {
         credential === undefined ? {} : { authorization: `Bearer ${credential}` },
       );
       expect(r.status, reason).toBe(401);
-      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer realm="countersign", error="invalid_token"/);
+      expect(r.headers.get("www-authenticate")).toMatch(/^Bearer realm="countersign", error="invalid_token", error_description="/);
       expect(r.json?.error?.message).toMatch(message);
       expect(r.json?.error?.data).toMatchObject({ code: "unauthorized", reason });
       messages.add(r.json!.error!.message.replace(/ on .*/, ""));

@@ -19,7 +19,8 @@ const USAGE = `usage:
   countersign tokens revoke ID [--json]
 
   --expires takes 90m, 12h, 30d, 2w (or an ISO date). --upstream-credential - reads it from stdin;
-  it is encrypted with ${SECRET_KEY_ENV}. Tokens live in COUNTERSIGN_DATA_DIR (default ./.data).
+  it is encrypted with ${SECRET_KEY_ENV}. Tokens live in COUNTERSIGN_DATA_DIR (default ./.data),
+  or in Redis when REDIS_URL is set (key prefix COUNTERSIGN_REDIS_PREFIX, default countersign:).
 `;
 
 /** What the command writes to (tests pass their own). */
@@ -52,7 +53,7 @@ export async function run(argv: string[], io: TokensIo = defaultIo): Promise<num
     }
     const { values, positionals } = parse(rest);
     const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env);
-    store = await openTokenStore({ dataDir: config.dataDir });
+    store = await openTokenStore({ dataDir: config.dataDir, redis: config.redis });
     switch (sub) {
       case "create":
         return await create(store, config, values, positionals, io);
@@ -100,7 +101,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   const modules = parseModules(values.modules, config);
   const tier = values.tier ?? "default";
   const tiers = tierNames(config);
-  if (tiers && !tiers.includes(tier)) throw new UsageError(`--tier ${tier}: not defined in the config (rateLimits.tiers has ${tiers.join(", ")})`);
+  if (!tiers.includes(tier)) throw new UsageError(`--tier ${tier}: not defined in the config (rateLimits.tiers has ${tiers.join(", ")})`);
   const now = io.now();
   let expiresAt: string | undefined;
   if (values.expires !== undefined) {
@@ -226,9 +227,8 @@ function knownModules(config: Config): string[] | undefined {
   }
 }
 
-function tierNames(config: Config): string[] | undefined {
-  const tiers = (config.rateLimits as { tiers?: Record<string, unknown> }).tiers;
-  return tiers ? Object.keys(tiers) : undefined;
+function tierNames(config: Config): string[] {
+  return Object.keys(config.rateLimits.tiers);
 }
 
 async function readStdin(): Promise<string> {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -105,6 +105,23 @@ describe("countersign tokens", () => {
 
     const fromStdin = JSON.parse((await c.run("create", "--name", "z", "--upstream-credential", "-", "--json")).stdout);
     expect((await auth.authenticate(fromStdin.token)).upstreamCredential).toBe("from-stdin-credential");
+  });
+
+  it("checks --modules against the generated API and --tier against the config", async () => {
+    const generated = join(root, "gen");
+    mkdirSync(generated, { recursive: true });
+    writeFileSync(join(generated, "manifest.json"), JSON.stringify({ modules: [{ name: "tasks" }, { name: "people" }] }));
+    const config = join(root, "countersign.yaml");
+    writeFileSync(config, "rateLimits:\n  tiers:\n    gold: { normal: 5000 }\n");
+    const c = cli({ COUNTERSIGN_GENERATED_DIR: generated, COUNTERSIGN_CONFIG: config });
+    const bad = await c.run("create", "--name", "a", "--modules", "tasks,billing");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--modules: unknown module billing \(the API has tasks, people\)/);
+    const tier = await c.run("create", "--name", "a", "--tier", "platinum");
+    expect(tier.code).toBe(2);
+    expect(tier.stderr).toMatch(/--tier platinum: not defined in the config \(rateLimits\.tiers has default, gold\)/);
+    const ok = await c.run("create", "--name", "a", "--modules", "people", "--tier", "gold", "--json");
+    expect(JSON.parse(ok.stdout)).toMatchObject({ modules: ["people"], tier: "gold" });
   });
 
   it("answers bad usage with exit 2 and a message naming the problem", async () => {

@@ -1,4 +1,14 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createGateway } from "../../src/app.js";
+import { resolveConfig } from "../../src/config.js";
+import { createLog } from "../../src/log.js";
+import type { SessionContext } from "../../src/mcp/meta-tools.js";
+import { createRegistry } from "../../src/registry.js";
+import { createMemoryTokenStore } from "../../src/stores/tokens.js";
+import { hashToken, mintToken } from "../../src/tokens/format.js";
 import { GatewayError, toHttp, toToolResult } from "../../src/errors.js";
 import { compose } from "../../src/pipeline.js";
 import { createAdmit, createRateLimitStage } from "../../src/stages/rate-limit.js";
@@ -78,5 +88,45 @@ describe("rate-limit stage", () => {
     }
     expect(admitted).toBe(5);
     await expect(run(context(t, { principal: principal({ tier: "platinum" }) }))).rejects.toThrow(/tier 'platinum' is not defined/);
+  });
+});
+
+describe("rate limits through the gateway (createGateway)", () => {
+  it("every tools/call pays one normal point: generated tools in the chain, meta-tools over stdio in callMetaTool, none twice", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "cs-rl-gw-"));
+    const tokens = createMemoryTokenStore();
+    const secret = mintToken();
+    await tokens.create({ id: "tok_gw", hash: hashToken(secret), name: "gw", modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() });
+    const gateway = await createGateway(resolveConfig({ env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_RATE_NORMAL: "4", LOG_LEVEL: "silent" } }), {
+      registry: createRegistry([tool("list_tasks")]),
+      log: createLog("silent"),
+      tokens,
+      // The upstream is not what this test is about: answer every call locally.
+      stages: { upstream: async (ctx) => void (ctx.result = { content: [{ type: "text", text: "ok" }] }) },
+    });
+    try {
+      const principal = await gateway.authenticate(secret);
+      const meta = gateway.metaTools.find((t) => t.name === "list_pending_actions")!;
+      expect(meta).toBeDefined();
+      const session = (transport: "stdio" | "http"): SessionContext => ({ principal, credential: secret, transport, signal: new AbortController().signal, gateway, params: {}, notifyToolsChanged: async () => {} });
+      const signal = new AbortController().signal;
+      // HTTP: the transport admits (1 point), then the chain must not count the call again.
+      await gateway.admit(principal, "list_tasks");
+      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "http", signal, admitted: true })).isError).toBeFalsy();
+      // HTTP meta-tool calls were admitted by the transport: no point taken here.
+      expect((await gateway.callMetaTool(meta, {}, session("http"))).isError).toBeFalsy();
+      // stdio: the chain counts a generated tool, callMetaTool counts a meta-tool.
+      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal })).isError).toBeFalsy();
+      expect((await gateway.callMetaTool(meta, {}, session("stdio"))).isError).toBeFalsy();
+      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal })).isError).toBeFalsy();
+      // 4 points spent: the next of either kind is refused.
+      const refused = await gateway.callMetaTool(meta, {}, session("stdio"));
+      expect(refused.structuredContent).toMatchObject({ error: { code: "rate_limited", bucket: "normal" } });
+      const refused2 = await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal });
+      expect(refused2.structuredContent).toMatchObject({ error: { code: "rate_limited", bucket: "normal", limit: 4 }, retry_after_seconds: expect.any(Number) });
+    } finally {
+      await gateway.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
