@@ -2,15 +2,14 @@
  * `countersign tokens create | list | revoke`: token management lives here and only here (it is
  * never an MCP tool). The secret is printed once, at creation; only its SHA-256 is stored.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "../config.js";
 import { openTokenStore, type TokenRecord, type TokenStore } from "../stores/tokens.js";
 import { parseExpiry } from "../tokens/duration.js";
-import { hashToken, mintToken } from "../tokens/format.js";
-import { readSecretKey, sealCredential, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
+import { issueToken } from "../tokens/issue.js";
+import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
 
 const USAGE = `usage:
   countersign tokens create --name N [--modules a,b] [--read-only] [--tier T] [--expires DURATION]
@@ -109,28 +108,22 @@ async function create(store: TokenStore, config: Config, values: Values, positio
     if (!expiry.ok) throw new UsageError(expiry.reason);
     expiresAt = expiry.expiresAt.toISOString();
   }
-  const id = `tok_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
   let upstreamCredential: string | undefined;
+  const secretKey = readSecretKey(io.env);
   if (values["upstream-credential"] !== undefined) {
-    const key = readSecretKey(io.env);
-    if (!key.ok) throw new Error(`--upstream-credential needs an encryption key: ${key.reason}`);
-    const plain = values["upstream-credential"] === "-" ? (await (io.stdin ?? readStdin)()).trim() : values["upstream-credential"];
-    if (!plain) throw new UsageError("--upstream-credential is empty");
-    upstreamCredential = sealCredential(plain, key.key, id);
+    if (!secretKey.ok) throw new Error(`--upstream-credential needs an encryption key: ${secretKey.reason}`);
+    upstreamCredential = values["upstream-credential"] === "-" ? (await (io.stdin ?? readStdin)()).trim() : values["upstream-credential"];
+    if (!upstreamCredential) throw new UsageError("--upstream-credential is empty");
   }
-  const token = mintToken();
-  const record: TokenRecord = {
-    id,
-    hash: hashToken(token),
+  const { token, record } = await issueToken(store, {
     name,
     modules,
     readOnly: values["read-only"] ?? false,
     tier,
-    createdAt: now.toISOString(),
-    ...(expiresAt ? { expiresAt } : {}),
-    ...(upstreamCredential ? { upstreamCredential } : {}),
-  };
-  await store.create(record);
+    now,
+    ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}),
+    ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
+  });
   if (values.json) {
     io.stdout(JSON.stringify({ ...describe(record), token }) + "\n");
   } else {
