@@ -28,7 +28,8 @@ import { createPendingActions, type PendingActionStore } from "./stores/pending-
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
-import { schemaForProfile, type SchemaProfile } from "./surface/schema-profile.js";
+import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
+import type { SchemaProfile } from "./surface/schema-profile.js";
 import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
 
 /** Everything the stages, meta-tools and transports are built from. */
@@ -105,17 +106,19 @@ function passThrough(name: string): Stage {
   return stage;
 }
 
-function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "default"): ListedTool {
+function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "default", withOutputSchema = true): ListedTool {
   const descriptor = "binding" in tool ? tool : undefined;
   // Writes answer with a pending action, not the upstream's shape, so their outputSchema would not hold.
-  const outputSchema = descriptor?.policy.write ? undefined : tool.outputSchema;
+  const outputSchema = descriptor?.policy.write || !withOutputSchema ? undefined : tool.outputSchema;
+  const annotations = tool.annotations && conciseAnnotations(tool.annotations, tool.title ?? tool.name, tool.description);
   return {
     name: tool.name,
-    ...(tool.title ? { title: tool.title } : {}),
+    // surface: a title that only repeats the description costs tokens and says nothing.
+    ...(tool.title && !sameText(tool.title, tool.description) ? { title: tool.title } : {}),
     description: tool.description,
-    inputSchema: schemaForProfile(tool.inputSchema, profile),
-    ...(outputSchema ? { outputSchema: schemaForProfile(outputSchema, profile) } : {}),
-    ...(tool.annotations ? { annotations: tool.annotations } : {}),
+    inputSchema: listedSchema(tool.inputSchema, profile),
+    ...(outputSchema ? { outputSchema: listedSchema(outputSchema, profile) } : {}),
+    ...(annotations ? { annotations } : {}),
   };
 }
 
@@ -188,7 +191,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       const shown = sessionVisibility(settings, session.principal, scope, session.enabledModules);
       const names = new Set<string>([...shown.tools, ...shown.metaTools]);
       const meta = metaTools.filter((t) => !isDiscoveryTool(t.name) || names.has(t.name));
-      return [...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listed(t, settings.profile));
+      return describeRepeatsOnce([...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listed(t, settings.profile, config.surface.listOutputSchemas || !("binding" in t))));
     },
     async callTool(req) {
       const requestId = randomUUID();

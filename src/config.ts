@@ -99,6 +99,8 @@ export interface SurfaceConfig {
   readonly modules?: readonly string[];
   /** Tool schemas as `default` (generated) or `strict` (no top-level combinators, type arrays, $ref, format). */
   readonly schemaProfile: SchemaProfile;
+  /** List generated tools' outputSchema in tools/list (default off: it is most of the list's size; describe_tool always has it). */
+  readonly listOutputSchemas: boolean;
 }
 
 /** Everything the gateway needs to know at start-up. */
@@ -301,7 +303,8 @@ function resolveSurface(src: ConfigSources): SurfaceConfig {
   const schemaProfile = read.string("surface.schemaProfile", lookup(src, "schema-profile", "COUNTERSIGN_SCHEMA_PROFILE", "surface.schemaProfile"), "default")!;
   if (!isSchemaProfile(schemaProfile)) fail("surface.schemaProfile", `must be one of ${SCHEMA_PROFILES.join(", ")}; got ${JSON.stringify(schemaProfile)}`);
   const modules = read.list("surface.modules", lookup(src, "modules", "COUNTERSIGN_MODULES", "surface.modules"), []);
-  return { mode, schemaProfile, ...(modules.length > 0 ? { modules } : {}) };
+  const listOutputSchemas = read.bool("surface.listOutputSchemas", lookup(src, "list-output-schemas", "COUNTERSIGN_LIST_OUTPUT_SCHEMAS", "surface.listOutputSchemas"), false);
+  return { mode, schemaProfile, listOutputSchemas, ...(modules.length > 0 ? { modules } : {}) };
 }
 
 function deepFreeze<T>(value: T): T {
