@@ -84,6 +84,8 @@ export interface ListedTool {
 export interface Gateway {
   readonly deps: Deps;
   readonly registry: Registry;
+  /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
+  replaceRegistry(registry: Registry): void;
   readonly metaTools: readonly MetaTool[];
   /** Resolves a credential to a principal; throws GatewayError("unauthorized") saying what is wrong. */
   authenticate(credential?: string): Promise<Principal>;
@@ -179,6 +181,10 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     deps,
     get registry() {
       return deps.registry;
+    },
+    replaceRegistry(registry) {
+      // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
+      (deps as { registry: Registry }).registry = registry;
     },
     metaTools,
     authenticate,

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { GatewayError } from "./errors.js";
+import { checkKeyPrefix, parseRedisUrl } from "./stores/redis/redis-url.js";
 import { checkExclusions, type ExclusionRule } from "./stages/policy.js";
 import { EXPOSURE_MODES, isModeSetting, type ModeSetting } from "./surface/exposure.js";
 import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./surface/schema-profile.js";
@@ -35,6 +36,10 @@ export interface HttpConfig {
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
+  /** A tools/call still running after this long has its SSE stream closed; the client resumes and polls (0 = never). */
+  readonly pollAfterMs: number;
+  /** Reconnection delay suggested to clients in SSE `retry:` fields. */
+  readonly sseRetryMs: number;
 }
 
 /** The MCP server adapter. */
@@ -86,9 +91,12 @@ export interface AuditConfig {
   readonly capBytes: number;
 }
 
-/** Distributed mode. */
+/** Distributed mode (src/stores/redis). */
 export interface RedisConfig {
+  /** REDIS_URL: redis://, rediss://, redis+cluster:// or redis+sentinel:// (see src/stores/redis/redis-url.ts); unset = embedded stores. */
   readonly url?: string;
+  /** Prepended to every key and channel, so several gateways can share one Redis (default `countersign:`). */
+  readonly keyPrefix: string;
 }
 
 /** Exposure of a large surface (surface engineer). */
@@ -231,6 +239,8 @@ function resolveHttp(src: ConfigSources): HttpConfig {
     maxBodyBytes: read.int("http.maxBodyBytes", lookup(src, undefined, "COUNTERSIGN_MAX_BODY_BYTES", "http.maxBodyBytes"), 4_194_304, 1024),
     sessionIdleMs: read.int("http.sessionIdleMs", lookup(src, undefined, "COUNTERSIGN_SESSION_IDLE_MS", "http.sessionIdleMs"), 30 * 60_000, 1000),
     maxSessions: read.int("http.maxSessions", lookup(src, undefined, "COUNTERSIGN_MAX_SESSIONS", "http.maxSessions"), 1000, 1),
+    pollAfterMs: read.int("http.pollAfterMs", lookup(src, undefined, "COUNTERSIGN_POLL_AFTER_MS", "http.pollAfterMs"), 0, 0),
+    sseRetryMs: read.int("http.sseRetryMs", lookup(src, undefined, "COUNTERSIGN_SSE_RETRY_MS", "http.sseRetryMs"), 1000, 1),
   };
 }
 
@@ -294,7 +304,13 @@ function resolveAudit(src: ConfigSources): AuditConfig {
 }
 
 function resolveRedis(src: ConfigSources): RedisConfig {
-  return { url: read.string("redis.url", lookup(src, undefined, "REDIS_URL", "redis.url")) };
+  const url = read.string("redis.url", lookup(src, undefined, "REDIS_URL", "redis.url"));
+  const parsed = url === undefined ? undefined : parseRedisUrl(url);
+  if (parsed && !parsed.ok) fail("redis.url (REDIS_URL)", parsed.error);
+  const keyPrefix = read.string("redis.keyPrefix", lookup(src, "redis-prefix", "COUNTERSIGN_REDIS_PREFIX", "redis.keyPrefix"), "countersign:")!;
+  const bad = checkKeyPrefix(keyPrefix);
+  if (bad) fail("redis.keyPrefix (COUNTERSIGN_REDIS_PREFIX)", bad);
+  return { ...(url !== undefined ? { url } : {}), keyPrefix };
 }
 
 function resolveSurface(src: ConfigSources): SurfaceConfig {

@@ -26,6 +26,10 @@ export interface Metrics {
   sessionClosed(transport?: string): void;
   /** Reports the audit sink's buffer depth (read at scrape time). */
   trackAuditBuffer(read: () => number): void;
+  /** Distributed mode: exports `redis_up` (1 reachable, 0 not), read at scrape time. */
+  trackRedis(up: () => boolean): void;
+  /** Distributed mode: a rate-limit decision taken by this replica's in-memory insurance limiter because Redis was unreachable. */
+  insuranceLimiterUsed(): void;
   /** Prometheus text exposition. */
   text(): Promise<string>;
   readonly contentType: string;
@@ -95,6 +99,10 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     },
   });
 
+  // Registered only in the distributed mode, so an embedded gateway shows no misleading redis_up 0.
+  let redisUp: Gauge | undefined;
+  let insurance: Counter | undefined;
+
   const bump = (transport: string, delta: number) => {
     const cur = sessionSources.get(transport);
     sessionSources.set(transport, Math.max(0, (typeof cur === "number" ? cur : 0) + delta));
@@ -127,6 +135,13 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     },
     trackAuditBuffer(read) {
       auditBuffer = read;
+    },
+    trackRedis(up) {
+      redisUp ??= new Gauge({ name: `${prefix}redis_up`, help: "Whether this replica reaches Redis (1) or not (0).", registers: [registry], collect() { this.set(up() ? 1 : 0); } });
+      insurance ??= new Counter({ name: `${prefix}rate_limit_insurance_total`, help: "Rate-limit decisions taken by this replica's in-memory insurance limiter while Redis was unreachable.", registers: [registry] });
+    },
+    insuranceLimiterUsed() {
+      insurance?.inc();
     },
     text: () => registry.metrics(),
     contentType: registry.contentType,

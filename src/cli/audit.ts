@@ -10,13 +10,15 @@ import { loadConfig } from "../config.js";
 import { auditDir } from "../audit/setup.js";
 import { CURRENT_FILE, listAuditFiles, readAuditDir, readAuditFile } from "../stores/audit-file-sink.js";
 import type { AuditFilter } from "../stores/audit-sink.js";
+import type { RedisAuditStream } from "../stores/redis/audit-stream.js";
 
 const USAGE = `usage:
   countersign audit tail [-n N] [--follow] [--json]
   countersign audit query [--token ID] [--tool T] [--outcome O] [--type T] [--since T] [--limit N] [--json]
 
   --since takes an ISO time (2026-05-01T09:00:00Z) or an age: 30s, 15m, 2h, 7d.
-  Reads the audit files in COUNTERSIGN_DATA_DIR/audit (or audit.dir in the config file).
+  Reads the audit files in COUNTERSIGN_DATA_DIR/audit (or audit.dir in the config file),
+  or the Redis stream when REDIS_URL is set (distributed mode).
 `;
 
 /** Where the command writes, and what stops --follow (tests pass their own). */
@@ -76,6 +78,7 @@ export function formatRecord(r: AuditRecord): string {
 /** Runs `countersign audit …`; resolves to the exit code (0 ok, 1 failed, 2 usage). */
 export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<number> {
   const [sub, ...rest] = argv;
+  let stream: RedisAuditStream | undefined;
   try {
     if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
       io.stdout(USAGE);
@@ -93,12 +96,15 @@ export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<nu
     }
     const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env);
     const dir = auditDir(config);
+    // Distributed mode: the trail of every replica is the Redis stream.
+    if (config.redis.url) stream = await (await import("../stores/redis/redis-stores.js")).openRedisAuditStream(config);
     const print = (r: AuditRecord) => io.stdout(`${values.json ? JSON.stringify(r) : formatRecord(r)}\n`);
     switch (sub) {
       case "tail": {
         const n = positiveInt("-n", values.lines, 20);
-        for (const r of await readAuditDir(dir, { limit: n })) print(r);
-        if (values.follow) await follow(dir, print, { pollMs: io.pollMs, signal: io.signal ?? untilInterrupted() });
+        for (const r of stream ? await stream.query({ limit: n }) : await readAuditDir(dir, { limit: n })) print(r);
+        const until = { pollMs: io.pollMs, signal: io.signal ?? untilInterrupted() };
+        if (values.follow) await (stream ? stream.follow(print, until) : follow(dir, print, until));
         return 0;
       }
       case "query": {
@@ -109,7 +115,7 @@ export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<nu
         if (values.type) filter.type = values.type;
         if (values.since) filter.since = parseSince(values.since, io.now());
         if (values.limit !== undefined) filter.limit = positiveInt("--limit", values.limit, 100);
-        for (const r of await readAuditDir(dir, filter)) print(r);
+        for (const r of stream ? await stream.query(filter) : await readAuditDir(dir, filter)) print(r);
         return 0;
       }
       default:
@@ -122,6 +128,8 @@ export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<nu
     }
     io.stderr(`countersign audit: ${(err as Error).message}\n`);
     return 1;
+  } finally {
+    await stream?.close();
   }
 }
 

@@ -6,6 +6,7 @@ import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
 import { publicMessage, toGatewayError } from "../errors.js";
 import { startHttpServer } from "../transports/http.js";
+import { watchForGateway } from "../surface/hot-reload.js";
 
 /** Serves until SIGINT/SIGTERM, then closes sessions and stores cleanly. */
 export async function run(argv: string[]): Promise<number> {
@@ -23,11 +24,12 @@ export async function run(argv: string[]): Promise<number> {
         mode: { type: "string" },
         modules: { type: "string" },
         "schema-profile": { type: "string" },
+        watch: { type: "boolean" },
       },
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict]\n`);
+    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict] [--watch]\n`);
     return 2;
   }
   let gateway;
@@ -38,6 +40,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const handle = await startHttpServer(gateway);
+  // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
+  const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
   const { config, log } = gateway.deps;
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.
@@ -46,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  watcher?.close();
   await handle.close();
   await gateway.close();
   return 0;

@@ -82,8 +82,12 @@ export function createMemoryTokenStore(initial: readonly TokenRecord[] = []): To
   };
 }
 
-/** Opens the token store the configuration calls for (the embedded file in the data dir). */
-export async function openTokenStore(options: { readonly dataDir: string }): Promise<TokenStore> {
+/** Opens the token store the configuration calls for: Redis when `redis.url` is set (CLI use: uncached), else the file in the data dir. */
+export async function openTokenStore(options: { readonly dataDir: string; readonly redis?: { readonly url?: string; readonly keyPrefix: string } }): Promise<TokenStore> {
+  if (options.redis?.url) {
+    const { openRedisTokenStore } = await import("./redis/redis-stores.js");
+    return openRedisTokenStore({ redis: options.redis });
+  }
   const { createTokenFileStore } = await import("./token-file-store.js");
   return createTokenFileStore({ dir: options.dataDir });
 }

@@ -43,8 +43,15 @@ const FIELD = "r";
 /** Margin between a record's own time and its stream id (records queued during an outage get later ids). */
 const CLOCK_MARGIN_MS = 5 * 60_000;
 
+/** The stream sink: an AuditSink that can also follow the trail (`countersign audit tail --follow`). */
+export interface RedisAuditStream extends AuditSink {
+  stats(): AuditStreamStats;
+  /** Calls `onRecord` for each record added to the main stream from now on, until `signal` aborts. */
+  follow(onRecord: (r: AuditRecord) => void, options: { signal?: AbortSignal; pollMs?: number }): Promise<void>;
+}
+
 /** Creates the Redis Stream audit sink. */
-export function createRedisAuditStream(options: RedisAuditStreamOptions): AuditSink & { stats(): AuditStreamStats } {
+export function createRedisAuditStream(options: RedisAuditStreamOptions): RedisAuditStream {
   const conn = options.connection;
   const client = conn.client;
   const maxLen = options.maxLen ?? 1_000_000;
@@ -187,6 +194,30 @@ export function createRedisAuditStream(options: RedisAuditStreamOptions): AuditS
     },
 
     flush: flushed,
+
+    async follow(onRecord, opts) {
+      const pollMs = opts.pollMs ?? 250;
+      const last = (await conn.guard(() => client.xrevrange(mainKey, "+", "-", "COUNT", 1))) as [string, string[]][];
+      let after = last[0]?.[0] ?? "0-0";
+      while (!opts.signal?.aborted) {
+        let entries: [string, string[]][] = [];
+        try {
+          entries = (await conn.guard(() => client.xrange(mainKey, `(${after}`, "+", "COUNT", 1000))) as [string, string[]][];
+        } catch (err) {
+          // Keep following through an outage; the stream is read from where it stopped.
+          if ((err as { code?: string }).code !== "unavailable") throw err;
+        }
+        for (const r of parse(entries)) onRecord(r);
+        if (entries.length > 0) {
+          after = entries[entries.length - 1]![0];
+          if (entries.length === 1000) continue;
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs);
+          opts.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+        });
+      }
+    },
 
     async close() {
       if (closed) return flushed();

@@ -18,6 +18,8 @@ export interface RedisTokenStoreOptions {
   readonly connection: RedisConnection;
   /** Revocation channel; without it there is no cache (every lookup reads Redis). */
   readonly revocations?: Revocations;
+  /** `false` for one-shot users such as the CLI: no cache, no subscription; revocations are still published. */
+  readonly cache?: boolean;
   /** How long a cached record is trusted (default 10 s). */
   readonly cacheTtlMs?: number;
   /** How long a cached record may still answer while Redis is unreachable (default 5 min). */
@@ -62,8 +64,9 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): TokenSto
   const conn = options.connection;
   const client = conn.client;
   const now = options.now ?? Date.now;
-  const cacheTtlMs = options.revocations ? (options.cacheTtlMs ?? 10_000) : 0;
-  const staleIfErrorMs = options.staleIfErrorMs ?? 300_000;
+  const caching = options.cache !== false;
+  const cacheTtlMs = caching && options.revocations ? (options.cacheTtlMs ?? 10_000) : 0;
+  const staleIfErrorMs = caching ? (options.staleIfErrorMs ?? 300_000) : 0;
   const byHashKey = conn.key("tokens", "by-hash");
   const byIdKey = conn.key("tokens", "by-id");
   const scripts = {
@@ -77,7 +80,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): TokenSto
   // what it read, or a record read just before a revocation could outlive it.
   let generation = 0;
 
-  const stop = options.revocations?.listen({
+  const stop = !caching ? undefined : options.revocations?.listen({
     revoked(event) {
       generation++;
       byHash.delete(event.hash);
