@@ -75,7 +75,11 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
 
       const ifMatchArg = tool.binding.arguments.find((a) => a.in === "header" && a.wireName.toLowerCase() === "if-match");
       const callerIfMatch = ifMatchArg && typeof args[ifMatchArg.name] === "string" ? (args[ifMatchArg.name] as string) : undefined;
-      const read = wantsCurrentState(tool) ? findReadTool(tool, deps.tools(), options.principal) : undefined;
+      const found = wantsCurrentState(tool) ? findCurrentRead(tool, deps.tools(), options.principal) : undefined;
+      const read = found?.read;
+      // An action on a sub-path (`POST /tasks/{id}/move`) shows the resource it acts on; its ETag
+      // is only sent when the operation itself takes an If-Match.
+      const useEtag = found !== undefined && (!found.parent || ifMatchArg !== undefined);
       if (read) {
         const readArgs = readArgsFor(tool, read, args);
         if (!readArgs) currentNote = `current state not read: ${read.name} needs arguments this call does not have`;
@@ -89,7 +93,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
               current = state.body;
               currentSource = read.name;
               // An If-Match the caller set themselves stands: it may guard against an earlier change.
-              if (callerIfMatch === undefined) ifMatch = headerValue(state.headers, "etag");
+              if (callerIfMatch === undefined && useEtag) ifMatch = headerValue(state.headers, "etag");
             } else if (state.status === 404) {
               currentNote = `the resource does not exist (${read.name} answered 404)`;
               warnings.push("The resource was not found when previewing; the write will probably fail.");
@@ -100,7 +104,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         }
       }
 
-      if (current !== undefined && !ifMatch && callerIfMatch === undefined) {
+      if (current !== undefined && !found?.parent && !ifMatch && callerIfMatch === undefined) {
         const found = versionToSend(tool, args, current);
         if (found) {
           version = { field: found.field, value: found.value };
@@ -109,7 +113,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
       }
 
       const body = bodyOf(tool, args);
-      if (current !== undefined && body !== undefined && method !== "DELETE") {
+      if (current !== undefined && !found?.parent && body !== undefined && method !== "DELETE") {
         diff = diffFields(current, body, {
           mode: method === "PUT" ? "replace" : "merge",
           writableFields: bodyFieldNames(tool),
@@ -150,8 +154,23 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
 function wantsCurrentState(tool: ToolDescriptor): boolean {
   const m = tool.binding.method;
   if (m === "PUT" || m === "PATCH" || m === "DELETE") return true;
-  // A POST on an item path (`/tasks/{id}`) acts on an existing resource.
-  return m === "POST" && /\}$/.test(tool.binding.path);
+  // A POST on an item path (`/tasks/{id}`) or an action under one (`/tasks/{id}/move`) acts on an existing resource.
+  return m === "POST" && (/\}$/.test(tool.binding.path) || PARENT_ITEM.test(tool.binding.path));
+}
+
+/** `/tasks/{task_id}/move` → `/tasks/{task_id}`. */
+const PARENT_ITEM = /^(.*\/\{[^}]+\})\/[^/{}]+$/;
+
+/** The read on the same path, else (for an action on a sub-path) the read of the resource it acts on. */
+function findCurrentRead(tool: ToolDescriptor, tools: readonly ToolDescriptor[], principal?: Principal): { read: ToolDescriptor; parent: boolean } | undefined {
+  const isPost = tool.binding.method === "POST";
+  const onItem = !isPost || /\}$/.test(tool.binding.path);
+  const same = findReadTool(tool, tools, principal);
+  if (same) return onItem ? { read: same, parent: false } : undefined; // a POST beside a list is a create
+  const m = isPost ? PARENT_ITEM.exec(tool.binding.path) : null;
+  if (!m) return undefined;
+  const parent = findReadTool({ ...tool, binding: { ...tool.binding, path: m[1]! } }, tools, principal);
+  return parent ? { read: parent, parent: true } : undefined;
 }
 
 /** The read tool on the same path (GET, not a write, not excluded, inside the token's modules). */

@@ -160,6 +160,18 @@ describe("confirm_action", () => {
     expect(upstream.tasks.get(17)!.title).not.toBe("Guarded");
   });
 
+  it("guards an action on a sub-path with the ETag of the resource it acts on", async () => {
+    const { token } = await preview("move_task", { project_id: 42, task_id: 19, body: { status: "done" } });
+    upstream.touch(19, { title: "Edited meanwhile" });
+    const r = await actions.confirm(token, caller());
+    expect(sc(r).error).toMatchObject({ code: "conflict" });
+    expect(upstream.tasks.get(19)!.status).toBe("open");
+    const again = await preview("move_task", { project_id: 42, task_id: 19, body: { status: "done" } });
+    expect(sc(await actions.confirm(again.token, caller())).status).toBe("executed");
+    expect(upstream.tasks.get(19)!.status).toBe("done");
+    upstream.touch(19, { status: "open" });
+  });
+
   it("refuses a stale preview guarded by a version field", async () => {
     const { token } = await preview("update_note", { note_id: 5, text: "mine" });
     upstream.notes.get(5)!.version++;

@@ -73,6 +73,21 @@ describe("confirm gate", () => {
     expect(upstream.writes).toHaveLength(0);
   });
 
+  it("shows the resource an action on a sub-path acts on, and guards it when the operation takes If-Match", async () => {
+    const move = pending(await chain.call("move_task", { project_id: 42, task_id: 19, body: { status: "done" } }));
+    expect(move.preview.current).toMatchObject({ id: 19, status: "open" });
+    expect(move.preview.current_source).toBe("get_task");
+    expect(move.preview.diff).toBeUndefined();
+    expect(move.preview.if_match).toMatch(/^"v\d+"$/);
+    const complete = pending(await chain.call("complete_task", { project_id: 42, task_id: 19 }));
+    expect(complete.preview.current).toMatchObject({ id: 19 });
+    expect(complete.preview.if_match).toBeUndefined();
+    expect((await store.get(complete.action_id))?.ifMatch).toBeUndefined();
+    const text = (await chain.call("complete_task", { project_id: 42, task_id: 19 })).content[0];
+    expect(text).toMatchObject({ type: "text", text: expect.stringContaining("Current state (get_task):") });
+    expect(upstream.writes).toHaveLength(0);
+  });
+
   it("warns that a PUT drops fields the body leaves out", async () => {
     const r = await chain.call("replace_task", { project_id: 42, task_id: 17, body: { title: "Draft launch plan", status: "open" } });
     const p = pending(r);
