@@ -24,7 +24,8 @@ import { createRateLimits, type RateLimits } from "./stores/rate-limits.js";
 import { openTokenStore, type TokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
-import { createPendingActions, type PendingActionStore } from "./stores/pending-actions.js";
+import { createPendingActions, type PendingAction, type PendingActionStore } from "./stores/pending-actions.js";
+import { guardWrites, openRedisStores } from "./stores/redis/redis-stores.js";
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
@@ -127,7 +128,10 @@ function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "defau
 /** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
 export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
   const log = overrides.log ?? createLog(config.logLevel);
-  const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink, recorder: overrides.audit });
+  const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
+  // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
+  const redis = config.redis.url ? await openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired }) : undefined;
+  const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink ?? redis?.auditSink, recorder: overrides.audit });
   const deps: Deps = {
     config,
     log,
@@ -135,25 +139,27 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     registry: overrides.registry ?? (await loadRegistry(config.generatedDir)),
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
-    pendingActions: overrides.pendingActions ?? createPendingActions({
+    pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
       dataDir: config.dataDir,
       now: overrides.now ?? Date.now,
-      onExpired: (a) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId }),
+      onExpired: recordExpired,
     }),
     metrics: auditing.metrics,
     auditSink: auditing.sink,
     audit: auditing.recorder,
-    tokens: overrides.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
-    rateLimits: overrides.rateLimits ?? createRateLimits(config.rateLimits),
+    tokens: overrides.tokens ?? redis?.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
+    rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits),
     ...overrides,
   };
   const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close(), () => deps.tokens.close()];
   closers.push(() => deps.audit.close());
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
+  redis?.instrument(deps.metrics);
 
   const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
   const authenticate = (credential?: string) => authenticator.authenticate(credential);
-  const admit = createAdmit({ limits: deps.rateLimits });
+  const limitAdmit = createAdmit({ limits: deps.rateLimits });
+  const admit = redis ? guardWrites(redis, limitAdmit, (name) => deps.registry.get(name)?.policy.write === true) : limitAdmit;
   const policy = createPolicy({ exclusions: config.exclusions });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
@@ -253,6 +259,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     },
     async close() {
       await Promise.allSettled(closers.map((c) => c()));
+      // Last: the stores above flush through this connection.
+      await redis?.close();
     },
   };
 }
