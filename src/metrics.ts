@@ -103,6 +103,10 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
   let redisUp: Gauge | undefined;
   let insurance: Counter | undefined;
 
+  // Labelled children are cached: resolving labels on every call costs more than the increment.
+  const callChildren = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  const upstreamChildren = new Map<string, { observe(v: number): void }>();
+
   const bump = (transport: string, delta: number) => {
     const cur = sessionSources.get(transport);
     sessionSources.set(transport, Math.max(0, (typeof cur === "number" ? cur : 0) + delta));
@@ -111,12 +115,20 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
   return {
     registry,
     observeCall(labels, seconds) {
-      calls.inc({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome });
-      if (seconds !== undefined) gateway.observe({ outcome: labels.outcome }, seconds);
+      const key = `${labels.tool}\u0000${labels.module ?? ""}\u0000${labels.outcome}`;
+      let child = callChildren.get(key);
+      if (!child) {
+        child = { count: calls.labels({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome }), latency: gateway.labels({ outcome: labels.outcome }) };
+        callChildren.set(key, child);
+      }
+      child.count.inc();
+      if (seconds !== undefined) child.latency.observe(seconds);
     },
     observeUpstream(seconds, status) {
       const cls = !status ? "error" : `${Math.floor(status / 100)}xx`;
-      upstream.observe({ status: cls }, seconds);
+      let child = upstreamChildren.get(cls);
+      if (!child) upstreamChildren.set(cls, (child = upstream.labels({ status: cls })));
+      child.observe(seconds);
     },
     rateLimitRejected(bucket) {
       rejections.inc({ bucket });

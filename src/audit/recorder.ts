@@ -90,8 +90,12 @@ const JSON_MEMBER = /"((?:[^"\\]|\\.){1,64})"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|[
 const FORM_PAIR = /(^|[?&\s])([A-Za-z0-9_.\-[\]]{1,64})=([^&\s]*)/g;
 const SECRET_STRING = /\b(?:csk|cfm)_[A-Za-z0-9_-]{8,}|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g;
 
+/** Cheap first look: text without any of these can't hold a secret the patterns below would catch. */
+const MAYBE_SECRET = /pass|pwd|secret|token|key|auth|credential|cookie|csk_|cfm_|bearer/i;
+
 /** Redacts secrets in text that may hold JSON or form-encoded data (excerpts of upstream answers). */
 export function redactText(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
   return text
     .replace(JSON_MEMBER, (all, name: string, colon: string, value: string) => (isSecretName(name) ? `"${name}"${colon}"${REDACTED}"` : (value.startsWith('"') ? all.replace(SECRET_STRING, REDACTED) : all)))
     .replace(FORM_PAIR, (all, lead: string, name: string) => (isSecretName(name) ? `${lead}${name}=${REDACTED}` : all))
@@ -163,12 +167,20 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
     return capJson(redact(args, sensitiveProperties(tool?.inputSchema), removed), cap).value;
   }
 
+  const pathArgsOf = new WeakMap<AuditedTool, readonly string[]>();
+  function pathArgs(tool: AuditedTool | undefined): readonly string[] | undefined {
+    if (!tool?.binding) return undefined;
+    let names = pathArgsOf.get(tool);
+    if (!names) pathArgsOf.set(tool, (names = tool.binding.arguments.filter((a) => a.in === "path").map((a) => a.name)));
+    return names;
+  }
+
   function describe(record: AuditRecord, tool: AuditedTool | undefined, redactedArgs: unknown): string {
     return summarize({
       tool: record.tool,
       title: tool?.title,
       write: tool?.policy?.write,
-      pathArgs: tool?.binding?.arguments.filter((a) => a.in === "path").map((a) => a.name),
+      pathArgs: pathArgs(tool),
       args: typeof redactedArgs === "string" ? undefined : redactedArgs,
       type: record.type ?? "tool_call",
       outcome: record.outcome ?? "ok",

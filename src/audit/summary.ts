@@ -56,7 +56,10 @@ function lowerFirst(s: string): string {
   return s && /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
 }
 
+const MESSY = /[\u0000-\u001f\u007f]|\s\s|^\s|\s$/;
+
 function oneLine(s: string, max: number): string {
+  if (s.length <= max && !MESSY.test(s)) return s;
   const flat = s.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
@@ -71,11 +74,28 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+const nounCache = new Map<string, string | null>();
+const wordCache = new Map<string, RegExp>();
+
 /** "project_id" → "project", "repoId" → "repo", "id" → "". */
 function idNoun(name: string): string | undefined {
-  const m = /^(.*?)(?:[_-]?id|Id|ID)$/.exec(name);
-  if (!m) return undefined;
-  return m[1]!.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toLowerCase().trim();
+  let noun = nounCache.get(name);
+  if (noun === undefined) {
+    const m = /^(.*?)(?:[_-]?id|Id|ID)$/.exec(name);
+    noun = m ? m[1]!.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toLowerCase().trim() : null;
+    if (nounCache.size < 10_000) nounCache.set(name, noun);
+  }
+  return noun ?? undefined;
+}
+
+/** A case-insensitive whole-word matcher for `noun`, compiled once. */
+function wordPattern(noun: string): RegExp {
+  let re = wordCache.get(noun);
+  if (!re) {
+    re = new RegExp(`\\b${noun.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i");
+    if (wordCache.size < 10_000) wordCache.set(noun, re);
+  }
+  return re;
 }
 
 /** The base phrase: "Create task 'Ship Q2 launch' in project 42". */
@@ -98,7 +118,7 @@ function phrase(input: SummaryInput): { verb: string; rest: string } {
     const noun = idNoun(key) ?? key.replace(/[_-]+/g, " ").toLowerCase();
     if (value === undefined) continue;
     const shown = oneLine(value, 40);
-    const at = noun ? text.toLowerCase().search(new RegExp(`\\b${noun.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`)) : -1;
+    const at = noun ? text.search(wordPattern(noun)) : -1;
     if (at >= 0) {
       text = `${text.slice(0, at + noun.length)} ${shown}${text.slice(at + noun.length)}`;
     } else if (!noun) {

@@ -1,7 +1,8 @@
 /**
  * The embedded audit sink: JSON Lines files in the data dir, mode 0600, rotated by size.
  *
- * `write` only queues a line in a bounded in-memory buffer; a background writer appends batches,
+ * `write` only queues the record in a bounded in-memory buffer; a background writer serializes and
+ * appends batches (so even JSON.stringify happens off the call path, while the call waits on I/O),
  * so a slow disk never holds up a call until the buffer is full (then calls wait, nothing is
  * dropped). `close` flushes everything. Reads go across the rotated files, oldest first.
  */
@@ -24,6 +25,8 @@ export interface AuditFileSinkOptions {
   maxFiles?: number;
   /** Records buffered before `write` makes callers wait (default 10,000). */
   bufferRecords?: number;
+  /** How long records gather before an append (default 10 ms); flush() and close() don't wait. */
+  flushIntervalMs?: number;
   /** Told about I/O failures (the writer retries; records stay buffered). */
   onError?: (err: unknown) => void;
 }
@@ -92,6 +95,17 @@ export async function readAuditDir(dir: string, filter: AuditFilter = {}): Promi
 }
 
 const RESOLVED = Promise.resolve();
+/** Queue length that triggers an append without waiting for the interval. */
+const BATCH_RECORDS = 256;
+
+/** One JSON line; a record that can't be serialized still leaves a line saying so. */
+function serialize(record: AuditRecord): string {
+  try {
+    return `${JSON.stringify(record)}\n`;
+  } catch (err) {
+    return `${JSON.stringify({ ts: record.ts, requestId: record.requestId, tokenId: record.tokenId, tool: record.tool, outcome: record.outcome, error: `unserializable audit record: ${(err as Error).message}` })}\n`;
+  }
+}
 
 /** Creates the JSON Lines sink; the folder is created (mode 0700) on first use. */
 export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & { stats(): AuditFileSinkStats } {
@@ -99,11 +113,12 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
   const maxFileBytes = options.maxFileBytes ?? 10 * 1_048_576;
   const maxFiles = options.maxFiles ?? 10;
   const capacity = options.bufferRecords ?? 10_000;
+  const flushMs = options.flushIntervalMs ?? 10;
   const onError = options.onError ?? ((err: unknown) => process.stderr.write(`audit: ${(err as Error).message ?? err}\n`));
   const currentPath = join(dir, CURRENT_FILE);
 
-  const queue: string[] = [];
-  const waiting: { line: string; accept: () => void }[] = [];
+  const queue: AuditRecord[] = [];
+  const waiting: { record: AuditRecord; accept: () => void }[] = [];
   const flushed: (() => void)[] = [];
   const live = createTokenIndex();
   let history: ReturnType<typeof createTokenIndex> | undefined;
@@ -158,11 +173,12 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
   }
 
   /** Appends one batch, splitting it where the size threshold falls. */
-  async function append(batch: string[]): Promise<void> {
+  async function append(batch: readonly AuditRecord[]): Promise<void> {
     if (!handle) await openCurrent();
     let chunk = "";
     let chunkBytes = 0;
-    for (const line of batch) {
+    for (const record of batch) {
+      const line = serialize(record);
       const bytes = Buffer.byteLength(line);
       if (size + chunkBytes > 0 && size + chunkBytes + bytes > maxFileBytes) {
         if (chunk) await handle!.write(chunk);
@@ -181,7 +197,7 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
   function admitWaiting(): void {
     while (waiting.length && queue.length < capacity) {
       const w = waiting.shift()!;
-      queue.push(w.line);
+      queue.push(w.record);
       w.accept();
     }
     stats.buffered = queue.length + waiting.length;
@@ -220,34 +236,43 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
     }
   }
 
-  function kick(): void {
+  let timer: NodeJS.Timeout | undefined;
+  function kick(now = false): void {
     if (draining) return;
-    draining = true;
-    // Let the calls of this tick queue up first so they share one write.
-    setImmediate(() => void drain());
+    if (now || closed || queue.length >= BATCH_RECORDS || waiting.length) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      draining = true;
+      setImmediate(() => void drain());
+      return;
+    }
+    // Gather the records of a few milliseconds into one append: one syscall for many calls.
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      kick(true);
+    }, flushMs);
   }
 
   function flush(): Promise<void> {
     if (!queue.length && !waiting.length && !draining) return RESOLVED;
     return new Promise((resolve) => {
       flushed.push(resolve);
-      kick();
+      kick(true);
     });
   }
 
   return {
     write(record) {
       if (closed) return Promise.reject(new Error("audit sink is closed"));
-      const line = `${JSON.stringify(record)}\n`;
       live.add(record);
       if (waiting.length || queue.length >= capacity) {
         return new Promise<void>((accept) => {
-          waiting.push({ line, accept });
+          waiting.push({ record, accept });
           stats.buffered = queue.length + waiting.length;
           kick();
         });
       }
-      queue.push(line);
+      queue.push(record);
       stats.buffered = queue.length;
       kick();
       return RESOLVED;

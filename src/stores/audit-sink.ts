@@ -48,29 +48,38 @@ export function matches(record: AuditRecord, filter: AuditFilter, sinceMs = filt
  * get_activity never scans the files. Evicts the least recently written token when full.
  */
 export function createTokenIndex(perToken = 100, maxTokens = 10_000) {
-  const byToken = new Map<string, AuditRecord[]>();
+  // A ring per token: adding is O(1) on the call path. Tokens are evicted oldest-first (by when
+  // they were first seen), which is close enough to LRU for a bounded cache with a file fallback.
+  type Ring = { buf: AuditRecord[]; next: number; size: number };
+  const byToken = new Map<string, Ring>();
   let evicted = false;
   return {
     /** Remembers a record under its token (records without a token are not indexed). */
     add(record: AuditRecord): void {
       const id = record.tokenId;
       if (id === undefined) return;
-      let list = byToken.get(id);
-      if (list) byToken.delete(id);
-      else list = [];
-      byToken.set(id, list); // re-insert: Map order is the LRU order
-      list.push(record);
-      if (list.length > perToken) list.splice(0, list.length - perToken);
-      if (byToken.size > maxTokens) {
-        byToken.delete(byToken.keys().next().value!);
-        evicted = true;
+      let ring = byToken.get(id);
+      if (!ring) {
+        ring = { buf: [], next: 0, size: 0 };
+        byToken.set(id, ring);
+        if (byToken.size > maxTokens) {
+          byToken.delete(byToken.keys().next().value!);
+          evicted = true;
+        }
       }
+      ring.buf[ring.next] = record;
+      ring.next = (ring.next + 1) % perToken;
+      if (ring.size < perToken) ring.size++;
     },
     /** Newest first; `complete` is false when the index may have dropped this token's records. */
     recent(tokenId: string, limit: number): { records: AuditRecord[]; complete: boolean } {
-      const list = byToken.get(tokenId) ?? [];
-      const records = list.slice(Math.max(0, list.length - limit)).reverse();
-      return { records, complete: records.length >= limit || list.length < perToken && !evicted };
+      const ring = byToken.get(tokenId);
+      const records: AuditRecord[] = [];
+      if (ring) {
+        for (let i = 1; i <= ring.size && records.length < limit; i++) records.push(ring.buf[(ring.next - i + perToken) % perToken]!);
+      }
+      const size = ring?.size ?? 0;
+      return { records, complete: records.length >= limit || (size < perToken && !evicted) };
     },
     get perToken(): number {
       return perToken;
@@ -88,7 +97,8 @@ export function createMemoryAuditSink(options: { max?: number } = {}): AuditSink
     async write(record) {
       if (closed) throw new Error("audit sink is closed");
       records.push(record);
-      if (records.length > max) records.splice(0, records.length - max);
+      // Trim in chunks so a full sink doesn't shift the whole array on every write.
+      if (records.length > max + Math.ceil(max / 10)) records.splice(0, records.length - max);
     },
     async query(filter = {}) {
       const sinceMs = filter.since?.getTime();
