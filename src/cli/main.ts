@@ -11,6 +11,7 @@ const COMMANDS: Record<string, Command> = {
   audit: { summary: "read the audit trail: tail [--follow] | query [--token --tool --outcome --since]", load: () => import("./audit.js") },
   serve: { summary: "serve the tools over Streamable HTTP (/mcp)", load: () => import("./serve.js") },
   stdio: { summary: "serve the tools over stdio (token from MCP_TOKEN)", load: () => import("./stdio.js") },
+  demo: { summary: "start the sample upstream and the gateway with a fresh dev token (what `make run` starts)", load: () => import("./demo.js") },
   connect: { summary: "bridge stdio to a running gateway's /mcp (token from MCP_TOKEN)", load: () => import("./connect.js") },
 };
 
