@@ -1,0 +1,474 @@
+/**
+ * OpenAPI Schema Object (3.0 §4.7.24 / 3.1 §4.8.24) → JSON Schema 2020-12, decided at generation
+ * time so the runtime validator can stay strict (STYLE.md rule 10).
+ *
+ * Non-recursive `$ref`s are inlined (and memoised: each component is translated once per mode).
+ * Components on a reference cycle (Tarjan SCCs over the ref graph) stay references and are
+ * emitted under the tool schema's `$defs`, so recursion never expands.
+ */
+import { createHash } from "node:crypto";
+import type { JsonSchema } from "./descriptor.js";
+import type { Resolver, Resolved } from "./resolver.js";
+import { SpecError, escapeToken } from "./spec-error.js";
+import { normalizeNode, validRegex } from "./strict-schema.js";
+
+type Obj = Record<string, unknown>;
+
+/** Requests drop `readOnly` properties; responses drop `writeOnly` ones. */
+export type Mode = "request" | "response";
+
+/** Collects the recursive components a translated schema refers to (by resolver key). */
+export type DefsSink = Set<string>;
+
+export interface SchemaTranslator {
+  /** Translates the schema `value` found at `at` inside document `url`; adds needed `$defs` keys to `defs`. */
+  translate(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema;
+  /** Like translate, for a whole body or response: a top-level `$ref` is unwrapped rather than kept. */
+  translateTop(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema;
+  /** The `$defs` object for the collected keys (closed over their own references), sorted by name. */
+  buildDefs(defs: DefsSink, mode: Mode): Record<string, JsonSchema> | undefined;
+  /** True when the schema (through refs and allOf) is flagged readOnly/writeOnly. */
+  hasFlag(value: unknown, url: string, flag: "readOnly" | "writeOnly"): boolean;
+}
+
+interface Memo {
+  readonly schema: JsonSchema;
+  readonly defs: readonly string[];
+  /** Length of the schema's JSON text: large shared components become `$defs` instead of copies. */
+  readonly size: number;
+}
+
+/** Components whose translation is longer than this stay references (under `$defs`); smaller ones are inlined. */
+export const INLINE_LIMIT = 2500;
+/**
+ * `$defs` are expanded this many references deep from a tool's own schema; deeper ones become
+ * open stubs (`{description}`), which keeps tools small on densely linked specs (Stripe, GitHub).
+ */
+export const MAX_DEF_DEPTH = 2;
+
+const NAME_MAPS = new Set(["properties", "patternProperties", "dependentSchemas", "$defs", "definitions"]);
+const DROPPED_ANNOTATIONS = new Set(["example", "examples", "xml", "externalDocs", "discriminator", "nullable", "readOnly", "writeOnly", "$schema", "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$comment", "$defs", "definitions", "$vocabulary", "id"]);
+
+/** Creates a translator bound to one loaded spec. */
+export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1"): SchemaTranslator {
+  const memo = new Map<string, Memo>();
+  const inProgress = new Set<string>();
+  const defNames = new Map<string, string>();
+
+  // Tarjan's SCC algorithm, run incrementally: state persists across calls, so the result for
+  // any node does not depend on which operation reached it first.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const recursive = new Set<string>();
+  const edgesOf = new Map<string, string[]>();
+  let counter = 0;
+
+  function edges(node: Resolved): string[] {
+    const hit = edgesOf.get(node.key);
+    if (hit) return hit;
+    const out: string[] = [];
+    // `names` marks maps whose keys are property names, not keywords (a property may be called "example").
+    const work: { v: unknown; names: boolean }[] = [{ v: node.value, names: false }];
+    while (work.length > 0) {
+      const { v, names } = work.pop()!;
+      if (Array.isArray(v)) for (const x of v) work.push({ v: x, names: false });
+      else if (v !== null && typeof v === "object") {
+        const o = v as Obj;
+        if (!names && typeof o.$ref === "string") {
+          out.push(resolver.resolveRef(o.$ref, node.url, resolver.display(node.url, node.fragment)).key);
+        }
+        for (const k of Object.keys(o)) {
+          if (!names && (k === "$ref" || k === "example" || k === "examples" || k === "enum" || k === "const" || k === "default" || k.startsWith("x-"))) continue;
+          const c = o[k];
+          if (c !== null && typeof c === "object") work.push({ v: c, names: !names && NAME_MAPS.has(k) });
+        }
+      }
+    }
+    edgesOf.set(node.key, out);
+    return out;
+  }
+
+  const nodes = new Map<string, Resolved>();
+  function strongConnect(start: Resolved): void {
+    // Iterative Tarjan: deep ref chains must not overflow the JS stack.
+    type Frame = { node: Resolved; targets: string[]; i: number };
+    const frames: Frame[] = [];
+    const push = (n: Resolved): void => {
+      nodes.set(n.key, n);
+      index.set(n.key, counter);
+      low.set(n.key, counter);
+      counter++;
+      stack.push(n.key);
+      onStack.add(n.key);
+      frames.push({ node: n, targets: edges(n), i: 0 });
+    };
+    push(start);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      if (f.i < f.targets.length) {
+        const t = f.targets[f.i++]!;
+        if (t === f.node.key) recursive.add(t);
+        if (!index.has(t)) {
+          const hash = t.indexOf("#");
+          push(resolver.resolveRef(`${t.slice(0, hash)}${t.slice(hash)}`, t.slice(0, hash), resolver.display(f.node.url, f.node.fragment)));
+        } else if (onStack.has(t)) {
+          low.set(f.node.key, Math.min(low.get(f.node.key)!, index.get(t)!));
+        }
+        continue;
+      }
+      frames.pop();
+      const k = f.node.key;
+      if (frames.length > 0) {
+        const parent = frames[frames.length - 1]!.node.key;
+        low.set(parent, Math.min(low.get(parent)!, low.get(k)!));
+      }
+      if (low.get(k) === index.get(k)) {
+        const scc: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          scc.push(w);
+        } while (w !== k);
+        if (scc.length > 1) for (const m of scc) recursive.add(m);
+      }
+    }
+  }
+
+  function isRecursive(r: Resolved): boolean {
+    if (!index.has(r.key)) strongConnect(r);
+    return recursive.has(r.key);
+  }
+
+  function defName(r: Resolved): string {
+    const hit = defNames.get(r.key);
+    if (hit) return hit;
+    const tokens = r.fragment.replace(/^#/, "").split("/").filter(Boolean);
+    const last = (tokens[tokens.length - 1] ?? "schema").replace(/~1/g, "_").replace(/~0/g, "_");
+    const clean = last.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60) || "schema";
+    const isComponent = tokens.length === 3 && tokens[0] === "components" && tokens[1] === "schemas" && r.url === rootUrlOf(r);
+    const name = isComponent ? clean : `${clean}_${createHash("sha256").update(r.key).digest("hex").slice(0, 8)}`;
+    defNames.set(r.key, name);
+    return name;
+  }
+  let rootUrl: string | undefined;
+  function rootUrlOf(_r: Resolved): string | undefined {
+    return rootUrl;
+  }
+
+  function hasFlag(value: unknown, url: string, flag: "readOnly" | "writeOnly", depth = 0): boolean {
+    if (depth > 20 || value === null || typeof value !== "object") return false;
+    const o = value as Obj;
+    if (o[flag] === true) return true;
+    if (typeof o.$ref === "string") {
+      let r: Resolved;
+      try {
+        r = resolver.resolveRef(o.$ref, url, "");
+      } catch {
+        return false;
+      }
+      if (hasFlag(r.value, r.url, flag, depth + 1)) return true;
+    }
+    if (Array.isArray(o.allOf)) return o.allOf.some((m) => hasFlag(m, url, flag, depth + 1));
+    return false;
+  }
+
+  function translateRefTarget(r: Resolved, mode: Mode, defs: DefsSink | undefined): Memo {
+    const key = `${mode}|${r.key}`;
+    const hit = memo.get(key);
+    if (hit) {
+      if (defs) for (const d of hit.defs) defs.add(d);
+      return hit;
+    }
+    if (inProgress.has(key)) {
+      // Only reachable if SCC detection missed a cycle; fail loudly rather than loop.
+      throw new SpecError(resolver.display(r.url, r.fragment), "internal: unexpected reference cycle");
+    }
+    inProgress.add(key);
+    const own: DefsSink = new Set();
+    const schema = tr(r.value, r.url, resolver.display(r.url, r.fragment), mode, own);
+    inProgress.delete(key);
+    const m: Memo = { schema, defs: [...own], size: JSON.stringify(schema).length };
+    memo.set(key, m);
+    if (defs) for (const d of own) defs.add(d);
+    return m;
+  }
+
+  /** A reference that stays a reference: recursive, or too large to copy into every tool. */
+  function refOrInline(r: Resolved, mode: Mode, defs: DefsSink): JsonSchema {
+    if (isRecursive(r)) {
+      nodes.set(r.key, r);
+      defs.add(r.key);
+      return { $ref: `#/$defs/${escapeToken(defName(r))}` };
+    }
+    const m = translateRefTarget(r, mode, undefined);
+    if (m.size > INLINE_LIMIT) {
+      nodes.set(r.key, r);
+      defs.add(r.key);
+      return { $ref: `#/$defs/${escapeToken(defName(r))}` };
+    }
+    for (const d of m.defs) defs.add(d);
+    return m.schema;
+  }
+
+  function tr(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
+    if (typeof value === "boolean") return value;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new SpecError(at, "schema must be an object or a boolean");
+    }
+    const node = value as Obj;
+    if (typeof node.$ref === "string") {
+      const r = resolver.resolveRef(node.$ref, url, at);
+      const base = refOrInline(r, mode, defs);
+      const siblings = Object.keys(node).filter((k) => k !== "$ref" && !k.startsWith("x-") && !DROPPED_ANNOTATIONS.has(k));
+      const nullable = dialect === "3.0" && node.nullable === true;
+      if (siblings.length === 0 && !nullable) return base;
+      const rest: Obj = {};
+      for (const k of siblings) rest[k] = node[k];
+      const sib = siblings.length > 0 ? tr(rest, url, at, mode, defs) : true;
+      let merged: JsonSchema;
+      if (typeof base === "object" && "$ref" in base && typeof sib === "object" && Object.keys(sib).every((k) => FIRST_WINS.has(k))) {
+        merged = { ...sib, ...base };
+      } else {
+        // Sibling annotations (description, ...) override the target's, so they go first.
+        merged = mergeAllOf([sib, base]) ?? { allOf: [sib, base] };
+      }
+      if (nullable) merged = makeNullable(merged);
+      return merged;
+    }
+    return translateObject(node, url, at, mode, defs);
+  }
+
+  function translateObject(node: Obj, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
+    const out: Obj = {};
+    const sub = (v: unknown, ...path: (string | number)[]): JsonSchema =>
+      tr(v, url, `${at}${path.map((p) => `/${escapeToken(p)}`).join("")}`, mode, defs);
+
+    if (typeof node.title === "string") out.title = node.title;
+    if (typeof node.description === "string" && node.description !== "") out.description = node.description;
+    if (node.type !== undefined) out.type = node.type;
+    if (node.format !== undefined) out.format = node.format;
+    if (node.const !== undefined) out.const = node.const;
+    if (node.enum !== undefined) out.enum = node.enum;
+    if (node.default !== undefined) out.default = node.default;
+    if (node.deprecated === true) out.deprecated = true;
+    for (const k of ["contentMediaType", "contentEncoding"]) if (typeof node[k] === "string") out[k] = node[k];
+
+    // Numbers. 3.0 uses boolean exclusive flags next to minimum/maximum (3.0 §4.7.24.1).
+    for (const k of ["multipleOf", "minimum", "maximum"]) if (node[k] !== undefined) out[k] = node[k];
+    for (const [ex, lim] of [["exclusiveMinimum", "minimum"], ["exclusiveMaximum", "maximum"]] as const) {
+      const v = node[ex];
+      if (v === true) {
+        if (typeof out[lim] === "number") {
+          out[ex] = out[lim];
+          delete out[lim];
+        }
+      } else if (typeof v === "number") out[ex] = v;
+    }
+    for (const k of ["minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "minContains", "maxContains"]) {
+      if (node[k] !== undefined) out[k] = node[k];
+    }
+
+    // Arrays.
+    if (Array.isArray(node.prefixItems)) out.prefixItems = node.prefixItems.map((s, i) => sub(s, "prefixItems", i));
+    if (Array.isArray(node.items)) {
+      // Draft-4 tuple form: 2020-12 spells it prefixItems.
+      out.prefixItems = node.items.map((s, i) => sub(s, "items", i));
+    } else if (node.items !== undefined) out.items = sub(node.items, "items");
+    if (node.contains !== undefined) out.contains = sub(node.contains, "contains");
+    if (node.unevaluatedItems !== undefined) out.unevaluatedItems = sub(node.unevaluatedItems, "unevaluatedItems");
+
+    // Objects.
+    let dropped: Set<string> | undefined;
+    if (node.properties !== undefined) {
+      if (node.properties === null || typeof node.properties !== "object" || Array.isArray(node.properties)) {
+        throw new SpecError(`${at}/properties`, "properties must be an object");
+      }
+      const props: Obj = {};
+      for (const [name, s] of Object.entries(node.properties as Obj)) {
+        if (mode === "request" && hasFlag(s, url, "readOnly")) {
+          (dropped ??= new Set()).add(name);
+          continue;
+        }
+        if (mode === "response" && hasFlag(s, url, "writeOnly")) {
+          (dropped ??= new Set()).add(name);
+          continue;
+        }
+        props[name] = sub(s, "properties", name);
+      }
+      out.properties = props;
+    }
+    if (Array.isArray(node.required)) {
+      const req = node.required.filter((r): r is string => typeof r === "string" && !dropped?.has(r));
+      if (req.length > 0) out.required = req;
+    }
+    if (node.additionalProperties !== undefined) out.additionalProperties = sub(node.additionalProperties, "additionalProperties");
+    if (node.patternProperties !== null && typeof node.patternProperties === "object") {
+      const pp: Obj = {};
+      for (const [p, s] of Object.entries(node.patternProperties as Obj)) if (validRegex(p)) pp[p] = sub(s, "patternProperties", p);
+      out.patternProperties = pp;
+    }
+    if (node.propertyNames !== undefined) out.propertyNames = sub(node.propertyNames, "propertyNames");
+    if (node.unevaluatedProperties !== undefined) out.unevaluatedProperties = sub(node.unevaluatedProperties, "unevaluatedProperties");
+    if (node.dependentRequired !== null && typeof node.dependentRequired === "object") out.dependentRequired = node.dependentRequired;
+    if (node.dependentSchemas !== null && typeof node.dependentSchemas === "object") {
+      out.dependentSchemas = Object.fromEntries(Object.entries(node.dependentSchemas as Obj).map(([k, s]) => [k, sub(s, "dependentSchemas", k)]));
+    }
+
+    // Composition: allOf is merged where that is safe; oneOf/anyOf/not/if stay as they are.
+    for (const k of ["oneOf", "anyOf"] as const) {
+      if (Array.isArray(node[k])) out[k] = (node[k] as unknown[]).map((s, i) => sub(s, k, i));
+    }
+    if (node.not !== undefined) out.not = sub(node.not, "not");
+    for (const k of ["if", "then", "else"] as const) if (node[k] !== undefined) out[k] = sub(node[k], k);
+
+    let result: JsonSchema = normalizeNode(out);
+    if (Array.isArray(node.allOf) && node.allOf.length > 0) {
+      const members = node.allOf.map((s, i) => sub(s, "allOf", i));
+      const own = Object.keys(out).length > 0 ? [result] : [];
+      result = mergeAllOf([...own, ...members]) ?? (Object.keys(out).length > 0 ? { ...(result as Obj), allOf: members } : { allOf: members });
+    }
+    if (dialect === "3.0" && node.nullable === true) result = makeNullable(result);
+    return result;
+  }
+
+  function buildDefs(keys: DefsSink, mode: Mode): Record<string, JsonSchema> | undefined {
+    if (keys.size === 0) return undefined;
+    const all = new Map<string, JsonSchema>();
+    // Breadth-first, so each definition gets its shortest distance from the tool's own schema.
+    let level: string[] = [...keys].sort();
+    for (let depth = 1; level.length > 0; depth++) {
+      const next: string[] = [];
+      for (const key of level) {
+        const r = nodes.get(key)!;
+        const name = defName(r);
+        if (all.has(name)) continue;
+        if (depth > MAX_DEF_DEPTH) {
+          all.set(name, { description: `${name} (not expanded: more than ${MAX_DEF_DEPTH} references deep)` });
+          continue;
+        }
+        const m = translateRefTarget(r, mode, undefined);
+        all.set(name, m.schema);
+        for (const d of [...m.defs].sort()) if (!all.has(defName(nodes.get(d)!))) next.push(d);
+      }
+      level = next;
+    }
+    return Object.fromEntries([...all.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** Top level of a body or response: a reference is always unwrapped one level, never left as a bare `$ref`. */
+  function translateTop(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
+    if (value !== null && typeof value === "object" && typeof (value as Obj).$ref === "string" && Object.keys(value as Obj).length === 1) {
+      const r = resolver.resolveRef((value as Obj).$ref as string, url, at);
+      if (isRecursive(r)) {
+        nodes.set(r.key, r);
+        defs.add(r.key);
+      }
+      return translateRefTarget(r, mode, defs).schema;
+    }
+    return tr(value, url, at, mode, defs);
+  }
+
+  return {
+    translate(value, url, at, mode, defs) {
+      rootUrl ??= url.split("#")[0];
+      return tr(value, url, at, mode, defs);
+    },
+    translateTop(value, url, at, mode, defs) {
+      rootUrl ??= url.split("#")[0];
+      return translateTop(value, url, at, mode, defs);
+    },
+    buildDefs,
+    hasFlag: (v, url, flag) => hasFlag(v, url, flag),
+  };
+}
+
+/** Adds `null` to what a schema accepts (OpenAPI 3.0 `nullable: true`). */
+export function makeNullable(s: JsonSchema): JsonSchema {
+  if (s === true) return true;
+  if (s === false) return { type: "null" };
+  const o = s as Obj;
+  const composite = "allOf" in o || "anyOf" in o || "oneOf" in o || "$ref" in o || "not" in o || "const" in o || "if" in o;
+  if (!composite && typeof o.type === "string") {
+    const out: Obj = { ...o, type: o.type === "null" ? "null" : [o.type, "null"] };
+    if (Array.isArray(o.enum) && !o.enum.includes(null)) out.enum = [...o.enum, null];
+    return out;
+  }
+  if (!composite && Array.isArray(o.type)) {
+    if (o.type.includes("null")) return o;
+    const out: Obj = { ...o, type: [...o.type, "null"] };
+    if (Array.isArray(o.enum) && !o.enum.includes(null)) out.enum = [...o.enum, null];
+    return normalizeNode(out);
+  }
+  if (Object.keys(o).length === 0) return o;
+  const { description, title, ...rest } = o;
+  const out: Obj = {};
+  if (title !== undefined) out.title = title;
+  if (description !== undefined) out.description = description;
+  out.anyOf = [rest, { type: "null" }];
+  return out;
+}
+
+const FIRST_WINS = new Set(["title", "description", "default", "deprecated"]);
+
+/**
+ * Merges translated allOf members into one schema, or returns undefined when that could change
+ * the meaning (conflicting keywords, references that must stay references).
+ */
+export function mergeAllOf(parts: JsonSchema[]): JsonSchema | undefined {
+  const out: Obj = {};
+  for (const p of parts) {
+    if (p === true) continue;
+    if (p === false) return undefined;
+    const o = p as Obj;
+    if ("$ref" in o) return undefined;
+    for (const [k, v] of Object.entries(o)) {
+      if (!(k in out)) {
+        out[k] = k === "properties" ? { ...(v as Obj) } : k === "required" ? [...(v as string[])] : v;
+        continue;
+      }
+      if (FIRST_WINS.has(k)) continue;
+      if (k === "properties") {
+        const props = out.properties as Obj;
+        for (const [name, ps] of Object.entries(v as Obj)) {
+          const prev = props[name] as JsonSchema | undefined;
+          if (prev === undefined || isEmptySchema(prev)) props[name] = ps;
+          else if (isEmptySchema(ps as JsonSchema) || sameJson(prev, ps)) continue;
+          else props[name] = mergeAllOf([prev, ps as JsonSchema]) ?? { allOf: [prev, ps] };
+        }
+      } else if (k === "required") {
+        out.required = [...new Set([...(out.required as string[]), ...(v as string[])])];
+      } else if (k === "type") {
+        const merged = intersectTypes(out.type, v);
+        if (merged === undefined) return undefined;
+        out.type = merged;
+      } else if (!sameJson(out[k], v)) {
+        return undefined;
+      }
+    }
+  }
+  return normalizeNode(out);
+}
+
+function intersectTypes(a: unknown, b: unknown): unknown {
+  const as = Array.isArray(a) ? (a as string[]) : [a as string];
+  const bs = Array.isArray(b) ? (b as string[]) : [b as string];
+  const out: string[] = [];
+  for (const t of as) {
+    if (bs.includes(t)) out.push(t);
+    else if (t === "integer" && bs.includes("number")) out.push("integer");
+    else if (t === "number" && bs.includes("integer")) out.push("integer");
+  }
+  if (out.length === 0) return undefined;
+  return out.length === 1 ? out[0] : out;
+}
+
+function isEmptySchema(s: JsonSchema): boolean {
+  return s === true || (typeof s === "object" && Object.keys(s).length === 0);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
