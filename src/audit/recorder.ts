@@ -80,6 +80,8 @@ export interface AuditRecorderOptions {
   capBytes?: number;
   /** Told when a record could not be built or written (a call never fails because of audit). */
   onError?: (err: unknown) => void;
+  /** Logs one structured line per call, carrying the same request id as the audit record. */
+  log?: { info(obj: Record<string, unknown>, msg: string): void };
 }
 
 /** What meta-tools map to when they answer without a more specific status. */
@@ -189,9 +191,15 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
     });
   }
 
+  const log = options.log;
+
   async function emit(record: AuditRecord, bucket?: string): Promise<void> {
     const scope = scopes.getStore();
     if (scope) scope.recorded = true;
+    log?.info(
+      { requestId: record.requestId, tokenId: record.tokenId, sessionId: record.sessionId, transport: record.transport, tool: record.tool, outcome: record.outcome, type: record.type, upstreamStatus: record.upstreamStatus, durationMs: record.durationMs, actionId: record.actionId },
+      "tools/call",
+    );
     if (metrics) {
       metrics.observeCall({ tool: record.tool, module: record.module, outcome: record.outcome ?? "ok" }, record.durationMs === undefined ? undefined : record.durationMs / 1000);
       if (record.outcome === "rate_limited") metrics.rateLimitRejected(bucket ?? "unknown");

@@ -42,6 +42,7 @@ export function createAuditing(
       now: options.now,
       capBytes: config.audit.capBytes,
       onError: (err) => log.error({ err }, "audit: a record could not be written"),
+      log,
     });
   return { metrics, sink, recorder };
 }

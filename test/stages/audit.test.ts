@@ -195,3 +195,27 @@ describe("meta-tool calls", () => {
     expect(sink.records.map((r) => [r.type, r.outcome])).toEqual([["cancelled", "cancelled"], ["expired", "expired"]]);
   });
 });
+
+describe("structured logs", () => {
+  it("log one pino line per call with the audit record's request id", async () => {
+    const { default: pino } = await import("pino");
+    const { Writable } = await import("node:stream");
+    const lines: string[] = [];
+    const out = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const sink = createMemoryAuditSink();
+    const recorder = createAuditRecorder({ sink, log: pino({ level: "info" }, out) });
+    const ctx = context(getTask, { project_id: 1, task_id: 2, api_key: "k-123456" }, { credential: "good", requestId: "req-log-1", audit: { ts: "2026-01-01T00:00:00Z", requestId: "req-log-1", transport: "stdio", tool: "get_task" } });
+    await run([createAuditStage({ audit: recorder }), authenticate, okUpstream({ id: 2 })], ctx);
+    await new Promise((r) => setImmediate(r));
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry).toMatchObject({ msg: "tools/call", requestId: "req-log-1", tool: "get_task", outcome: "ok", tokenId: "tok_alice" });
+    expect(sink.records[0]!.requestId).toBe(entry.requestId);
+    expect(lines[0]).not.toContain("k-123456");
+  });
+});
