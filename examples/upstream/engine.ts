@@ -160,7 +160,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         } else if (rec[field] !== null && (field in rec || (ps.format === "uuid" && rec[field] !== undefined))) {
           rec[field] = idOf(tres, pool[index % pool.length]);
         }
-      } else if (type === "object" && rec[field] && typeof rec[field] === "object") {
+      } else if ((type === "object" || Array.isArray(ps.anyOf)) && rec[field] && typeof rec[field] === "object" && !Array.isArray(rec[field])) {
         const name = refName(propSchema) ?? refName((deref(doc, propSchema).anyOf as unknown[] | undefined)?.[0]);
         const base = name?.replace(/(Summary|Ref|Reference|Info)$/, "");
         const target = base && base !== name && model.resources.has(base) ? base : model.referenceTarget(`${field}_id`);
@@ -168,6 +168,24 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         const pool = store.all(target);
         if (pool.length === 0) continue;
         rec[field] = projectOnto(propSchema, pool[index % pool.length]);
+      }
+    }
+  }
+
+  /** Recomputes read-only `<children>_count` fields from the records that point at each record. */
+  function recount(): void {
+    for (const res of model.resources.values()) {
+      for (const field of Object.keys(res.properties)) {
+        const m = /^(.*)_count$/.exec(field);
+        if (!m || typeOf(flatten(doc, res.properties[field])) !== "integer") continue;
+        const child = model.resourceOfWord(m[1]);
+        if (!child || child === res.name) continue;
+        const children = store.all(child);
+        for (const rec of store.all(res.name)) {
+          const id = idOf(res, rec);
+          rec[field] = children.filter((c) => Object.values(c).some((v) => v === id || (Array.isArray(v) && v.includes(id)))).length;
+          store.put(res.name, id, rec);
+        }
       }
     }
   }
@@ -474,6 +492,17 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     const index = store.all(res.name).length;
     const rec = blankRecord(res, index);
     linkReferences(res, rec, index);
+    // What the client did not send takes the schema's default or an empty value, not invented data.
+    for (const [k, p] of Object.entries(res.properties)) {
+      const ps = flatten(doc, p);
+      if (ps.readOnly === true || k === res.idField || k === "version") continue;
+      const t = typeOf(ps);
+      if (ps.default !== undefined) rec[k] = structuredClone(ps.default);
+      else if (allowsNull(ps) || (Array.isArray(ps.anyOf) && (ps.anyOf as Schema[]).some((v) => deref(doc, v).type === "null"))) rec[k] = null;
+      else if (t === "array" && !ps.minItems) rec[k] = [];
+      else if (t === "object" && !ps.required && !ps.minProperties && (ps.additionalProperties !== undefined || !ps.properties)) rec[k] = {};
+      else if (t === "boolean") rec[k] = false;
+    }
     for (const [field, value] of Object.entries(links)) {
       if (field in res.properties && typeOf(flatten(doc, res.properties[field])) === "object") {
         const target = model.referenceTarget(`${field}_id`);
@@ -903,6 +932,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     exportAll,
     attachFile,
     streamReply,
+    recount,
     isClosed,
     versionHeaders,
   };

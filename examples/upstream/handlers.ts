@@ -473,6 +473,21 @@ export function createHandlers(): Record<string, Handler> {
   };
 
   // ------------------------------------------------------------ comments, notifications, chat
+  h.listNotifications = async (req, engine, generic) => {
+    const query = { ...req.query };
+    const unreadOnly = query.unread === true || query.unread_only === true;
+    delete query.unread;
+    delete query.unread_only;
+    const all = engine.store.all("Notification");
+    let items = engine.filterItems({ ...req, query }, "Notification");
+    if (unreadOnly) items = items.filter((n) => n.read !== true);
+    items.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+    const reply = engine.listReply(req, items);
+    const out = reply.body as Rec;
+    if ("unread_count" in out) out.unread_count = all.filter((n) => n.read !== true).length;
+    void generic;
+    return reply;
+  };
   h.addTaskComment = async (req, engine, generic) => {
     const reply = await generic();
     const comment = engine.findById("Comment", String((reply.body as Rec).id))!;
@@ -846,6 +861,17 @@ export function createHandlers(): Record<string, Handler> {
     const entry = stopRunning(engine);
     if (!entry) throw new HttpProblem(409, "Conflict", "no timer is running; start one with startTimer");
     return engine.itemReply(req.plan, entry, 200);
+  };
+  h.listTimeEntries = async (req, engine) => {
+    const query = { ...req.query };
+    // `user_id=me` is the caller.
+    if (query.user_id === "me") query.user_id = me(engine).id;
+    const items = engine.filterItems({ ...req, query }, "TimeEntry").sort((a, b) => String(b.date).localeCompare(String(a.date)));
+    const reply = engine.listReply(req, items);
+    const out = reply.body as Rec;
+    out.total_minutes = items.reduce((a, e) => a + Number(e.minutes ?? 0), 0);
+    out.total_billable_minutes = items.filter((e) => e.billable === true).reduce((a, e) => a + Number(e.minutes ?? 0), 0);
+    return reply;
   };
   h.createTimeEntry = async (req, engine, generic) => {
     const reply = await generic();

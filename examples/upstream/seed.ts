@@ -88,6 +88,7 @@ export function seedStore(engine: Engine): boolean {
       store.put(res.name, engine.idOf(res, rec), rec);
     }
   }
+  engine.recount();
   engine.mode.seeding = false;
   store.put("_meta", "seed", { seeded_at: iso(now), spec_sha256: engine.spec.sha256 });
   store.commit();

@@ -104,6 +104,19 @@ const WORDS: Record<string, readonly string[]> = {
   Project: ["Website relaunch", "Mobile app v2", "Q3 onboarding revamp", "Data warehouse migration", "Customer portal", "Brand refresh"],
   Task: ["Draft launch email", "Review pricing page copy", "Fix login redirect loop", "Write API changelog", "Update onboarding checklist", "Prepare sprint demo", "Migrate CI to new runners", "Audit access permissions", "Design empty states", "Load-test search endpoint"],
   User: ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "Linus Torvalds", "Margaret Hamilton"],
+  Organization: ["Acme Robotics", "Northwind Labs"],
+  Team: ["Platform", "Growth", "Design", "Customer Success"],
+  WikiSpace: ["Engineering handbook", "Product specs", "Onboarding", "Support playbooks"],
+  WikiPage: ["How we deploy", "On-call rotation", "Release checklist", "Architecture overview", "Coding guidelines", "Incident template"],
+  Label: ["bug", "feature", "tech-debt", "design", "customer"],
+  Milestone: ["Public beta", "v2.0 launch", "Q3 review", "GA release"],
+  Sprint: ["Sprint 21", "Sprint 22", "Sprint 23", "Sprint 24"],
+  Board: ["Delivery board", "Bug triage", "Design pipeline", "Roadmap"],
+  ChatChannel: ["general", "releases", "support", "random"],
+  Goal: ["Cut onboarding time in half", "Reach 99.95% uptime", "Ship the mobile app", "Grow weekly active teams 20%"],
+  Product: ["Standing desk", "Monitor arm", "Desk lamp", "Cable tray"],
+  Warehouse: ["Berlin central", "Hamburg port", "Munich south"],
+  Document: ["Q3 plan", "Pricing proposal", "Security review", "Launch brief"],
   generic: ["Quarterly planning", "Design review", "Release checklist", "Team handbook", "Incident follow-up", "Roadmap notes", "Vendor evaluation", "Hiring pipeline"],
   sentence: [
     "Agreed in the weekly sync; owner to follow up by Friday.",
@@ -319,6 +332,7 @@ export function createSynth(doc: Schema, rng: Rng, clock: SynthClock) {
       else if (name === "currency") v = "EUR";
       else if (name.includes("country")) v = "DE";
       else if (name === "phone") v = "+49 30 1234567";
+      else if (name === "domain" || name.endsWith("_domain")) v = "acme.example";
       else if (name === "sku") v = `SKU-${1000 + idx}`;
       else if (name === "url" || name.endsWith("_url")) v = `https://example.com/${res.toLowerCase() || "r"}/${idx}`;
       else if (name === "id" || name.endsWith("_id")) v = `${(res || name.replace(/_id$/, "") || "x").toLowerCase().slice(0, 4)}_${idx}`;
@@ -338,7 +352,8 @@ export function createSynth(doc: Schema, rng: Rng, clock: SynthClock) {
     if (/percent|progress|ratio/.test(name)) hi = Math.min(hi, lo + 100);
     if (/(^|_)version$/.test(name)) return Math.max(1, lo);
     if (/count|position|order|index/.test(name)) hi = Math.min(hi, lo + 20);
-    if (/minutes/.test(name)) [lo, hi] = [Math.max(lo, 15), Math.min(hi, 480)];
+    if (/minutes/.test(name)) [lo, hi] = [Math.max(lo, 15), Math.min(hi, 240)];
+    if (/hours/.test(name)) hi = Math.min(hi, lo + 16);
     if (hi < lo) hi = lo;
     let v = integer ? rng.int(Math.ceil(lo), Math.floor(hi)) : Math.round((lo + rng.next() * (hi - lo)) * 100) / 100;
     const step = s.multipleOf as number | undefined;
