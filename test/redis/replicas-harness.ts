@@ -159,6 +159,12 @@ export async function startReplica(options: { redisUrl: string; prefix: string; 
   };
 }
 
+/** Runs `countersign <args>` with REDIS_URL; resolves to its stdout. */
+export async function cli(redisUrl: string, prefix: string, args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: replicaEnv(redisUrl, prefix) });
+  return stdout;
+}
+
 /** Runs `countersign tokens …` with REDIS_URL; resolves to its parsed --json output. */
 export async function tokensCli(redisUrl: string, prefix: string, args: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await run(process.execPath, [CLI, "tokens", ...args, "--json"], { env: replicaEnv(redisUrl, prefix) });
