@@ -138,23 +138,30 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
     const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => extra.sendNotification(n as never));
     const admitted = binding.admitted.delete(extra.requestId);
+    // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
+    const pollAfter = gateway.deps.config.http.pollAfterMs;
+    const poll = pollAfter > 0 && extra.closeSSEStream ? setTimeout(() => extra.closeSSEStream?.(), pollAfter) : undefined;
     const meta = gateway.metaTools.find((t) => t.name === name);
-    const result = meta
-      ? await gateway.callMetaTool(meta, args, session(extra, progress))
-      : await gateway.callTool({
-          name,
-          args,
-          credential: binding.credential,
-          principal: binding.principal,
-          transport: binding.transport,
-          sessionId: extra.sessionId,
-          signal: extra.signal,
-          progress,
-          admitted,
-        });
-    const answered = meta ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
-    const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
-    return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
+    try {
+      const result = meta
+        ? await gateway.callMetaTool(meta, args, session(extra, progress))
+        : await gateway.callTool({
+            name,
+            args,
+            credential: binding.credential,
+            principal: binding.principal,
+            transport: binding.transport,
+            sessionId: extra.sessionId,
+            signal: extra.signal,
+            progress,
+            admitted,
+          });
+      const answered = meta ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
+      const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
+      return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
+    } finally {
+      clearTimeout(poll);
+    }
   });
 
   return server;

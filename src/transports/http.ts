@@ -14,6 +14,7 @@ import type { Gateway } from "../app.js";
 import type { Principal } from "../context.js";
 import { GatewayError, toHttp, toJsonRpcError } from "../errors.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
+import { createEventStore } from "./event-store.js";
 import { metricsHandler } from "../metrics.js";
 import { surfaceSettings } from "../surface/session-surface.js";
 
@@ -119,6 +120,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
     const server = createMcpServer(gateway, binding);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: createEventStore(),
+      retryInterval: config.sseRetryMs,
       onsessioninitialized: (id) => {
         live.id = id;
         sessions.set(id, live);

@@ -260,3 +260,30 @@ describe("stateless Streamable HTTP", () => {
     await client.close();
   });
 });
+
+describe("long calls switch to polling", () => {
+  let h: AppHarness;
+  let server: HttpHandle;
+  beforeAll(async () => {
+    h = await startAppHarness({ env: { COUNTERSIGN_POLL_AFTER_MS: "200", COUNTERSIGN_SSE_RETRY_MS: "50" } });
+    server = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
+  });
+  afterAll(async () => {
+    await server.close();
+    await h.close();
+  });
+
+  it("closes the stream of a slow call and delivers the result when the client resumes", async () => {
+    const resumed: string[] = [];
+    server.server.on("request", (req) => {
+      const id = req.headers["last-event-id"];
+      if (req.method === "GET" && typeof id === "string") resumed.push(id);
+    });
+    const client = await connect(server.url, h.token);
+    const result = await client.callTool({ name: "get_slow", arguments: { ms: 1000 } });
+    expect((result.content as { text: string }[])[0]!.text).toBe('{"slept":1000}');
+    expect(resumed.length).toBeGreaterThanOrEqual(1);
+    expect(h.upstream.requests.filter((r) => r.url.startsWith("/v1/slow"))).toHaveLength(1);
+    await client.close();
+  });
+});

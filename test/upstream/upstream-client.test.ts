@@ -37,7 +37,7 @@ describe("requests on the wire", () => {
     await client().executeUpstream(fixtureTool("upload_file"), { file: Buffer.from("PNGDATA").toString("base64"), description: "logo" });
     const req = up.requests[0]!;
     expect(req.headers["content-type"]).toMatch(/^multipart\/form-data; boundary=/);
-    const parsed = await new Response(req.body, { headers: { "content-type": String(req.headers["content-type"]) } }).formData();
+    const parsed = await new Response(new Uint8Array(req.body), { headers: { "content-type": String(req.headers["content-type"]) } }).formData();
     expect(await (parsed.get("file") as File).text()).toBe("PNGDATA");
     expect(parsed.get("description")).toBe("logo");
   });
@@ -45,7 +45,7 @@ describe("requests on the wire", () => {
   it("sends text file parts as text", async () => {
     await client().executeUpstream(fixtureTool("upload_note"), { body: { note: "remember the milk", title: "todo" } });
     const req = up.requests[0]!;
-    const parsed = await new Response(req.body, { headers: { "content-type": String(req.headers["content-type"]) } }).formData();
+    const parsed = await new Response(new Uint8Array(req.body), { headers: { "content-type": String(req.headers["content-type"]) } }).formData();
     expect(await (parsed.get("note") as File).text()).toBe("remember the milk");
   });
 
