@@ -1,9 +1,8 @@
 /**
  * The registry: the generated tools of one API, indexed by name and grouped by module.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Manifest, ToolDescriptor } from "../codegen/descriptor.js";
+import { loadGenerated, type GeneratedApi } from "../codegen/load.js";
 import { GatewayError } from "./errors.js";
 
 /** One module of the API, with its tools in listing order. */
@@ -45,28 +44,13 @@ export function createRegistry(descriptors: readonly ToolDescriptor[], manifest?
   });
 }
 
-/** Extracts the JSON array from a generated module file (`export const tools ... = [...];`) without executing it. */
-function parseModuleFile(file: string, text: string): ToolDescriptor[] {
-  const match = /export const tools[^=]*=\s*/.exec(text);
-  if (!match) throw new GatewayError("internal", `registry: ${file} has no 'export const tools = ...'`);
-  const rest = text.slice(match.index + match[0].length).trimEnd().replace(/;$/, "");
-  try {
-    return JSON.parse(rest) as ToolDescriptor[];
-  } catch (err) {
-    throw new GatewayError("internal", `registry: ${file}: tools array is not JSON (${(err as Error).message})`);
-  }
-}
-
-/** Loads `generated/<api>/`: the manifest and every module file it names. */
+/** Loads `generated/<api>/` (manifest and module files, read as data, never executed). */
 export async function loadRegistry(dir: string): Promise<Registry> {
-  let manifest: Manifest;
+  let api: GeneratedApi;
   try {
-    manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Manifest;
+    api = await loadGenerated(dir);
   } catch (err) {
-    throw new GatewayError("internal", `registry: cannot read ${join(dir, "manifest.json")} (${(err as Error).message}); run 'countersign generate' first`);
+    throw new GatewayError("internal", `registry: ${(err as Error).message}; run 'countersign generate' first`);
   }
-  const files = await Promise.all(
-    manifest.modules.map(async (m) => parseModuleFile(m.file, await readFile(join(dir, m.file), "utf8"))),
-  );
-  return createRegistry(files.flat(), manifest);
+  return createRegistry(api.tools, api.manifest);
 }
