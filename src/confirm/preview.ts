@@ -285,6 +285,11 @@ function typeAccepts(schema: Record<string, unknown> | undefined, value: number 
 /** Counts items of a bulk write: an array body, or the largest array in the body of a tool named or marked as bulk. */
 function bulkCount(tool: ToolDescriptor, args: Record<string, unknown>, body: unknown): number | undefined {
   if (Array.isArray(body)) return body.length;
+  // A DELETE that takes a list (`?ids=1,2,3`) deletes that many.
+  if (tool.binding.method === "DELETE") {
+    const lists = tool.binding.arguments.map((a) => args[a.name]).filter(Array.isArray);
+    if (lists.length > 0) return Math.max(...lists.map((l) => l.length));
+  }
   const looksBulk = BULK_WORDS.test(tool.name) || BULK_WORDS.test(tool.binding.path) || BULK_WORDS.test(tool.title);
   if (!looksBulk) return undefined;
   let max: number | undefined;

@@ -34,8 +34,9 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       name: "confirm_action",
       title: "Confirm a pending write",
       description:
-        "Runs a pending write exactly as its preview showed. Pass the confirm_token the write returned. " +
-        "Tokens are single-use and expire; a repeated confirm returns the stored outcome.",
+        "Runs a pending write exactly as its preview showed. Show the preview to the person you act for and call this " +
+        "only once they approve. Pass the confirm_token the write returned; tokens are single-use and expire, and a " +
+        "repeated confirm returns the stored outcome without running it again.",
       inputSchema: TOKEN_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
       handle: (args, session) => actions(session).confirm(args.confirm_token, callerOf(session)),

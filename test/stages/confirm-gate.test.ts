@@ -188,6 +188,29 @@ describe("confirm gate", () => {
     expect(ctx.result?.structuredContent?.expires_at).toBe("2026-03-01T00:01:00.000Z");
   });
 
+  it("counts the items a DELETE with a list argument removes", async () => {
+    const bulkDelete: ToolDescriptor = {
+      ...TASK_TOOLS.find((t) => t.name === "list_tasks")!,
+      name: "delete_tasks",
+      title: "Delete tasks",
+      inputSchema: { type: "object", properties: { project_id: { type: "integer" }, ids: { type: "array", items: { type: "integer" } } }, required: ["project_id", "ids"] },
+      binding: {
+        ...TASK_TOOLS.find((t) => t.name === "list_tasks")!.binding,
+        method: "DELETE",
+        arguments: [...TASK_TOOLS.find((t) => t.name === "list_tasks")!.binding.arguments, { name: "ids", in: "query", wireName: "ids", style: "form", explode: false, allowReserved: false, required: true }],
+      },
+      policy: { write: true, sensitive: false, excluded: false },
+    };
+    const fake = {
+      buildRequest: () => ({ method: "DELETE", url: "http://up/v1/projects/42/tasks?ids=1,2,3,4" }),
+      executeUpstream: async () => ({ status: 200, headers: {}, body: [] }),
+    };
+    const gate = createConfirmGateStage({ store, tools: () => [bulkDelete], upstream: fake, ttlSeconds: 60 });
+    const ctx = { requestId: "r", transport: "stdio", tool: bulkDelete, args: { project_id: 42, ids: [1, 2, 3, 4] }, principal: PRINCIPALS["cred-a"], signal: new AbortController().signal, audit: { ts: "", requestId: "r", transport: "stdio", tool: bulkDelete.name } } as CallContext;
+    await compose([gate])(ctx);
+    expect((ctx.result?.structuredContent?.preview as Preview).warnings).toContain("Bulk operation: affects 4 items.");
+  });
+
   it("never shows an API key sent in the query in the preview URL", async () => {
     const keyed: ToolDescriptor = {
       ...TASK_TOOLS.find((t) => t.name === "create_task")!,
