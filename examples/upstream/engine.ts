@@ -147,6 +147,11 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
       if (field === res.idField) continue;
       const ps = flatten(doc, propSchema);
       const type = typeOf(ps);
+      if (/^parent(_[a-z]+)?_id$/.test(field) && field in rec) {
+        // Seeded trees stay flat; a dangling parent would be worse than none.
+        if (allowsNull(ps)) rec[field] = null;
+        continue;
+      }
       if (/_ids?$|Ids?$/.test(field)) {
         const target = model.referenceTarget(field);
         if (!target || target === res.name && type !== "array") continue;
@@ -360,7 +365,9 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     const q = req.query.q ?? req.query.query ?? req.query.search;
     if (typeof q === "string" && q.trim()) {
       const needle = q.toLowerCase();
-      items = items.filter((r) => Object.values(r).some((v) => typeof v === "string" && v.toLowerCase().includes(needle)));
+      // Nested summaries count too (a member's user name, a comment's author).
+      const text = (v: unknown): string => (typeof v === "string" ? v : v && typeof v === "object" ? Object.values(v).map(text).join(" ") : "");
+      items = items.filter((r) => text(publicView(r)).toLowerCase().includes(needle));
     }
     // Archived items stay out of default lists unless asked for (status=archived / include_archived).
     if (res.properties.archived !== undefined && req.query.status !== "archived" && req.query.include_archived !== true && req.query.archived === undefined) {

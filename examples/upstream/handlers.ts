@@ -230,6 +230,33 @@ export function fixupWorkspaceSeed(engine: Engine): void {
   store.commit();
 }
 
+// ---------------------------------------------------------------- audit trail
+
+let auditSeq = 0;
+
+/** Appends an audit event for a successful write, so the audit log shows what callers really did. */
+export function recordAuditEvent(engine: Engine, req: OpRequest, reply: Reply): void {
+  if (req.op.method === "GET" || reply.status >= 300 || !engine.model.resources.has("AuditEvent")) return;
+  const out = reply.body && typeof reply.body === "object" ? (reply.body as Rec) : {};
+  const resourceType = req.plan.resource ? req.plan.resource.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() : (req.plan.words[0] ?? "workspace");
+  const resourceId = String(out.id ?? out.job_id ?? Object.values(req.pathParams).pop() ?? "");
+  const user = me(engine);
+  const id = randomUUID();
+  auditSeq += 1;
+  engine.store.put("AuditEvent", id, {
+    __seq: auditSeq,
+    id,
+    occurred_at: engine.stamp(),
+    actor: { type: "api_token", id: String(user.id), name: user.name ?? null },
+    action: req.op.operationId.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(),
+    resource_type: resourceType,
+    resource_id: resourceId || id,
+    changes: req.body && typeof req.body === "object" && !Buffer.isBuffer(req.body) ? (req.body as Rec) : null,
+    ip_address: "127.0.0.1",
+    user_agent: null,
+  });
+}
+
 // ---------------------------------------------------------------- the handlers
 
 /** The handlers, keyed by operationId; operations without one use the generic engine. */
@@ -862,6 +889,15 @@ export function createHandlers(): Record<string, Handler> {
     if (!entry) throw new HttpProblem(409, "Conflict", "no timer is running; start one with startTimer");
     return engine.itemReply(req.plan, entry, 200);
   };
+  h.listAuditEvents = async (req, engine) => {
+    const query = { ...req.query };
+    const actor = query.actor_id;
+    delete query.actor_id;
+    let items = engine.filterItems({ ...req, query }, "AuditEvent");
+    if (typeof actor === "string") items = items.filter((e) => (e.actor as Rec | undefined)?.id === actor);
+    items.sort((a, b) => String(b.occurred_at).localeCompare(String(a.occurred_at)) || Number(b.__seq ?? 0) - Number(a.__seq ?? 0));
+    return engine.listReply(req, items);
+  };
   h.listTimeEntries = async (req, engine) => {
     const query = { ...req.query };
     // `user_id=me` is the caller.
@@ -1117,6 +1153,50 @@ export function createHandlers(): Record<string, Handler> {
       return { id, ok: true, error: null };
     });
     return bulkReply(engine, "projects.archive", results);
+  };
+
+  // ------------------------------------------------------------ calendars, wiki moves, integrations, webhooks
+  h.respondToCalendarEvent = async (req, engine) => {
+    const event = engine.findItem(req, "CalendarEvent", "event_id");
+    const user = me(engine);
+    const attendees = ((event.attendees as Rec[] | undefined) ?? []).filter((a) => a.user_id !== user.id);
+    attendees.push({ user_id: user.id, response: body(req).response });
+    event.attendees = attendees;
+    if (Array.isArray(event.attendee_ids) && !event.attendee_ids.includes(user.id)) event.attendee_ids = [...event.attendee_ids, user.id];
+    engine.touch(engine.resource("CalendarEvent"), event);
+    return engine.itemReply(req.plan, event);
+  };
+  h.moveWikiPage = async (req, engine) => {
+    const page = engine.findItem(req, "WikiPage", "page_id");
+    engine.checkIfMatch(req, page);
+    const b = body(req);
+    if (typeof b.space_id === "string") page.space_id = get(engine, "WikiSpace", b.space_id, "wiki space").id;
+    if (b.parent_id !== undefined) {
+      if (b.parent_id === page.id) throw new HttpProblem(409, "Conflict", "a page cannot be its own parent");
+      if (b.parent_id !== null) get(engine, "WikiPage", b.parent_id, "parent page");
+      page.parent_id = b.parent_id;
+    }
+    const siblings = engine.store.all("WikiPage").filter((p) => p.id !== page.id && p.space_id === page.space_id && p.parent_id === page.parent_id);
+    page.position = typeof b.position === "number" ? b.position : siblings.reduce((m, p) => Math.max(m, Number(p.position ?? 0)), 0) + 1;
+    engine.touch(engine.resource("WikiPage"), page);
+    return engine.itemReply(req.plan, page);
+  };
+  h.syncIntegration = async (req, engine) => {
+    const integration = engine.findItem(req, "Integration", "integration_id");
+    if (integration.status === "pending_connection") throw new HttpProblem(409, "Conflict", "the integration is not connected yet");
+    integration.last_synced_at = engine.stamp();
+    integration.status = "active";
+    integration.error = null;
+    engine.touch(engine.resource("Integration"), integration);
+    const jobId = randomUUID();
+    return json(202, { job_id: jobId, status: "queued", status_url: `https://workspace.example.com/v1/jobs/${jobId}` });
+  };
+  h.pingWebhook = async (req, engine, generic) => {
+    const reply = await generic();
+    const delivery = engine.findById("WebhookDelivery", String((reply.body as Rec).id))!;
+    Object.assign(delivery, { event: "ping", status: "succeeded", response_status: 200, duration_ms: 42, attempted_at: engine.stamp() });
+    engine.store.put("WebhookDelivery", String(delivery.id), delivery);
+    return engine.itemReply(req.plan, delivery, 200);
   };
 
   // ------------------------------------------------------------ platform and excluded modules

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createEngine, HttpProblem, type Engine, type Handler, type OpRequest, type Reply, type UploadedFile } from "./engine.js";
-import { createHandlers, fixupWorkspaceSeed } from "./handlers.js";
+import { createHandlers, fixupWorkspaceSeed, recordAuditEvent } from "./handlers.js";
 import { seedStore } from "./seed.js";
 import { loadSpec, type LoadedSpec, type SpecOperation } from "./spec.js";
 import { createStore } from "./store.js";
@@ -219,6 +219,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
       const handler = handlers[op.operationId];
       try {
         const reply = handler ? await handler(opReq, engine, () => engine.generic(opReq)) : await engine.generic(opReq);
+        if (isWorkspace) recordAuditEvent(engine, opReq, reply);
         store.commit();
         return reply;
       } catch (err) {

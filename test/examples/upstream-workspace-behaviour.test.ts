@@ -175,3 +175,39 @@ describe("workspace upstream: operations do what their descriptions say", () => 
     expect(events[events.length - 1]).toMatchObject({ event: "message.completed", data: { conversation_id: expect.any(String), message_id: expect.any(String) } });
   });
 });
+
+describe("workspace upstream: audit trail and search in nested fields", () => {
+  let dir: string;
+  let up: RunningUpstream;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${up.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return (await res.json()) as Json;
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "upstream-wsa-"));
+    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN });
+  });
+  afterAll(async () => {
+    await up?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("records each write in the audit log, newest first", async () => {
+    const project = (await call("GET", "/projects?limit=1")).data[0];
+    const label = await call("POST", "/labels", { name: "audited" });
+    await call("POST", `/projects/${project.id}/archive`);
+    const events = (await call("GET", "/audit/events?per_page=5")).data as Json[];
+    expect(events[0]).toMatchObject({ action: "archive_project", resource_type: "project", resource_id: project.id });
+    expect(events[1]).toMatchObject({ action: "create_label", resource_id: label.id, changes: { name: "audited" } });
+  });
+
+  it("finds organization members by their user's name", async () => {
+    const org = (await call("GET", "/organizations?limit=1")).data[0];
+    const members = (await call("GET", `/organizations/${org.id}/members?limit=100`)).data as Json[];
+    const name = members[0].user.name as string;
+    const found = (await call("GET", `/organizations/${org.id}/members?q=${encodeURIComponent(name.split(" ")[1])}`)).data as Json[];
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((m) => JSON.stringify(m).includes(name.split(" ")[1]))).toBe(true);
+    expect(found.length).toBeLessThan(members.length + 1);
+  });
+});

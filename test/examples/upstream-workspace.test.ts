@@ -56,6 +56,12 @@ describe("sample upstream serving the bundled workspace spec", () => {
     stopTimer: async ({ call }) => {
       expect((await call("POST", "/timers", {})).status).toBe(201);
     },
+    moveWikiPage: ({ body }) => {
+      (body as Record<string, unknown>).parent_id = null;
+    },
+    syncIntegration: ({ pathParams }) => {
+      pathParams.integration_id = String(store().all("Integration").find((i) => i.status === "active")!.id);
+    },
     importWorkspace: async (input) => {
       const res = await input.call("GET", "/exports/workspace");
       input.body = Buffer.from(await res.arrayBuffer());
