@@ -542,6 +542,27 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
       if (!link) continue;
       for (const child of store.all(plan.resource)) if (String(child[link.field]) === id) removeRecord(plan.resource, child, seen);
     }
+    // References elsewhere: owned children (`project_id` on a task) go too, optional links are cleared,
+    // and ids are taken out of lists (`label_ids`), so nothing points at a record that is gone.
+    const ownField = `${snake(resName)}_id`;
+    for (const other of model.resources.values()) {
+      for (const [field, p] of Object.entries(other.properties)) {
+        if (!/_ids?$/.test(field) || model.referenceTarget(field) !== resName) continue;
+        const ps = flatten(doc, p);
+        for (const rec of store.all(other.name)) {
+          const v = rec[field];
+          if (Array.isArray(v) && v.includes(id)) {
+            rec[field] = v.filter((x) => x !== id);
+            store.put(other.name, idOf(other, rec), rec);
+          } else if (v === id) {
+            if (allowsNull(ps)) {
+              rec[field] = null;
+              store.put(other.name, idOf(other, rec), rec);
+            } else if (field === ownField && other.name !== resName) removeRecord(other.name, rec, seen);
+          }
+        }
+      }
+    }
   }
 
   /** Applies an action verb (archive, complete, move...) to a record. */

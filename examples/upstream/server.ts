@@ -40,6 +40,7 @@ export interface RunningUpstream {
 }
 
 const MAX_BODY = 20 * 1024 * 1024;
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 interface Route {
   op: SpecOperation;
@@ -235,7 +236,12 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
     const fingerprint = createHash("sha256").update(`${method} ${path}\n`).update(raw).digest("hex");
     // A concurrent request with the same key waits for the first one, then replays it.
     while (inflight.has(keyId)) await inflight.get(keyId);
-    const saved = store.get("_idempotency", keyId);
+    let saved = store.get("_idempotency", keyId);
+    // Keys are kept for 24 hours (the spec's promise); after that the key is free again.
+    if (saved && Date.now() - Date.parse(String(saved.created_at)) > IDEMPOTENCY_TTL_MS) {
+      store.delete("_idempotency", keyId);
+      saved = undefined;
+    }
     if (saved) {
       if (saved.fingerprint !== fingerprint) {
         return send(res, { status: 422, body: problemBody(422, "Idempotency-Key reused", "this Idempotency-Key was already used with a different request; use a new key") }, true);

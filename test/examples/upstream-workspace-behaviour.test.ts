@@ -211,3 +211,36 @@ describe("workspace upstream: audit trail and search in nested fields", () => {
     expect(found.length).toBeLessThan(members.length + 1);
   });
 });
+
+describe("workspace upstream: deletes keep references consistent", () => {
+  let dir: string;
+  let up: RunningUpstream;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${up.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: (res.status === 204 ? {} : await res.json()) as Json };
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "upstream-wsd-"));
+    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN });
+  });
+  afterAll(async () => {
+    await up?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("deleting a label takes it off every task; deleting a project deletes its tasks", async () => {
+    const tasks = (await call("GET", "/tasks?limit=100")).body.data as Json[];
+    const labelled = tasks.find((t) => t.label_ids.length > 0)!;
+    const label = labelled.label_ids[0];
+    expect((await call("DELETE", `/labels/${label}`)).status).toBe(204);
+    const after = (await call("GET", "/tasks?limit=100")).body.data as Json[];
+    expect(after.some((t) => t.label_ids.includes(label))).toBe(false);
+
+    const project = (await call("GET", "/projects?limit=1")).body.data[0];
+    const own = after.filter((t) => t.project_id === project.id);
+    expect(own.length).toBeGreaterThan(0);
+    expect((await call("DELETE", `/projects/${project.id}`)).status).toBe(204);
+    for (const t of own) expect((await call("GET", `/tasks/${t.id}`)).status).toBe(404);
+    expect((await call("GET", `/projects/${project.id}`)).status).toBe(404);
+  });
+});
