@@ -1,0 +1,99 @@
+/**
+ * Preview and confirm through the real CLI over stdio (`countersign stdio`, spawned by an SDK
+ * client as Claude Desktop would): a pending action survives a real process restart, and a token
+ * revoked with `countersign tokens revoke` between preview and confirm can no longer confirm.
+ * Needs dist/ (built by test/global-setup.ts unless COUNTERSIGN_SKIP_BUILD=1).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "./fixtures/confirm/tasks-api.js";
+
+type Result = { content: { type: string; text?: string }[]; structuredContent?: Record<string, any>; isError?: boolean };
+
+const CLI = join(process.cwd(), "bin/countersign.js");
+let upstream: TasksUpstream;
+let env: Record<string, string>;
+
+function mint(name: string): { id: string; token: string } {
+  const out = spawnSync("node", [CLI, "tokens", "create", "--name", name, "--json"], { env, encoding: "utf8" });
+  expect(out.status, out.stderr).toBe(0);
+  const parsed = JSON.parse(out.stdout) as { id: string; token: string };
+  return { id: parsed.id, token: parsed.token };
+}
+
+async function stdioClient(token: string): Promise<Client> {
+  const client = new Client({ name: "desktop-like", version: "1" });
+  await client.connect(new StdioClientTransport({ command: "node", args: [CLI, "stdio"], env: { ...env, MCP_TOKEN: token }, stderr: "pipe" }));
+  return client;
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<Result> {
+  return (await client.callTool({ name, arguments: args })) as Result;
+}
+
+beforeAll(async () => {
+  upstream = await startTasksUpstream();
+  const work = mkdtempSync(join(tmpdir(), "cs-e2e-confirm-proc-"));
+  const generated = join(work, "generated");
+  mkdirSync(generated);
+  writeFileSync(join(generated, "tasks.ts"), `// fixture\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(TASK_TOOLS)};\n`);
+  writeFileSync(join(generated, "manifest.json"), JSON.stringify({ api: "tasks", title: "Tasks", version: "1", specSha256: "0", command: "test", modules: [{ name: "tasks", description: "Tasks.", tools: TASK_TOOLS.length, file: "tasks.ts" }], tools: [], excluded: [] }));
+  env = {
+    PATH: process.env.PATH ?? "",
+    HOME: work,
+    COUNTERSIGN_DATA_DIR: join(work, "data"),
+    COUNTERSIGN_UPSTREAM_URL: upstream.url,
+    COUNTERSIGN_GENERATED_DIR: generated,
+    LOG_LEVEL: "warn",
+  };
+});
+
+afterAll(() => upstream.close());
+
+describe("confirm through countersign stdio", () => {
+  it("a pending action made before the process restarts is confirmed by the next process", async () => {
+    const { token } = mint("restart");
+    const first = await stdioClient(token);
+    const p = await call(first, "update_task", { project_id: 42, task_id: 18, title: "Venue booked" });
+    expect(p.structuredContent?.status).toBe("pending_confirmation");
+    await first.close();
+    expect(upstream.writes).toHaveLength(0);
+
+    const second = await stdioClient(token);
+    try {
+      const listed = await call(second, "list_pending_actions", {});
+      expect(listed.structuredContent?.actions.map((a: { action_id: string }) => a.action_id)).toEqual([p.structuredContent!.action_id]);
+      const done = await call(second, "confirm_action", { confirm_token: p.structuredContent!.confirm_token });
+      expect(done.structuredContent).toMatchObject({ status: "executed", action_id: p.structuredContent!.action_id });
+      expect(upstream.tasks.get(18)!.title).toBe("Venue booked");
+      expect(upstream.writes).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("a token revoked between preview and confirm cannot confirm", async () => {
+    const { id, token } = mint("revoked");
+    const client = await stdioClient(token);
+    try {
+      const p = await call(client, "create_task", { project_id: 42, title: "Never created" });
+      expect(p.structuredContent?.status).toBe("pending_confirmation");
+      const revoked = spawnSync("node", [CLI, "tokens", "revoke", id], { env, encoding: "utf8" });
+      expect(revoked.status, revoked.stderr).toBe(0);
+      await new Promise((r) => setTimeout(r, 1100)); // the stdio process re-reads tokens within 1 s
+      const before = upstream.writes.length;
+      const r = await call(client, "confirm_action", { confirm_token: p.structuredContent!.confirm_token });
+      expect(r.isError).toBe(true);
+      expect(r.structuredContent?.error).toMatchObject({ code: "unauthorized", reason: "revoked" });
+      expect(upstream.writes.length).toBe(before);
+      expect([...upstream.tasks.values()].some((t) => t.title === "Never created")).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+});
