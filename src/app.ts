@@ -129,6 +129,8 @@ function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "defau
 export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
   const log = overrides.log ?? createLog(config.logLevel);
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
+  // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
+  const registry = overrides.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   const redis = config.redis.url ? await openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired }) : undefined;
   const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink ?? redis?.auditSink, recorder: overrides.audit });
@@ -136,7 +138,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     config,
     log,
     now: Date.now,
-    registry: overrides.registry ?? (await loadRegistry(config.generatedDir)),
+    registry,
     upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
