@@ -33,18 +33,37 @@ const VERBS = new Set([
   "publish", "unpublish", "invite", "revoke", "rename", "transfer", "restore", "mark", "star", "unstar", "follow",
   "unfollow", "pin", "unpin", "attach", "detach", "trigger", "dispatch", "rotate", "sync", "import", "export", "edit",
   "modify", "change", "register", "deregister", "subscribe", "unsubscribe", "complete", "resolve", "block", "unblock",
-  "approve", "duplicate", "copy", "clone", "apply", "link", "unlink", "upsert", "insert", "install", "uninstall",
+  "duplicate", "copy", "clone", "apply", "link", "unlink", "upsert", "insert", "install", "uninstall", "turn",
+  "schedule", "reschedule", "convert", "log", "record", "reply", "react", "vote", "share", "watch", "unwatch", "snooze",
+  "accept", "decline", "request", "reorder", "sort", "tag", "untag", "label", "notify", "test", "verify", "validate",
+  "generate", "save", "mute", "unmute", "retry", "revert", "reassign", "split", "join", "leave", "grant", "suspend",
+  "activate", "deactivate", "confirm", "bulk", "empty", "purge", "reset", "comment", "mention", "upgrade", "downgrade",
+  "rename", "describe", "hide", "unhide", "open", "create", "invite", "kick", "ban", "unban", "lock", "post", "move",
   ...Object.keys(IRREGULAR),
 ]);
 
 function pastTense(word: string): string | undefined {
   const w = word.toLowerCase();
-  if (!VERBS.has(w)) return undefined;
+  if (!VERBS.has(w) || w === "bulk") return undefined;
   if (IRREGULAR[w]) return IRREGULAR[w];
   if (w.endsWith("e")) return `${w}d`;
   if (/[^aeiou]y$/.test(w)) return `${w.slice(0, -1)}ied`;
-  if (/^(?:pin|unpin|star|unstar)$/.test(w)) return `${w}${w.at(-1)}ed`;
+  if (/^(?:pin|unpin|star|unstar|ban|unban|log|tag|untag|snooze)$/.test(w)) return w.endsWith("e") ? `${w}d` : `${w}${w.at(-1)}ed`;
   return `${w}ed`;
+}
+
+/** "Create a task" → "Create task": the article reads oddly once an id or a name follows. */
+function dropArticle(title: string): string {
+  return title.replace(/^(\S+(?: (?:or|and) \S+)?) (?:a|an) /i, "$1 ");
+}
+
+/** Past tense of a title's leading verb(s): "Rename or describe X" → "Renamed or described X". */
+function pastPhrase(verb: string, rest: string): string | undefined {
+  const past = pastTense(verb);
+  if (!past) return undefined;
+  const m = /^ (or|and) (\S+)(.*)$/s.exec(rest);
+  const second = m ? pastTense(m[2]!) : undefined;
+  return m && second ? `${capitalize(past)} ${m[1]} ${second}${m[3]}` : `${capitalize(past)}${rest}`;
 }
 
 function capitalize(s: string): string {
@@ -100,7 +119,7 @@ function wordPattern(noun: string): RegExp {
 
 /** The base phrase: "Create task 'Ship Q2 launch' in project 42". */
 function phrase(input: SummaryInput): { verb: string; rest: string } {
-  const title = oneLine(input.title || input.tool.replace(/_/g, " "), 100);
+  const title = dropArticle(oneLine(input.title || input.tool.replace(/_/g, " "), 100));
   const args = isObject(input.args) ? input.args : {};
   const body = isObject(args.body) ? args.body : {};
   let label: string | undefined;
@@ -162,8 +181,7 @@ export function summarize(input: SummaryInput): string {
         const status = input.upstreamStatus ? ` (upstream ${input.upstreamStatus})` : why;
         line = input.outcome === "invalid" ? `Invalid arguments: ${lower}${why}` : `Failed: ${lower}${status}`;
       } else if (input.write || input.type === "confirmed") {
-        const past = pastTense(verb);
-        line = past ? `${capitalize(past)}${rest}` : `Done: ${lower}`;
+        line = pastPhrase(verb, rest) ?? `Done: ${lower}`;
       } else {
         line = capitalize(plain);
       }
