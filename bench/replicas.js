@@ -112,7 +112,7 @@ function generatedApi() {
       policy: { write: false, sensitive: false, excluded: false },
     },
   ];
-  writeFileSync(join(dir, "items.ts"), `export const tools = ${JSON.stringify(tools, null, 2)};\n`);
+  writeFileSync(join(dir, "items.ts"), `import type { ToolDescriptor } from "./types.js";\n\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools, null, 2)};\n`);
   writeFileSync(join(dir, "manifest.json"), JSON.stringify({
     api: "items", title: "Items", version: "1", specSha256: "0".repeat(64), command: "bench",
     modules: [{ name: "items", description: "Items.", tools: 1, file: "items.ts" }],

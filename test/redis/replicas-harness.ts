@@ -91,7 +91,8 @@ function tool(name: string, method: "GET" | "PATCH", write: boolean): ToolDescri
 export function writeGeneratedApi(): string {
   const dir = mkdtempSync(join(tmpdir(), "cs-gen-"));
   const tools = [tool("get_item", "GET", false), tool("update_item", "PATCH", true)];
-  writeFileSync(join(dir, "items.ts"), `export const tools = ${JSON.stringify(tools, null, 2)};\n`);
+  // The generator's module layout: codegen/load.ts reads the JSON after this exact marker.
+  writeFileSync(join(dir, "items.ts"), `import type { ToolDescriptor } from "./types.js";\n\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools, null, 2)};\n`);
   const manifest = {
     api: "items",
     title: "Items",

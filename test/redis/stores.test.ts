@@ -10,6 +10,7 @@ import { createRedisAuditStream } from "../../src/stores/redis/audit-stream.js";
 import { createRedisPendingActions } from "../../src/stores/redis/pending-actions.js";
 import { createRedisConnection, type RedisConnection } from "../../src/stores/redis/redis-client.js";
 import { parseRedisUrl } from "../../src/stores/redis/redis-url.js";
+import { resolveConfig } from "../../src/config.js";
 import { createRevocations } from "../../src/stores/redis/revocations.js";
 import { createRedisTokenStore } from "../../src/stores/redis/token-store.js";
 import type { TokenRecord } from "../../src/stores/tokens.js";
@@ -77,6 +78,16 @@ describe("REDIS_URL forms", () => {
     expect(parseRedisUrl("redis+sentinel://s1:26379")).toMatchObject({ ok: false, error: expect.stringContaining("master name") });
     expect(parseRedisUrl("http://x")).toMatchObject({ ok: false, error: expect.stringContaining("unsupported scheme") });
     expect(parseRedisUrl("redis://h/x")).toMatchObject({ ok: false, error: expect.stringContaining("not a number") });
+  });
+});
+
+describe("redis config", () => {
+  it("reads REDIS_URL and the key prefix, and names the key when either is wrong", () => {
+    expect(resolveConfig({ env: {} }).redis).toEqual({ keyPrefix: "countersign:" });
+    expect(resolveConfig({ env: { REDIS_URL: "redis://r:6379", COUNTERSIGN_REDIS_PREFIX: "staging:" } }).redis).toEqual({ url: "redis://r:6379", keyPrefix: "staging:" });
+    expect(resolveConfig({ file: { redis: { url: "redis+sentinel://s1/main", keyPrefix: "a." } } }).redis).toEqual({ url: "redis+sentinel://s1/main", keyPrefix: "a." });
+    expect(() => resolveConfig({ env: { REDIS_URL: "http://r" } })).toThrow(/redis\.url \(REDIS_URL\).*unsupported scheme/);
+    expect(() => resolveConfig({ env: { REDIS_URL: "redis://r", COUNTERSIGN_REDIS_PREFIX: "has space" } })).toThrow(/redis\.keyPrefix.*letters, digits/);
   });
 });
 

@@ -75,7 +75,7 @@ export function isUnavailableError(err: unknown): boolean {
   if (err instanceof ReplyError) return TRANSIENT_REPLY.test((err as Error).message);
   if (!(err instanceof Error)) return false;
   // Connection closed, offline queue off, command timeout, retries exhausted, socket errors.
-  return /Connection is closed|Stream isn't writeable|Command timed out|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Cluster|None of the sentinels|All sentinels are unreachable|Failed to refresh slots/i.test(err.message) || err.name === "MaxRetriesPerRequestError";
+  return /Connection is closed|Stream isn't writeable|Command timed out|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|Cluster isn't ready|None of startup nodes is available|Failed to refresh slots cache|All sentinels are unreachable/i.test(err.message) || err.name === "MaxRetriesPerRequestError";
 }
 
 /** The GatewayError a caller sees while Redis is down. */
