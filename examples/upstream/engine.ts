@@ -8,7 +8,7 @@ import type { LoadedSpec, Schema, SpecOperation } from "./spec.js";
 import { deref, refName } from "./spec.js";
 import type { Store, StoredRecord } from "./store.js";
 import { allowsNull, createRng, createSynth, flatten, typeOf, type Rng } from "./synth.js";
-import { buildModel, singular, snake, type Model, type OpPlan, type Resource } from "./model.js";
+import { createModel, singular, snake, type Model, type OpPlan, type Resource } from "./model.js";
 
 /** An HTTP-level failure; the server turns it into problem+json. */
 export class HttpProblem extends Error {
@@ -106,7 +106,7 @@ const VERB_STATES: Record<string, { status?: string[]; flags?: Record<string, un
 /** Creates the engine for a spec and a store. */
 export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: number; now?: () => Date } = {}) {
   const doc = spec.doc;
-  const model: Model = buildModel(spec);
+  const model: Model = createModel(spec);
   const now = options.now ?? (() => new Date());
   const rng: Rng = createRng(options.seed ?? 42);
   const synthesizer = createSynth(doc, rng, { now });

@@ -83,7 +83,7 @@ function jsonMedia(content: { mediaType: string; schema?: Schema }[]) {
 }
 
 /** Builds the model for a spec. */
-export function buildModel(spec: LoadedSpec) {
+export function createModel(spec: LoadedSpec) {
   const doc = spec.doc;
   const components = ((doc.components as Schema | undefined)?.schemas ?? {}) as Record<string, unknown>;
   const candidates = new Map<string, Resource>();
@@ -307,4 +307,4 @@ export function buildModel(spec: LoadedSpec) {
   return { resources, plans, shapeOf, referenceTarget, resourceOfWord, paramResource, literalResource };
 }
 
-export type Model = ReturnType<typeof buildModel>;
+export type Model = ReturnType<typeof createModel>;
