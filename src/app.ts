@@ -25,7 +25,6 @@ import { openTokenStore, type TokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createPendingActions, type PendingAction, type PendingActionStore } from "./stores/pending-actions.js";
-import { guardWrites, openRedisStores } from "./stores/redis/redis-stores.js";
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
@@ -132,7 +131,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
   const registry = overrides.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
-  const redis = config.redis.url ? await openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired }) : undefined;
+  // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
+  const redisModule = config.redis.url ? await import("./stores/redis/redis-stores.js") : undefined;
+  const redis = redisModule ? await redisModule.openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired }) : undefined;
   const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink ?? redis?.auditSink, recorder: overrides.audit });
   const deps: Deps = {
     config,
@@ -161,7 +162,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
   const authenticate = (credential?: string) => authenticator.authenticate(credential);
   const limitAdmit = createAdmit({ limits: deps.rateLimits });
-  const admit = redis ? guardWrites(redis, limitAdmit, (name) => deps.registry.get(name)?.policy.write === true) : limitAdmit;
+  const admit = redis && redisModule ? redisModule.guardWrites(redis, limitAdmit, (name) => deps.registry.get(name)?.policy.write === true) : limitAdmit;
   const policy = createPolicy({ exclusions: config.exclusions });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 

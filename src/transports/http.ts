@@ -120,8 +120,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
     const server = createMcpServer(gateway, binding);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: createEventStore(),
-      retryInterval: config.sseRetryMs,
+      // Resumable streams cost a priming write per POST; they are only needed to switch long calls to polling.
+      ...(config.pollAfterMs > 0 ? { eventStore: createEventStore(), retryInterval: config.sseRetryMs } : {}),
       onsessioninitialized: (id) => {
         live.id = id;
         sessions.set(id, live);
