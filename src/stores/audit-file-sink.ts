@@ -7,7 +7,7 @@
  * dropped). `close` flushes everything. Reads go across the rotated files, oldest first.
  */
 import { createReadStream } from "node:fs";
-import { chmod, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { AuditRecord } from "../context.js";
@@ -60,6 +60,8 @@ export async function listAuditFiles(dir: string): Promise<string[]> {
 export async function readAuditFile(file: string, onRecord: (r: AuditRecord) => void, start = 0): Promise<void> {
   let stream;
   try {
+    // Only regular files: reading a pipe or device left in the folder would hang.
+    if (!(await stat(file)).isFile()) return;
     stream = createReadStream(file, { encoding: "utf8", start });
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     for await (const line of lines) {

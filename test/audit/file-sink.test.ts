@@ -125,3 +125,39 @@ describe("audit file sink", () => {
     expect(rec.args as string).toMatch(/…\[truncated, \d+ bytes\]$/);
   });
 });
+
+describe("audit file sink on a stalled disk", () => {
+  it("answers writes at once until the buffer is full, then waits; nothing is lost when the disk catches up", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { createReadStream } = await import("node:fs");
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(dir, { recursive: true });
+    // A named pipe nobody reads stands in for a disk that stops taking writes once its 64 KiB buffer is full.
+    execFileSync("mkfifo", ["-m", "600", join(dir, CURRENT_FILE)]);
+    const sink = createAuditFileSink({ dir, bufferRecords: 50, maxFileBytes: 1 << 30, flushIntervalMs: 1 });
+    const N = 600; // ~150 KiB of lines: far more than the pipe holds
+    let settled = 0;
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      const w = sink.write(record(i));
+      void w.then(() => settled++);
+      writes.push(w);
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    // The pipe is full and nobody reads: the writer is stuck, calls beyond the buffer wait.
+    expect(settled).toBeGreaterThan(50);
+    expect(settled).toBeLessThan(N);
+    // The disk comes back: everything drains in order.
+    const chunks: Buffer[] = [];
+    const reader = createReadStream(join(dir, CURRENT_FILE));
+    reader.on("data", (c) => chunks.push(c as Buffer));
+    await Promise.all(writes);
+    await sink.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    reader.destroy();
+    await sink.close().catch(() => undefined);
+    const ids = Buffer.concat(chunks).toString("utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as AuditRecord).requestId);
+    expect(ids).toEqual(Array.from({ length: N }, (_, i) => `req-${i}`));
+  });
+});
