@@ -200,6 +200,9 @@ async function run(label, { replicas, redisUrl, prefix, generated, upstream, red
 
   latencies.sort((a, b) => a - b);
   const cpuShare = (s) => Number((s / seconds).toFixed(2));
+  const gatewayCpu = cpu1.gateways.reduce((sum, c, i) => sum + c - cpu0.gateways[i], 0);
+  const benchCpu = (cpu1.bench.user + cpu1.bench.system) / 1e6;
+  const perCall = (s) => Number(((s * 1000) / Math.max(1, calls)).toFixed(2));
   const result = {
     label,
     replicas,
@@ -215,6 +218,12 @@ async function run(label, { replicas, redisUrl, prefix, generated, upstream, red
       gateways: cpu1.gateways.map((c, i) => cpuShare(c - cpu0.gateways[i])),
       loadGenerator: cpuShare((cpu1.bench.user + cpu1.bench.system) / 1e6),
       redis: cpuShare(cpu1.redis - cpu0.redis),
+    },
+    // CPU milliseconds per completed call: what a call costs, whatever else the machine is doing.
+    cpuMsPerCall: {
+      gateways: perCall(gatewayCpu),
+      loadGenerator: perCall(benchCpu),
+      redis: perCall(cpu1.redis - cpu0.redis),
     },
   };
   console.log(JSON.stringify(result));
@@ -256,6 +265,9 @@ const out = {
   summary: {
     redisCostVsEmbedded: Number((one.callsPerSecond / embedded.callsPerSecond).toFixed(2)),
     scalingTwoVsOne: Number((two.callsPerSecond / one.callsPerSecond).toFixed(2)),
+    // If every core of this machine served this benchmark alone (gateways, Redis and the load
+    // generator all on it): cores × 1000 / CPU ms per call. A ceiling, not a measurement.
+    cpuBoundCeilingCallsPerSecond: Object.fromEntries(results.map((r) => [r.label, Math.round((cpus().length * 1000) / (r.cpuMsPerCall.gateways + r.cpuMsPerCall.loadGenerator + r.cpuMsPerCall.redis))])),
   },
 };
 writeFileSync(join(ROOT, "bench/results/replicas.json"), JSON.stringify(out, null, 2) + "\n");

@@ -52,13 +52,16 @@ export interface RedisStoresOptions {
 function connect(config: Pick<Config, "redis">, log?: Logger): RedisConnection {
   const url = config.redis.url;
   if (!url) throw new GatewayError("internal", "the distributed mode needs REDIS_URL", { expose: true });
+  let seenUp = false;
   return createRedisConnection({
     url,
     keyPrefix: config.redis.keyPrefix,
     onStatus: (up, detail) => {
       // Logged once per transition, not per failed reconnect.
-      if (up) log?.info({ redis: "up" }, "redis: connected; distributed stores and exact rate limits are back");
+      if (up && !seenUp) log?.info({ redis: "up", keyPrefix: config.redis.keyPrefix }, "redis: connected (distributed mode)");
+      else if (up) log?.info({ redis: "up" }, "redis: connected again; writes and exact rate limits are back");
       else log?.warn({ redis: "down", detail }, "redis: unreachable; writes fail with 503, reads continue on cached tokens and per-replica insurance rate limits");
+      seenUp ||= up;
     },
   });
 }
