@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { GatewayError } from "./errors.js";
 import { checkKeyPrefix, parseRedisUrl } from "./stores/redis/redis-url.js";
 import { checkExclusions, type ExclusionRule } from "./stages/policy.js";
@@ -147,7 +147,9 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // Required on demand: the YAML parser costs start-up time that runs without a config file don't need.
+    const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+    parsed = parse(text);
   } catch (err) {
     throw new GatewayError("bad_request", `config file ${path}: not valid YAML/JSON (${(err as Error).message})`);
   }
