@@ -255,7 +255,15 @@ export function recordAuditEvent(engine: Engine, req: OpRequest, reply: Reply): 
     ip_address: "127.0.0.1",
     user_agent: null,
   });
+  // Keep the log bounded: the collection is rewritten on every change.
+  const events = engine.store.all("AuditEvent");
+  if (events.length > MAX_AUDIT_EVENTS) {
+    events.sort((a, b) => String(a.occurred_at).localeCompare(String(b.occurred_at)));
+    for (const old of events.slice(0, events.length - MAX_AUDIT_EVENTS)) engine.store.delete("AuditEvent", String(old.id));
+  }
 }
+
+const MAX_AUDIT_EVENTS = 5000;
 
 // ---------------------------------------------------------------- the handlers
 

@@ -10,7 +10,7 @@ import { createEngine, HttpProblem, type Engine, type Handler, type OpRequest, t
 import { createHandlers, fixupWorkspaceSeed, recordAuditEvent } from "./handlers.js";
 import { seedStore } from "./seed.js";
 import { loadSpec, type LoadedSpec, type SpecOperation } from "./spec.js";
-import { createStore } from "./store.js";
+import { createStore, type Store } from "./store.js";
 import { createValidator, rawParam, type Problem } from "./validate.js";
 
 /** Options of `startUpstream`. */
@@ -106,6 +106,15 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** Drops Idempotency-Key entries older than their 24-hour lifetime. */
+function pruneIdempotency(store: Store): void {
+  const now = Date.now();
+  for (const rec of store.all("_idempotency")) {
+    if (now - Date.parse(String(rec.created_at)) > IDEMPOTENCY_TTL_MS && typeof rec.key_id === "string") store.delete("_idempotency", rec.key_id);
+  }
+  store.commit();
+}
+
 /** Starts the sample upstream; resolves once it listens. */
 export async function startUpstream(options: UpstreamOptions): Promise<RunningUpstream> {
   if (!options.token) throw new Error("startUpstream: token is required");
@@ -116,6 +125,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
   // The per-operation handlers are written for the bundled workspace spec; other specs get the generic engine.
   const isWorkspace = (spec.doc.info as { title?: string } | undefined)?.title === "Workspace API";
   if (seedStore(engine) && isWorkspace) fixupWorkspaceSeed(engine);
+  pruneIdempotency(store);
   const validator = createValidator(spec);
   const handlers: Record<string, Handler> = isWorkspace ? createHandlers() : {};
   const routes = compileRoutes(spec);
@@ -254,7 +264,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
     try {
       const reply = await run();
       if (reply.status < 500 && !reply.events && !reply.raw) {
-        store.put("_idempotency", keyId, { fingerprint, created_at: new Date().toISOString(), reply });
+        store.put("_idempotency", keyId, { key_id: keyId, fingerprint, created_at: new Date().toISOString(), reply });
         store.commit();
       }
       return send(res, reply, reply.status >= 400);
