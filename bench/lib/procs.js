@@ -1,0 +1,164 @@
+/**
+ * Processes and MCP clients for the harness: spawn a server, wait until it answers, read its
+ * resident memory, and open SDK clients over Streamable HTTP or stdio.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, connect as tcpConnect } from "node:net";
+import { performance } from "node:perf_hooks";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resident set size of a process in MB, from /proc/<pid>/status (VmRSS); NaN once it is gone. */
+export function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** A port free right now on 127.0.0.1 (the OS picks it; we release it for the server to take). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const sock = tcpConnect(port, "127.0.0.1");
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
+/** Keeps the last few KB of a stream, for error messages when a server dies. */
+function tail(stream, max = 4096) {
+  const box = { text: "" };
+  stream?.on("data", (d) => {
+    box.text = (box.text + d.toString()).slice(-max);
+  });
+  return box;
+}
+
+/**
+ * Spawns a long-running server process (stdout/stderr kept in a short tail, never inherited).
+ * Returns { child, pid, exited (promise), output(), stop() }.
+ */
+export function spawnServer(command, args, { env = {}, cwd } = {}) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const out = tail(child.stdout);
+  const err = tail(child.stderr);
+  let exitInfo;
+  const exited = new Promise((resolve) =>
+    child.once("exit", (code, signal) => {
+      exitInfo = { code, signal };
+      resolve(exitInfo);
+    }),
+  );
+  return {
+    child,
+    pid: child.pid,
+    exited,
+    get exitInfo() {
+      return exitInfo;
+    },
+    output: () => `${out.text}\n${err.text}`.trim(),
+    async stop() {
+      if (exitInfo) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Waits until `port` accepts connections, or the process exits, or `timeoutMs` passes. */
+export async function waitForPort(port, proc, timeoutMs = 60_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (proc.exitInfo) throw new Error(`exited (${JSON.stringify(proc.exitInfo)}) before listening: ${proc.output().slice(-1500)}`);
+    if (await portOpen(port)) return;
+    await sleep(5);
+  }
+  throw new Error(`not listening on ${port} after ${timeoutMs} ms: ${proc.output().slice(-1500)}`);
+}
+
+/** An SDK client connected over Streamable HTTP. */
+export async function httpClient(url, headers = {}) {
+  const client = new Client({ name: "countersign-bench", version: "1.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  await client.connect(transport);
+  return {
+    client,
+    async close() {
+      // Ends the server-side session too, so stateful servers are not left holding it.
+      await transport.terminateSession().catch(() => undefined);
+      await client.close().catch(() => undefined);
+    },
+  };
+}
+
+/** An SDK client that spawns its stdio server; returns the client, the server's pid and its stderr tail. */
+export async function stdioClient(command, args, { env = {}, cwd } = {}) {
+  const transport = new StdioClientTransport({ command, args, cwd, env: { ...process.env, ...env }, stderr: "pipe" });
+  const err = tail(transport.stderr);
+  const client = new Client({ name: "countersign-bench", version: "1.0.0" });
+  try {
+    await client.connect(transport);
+  } catch (e) {
+    await client.close().catch(() => undefined);
+    throw new Error(`${e.message}: ${err.text.slice(-1500)}`);
+  }
+  return {
+    client,
+    pid: transport.pid,
+    output: () => err.text,
+    async close() {
+      await client.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Every tool over all tools/list pages. */
+export async function listAllTools(client) {
+  const tools = [];
+  let cursor;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : {});
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
+}
+
+/** Runs a command to completion; resolves { code, ms, stdout, stderr }. */
+export function runCommand(command, args, { env = {}, cwd, timeoutMs = 900_000 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-20_000)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: performance.now() - t0, stdout, stderr });
+    });
+  });
+}
