@@ -23,6 +23,7 @@ import { inspectorLint, strictProfileLint } from "./surface/portability-lint.js"
 
 const CREDENTIAL = mintToken();
 const SCOPED = mintToken();
+const TINY = mintToken();
 const TOOLS = [...TASK_TOOLS, ...trackerTools];
 /** Meta-tools every session lists whatever its mode (confirm_action, ...). */
 const alwaysListed = () => gateway.metaTools.map((t) => t.name).filter((n) => !isDiscoveryTool(n));
@@ -49,11 +50,15 @@ async function names(client: Client): Promise<string[]> {
 beforeAll(async () => {
   upstream = await startTasksUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "cs-surface-"));
-  const config = resolveConfig({ env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, LOG_LEVEL: "silent" } });
+  const config = resolveConfig({
+    env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, LOG_LEVEL: "silent" },
+    file: { rateLimits: { tiers: { tiny: { normal: 3, sensitive: 1 } } } },
+  });
   const tokens = createMemoryTokenStore();
   const record = { readOnly: false, tier: "default", createdAt: new Date().toISOString() };
   await tokens.create({ id: "tok_all", hash: hashToken(CREDENTIAL), name: "agent", modules: "all", ...record });
   await tokens.create({ id: "tok_scoped", hash: hashToken(SCOPED), name: "scoped", modules: ["time", "people"], ...record });
+  await tokens.create({ id: "tok_tiny", hash: hashToken(TINY), name: "tiny", modules: "all", ...record, tier: "tiny" });
   gateway = await createGateway(config, { registry: createRegistry(TOOLS), tokens });
   http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
 });
@@ -167,6 +172,15 @@ describe("discovery meta-tools in dynamic mode", () => {
     const r = await client.callTool({ name: "call_tool", arguments: { name: "list_tasks", arguments: { project_id: "forty-two" } } });
     expect(r.isError).toBe(true);
     expect((r.structuredContent as { error: { code: string } }).error.code).toBe("invalid_arguments");
+  });
+
+  it("call_tool counts once against the rate limit, like a direct call, and answers HTTP 429 past it", async () => {
+    const c = await connect("?mode=dynamic", TINY);
+    for (let i = 0; i < 3; i++) {
+      const r = await c.callTool({ name: "call_tool", arguments: { name: "list_tasks", arguments: { project_id: 42 } } });
+      expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+    }
+    await expect(c.callTool({ name: "call_tool", arguments: { name: "list_tasks", arguments: { project_id: 42 } } })).rejects.toThrow(/429|rate/i);
   });
 
   it("enable_modules adds tools and the client receives tools/list_changed", async () => {

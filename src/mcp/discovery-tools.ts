@@ -167,6 +167,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
         signal: session.signal,
         ...(session.progress ? { progress: session.progress } : {}),
+        ...(session.admitted ? { admitted: true } : {}),
       });
     },
   };

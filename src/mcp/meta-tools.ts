@@ -26,6 +26,8 @@ export interface SessionContext {
   readonly enabledModules?: Set<string>;
   /** Connection parameters: HTTP `/mcp?mode=...&modules=...` query, or their env equivalents over stdio. */
   readonly params: Readonly<Record<string, string>>;
+  /** The transport already took rate-limit points for this tools/call (HTTP); call_tool passes it on so the call is counted once. */
+  readonly admitted?: boolean;
   /** Sends `notifications/tools/list_changed` to this session's client. */
   notifyToolsChanged(): Promise<void>;
 }

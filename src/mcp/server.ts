@@ -144,7 +144,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     const meta = gateway.metaTools.find((t) => t.name === name);
     try {
       const result = meta
-        ? await gateway.callMetaTool(meta, args, session(extra, progress))
+        ? await gateway.callMetaTool(meta, args, { ...session(extra, progress), admitted })
         : await gateway.callTool({
             name,
             args,
@@ -156,7 +156,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
             progress,
             admitted,
           });
-      const answered = meta ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
+      // call_tool runs a generated tool: its pending writes are confirmed the same way as a direct call's.
+      const answered = meta && meta.name !== "call_tool" ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
       const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
       return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
     } finally {
