@@ -102,7 +102,12 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
       return out;
     }
     const status = result.isError ? "failed" : "executed";
-    await store.complete(action.id, { status, result });
+    try {
+      await store.complete(action.id, { status, result });
+    } catch {
+      // The upstream has answered; the caller gets its answer even if the store could not keep
+      // it (a later confirm then reports the outcome as unknown, and still never re-runs it).
+    }
     return withStatus(result, status, action.id, status === "executed" ? `Executed action ${action.id}: ${action.preview.summary}` : `Action ${action.id} failed and will not run again: ${action.preview.summary}`);
   }
 

@@ -2,14 +2,19 @@
  * Pending actions: writes waiting for `confirm_action`.
  *
  * One interface, so the Redis implementation (distributed mode) can replace the in-process one.
- * The in-process store keeps every action in a Map and mirrors it to the data dir so pending
- * actions survive a restart: each change is appended to a journal (JSON Lines, one full record per
- * line, so a change costs one line however many actions are kept), and the journal is folded into
- * a snapshot (written to a temp file and renamed) when it grows and at start-up. Files are 0600.
- * The claim is synchronous on the Map, so of many concurrent confirms exactly one wins.
+ * The embedded store keeps actions in a Map and mirrors them to the data dir so they survive a
+ * restart: each change is appended to a journal (JSON Lines, one full record per line, so a
+ * change costs one line however many actions are kept), folded into a snapshot (temp file +
+ * rename) at start-up and when the journal grows. Files are 0600.
+ *
+ * Leaving `pending` is decided by a marker file per action (`pending-actions.d/<id>`), created
+ * with link(2), which fails if the file exists: of any number of confirms, in this process or in
+ * another gateway process on the same data dir, exactly one creates it. The marker carries the
+ * state (executing, done with its outcome, cancelled, expired) and who holds it; an `executing`
+ * marker whose holder is gone means the gateway stopped mid-call, reported as `unknown`.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
-import { appendFile, rename, truncate, unlink, writeFile } from "node:fs/promises";
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ToolResult } from "../context.js";
@@ -96,21 +101,69 @@ export interface PendingActionsOptions {
 
 const SNAPSHOT_FILE = "pending-actions.json";
 const JOURNAL_FILE = "pending-actions.journal";
+const MARKER_DIR = "pending-actions.d";
+const LOCK_FILE = "pending-actions.lock";
 const SNAPSHOT_VERSION = 1;
 const PURGE_INTERVAL_MS = 60_000;
-/** The journal is folded into the snapshot after this many lines. */
+/** The journal is folded into the snapshot after this many lines written by this process. */
 const COMPACT_AFTER_LINES = 2000;
+/** Another process's compaction lock older than this is taken to be left by a crash. */
+const STALE_LOCK_MS = 30_000;
+/** Re-reading the files for actions made by other processes happens at most this often. */
+const RELOAD_INTERVAL_MS = 1000;
 /** Stored outcomes larger than this (JSON bytes) are shortened; a repeated confirm needs the gist, not every byte. */
 const OUTCOME_CAP_BYTES = 16_384;
 
-/** Creates the in-process pending-action store, loading the snapshot from the data dir when there is one. */
+/** Store instances alive in this process (a marker's holder in this process is alive only while its store is open). */
+const LIVE_INSTANCES = new Set<string>();
+
+/** Who holds a marker. */
+interface Holder {
+  readonly pid: number;
+  readonly instance: string;
+}
+
+/** The decided state of an action that left `pending`. */
+interface Marker {
+  readonly state: Exclude<ActionState, "pending" | "unknown">;
+  readonly holder: Holder;
+  readonly settledAt: number;
+  readonly outcome?: ActionOutcome;
+}
+
+interface Files {
+  readonly dir: string;
+  readonly snapshot: string;
+  readonly journal: string;
+  readonly markers: string;
+  readonly lock: string;
+}
+
+/** Creates the embedded pending-action store, loading what the data dir holds. */
 export function createPendingActions(options: PendingActionsOptions = {}): PendingActionStore {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainSeconds ?? 86_400) * 1000;
-  const files = options.dataDir === undefined ? undefined : { snapshot: join(options.dataDir, SNAPSHOT_FILE), journal: join(options.dataDir, JOURNAL_FILE) };
-  const actions = new Map<string, PendingAction>(files ? load(files) : []);
+  const me: Holder = { pid: process.pid, instance: randomBytes(8).toString("hex") };
+  LIVE_INSTANCES.add(me.instance);
+  const files: Files | undefined = options.dataDir === undefined ? undefined : {
+    dir: options.dataDir,
+    snapshot: join(options.dataDir, SNAPSHOT_FILE),
+    journal: join(options.dataDir, JOURNAL_FILE),
+    markers: join(options.dataDir, MARKER_DIR),
+    lock: join(options.dataDir, LOCK_FILE),
+  };
+  const actions = new Map<string, PendingAction>();
+  /** Ids this instance changed: its version wins when the journal is folded. */
+  const touched = new Set<string>();
   const waiters = new Map<string, Set<() => void>>();
   let lastPurge = now();
+  let lastReload = 0;
+
+  if (files) {
+    for (const a of readAll(files)) actions.set(a.id, a);
+    for (const a of actions.values()) applyMarker(a);
+    compactSync();
+  }
 
   // Changes are coalesced: a change joins the next journal append that has not started yet, so
   // it is on disk when the returned promise resolves.
@@ -119,6 +172,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   let queue: Promise<void> = Promise.resolve();
   let nextWrite: Promise<void> | undefined;
   function persist(id: string): Promise<void> {
+    touched.add(id);
     if (!files) return Promise.resolve();
     dirty.add(id);
     if (!nextWrite) {
@@ -131,18 +185,14 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
           return a ? [JSON.stringify(a)] : [];
         });
         try {
-          mkdirSync(dirname(files.journal), { recursive: true, mode: 0o700 });
+          mkdirSync(files.dir, { recursive: true, mode: 0o700 });
           if (lines.length > 0) await appendFile(files.journal, `${lines.join("\n")}\n`, { mode: 0o600 });
         } catch (err) {
           for (const i of ids) dirty.add(i);
           throw err;
         }
         journalLines += lines.length;
-        if (journalLines >= COMPACT_AFTER_LINES) {
-          await writeSnapshot(files.snapshot, [...actions.values()]);
-          await truncate(files.journal, 0);
-          journalLines = 0;
-        }
+        if (journalLines >= COMPACT_AFTER_LINES && compactSync()) journalLines = 0;
       });
       nextWrite = write;
       queue = write.catch(() => undefined);
@@ -150,10 +200,101 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     return nextWrite;
   }
 
-  /** Moves a pending action past its expiry to `expired` (once), telling onExpired. */
+  /**
+   * Folds the journal into the snapshot under a lock, merging with what is on disk so actions of
+   * other processes sharing the data dir are kept. Returns false when another process holds the lock.
+   */
+  function compactSync(): boolean {
+    if (!files || !takeLock(files.lock, me)) return false;
+    try {
+      const aside = `${files.journal}.${me.instance}.compacting`;
+      try {
+        renameSync(files.journal, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+      // An append another process opened just before the rename lands in the set-aside file: fold
+      // again until the set-aside files stop growing, then drop them.
+      for (let sizes = ""; ;) {
+        const before = leftovers(files).map((f) => `${f}:${statSync(f).size}`).join();
+        if (before === sizes) break;
+        const merged = new Map<string, PendingAction>();
+        for (const a of readAll(files)) merged.set(a.id, touched.has(a.id) ? (actions.get(a.id) ?? a) : a);
+        for (const [id, a] of actions) if (!merged.has(id) || touched.has(id)) merged.set(id, a);
+        writeSnapshotSync(files.snapshot, [...merged.values()]);
+        sizes = before;
+      }
+      for (const f of leftovers(files)) unlinkSync(f);
+      return true;
+    } finally {
+      releaseLock(files.lock, me);
+    }
+  }
+
+  /** Picks up actions other processes created since the last look (at most once a second). */
+  function reload(force = false): void {
+    if (!files) return;
+    const t = Date.now();
+    if (!force && t - lastReload < RELOAD_INTERVAL_MS) return;
+    lastReload = t;
+    for (const a of readAll(files)) if (!actions.has(a.id)) actions.set(a.id, a);
+  }
+
+  function lookup(actionId: string): PendingAction | undefined {
+    try {
+      let a = actions.get(actionId);
+      if (!a && files) {
+        reload(true);
+        a = actions.get(actionId);
+      }
+      if (a) applyMarker(a);
+      return a;
+    } catch (err) {
+      throw unavailable("the pending actions could not be read", err);
+    }
+  }
+
+  /** Brings a cached action up to date with its marker (another process may have decided it). */
+  function applyMarker(a: PendingAction): void {
+    if (!files || (a.state !== "pending" && a.state !== "executing" && a.state !== "unknown")) return;
+    const m = readMarker(files, a.id);
+    if (!m) {
+      // No marker: nobody holds it (a released claim, or a claim that never reached the disk).
+      if (a.state === "executing" && !touched.has(a.id)) a.state = "pending";
+      return;
+    }
+    if (m.state === "executing") {
+      if (a.state === "executing" && m.holder.instance === me.instance) return;
+      a.state = holderAlive(m.holder) ? "executing" : "unknown";
+      return;
+    }
+    a.state = m.state;
+    a.settledAt = m.settledAt;
+    if (m.outcome) a.outcome = m.outcome;
+    slim(a);
+  }
+
+  /** Decides pending → state for this action, here or in any process; false if someone else decided first. */
+  function decide(a: PendingAction, state: Marker["state"]): boolean {
+    if (!files) return true;
+    mkdirSync(files.markers, { recursive: true, mode: 0o700 });
+    return createMarker(files, a.id, { state, holder: me, settledAt: now() });
+  }
+
+  /** Moves a pending action past its expiry to `expired` (once, across processes), telling onExpired. */
   function checkExpiry(a: PendingAction): boolean {
     if (a.state === "expired") return true;
     if (a.state !== "pending" || now() < a.expiresAt) return false;
+    let won: boolean;
+    try {
+      won = decide(a, "expired");
+    } catch {
+      return false; // the disk refuses: try again on the next look
+    }
+    if (!won) {
+      applyMarker(a);
+      return (a.state as ActionState) === "expired";
+    }
     a.state = "expired";
     a.settledAt = a.expiresAt;
     try {
@@ -181,7 +322,11 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     lastPurge = t;
     for (const [id, a] of actions) {
       if (a.state === "pending" || a.state === "executing") continue;
-      if (t - (a.settledAt ?? a.createdAt) > retainMs) actions.delete(id);
+      if (t - (a.settledAt ?? a.createdAt) <= retainMs) continue;
+      actions.delete(id);
+      touched.delete(id);
+      // Past retention the action is long expired, so a stale copy elsewhere can't be claimed.
+      if (files) removeMarker(files, id);
     }
   }
 
@@ -215,20 +360,36 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     },
 
     async get(actionId: string): Promise<PendingAction | undefined> {
-      return actions.get(actionId);
+      return lookup(actionId);
     },
 
     async list(tokenId: string): Promise<PendingAction[]> {
-      return [...actions.values()]
-        .filter((a) => a.tokenId === tokenId && a.state === "pending" && !checkExpiry(a))
-        .sort((x, y) => x.createdAt - y.createdAt);
+      reload();
+      const out: PendingAction[] = [];
+      for (const a of actions.values()) {
+        if (a.tokenId !== tokenId || a.state !== "pending") continue;
+        applyMarker(a);
+        if (a.state === "pending" && !checkExpiry(a)) out.push(a);
+      }
+      return out.sort((x, y) => x.createdAt - y.createdAt);
     },
 
     async claim(actionId: string, tokenId: string): Promise<ClaimResult> {
-      const a = actions.get(actionId);
+      const a = lookup(actionId);
       if (!a || a.tokenId !== tokenId) return { kind: "not_found" };
       checkExpiry(a);
       if (a.state !== "pending") return { kind: a.state, action: a };
+      // Synchronous from the state check to the marker: no other confirm in this process can interleave.
+      let won: boolean;
+      try {
+        won = decide(a, "executing");
+      } catch (err) {
+        throw unavailable("the confirmation could not be recorded", err);
+      }
+      if (!won) {
+        applyMarker(a);
+        return a.state === "pending" ? { kind: "executing", action: a } : { kind: a.state, action: a };
+      }
       a.state = "executing";
       a.settledAt = now();
       // The claim is on disk before anything runs: a crash from here on shows as `unknown`.
@@ -236,6 +397,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
         await persist(actionId);
       } catch (err) {
         a.state = "pending";
+        if (files) removeMarker(files, actionId);
         notify(actionId);
         throw unavailable("the confirmation could not be recorded", err);
       }
@@ -247,43 +409,76 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       if (!a || a.state !== "executing") throw new Error(`pending action ${actionId} is not executing`);
       settle(a, "done", outcome);
       notify(actionId);
+      // The upstream has answered: record the outcome everywhere we can; the marker is what other
+      // processes (and a restart) read.
+      let markerError: unknown;
+      if (files) {
+        try {
+          replaceMarker(files, actionId, { state: "done", holder: me, settledAt: a.settledAt!, outcome: a.outcome! });
+        } catch (err) {
+          markerError = err;
+        }
+      }
       await persist(actionId);
+      if (markerError) throw markerError;
     },
 
     async release(actionId: string): Promise<void> {
       const a = actions.get(actionId);
       if (!a || a.state !== "executing") throw new Error(`pending action ${actionId} is not executing`);
       a.state = "pending";
+      if (files) removeMarker(files, actionId);
       notify(actionId);
       await persist(actionId);
     },
 
     async cancel(actionId: string, tokenId: string): Promise<ClaimResult> {
-      const a = actions.get(actionId);
+      const a = lookup(actionId);
       if (!a || a.tokenId !== tokenId) return { kind: "not_found" };
       checkExpiry(a);
       if (a.state !== "pending") return { kind: a.state, action: a };
+      let won: boolean;
+      try {
+        won = decide(a, "cancelled");
+      } catch (err) {
+        throw unavailable("the cancellation could not be recorded", err);
+      }
+      if (!won) {
+        applyMarker(a);
+        return { kind: a.state === "pending" ? "executing" : a.state, action: a } as ClaimResult;
+      }
       settle(a, "cancelled");
       await persist(actionId);
       return { kind: "cancelled", action: a };
     },
 
-    waitForSettled(actionId: string, timeoutMs: number, signal?: AbortSignal): Promise<PendingAction | undefined> {
-      const a = actions.get(actionId);
-      if (!a || a.state !== "executing") return Promise.resolve(a);
-      return new Promise((resolve) => {
-        let set = waiters.get(actionId);
-        if (!set) waiters.set(actionId, (set = new Set()));
-        const done = (): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          set.delete(done);
-          resolve(actions.get(actionId));
-        };
-        const timer = setTimeout(done, timeoutMs);
-        signal?.addEventListener("abort", done, { once: true });
-        set.add(done);
-      });
+    async waitForSettled(actionId: string, timeoutMs: number, signal?: AbortSignal): Promise<PendingAction | undefined> {
+      const a = lookup(actionId);
+      if (!a || a.state !== "executing") return a;
+      const held = files ? readMarker(files, actionId) : undefined;
+      if (!files || held?.holder.instance === me.instance) {
+        // Executing here: woken as soon as it settles.
+        return new Promise((resolve) => {
+          let set = waiters.get(actionId);
+          if (!set) waiters.set(actionId, (set = new Set()));
+          const done = (): void => {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", done);
+            set.delete(done);
+            resolve(actions.get(actionId));
+          };
+          const timer = setTimeout(done, timeoutMs);
+          signal?.addEventListener("abort", done, { once: true });
+          set.add(done);
+        });
+      }
+      // Executing in another process: watch its marker.
+      const deadline = Date.now() + timeoutMs;
+      for (let delay = 20; ; delay = Math.min(delay * 2, 200)) {
+        applyMarker(a);
+        if (a.state !== "executing" || signal?.aborted || Date.now() >= deadline) return a;
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+      }
     },
 
     async countPending(): Promise<number> {
@@ -296,6 +491,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     async close(): Promise<void> {
       if (sweeper) clearInterval(sweeper);
       await queue;
+      LIVE_INSTANCES.delete(me.instance);
     },
   };
 }
@@ -306,6 +502,7 @@ function unavailable(what: string, cause: unknown): GatewayError {
 
 /** After settling, only what a repeated confirm needs is kept (and no arguments linger on disk). */
 function slim(a: PendingAction): void {
+  if (Object.keys(a.args).length === 0 && a.preview.body === undefined && a.preview.current === undefined && a.preview.diff === undefined) return;
   a.args = {};
   const p = a.preview;
   a.preview = { summary: p.summary, tool: p.tool, method: p.method, url: p.url, warnings: [] };
@@ -319,12 +516,89 @@ function capOutcome(outcome: ActionOutcome): ActionOutcome {
   return { status: outcome.status, result: { content, ...(outcome.result.isError ? { isError: true } : {}) } };
 }
 
-/**
- * Loads snapshot + journal, then folds the journal into a fresh snapshot (which also drops a line
- * torn by a crash). An action found `executing` was cut off by a stop: it becomes `unknown` and is
- * never re-run.
- */
-function load(files: { snapshot: string; journal: string }): [string, PendingAction][] {
+function holderAlive(h: Holder): boolean {
+  if (h.pid === process.pid) return LIVE_INSTANCES.has(h.instance);
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Creates a file with its full content, failing (false) if it exists: written aside, then hard-linked into place. */
+function createExclusive(path: string, text: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+function createMarker(files: Files, id: string, marker: Marker): boolean {
+  return createExclusive(join(files.markers, id), JSON.stringify(marker));
+}
+
+function replaceMarker(files: Files, id: string, marker: Marker): void {
+  const path = join(files.markers, id);
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(tmp, JSON.stringify(marker), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+function removeMarker(files: Files, id: string): void {
+  try {
+    unlinkSync(join(files.markers, id));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
+function readMarker(files: Files, id: string): Marker | undefined {
+  const text = readIfExists(join(files.markers, id));
+  return text === undefined ? undefined : (JSON.parse(text) as Marker);
+}
+
+function takeLock(lock: string, me: Holder): boolean {
+  mkdirSync(dirname(lock), { recursive: true, mode: 0o700 });
+  if (createExclusive(lock, JSON.stringify(me))) return true;
+  try {
+    const holder = JSON.parse(readFileSync(lock, "utf8")) as Holder;
+    if (holderAlive(holder) && Date.now() - statSync(lock).mtimeMs < STALE_LOCK_MS) return false;
+    unlinkSync(lock); // left by a crash
+  } catch {
+    return false;
+  }
+  return createExclusive(lock, JSON.stringify(me));
+}
+
+function releaseLock(lock: string, me: Holder): void {
+  try {
+    if ((JSON.parse(readFileSync(lock, "utf8")) as Holder).instance === me.instance) unlinkSync(lock);
+  } catch {
+    // already gone
+  }
+}
+
+/** Journal files a compaction set aside (its own, or one cut off by a crash). */
+function leftovers(files: Files): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(files.dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.startsWith(`${JOURNAL_FILE}.`) && n.endsWith(".compacting")).map((n) => join(files.dir, n));
+}
+
+/** Everything on disk: the snapshot, then set-aside journals, then the journal (later lines win). */
+function readAll(files: Files): PendingAction[] {
   const byId = new Map<string, PendingAction>();
   const text = readIfExists(files.snapshot);
   if (text !== undefined) {
@@ -340,9 +614,8 @@ function load(files: { snapshot: string; journal: string }): [string, PendingAct
     }
     for (const a of snapshot.actions as PendingAction[]) byId.set(a.id, a);
   }
-  const journal = readIfExists(files.journal);
-  if (journal !== undefined) {
-    const lines = journal.split("\n");
+  for (const journal of [...leftovers(files), files.journal]) {
+    const lines = (readIfExists(journal) ?? "").split("\n");
     lines.forEach((line, i) => {
       if (line.trim() === "") return;
       try {
@@ -350,16 +623,11 @@ function load(files: { snapshot: string; journal: string }): [string, PendingAct
         byId.set(a.id, a);
       } catch (err) {
         // Only the last line can be torn (a crash mid-append); anything else is damage.
-        if (i < lines.length - 1) throw new Error(`pending actions journal ${files.journal} line ${i + 1} is not valid JSON: ${(err as Error).message}`);
+        if (i < lines.length - 1) throw new Error(`pending actions journal ${journal} line ${i + 1} is not valid JSON: ${(err as Error).message}`);
       }
     });
   }
-  for (const a of byId.values()) if (a.state === "executing") a.state = "unknown";
-  if (journal !== undefined || [...byId.values()].some((a) => a.state === "unknown")) {
-    writeSnapshotSync(files.snapshot, [...byId.values()]);
-    if (existsSync(files.journal)) truncateSync(files.journal, 0);
-  }
-  return [...byId.entries()];
+  return [...byId.values()];
 }
 
 function readIfExists(file: string): string | undefined {
@@ -371,15 +639,11 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
-function snapshotText(actions: PendingAction[]): string {
-  return JSON.stringify({ version: SNAPSHOT_VERSION, actions });
-}
-
 function writeSnapshotSync(file: string, actions: PendingAction[]): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    writeFileSync(tmp, snapshotText(actions), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, actions }), { mode: 0o600 });
     renameSync(tmp, file);
   } catch (err) {
     try {
@@ -387,18 +651,6 @@ function writeSnapshotSync(file: string, actions: PendingAction[]): void {
     } catch {
       // the temp file was never created
     }
-    throw err;
-  }
-}
-
-async function writeSnapshot(file: string, actions: PendingAction[]): Promise<void> {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, snapshotText(actions), { mode: 0o600 });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     throw err;
   }
 }

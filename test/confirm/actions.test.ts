@@ -212,6 +212,7 @@ describe("confirm_action", () => {
     setup(dataDir);
     const { token, id } = await preview("create_task", { project_id: 42, title: "Interrupted" });
     await store.claim(id, "tok_a"); // executing, then the process "dies"
+    await store.close();
     setup(dataDir);
     const r = await actions.confirm(token, caller());
     expect(r.isError).toBe(true);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -117,7 +117,8 @@ describe("pending-actions store", () => {
     const { action: a } = action();
     await first.create(a);
     expect((await first.claim(a.id, "tok_a")).kind).toBe("claimed");
-    // No complete(): the process "dies" here.
+    // No complete(): the process "dies" here (closing it is as far as a test can go).
+    await first.close();
     const second = createPendingActions({ dataDir: d });
     expect((await second.claim(a.id, "tok_a")).kind).toBe("unknown");
   });
@@ -138,7 +139,7 @@ describe("pending-actions store", () => {
     const snapshot = join(d, "pending-actions.json");
     expect(statSync(snapshot).mode & 0o777).toBe(0o600);
     expect(readFileSync(snapshot, "utf8")).toContain(a.tokenHash);
-    expect(readFileSync(journal, "utf8")).toBe("");
+    expect(existsSync(journal)).toBe(false);
     expect(readdirSync(d).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
@@ -172,7 +173,7 @@ describe("pending-actions store", () => {
     expect((await reloaded.get(a.id))?.state).toBe("done");
     // Once the journal is folded, the settled action's arguments are nowhere on disk.
     expect(readFileSync(join(d, "pending-actions.json"), "utf8")).not.toContain("do not keep");
-    expect(readFileSync(join(d, "pending-actions.journal"), "utf8")).toBe("");
+    expect(existsSync(join(d, "pending-actions.journal"))).toBe(false);
   });
 
   it("compacts a long journal into the snapshot", async () => {
@@ -252,16 +253,94 @@ describe("pending-actions store when the disk fails", () => {
     // The data dir replaced by a plain file makes every snapshot write fail (even for root).
     rmSync(d, { recursive: true });
     writeFileSync(d, "");
+    const { action: b } = action();
     try {
-      const { action: b } = action();
       await expect(store.create(b)).rejects.toMatchObject({ code: "unavailable" });
-      expect(await store.get(b.id)).toBeUndefined();
       await expect(store.claim(a.id, "tok_a")).rejects.toMatchObject({ code: "unavailable" });
-      expect((await store.get(a.id))?.state).toBe("pending");
     } finally {
       rmSync(d);
       mkdirSync(d);
     }
+    expect(await store.get(b.id)).toBeUndefined();
+    expect((await store.get(a.id))?.state).toBe("pending");
     expect((await store.claim(a.id, "tok_a")).kind).toBe("claimed");
+  });
+});
+
+describe("pending-actions store shared by two gateways on one data dir", () => {
+  it("an action made by one can be confirmed through the other, exactly once", async () => {
+    const d = dir();
+    const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const b = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const { action: x } = action();
+    await a.create(x);
+    expect((await b.get(x.id))?.state).toBe("pending");
+    const claims = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).claim(x.id, "tok_a")));
+    expect(claims.filter((c) => c.kind === "claimed")).toHaveLength(1);
+    expect(claims.filter((c) => c.kind === "executing")).toHaveLength(49);
+    const winner = claims.findIndex((c) => c.kind === "claimed") % 2 ? a : b;
+    const other = winner === a ? b : a;
+    const waiting = other.waitForSettled(x.id, 5_000);
+    await winner.complete(x.id, { status: "executed", result: { content: [{ type: "text", text: "done once" }] } });
+    expect((await waiting)?.state).toBe("done");
+    const again = await other.claim(x.id, "tok_a");
+    expect(again.kind).toBe("done");
+    expect(again.kind === "done" && again.action.outcome?.result.content).toEqual([{ type: "text", text: "done once" }]);
+    await a.close();
+    await b.close();
+  });
+
+  it("reports the other's in-flight execution as executing, and as unknown once it is gone", async () => {
+    const d = dir();
+    const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const b = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const { action: x } = action();
+    await a.create(x);
+    expect((await a.claim(x.id, "tok_a")).kind).toBe("claimed");
+    expect((await b.claim(x.id, "tok_a")).kind).toBe("executing");
+    await a.close(); // the executing gateway stops
+    expect((await b.claim(x.id, "tok_a")).kind).toBe("unknown");
+    await b.close();
+  });
+
+  it("a cancel in one is seen by the other; an expiry is reported once in all", async () => {
+    let t = Date.now();
+    const d = dir();
+    const expired: string[] = [];
+    const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0, now: () => t, onExpired: (x) => expired.push(`a:${x.id}`) });
+    const b = createPendingActions({ dataDir: d, sweepIntervalMs: 0, now: () => t, onExpired: (x) => expired.push(`b:${x.id}`) });
+    const { action: x } = action({}, t);
+    const { action: y } = action({}, t);
+    await a.create(x);
+    await a.create(y);
+    expect((await b.cancel(x.id, "tok_a")).kind).toBe("cancelled");
+    expect((await a.claim(x.id, "tok_a")).kind).toBe("cancelled");
+    t += 600_000;
+    expect((await b.list("tok_a")).map((p) => p.id)).toEqual([]);
+    expect((await a.claim(y.id, "tok_a")).kind).toBe("expired");
+    expect(await a.countPending()).toBe(0);
+    expect(expired).toEqual([`b:${y.id}`]);
+    await a.close();
+    await b.close();
+  });
+
+  it("folding the journal keeps the other gateway's actions", async () => {
+    const d = dir();
+    const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const b = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const { action: x } = action();
+    const { action: y } = action();
+    await a.create(x);
+    await b.create(y);
+    // A third gateway starting folds the journal into the snapshot.
+    const c = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    expect(existsSync(join(d, "pending-actions.journal"))).toBe(false);
+    const { action: z } = action();
+    await a.create(z);
+    await a.close();
+    await b.close();
+    await c.close();
+    const fresh = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    expect((await fresh.list("tok_a")).map((p) => p.id).sort()).toEqual([x.id, y.id, z.id].sort());
   });
 });
