@@ -80,6 +80,17 @@ describe("two replicas on one Redis", () => {
     expect(upstream.idempotencyKeys).toEqual([pending.action_id]);
     expect(statuses.filter((s) => s === "executed")).toHaveLength(1);
     expect(statuses.filter((s) => s === "already_executed")).toHaveLength(19);
+
+    // The audit trail is shared: B's get_activity shows the preview A recorded and the one execution.
+    let events: { type: string; action_id?: string }[] = [];
+    for (let i = 0; i < 50; i++) {
+      const activity = await sb.call("get_activity", { limit: 100 });
+      events = activity.message?.result?.structuredContent?.events as typeof events;
+      if (events.some((e) => e.type === "pending") && events.some((e) => e.type === "confirmed")) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(events.filter((e) => e.type === "pending" && e.action_id === pending.action_id)).toHaveLength(1);
+    expect(events.filter((e) => e.type === "confirmed" && e.action_id === pending.action_id).length).toBeGreaterThanOrEqual(1);
   });
 
   it("refuses a token revoked through the CLI on B's already-open session within a second", async () => {
