@@ -1,7 +1,8 @@
 /**
  * Preview and confirm through the real CLI over stdio (`countersign stdio`, spawned by an SDK
- * client as Claude Desktop would): a pending action survives a real process restart, and a token
- * revoked with `countersign tokens revoke` between preview and confirm can no longer confirm.
+ * client as Claude Desktop would): a pending action survives a real process restart, two
+ * processes sharing a data dir execute an action once, and a token revoked with
+ * `countersign tokens revoke` between preview and confirm can no longer confirm.
  * Needs dist/ (built by test/global-setup.ts unless COUNTERSIGN_SKIP_BUILD=1).
  */
 import { spawnSync } from "node:child_process";
@@ -74,6 +75,26 @@ describe("confirm through countersign stdio", () => {
       expect(upstream.writes).toHaveLength(1);
     } finally {
       await second.close();
+    }
+  });
+
+  it("two gateway processes on one data dir: previewed in one, 20 confirms split across both, one write", async () => {
+    const { token } = mint("two-processes");
+    const [one, two] = await Promise.all([stdioClient(token), stdioClient(token)]);
+    try {
+      const p = await call(one, "create_task", { project_id: 42, title: "Exactly once across processes" });
+      expect(p.structuredContent?.status).toBe("pending_confirmation");
+      const before = upstream.writes.length;
+      upstream.writeDelayMs = 100;
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? one : two, "confirm_action", { confirm_token: p.structuredContent!.confirm_token })));
+      const statuses = results.map((r) => r.structuredContent?.status);
+      expect(statuses.filter((s) => s === "executed")).toHaveLength(1);
+      expect(statuses.filter((s) => s === "already_executed")).toHaveLength(19);
+      expect(upstream.writes.length - before).toBe(1);
+      expect([...upstream.tasks.values()].filter((t) => t.title === "Exactly once across processes")).toHaveLength(1);
+    } finally {
+      upstream.writeDelayMs = 0;
+      await Promise.all([one.close(), two.close()]);
     }
   });
 
