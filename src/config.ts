@@ -17,6 +17,8 @@ import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./surface/
 export interface UpstreamConfig {
   /** Base URL; its path, when not `/`, replaces the spec's server base path. */
   readonly url?: string;
+  /** Replaces the spec's server base path (`/` for none), e.g. for a mock server that serves paths bare. */
+  readonly basePath?: string;
   /** Service credential applied as each operation's security scheme requires. */
   readonly token?: string;
   readonly timeoutMs: number;
@@ -205,6 +207,11 @@ const read = {
     if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
     fail(key, "expected a list of strings (or a comma-separated string)");
   },
+  basePath(key: string, value: unknown): string | undefined {
+    const s = read.string(key, value);
+    if (s !== undefined && s !== "" && !/^\/[^?#]*$/.test(s)) fail(key, `must be empty or a path starting with '/', got ${JSON.stringify(s)}`);
+    return s;
+  },
   url(key: string, value: unknown): string | undefined {
     const s = read.string(key, value);
     if (s === undefined) return undefined;
@@ -225,6 +232,7 @@ const LOCALHOST = ["localhost", "127.0.0.1", "[::1]"];
 function resolveUpstream(src: ConfigSources): UpstreamConfig {
   return {
     url: read.url("upstream.url", lookup(src, "upstream", "COUNTERSIGN_UPSTREAM_URL", "upstream.url")),
+    basePath: read.basePath("upstream.basePath", lookup(src, "upstream-base-path", "COUNTERSIGN_UPSTREAM_BASE_PATH", "upstream.basePath")),
     token: read.string("upstream.token", lookup(src, undefined, "COUNTERSIGN_UPSTREAM_TOKEN", "upstream.token")),
     timeoutMs: read.int("upstream.timeoutMs", lookup(src, "upstream-timeout", "COUNTERSIGN_UPSTREAM_TIMEOUT_MS", "upstream.timeoutMs"), 30_000, 1, 3_600_000),
     maxResponseBytes: read.int("upstream.maxResponseBytes", lookup(src, undefined, "COUNTERSIGN_MAX_RESPONSE_BYTES", "upstream.maxResponseBytes"), 1_048_576, 1024),

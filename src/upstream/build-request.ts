@@ -19,6 +19,8 @@ export interface BuiltRequest {
 export interface BuildOptions {
   /** Upstream base URL (origin, optionally with a path that replaces the spec's server base path). */
   readonly baseUrl: string;
+  /** When set, replaces the spec's server base path (`""` or `/`: none), whatever the base URL's path. */
+  readonly basePath?: string;
   /** Upstream credential, applied as the operation's security scheme requires. */
   readonly credential?: string;
   readonly idempotencyKey?: string;
@@ -263,11 +265,11 @@ function applySecurity(tool: ToolDescriptor, credential: string | undefined, hea
 }
 
 /** Joins base URL, server base path and the expanded path template. */
-function joinUrl(baseUrl: string, serverPath: string, path: string, query: string[]): string {
+function joinUrl(baseUrl: string, basePathOverride: string | undefined, serverPath: string, path: string, query: string[]): string {
   const base = new URL(baseUrl);
   const basePath = base.pathname.replace(/\/+$/, "");
   // An upstream URL with its own path replaces the spec's server base path (a proxy prefix or the same /v1).
-  const prefix = basePath !== "" ? basePath : serverPath.replace(/\/+$/, "");
+  const prefix = basePathOverride !== undefined ? `${basePath}${basePathOverride.replace(/\/+$/, "")}` : basePath !== "" ? basePath : serverPath.replace(/\/+$/, "");
   return `${base.origin}${prefix}${path}${query.length ? `?${query.join("&")}` : ""}`;
 }
 
@@ -325,5 +327,5 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
   if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
   if (options.ifMatch) headers["if-match"] = options.ifMatch;
 
-  return { method: binding.method, url: joinUrl(options.baseUrl, binding.serverPath, path, query), headers, body };
+  return { method: binding.method, url: joinUrl(options.baseUrl, options.basePath, binding.serverPath, path, query), headers, body };
 }

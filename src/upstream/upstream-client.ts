@@ -61,6 +61,7 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
   function build(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options: Pick<UpstreamCallOptions, "idempotencyKey" | "ifMatch" | "credential"> = {}): BuiltRequest {
     return buildRequest(tool, args, {
       baseUrl: baseUrl(),
+      basePath: config.basePath,
       credential: options.credential ?? config.token,
       idempotencyKey: options.idempotencyKey,
       ifMatch: options.ifMatch,

@@ -41,6 +41,11 @@ describe("path parameters", () => {
     expect(new URL(r.url).pathname).toBe("/v1/styles/a,b/.x,y%20z/;a=1;b=2");
   });
 
+  it("lets the configured base path replace the server base path", () => {
+    expect(buildRequest(fixtureTool("get_item"), { item_id: "7" }, { baseUrl: "http://up.test", basePath: "/" }).url).toBe("http://up.test/items/7");
+    expect(buildRequest(fixtureTool("get_item"), { item_id: "7" }, { baseUrl: "http://up.test/p", basePath: "/v2" }).url).toBe("http://up.test/p/v2/items/7");
+  });
+
   it("lets an upstream URL with a path replace the server base path", () => {
     const r = buildRequest(fixtureTool("get_item"), { item_id: "7" }, { baseUrl: "http://up.test/proxy/api" });
     expect(r.url).toBe("http://up.test/proxy/api/items/7");
