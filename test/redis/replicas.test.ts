@@ -1,23 +1,27 @@
 /**
  * Two real gateway processes on one real Redis behave as one gateway: exact rate limits across
  * both, a pending action previewed on A executes exactly once whichever replica confirms it, a
- * revocation through the CLI reaches B's open session within a second, and a session id only
+ * revocation through the CLI reaches B's open session (and a stdio gateway) within a second, and a session id only
  * its own replica knows answers 404 elsewhere. (Needs `npx tsc -p tsconfig.build.json`.)
  */
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropPrefix, sharedRedis, uniquePrefix } from "./redis-server.js";
-import { openSession, pool, startCountingUpstream, startReplica, tokensCli, writeGeneratedApi, type CountingUpstream, type Replica } from "./replicas-harness.js";
+import { openSession, pool, replicaEnv, startCountingUpstream, startReplica, tokensCli, writeGeneratedApi, type CountingUpstream, type Replica } from "./replicas-harness.js";
 
 let redis: { url: string; close(): Promise<void> };
 let upstream: CountingUpstream;
 let a: Replica;
 let b: Replica;
+let generated: string;
 const prefix = uniquePrefix();
 
 beforeAll(async () => {
   redis = await sharedRedis();
   upstream = await startCountingUpstream();
-  const generated = writeGeneratedApi();
+  generated = writeGeneratedApi();
   [a, b] = await Promise.all([
     startReplica({ redisUrl: redis.url, prefix, generated, upstream: upstream.url }),
     startReplica({ redisUrl: redis.url, prefix, generated, upstream: upstream.url }),
@@ -111,6 +115,33 @@ describe("two replicas on one Redis", () => {
     expect(answer.status).toBe(401);
     expect(answer.message?.error?.message).toMatch(/revoked/i);
     expect(seenAfterMs).toBeLessThan(1000);
+  });
+
+  it("refuses a revoked token on a stdio gateway sharing the Redis within a second", async () => {
+    const { id, token } = await mint("stdio-agent");
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(new URL("../../", import.meta.url).pathname, "bin/countersign.js"), "stdio", "--generated", generated, "--upstream", upstream.url],
+      env: replicaEnv(redis.url, prefix, { MCP_TOKEN: token }) as Record<string, string>,
+      stderr: "ignore",
+    });
+    const client = new Client({ name: "stdio-test", version: "1" });
+    await client.connect(transport);
+    try {
+      expect((await client.callTool({ name: "get_item", arguments: { item_id: "1" } })).isError).toBeFalsy();
+      await tokensCli(redis.url, prefix, ["revoke", id]);
+      const revokedAt = Date.now();
+      let result = await client.callTool({ name: "get_item", arguments: { item_id: "1" } });
+      while (!result.isError && Date.now() - revokedAt < 2000) {
+        await new Promise((r) => setTimeout(r, 20));
+        result = await client.callTool({ name: "get_item", arguments: { item_id: "1" } });
+      }
+      expect(Date.now() - revokedAt).toBeLessThan(1000);
+      expect(result.isError).toBe(true);
+      expect(JSON.stringify(result.content)).toMatch(/revoked/i);
+    } finally {
+      await client.close();
+    }
   });
 
   it("answers 404 for a session that lives on the other replica, so the client re-initializes", async () => {
