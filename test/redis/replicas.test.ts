@@ -1,8 +1,9 @@
 /**
  * Two real gateway processes on one real Redis behave as one gateway: exact rate limits across
  * both, a pending action previewed on A executes exactly once whichever replica confirms it, a
- * revocation through the CLI reaches B's open session (and a stdio gateway) within a second, and a session id only
- * its own replica knows answers 404 elsewhere. (Needs `npx tsc -p tsconfig.build.json`.)
+ * revocation through the CLI reaches B's open session (and a stdio gateway) within a second, and
+ * a session id only its own replica knows answers 404 elsewhere.
+ * (Needs `npx tsc -p tsconfig.build.json`.)
  */
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
