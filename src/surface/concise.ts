@@ -106,29 +106,41 @@ type Listed = { readonly inputSchema: { readonly [key: string]: unknown } };
 
 /**
  * Describes each repeated parameter once: when the same property name with the same description
- * appears on several tools of one list ("cursor", "limit", "ID of the project."), only its first
- * occurrence keeps the description. describe_tool still has every description in full.
+ * appears again in one list — on another tool or nested in another body ("cursor", "limit", "ID of
+ * the project.") — only its first occurrence keeps the description. describe_tool still has every
+ * description in full.
  */
 export function describeRepeatsOnce<T extends Listed>(tools: readonly T[]): T[] {
   const seen = new Set<string>();
-  return tools.map((tool) => {
-    const props = tool.inputSchema.properties;
-    if (!isObj(props)) return tool;
-    let changed = false;
-    const next: Obj = {};
-    for (const [name, schema] of Object.entries(props)) {
-      if (isObj(schema) && typeof schema.description === "string") {
-        const key = `${name}\u0000${schema.description}`;
-        if (seen.has(key) && Object.keys(schema).length > 1) {
-          const { description: _repeated, ...rest } = schema;
-          next[name] = rest;
-          changed = true;
-          continue;
+  // Rebuilds only what changes; untouched subtrees are shared with the input.
+  function visit(schema: unknown): unknown {
+    if (!isObj(schema)) return schema;
+    let out: Obj | undefined;
+    if (isObj(schema.properties)) {
+      let changed = false;
+      const props: Obj = {};
+      for (const [name, sub] of Object.entries(schema.properties)) {
+        let next = visit(sub);
+        if (isObj(next) && typeof next.description === "string") {
+          const key = `${name}\u0000${next.description}`;
+          if (seen.has(key) && Object.keys(next).length > 1) {
+            const { description: _repeated, ...rest } = next;
+            next = rest;
+          } else seen.add(key);
         }
-        seen.add(key);
+        if (next !== sub) changed = true;
+        props[name] = next;
       }
-      next[name] = schema;
+      if (changed) out = { ...schema, properties: props };
     }
-    return changed ? { ...tool, inputSchema: { ...tool.inputSchema, properties: next } } : tool;
+    if (isObj(schema.items)) {
+      const items = visit(schema.items);
+      if (items !== schema.items) out = { ...(out ?? schema), items };
+    }
+    return out ?? schema;
+  }
+  return tools.map((tool) => {
+    const inputSchema = visit(tool.inputSchema);
+    return inputSchema === tool.inputSchema ? tool : { ...tool, inputSchema };
   });
 }

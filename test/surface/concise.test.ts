@@ -38,3 +38,14 @@ describe("concise listing", () => {
     expect(tools[1].inputSchema.properties.cursor).toBe(cursor); // inputs untouched
   });
 });
+
+describe("describeRepeatsOnce in nested bodies", () => {
+  it("drops a repeated nested description and leaves the first", () => {
+    const body = { type: "object", properties: { name: { type: "string", description: "Report name." } } };
+    const tools = ["create_report", "update_report"].map((name) => ({ name, inputSchema: { type: "object", properties: { body } } }));
+    const out = describeRepeatsOnce(tools) as any[];
+    expect(out[0].inputSchema.properties.body.properties.name.description).toBe("Report name.");
+    expect(out[1].inputSchema.properties.body.properties.name).toEqual({ type: "string" });
+    expect(out[0]).toBe(tools[0]);
+  });
+});
