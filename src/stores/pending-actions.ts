@@ -160,7 +160,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   let lastReload = 0;
 
   if (files) {
-    for (const a of readAll(files)) actions.set(a.id, a);
+    for (const a of readAll(files)) if (!pastRetention(a)) actions.set(a.id, a);
     for (const a of actions.values()) applyMarker(a);
     compactSync();
   }
@@ -221,6 +221,11 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
         const merged = new Map<string, PendingAction>();
         for (const a of readAll(files)) merged.set(a.id, touched.has(a.id) ? (actions.get(a.id) ?? a) : a);
         for (const [id, a] of actions) if (!merged.has(id) || touched.has(id)) merged.set(id, a);
+        for (const [id, a] of merged) {
+          if (!pastRetention(a)) continue;
+          merged.delete(id);
+          removeMarker(files, id);
+        }
         writeSnapshotSync(files.snapshot, [...merged.values()]);
         sizes = before;
       }
@@ -237,7 +242,14 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     const t = Date.now();
     if (!force && t - lastReload < RELOAD_INTERVAL_MS) return;
     lastReload = t;
-    for (const a of readAll(files)) if (!actions.has(a.id)) actions.set(a.id, a);
+    for (const a of readAll(files)) if (!actions.has(a.id) && !pastRetention(a)) actions.set(a.id, a);
+  }
+
+  /** Settled (or expired) longer ago than the retention period: forgotten everywhere. */
+  function pastRetention(a: PendingAction): boolean {
+    if (a.state === "executing") return false;
+    const since = a.state === "pending" ? a.expiresAt : (a.settledAt ?? a.createdAt);
+    return now() - since > retainMs;
   }
 
   function lookup(actionId: string): PendingAction | undefined {
@@ -321,8 +333,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     if (t - lastPurge < PURGE_INTERVAL_MS) return;
     lastPurge = t;
     for (const [id, a] of actions) {
-      if (a.state === "pending" || a.state === "executing") continue;
-      if (t - (a.settledAt ?? a.createdAt) <= retainMs) continue;
+      if (!pastRetention(a)) continue;
       actions.delete(id);
       touched.delete(id);
       // Past retention the action is long expired, so a stale copy elsewhere can't be claimed.

@@ -344,3 +344,25 @@ describe("pending-actions store shared by two gateways on one data dir", () => {
     expect((await fresh.list("tok_a")).map((p) => p.id).sort()).toEqual([x.id, y.id, z.id].sort());
   });
 });
+
+describe("pending-actions retention on disk", () => {
+  it("forgets settled actions past retention in the snapshot and their markers too", async () => {
+    let t = Date.now();
+    const d = dir();
+    const first = createPendingActions({ dataDir: d, now: () => t, retainSeconds: 60, sweepIntervalMs: 0 });
+    const { action: old } = action({}, t);
+    const { action: kept } = action({}, t);
+    await first.create(old);
+    await first.create(kept);
+    await first.cancel(old.id, "tok_a");
+    expect(readdirSync(join(d, "pending-actions.d"))).toEqual([old.id]);
+    await first.close();
+    t += 5 * 60_000; // past the retention of the cancelled one; the other is still pending
+    const second = createPendingActions({ dataDir: d, now: () => t, retainSeconds: 60, sweepIntervalMs: 0 });
+    expect(await second.get(old.id)).toBeUndefined();
+    expect((await second.get(kept.id))?.state).toBe("pending");
+    expect(readFileSync(join(d, "pending-actions.json"), "utf8")).not.toContain(old.id);
+    expect(readdirSync(join(d, "pending-actions.d"))).toEqual([]);
+    await second.close();
+  });
+});
