@@ -80,6 +80,37 @@ describe("Redis outage", () => {
   });
 });
 
+describe("Redis that hangs", () => {
+  it("notices a Redis that stops answering, fails writes fast, and recovers when it answers again", async () => {
+    const hung = await startOwnRedis();
+    const c = createRedisConnection({ url: hung.url, keyPrefix: uniquePrefix(), commandTimeoutMs: 500, healthCheckMs: 200 });
+    try {
+      expect(await c.ready(5000)).toBe(true);
+      const actions = createRedisPendingActions({ connection: c, sweepIntervalMs: 0 });
+      const fresh = () => {
+        const m = mintConfirmation();
+        const now = Date.now();
+        return { id: m.actionId, tokenId: "tok_1", tool: "t", args: {}, tokenHash: m.tokenHash, createdAt: now, expiresAt: now + 60_000, preview: { summary: "s", tool: "t", method: "POST", url: "http://x", warnings: [] } };
+      };
+      await actions.create(fresh());
+      hung.freeze(true);
+      // The socket stays open; only the missed PINGs reveal the hang.
+      await waitFor(() => !c.isUp(), 5000);
+      const started = Date.now();
+      await expect(actions.create(fresh())).rejects.toMatchObject({ code: "unavailable" });
+      expect(Date.now() - started).toBeLessThan(1000);
+      hung.freeze(false);
+      await waitFor(() => c.isUp(), 10_000);
+      await actions.create(fresh());
+      expect(await actions.countPending()).toBe(2);
+    } finally {
+      hung.freeze(false);
+      await c.close();
+      await hung.stop(true);
+    }
+  });
+});
+
 async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {

@@ -46,6 +46,8 @@ export interface OwnRedis {
   start(): Promise<void>;
   /** Stops it: `SHUTDOWN` (with `--appendonly yes` the AOF is fsynced first), or SIGKILL when `hard`. */
   stop(hard?: boolean): Promise<void>;
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: a Redis that hangs with its sockets open. */
+  freeze(frozen: boolean): void;
 }
 
 /** Starts a dedicated redis-server on a free port; `persist` turns the AOF on so data survives a restart. */
@@ -65,6 +67,9 @@ export async function startOwnRedis(options: { persist?: boolean } = {}): Promis
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`redis-server did not start on port ${port}`);
+    },
+    freeze(frozen) {
+      child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
     },
     async stop(hard = false) {
       const c = child;

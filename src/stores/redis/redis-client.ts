@@ -25,6 +25,8 @@ export interface RedisConnectionOptions {
   readonly retryAfterSeconds?: number;
   /** Told when the command connection goes up or down. */
   readonly onStatus?: (up: boolean, detail: string) => void;
+  /** How often an idle-looking connection is PINGed to notice a Redis that stopped answering (default 1000 ms; 0 = never). */
+  readonly healthCheckMs?: number;
 }
 
 /** A connection plus the naming and health helpers the Redis stores share. */
@@ -160,6 +162,28 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     if (client.status !== "ready") report(false, err.message);
   });
 
+  // A Redis that hangs (frozen process, network partition without a reset) leaves the socket
+  // "ready" while every command times out. Two missed PINGs in a row drop the connection, so
+  // writes fail fast as unavailable and ioredis reconnects as it does after a clean close.
+  const healthMs = options.healthCheckMs ?? 1000;
+  let missed = 0;
+  let pinging = false;
+  const health = healthMs > 0 ? setInterval(() => {
+    if (pinging || client.status !== "ready") return;
+    pinging = true;
+    const timer = new Promise<false>((r) => setTimeout(() => r(false), Math.min(timeoutMs, healthMs * 2)).unref());
+    void Promise.race([client.ping().then(() => true, () => false), timer]).then((ok) => {
+      pinging = false;
+      missed = ok ? 0 : missed + 1;
+      if (missed >= 2 && client.status === "ready") {
+        missed = 0;
+        report(false, "redis stopped answering PING");
+        client.disconnect(true);
+      }
+    });
+  }, healthMs) : undefined;
+  health?.unref();
+
   return {
     client,
     prefix,
@@ -203,6 +227,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
       }
     },
     async close() {
+      if (health) clearInterval(health);
       for (const c of [...subscribers, client]) {
         if (c.status !== "ready") {
           c.disconnect();
