@@ -25,7 +25,7 @@ export interface AuditFileSinkOptions {
   maxFiles?: number;
   /** Records buffered before `write` makes callers wait (default 10,000). */
   bufferRecords?: number;
-  /** How long records gather before an append (default 10 ms); flush() and close() don't wait. */
+  /** How long records gather before an append (default 25 ms); flush() and close() don't wait. */
   flushIntervalMs?: number;
   /** Told about I/O failures (the writer retries; records stay buffered). */
   onError?: (err: unknown) => void;
@@ -115,7 +115,7 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
   const maxFileBytes = options.maxFileBytes ?? 10 * 1_048_576;
   const maxFiles = options.maxFiles ?? 10;
   const capacity = options.bufferRecords ?? 10_000;
-  const flushMs = options.flushIntervalMs ?? 10;
+  const flushMs = options.flushIntervalMs ?? 25;
   const onError = options.onError ?? ((err: unknown) => process.stderr.write(`audit: ${(err as Error).message ?? err}\n`));
   const currentPath = join(dir, CURRENT_FILE);
 
