@@ -188,7 +188,10 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (!Array.isArray(requested) || requested.length === 0 || !requested.every((m) => typeof m === "string")) {
         throw new GatewayError("invalid_arguments", "'modules' must be a non-empty array of module names");
       }
-      if (!session.enabledModules) throw new GatewayError("bad_request", "This session cannot change its tool list (stateless connection)");
+      // A stateless HTTP gateway forgets the session after each request: nothing to enable it for.
+      if (!session.enabledModules || (session.transport === "http" && deps.config.http.stateless)) {
+        throw new GatewayError("bad_request", "This gateway runs stateless, so a session cannot change its tool list; use search_tools and call_tool");
+      }
       const known = moduleNames(scopeOf(session));
       const unknown = requested.filter((m) => !known.has(m));
       if (unknown.length > 0) {
