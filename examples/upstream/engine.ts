@@ -906,6 +906,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
       // Settings-like documents (`/notification-preferences`): one stored object per path.
       const key = plan.op.path;
       let current = store.get("_singletons", key)?.value as StoredRecord | undefined;
+      const fresh = !current;
       if (!current) current = synth(plan.responseMedia.schema, { full: true }) as StoredRecord;
       if (plan.op.method !== "GET" && current && typeof current === "object") {
         const changes = bodyObject(req);
@@ -915,7 +916,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         }
         if ("updated_at" in current) current.updated_at = stamp();
       }
-      store.put("_singletons", key, { value: current });
+      if (fresh || plan.op.method !== "GET") store.put("_singletons", key, { value: current });
       return { status: plan.op.success.status, body: current };
     }
     if (plan.response.kind === "list") {

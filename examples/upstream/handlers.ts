@@ -196,7 +196,12 @@ export function fixupWorkspaceSeed(engine: Engine): void {
     t.subtask_count = store.all("Subtask").filter((s) => s.task_id === t.id).length;
     t.comment_count = store.all("Comment").filter((c) => c.task_id === t.id).length;
     setTaskStatus(engine, t, String(t.status));
-    if (t.status === "done") t.completed_at = t.updated_at;
+    if (t.status === "done") {
+      // Cycle times of a few days, never in the future.
+      const done = Math.min(engine.now().getTime() - 3600000, Date.parse(String(t.created_at)) + (2 + (n % 7)) * DAY);
+      t.completed_at = new Date(done).toISOString().replace(/\.\d{3}Z$/, "Z");
+      t.updated_at = t.completed_at;
+    }
     store.put("Task", String(t.id), t);
   }
   for (const run of store.all("ProcessInstance")) {
@@ -226,6 +231,18 @@ export function fixupWorkspaceSeed(engine: Engine): void {
   for (const item of store.all("StockItem")) {
     item.low_stock = typeof item.reorder_point === "number" ? Number(item.on_hand) <= item.reorder_point : false;
     store.put("StockItem", String(item.id), item);
+  }
+  // Settings documents start from plausible values rather than random ones.
+  const settings: Record<string, Rec> = {
+    "/billing/subscription": { plan: "business", status: "active", seats: 25, billing_interval: "year", cancel_at_period_end: false, current_period_end: new Date(engine.now().getTime() + 20 * DAY).toISOString().replace(/\.\d{3}Z$/, "Z") },
+    "/audit/settings": { retention_days: 365, stream_to_url: null, alert_email: "security@acme.example" },
+  };
+  for (const [path, values] of Object.entries(settings)) {
+    const plan = [...engine.model.plans.values()].find((p) => p.op.path === path && p.op.method === "GET");
+    if (!plan?.responseMedia) continue;
+    const value = engine.synth(plan.responseMedia.schema, { full: true }) as Rec;
+    for (const [k, v] of Object.entries(values)) if (k in value || v !== null) value[k] = v;
+    store.put("_singletons", path, { value });
   }
   store.commit();
 }
@@ -639,19 +656,6 @@ export function createHandlers(): Record<string, Handler> {
     const page = hits.slice(offset, offset + limit);
     const more = offset + limit < hits.length;
     return json(200, { data: page, total: hits.length, next_cursor: more ? Buffer.from(`o:${offset + limit}`).toString("base64url") : null, has_more: more });
-  };
-  h.getSearchSuggestions = async (req, engine, generic) => {
-    const reply = await generic();
-    const q = String(req.query.q ?? req.query.prefix ?? req.query.query ?? "").toLowerCase();
-    const value = reply.body as Rec;
-    const key = Object.keys(value ?? {}).find((k) => Array.isArray(value[k]));
-    if (!key) return reply;
-    const sample = (value[key] as unknown[])[0];
-    const hits = searchAll(engine, q).filter((h) => String(h.title).toLowerCase().includes(q)).slice(0, 8);
-    value[key] = hits.map((hit) =>
-      typeof sample === "string" ? hit.title : sample && typeof sample === "object" ? Object.fromEntries(Object.keys(sample).map((k) => [k, k in hit ? hit[k] : k === "text" || k === "label" ? hit.title : (sample as Rec)[k]])) : hit.title,
-    );
-    return reply;
   };
 
   // ------------------------------------------------------------ knowledge

@@ -11,7 +11,7 @@ import { createHandlers, fixupWorkspaceSeed, recordAuditEvent } from "./handlers
 import { seedStore } from "./seed.js";
 import { loadSpec, type LoadedSpec, type SpecOperation } from "./spec.js";
 import { createStore, type Store } from "./store.js";
-import { createValidator, rawParam, type Problem } from "./validate.js";
+import { createValidator, rawParam, type Problem, type Validator } from "./validate.js";
 
 /** Options of `startUpstream`. */
 export interface UpstreamOptions {
@@ -27,6 +27,8 @@ export interface UpstreamOptions {
   seed?: number;
   /** Log one line per request to stderr. */
   log?: boolean;
+  /** fsync every write (default true); tests that make hundreds of writes may turn it off. */
+  durable?: boolean;
 }
 
 /** A running sample upstream. */
@@ -36,6 +38,8 @@ export interface RunningUpstream {
   /** Origin plus the spec's base path, e.g. `http://127.0.0.1:4010/v1`. */
   baseUrl: string;
   engine: Engine;
+  /** The request validator (tests reuse it to check responses against the same compiled spec). */
+  validator: Validator;
   close(): Promise<void>;
 }
 
@@ -120,7 +124,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
   if (!options.token) throw new Error("startUpstream: token is required");
   if (!options.dataDir) throw new Error("startUpstream: dataDir is required");
   const spec = typeof options.spec === "string" ? await loadSpec(options.spec) : options.spec;
-  const store = createStore(options.dataDir);
+  const store = createStore(options.dataDir, { durable: options.durable });
   const engine = createEngine(spec, store, { seed: options.seed });
   // The per-operation handlers are written for the bundled workspace spec; other specs get the generic engine.
   const isWorkspace = (spec.doc.info as { title?: string } | undefined)?.title === "Workspace API";
@@ -330,6 +334,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<RunningUp
     url: origin,
     baseUrl: `${origin}${spec.basePath}`,
     engine,
+    validator,
     close: () =>
       new Promise<void>((resolve) => {
         store.commit();

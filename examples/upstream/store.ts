@@ -22,20 +22,25 @@ export interface Store {
 
 const SAFE_NAME = /^[A-Za-z0-9_.-]+$/;
 
-/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): void {
+/** Writes a file atomically: temp file in the same directory, fsync, rename, then (unless the caller batches it) fsync the directory. */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, options: { durable?: boolean; syncDir?: boolean } = {}): void {
+  const durable = options.durable ?? true;
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const fd = openSync(tmp, "w", mode);
   try {
     const buf = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  const dirFd = openSync(join(file, ".."), "r");
+  if (durable && (options.syncDir ?? true)) syncDir(join(file, ".."));
+}
+
+function syncDir(dir: string): void {
+  const dirFd = openSync(dir, "r");
   try {
     fsyncSync(dirFd);
   } catch {
@@ -45,8 +50,13 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
   }
 }
 
-/** Opens (or creates) the store under `dir/collections`. */
-export function createStore(dir: string): Store {
+/**
+ * Opens (or creates) the store under `dir/collections`. With `durable: false` the files are still
+ * replaced atomically but not fsynced (a process crash cannot tear them; a power cut may lose the
+ * last writes) — for tests that make hundreds of writes on a busy machine.
+ */
+export function createStore(dir: string, options: { durable?: boolean } = {}): Store {
+  const durable = options.durable ?? true;
   const root = join(dir, "collections");
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const data = new Map<string, Map<string, StoredRecord>>();
@@ -89,10 +99,13 @@ export function createStore(dir: string): Store {
       return removed;
     },
     commit() {
+      if (dirty.size === 0) return;
       for (const collection of dirty) {
         const rows = [...load(collection).entries()];
-        writeFileAtomic(fileOf(collection), JSON.stringify(rows));
+        writeFileAtomic(fileOf(collection), JSON.stringify(rows), 0o600, { durable, syncDir: false });
       }
+      // One directory sync makes all of this request's renames durable.
+      if (durable) syncDir(root);
       dirty.clear();
     },
     collections() {

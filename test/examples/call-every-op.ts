@@ -7,7 +7,6 @@ import type { RunningUpstream } from "../../examples/upstream/server.js";
 import type { SpecOperation } from "../../examples/upstream/spec.js";
 import { deref } from "../../examples/upstream/spec.js";
 import { createRng, createSynth, flatten, typeOf } from "../../examples/upstream/synth.js";
-import { createValidator } from "../../examples/upstream/validate.js";
 
 export interface OpOutcome {
   operationId: string;
@@ -25,7 +24,7 @@ export async function callEveryOperation(up: RunningUpstream, token: string, pre
   const engine = up.engine;
   const spec = engine.spec;
   const doc = spec.doc;
-  const validator = createValidator(spec);
+  const validator = up.validator;
   const synth = createSynth(doc, createRng(7), { now: () => new Date() }).synth;
   const model = engine.model;
   const ordered = [...spec.operations].sort((a, b) => Number(a.method === "DELETE") - Number(b.method === "DELETE"));

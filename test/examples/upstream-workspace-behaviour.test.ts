@@ -24,7 +24,7 @@ describe("workspace upstream: operations do what their descriptions say", () => 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "upstream-wsb-"));
-    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN });
+    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN, durable: false });
   });
   afterAll(async () => {
     await up?.close();
@@ -185,7 +185,7 @@ describe("workspace upstream: audit trail and search in nested fields", () => {
   };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "upstream-wsa-"));
-    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN });
+    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN, durable: false });
   });
   afterAll(async () => {
     await up?.close();
@@ -221,7 +221,7 @@ describe("workspace upstream: deletes keep references consistent", () => {
   };
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "upstream-wsd-"));
-    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN });
+    up = await startUpstream({ spec: "openapi/workspace.yaml", port: 0, dataDir: dir, token: TOKEN, durable: false });
   });
   afterAll(async () => {
     await up?.close();

@@ -15,7 +15,7 @@ describe("sample upstream serving the bundled workspace spec", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "upstream-ws-"));
-    up = await startUpstream({ spec: SPEC, port: 0, dataDir: dir, token: TOKEN });
+    up = await startUpstream({ spec: SPEC, port: 0, dataDir: dir, token: TOKEN, durable: false });
   });
   afterAll(async () => {
     await up?.close();
