@@ -9,7 +9,7 @@ import { loadSpec } from "./load-spec.js";
 import { buildTools } from "./operations.js";
 import { DEFAULT_RULES, type Rule } from "./rules.js";
 import { SpecError } from "./spec-error.js";
-import { upstreamTypes } from "./upstream-types.js";
+import { startUpstreamTypes } from "./upstream-types.js";
 
 export interface GenerateRequest {
   /** Spec file (JSON or YAML, optionally .gz). */
@@ -48,17 +48,25 @@ export function apiNameOf(specPath: string): string {
 export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
   try {
     const spec = await loadSpec(req.specPath, { allowRemoteRefs: req.allowRemoteRefs ?? false });
-    const build = buildTools(spec, req.rules ?? DEFAULT_RULES);
+    // Types print on a worker thread while the tools are built.
+    const pendingTypes = req.upstreamTypes === false ? undefined : startUpstreamTypes(spec.root);
+    let build;
+    try {
+      build = buildTools(spec, req.rules ?? DEFAULT_RULES);
+    } catch (err) {
+      pendingTypes?.cancel();
+      throw err;
+    }
     const info = spec.root.info as Record<string, unknown>;
     const api = req.api ?? apiNameOf(req.specPath);
     const notes: string[] = [];
     if (spec.sourceVersion.startsWith("swagger")) notes.push(`converted from ${spec.sourceVersion} with swagger2openapi; pointers refer to the converted document`);
     let upstreamText: string;
-    if (req.upstreamTypes === false) {
+    if (!pendingTypes) {
       upstreamText = emitUpstream(spec.sha256, req.command, { ok: false, reason: "upstream types were not requested" });
       notes.push("upstream.d.ts: not requested");
     } else {
-      const types = await upstreamTypes(spec.root);
+      const types = await pendingTypes.result;
       upstreamText = emitUpstream(spec.sha256, req.command, types);
       if (!types.ok) notes.push(`upstream.d.ts: ${types.reason}`);
     }

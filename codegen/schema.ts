@@ -44,7 +44,9 @@ export const INLINE_LIMIT = 2500;
  * `$defs` are expanded this many references deep from a tool's own schema; deeper ones become
  * open stubs (`{description}`), which keeps tools small on densely linked specs (Stripe, GitHub).
  */
-export const MAX_DEF_DEPTH = 2;
+export const MAX_DEF_DEPTH: Readonly<Record<Mode, number>> = { request: 3, response: 1 };
+/** After this many characters of `$defs` in one schema, further definitions become stubs too. */
+export const DEFS_BUDGET = 60_000;
 
 const NAME_MAPS = new Set(["properties", "patternProperties", "dependentSchemas", "$defs", "definitions"]);
 const DROPPED_ANNOTATIONS = new Set(["example", "examples", "xml", "externalDocs", "discriminator", "nullable", "readOnly", "writeOnly", "$schema", "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$comment", "$defs", "definitions", "$vocabulary", "id"]);
@@ -243,8 +245,8 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
 
   function translateObject(node: Obj, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
     const out: Obj = {};
-    const sub = (v: unknown, ...path: (string | number)[]): JsonSchema =>
-      tr(v, url, `${at}${path.map((p) => `/${escapeToken(p)}`).join("")}`, mode, defs);
+    const sub = (v: unknown, key: string, index?: string | number): JsonSchema =>
+      tr(v, url, index === undefined ? `${at}/${key}` : `${at}/${key}/${escapeToken(index)}`, mode, defs);
 
     if (typeof node.title === "string") out.title = node.title;
     if (typeof node.description === "string" && node.description !== "") out.description = node.description;
@@ -337,6 +339,8 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   function buildDefs(keys: DefsSink, mode: Mode): Record<string, JsonSchema> | undefined {
     if (keys.size === 0) return undefined;
     const all = new Map<string, JsonSchema>();
+    const maxDepth = MAX_DEF_DEPTH[mode];
+    let spent = 0;
     // Breadth-first, so each definition gets its shortest distance from the tool's own schema.
     let level: string[] = [...keys].sort();
     for (let depth = 1; level.length > 0; depth++) {
@@ -345,11 +349,12 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
         const r = nodes.get(key)!;
         const name = defName(r);
         if (all.has(name)) continue;
-        if (depth > MAX_DEF_DEPTH) {
-          all.set(name, { description: `${name} (not expanded: more than ${MAX_DEF_DEPTH} references deep)` });
+        const m = depth > maxDepth || spent > DEFS_BUDGET ? undefined : translateRefTarget(r, mode, undefined);
+        if (!m || (depth > 1 && spent + m.size > DEFS_BUDGET)) {
+          all.set(name, { description: `${name}: not expanded here (nested too deep for a tool schema)` });
           continue;
         }
-        const m = translateRefTarget(r, mode, undefined);
+        spent += m.size;
         all.set(name, m.schema);
         for (const d of [...m.defs].sort()) if (!all.has(defName(nodes.get(d)!))) next.push(d);
       }
