@@ -164,9 +164,11 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
   // tool through the chain), so the meta-tool call does not add a second record.
   const scopes = new AsyncLocalStorage<{ recorded: boolean }>();
 
-  function safeArgs(tool: AuditedTool | undefined, args: unknown, removed?: Set<string>): unknown {
-    if (args === undefined) return undefined;
-    return capJson(redact(args, sensitiveProperties(tool?.inputSchema), removed), cap).value;
+  /** Redacted arguments (for the summary) and their capped form (for the record). */
+  function safeArgs(tool: AuditedTool | undefined, args: unknown, removed?: Set<string>): { redacted: unknown; stored: unknown } {
+    if (args === undefined) return { redacted: undefined, stored: undefined };
+    const redacted = redact(args, sensitiveProperties(tool?.inputSchema), removed);
+    return { redacted, stored: capJson(redacted, cap).value };
   }
 
   const pathArgsOf = new WeakMap<AuditedTool, readonly string[]>();
@@ -183,7 +185,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
       title: tool?.title,
       write: tool?.policy?.write,
       pathArgs: pathArgs(tool),
-      args: typeof redactedArgs === "string" ? undefined : redactedArgs,
+      args: redactedArgs,
       type: record.type ?? "tool_call",
       outcome: record.outcome ?? "ok",
       error: record.error,
@@ -239,7 +241,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
         transport: a.transport,
         tool: a.tool,
         module: a.module ?? call.tool?.module,
-        args,
+        args: args.stored,
         type: c.type,
         outcome: c.outcome,
         ...(c.errorCode ? { errorCode: c.errorCode } : {}),
@@ -252,7 +254,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
       };
       // Our own words, from redacted arguments only; a stage's summary (a preview sentence) may
       // quote argument values verbatim, secrets included, so it is not used here.
-      record.summary = call.summary ?? (call.about ? aboutAction(record, call.about) : describe(record, call.tool, args));
+      record.summary = call.summary ?? (call.about ? aboutAction(record, call.about) : describe(record, call.tool, args.redacted));
     } catch (err) {
       onError(err);
       return;
@@ -290,13 +292,13 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
       transport: e.transport ?? "http",
       tool: e.tool?.name ?? e.toolName,
       module: e.tool?.module,
-      args,
+      args: args.stored,
       type: e.type,
       outcome: e.outcome,
       actionId: e.actionId,
       durationMs: 0,
     };
-    record.summary = describe(record, e.tool, args);
+    record.summary = describe(record, e.tool, args.redacted);
     try {
       await sink.write(record);
     } catch (err) {

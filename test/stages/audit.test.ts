@@ -120,6 +120,16 @@ describe("audit stage: one record per outcome", () => {
     expect(JSON.stringify(r)).not.toContain("9999");
   });
 
+  it("a huge argument is stored capped while the summary still names the thing", async () => {
+    const { sink, audit } = setup();
+    const ctx = context(createTask, { project_id: 42, title: "Big one", notes: "n".repeat(100 * 1024) }, { credential: "good", confirmed: { actionId: "act_big" } });
+    await run([audit, authenticate, okUpstream({ id: 1 }, 201)], ctx);
+    const r = sink.records[0]!;
+    expect(typeof r.args).toBe("string");
+    expect(Buffer.byteLength(r.args as string)).toBe(4096);
+    expect(r.summary).toBe("Created task 'Big one' in project 42");
+  });
+
   it("a confirmed execution is a 'confirmed' event carrying the action id", async () => {
     const { sink, audit } = setup();
     const ctx = context(createTask, { project_id: 42, title: "Ship Q2 launch" }, { credential: "good", confirmed: { actionId: "act_9" } });
