@@ -61,9 +61,11 @@ export async function run(argv: string[]): Promise<number> {
     remote.send(message).catch((err: unknown) => {
       const reason = describe(err);
       process.stderr.write(`countersign connect: ${reason}\n`);
-      // A request must get an answer, or the client waits forever.
+      // A request must get an answer, or the client waits forever. When the gateway refused it with
+      // a JSON-RPC error of its own (429 with retry_after_seconds, 401...), pass that on unchanged.
       if ("id" in message && "method" in message) {
-        void local.send({ jsonrpc: "2.0", id: message.id, error: { code: BRIDGE_ERROR, message: reason } }).catch(() => undefined);
+        const own = gatewayError(err, message.id);
+        void local.send(own ?? { jsonrpc: "2.0", id: message.id, error: { code: BRIDGE_ERROR, message: reason } }).catch(() => undefined);
       }
     });
   };
@@ -86,6 +88,20 @@ export async function run(argv: string[]): Promise<number> {
   await local.start();
   await finished;
   return 0;
+}
+
+/** The gateway's own JSON-RPC error for this request, if the refused HTTP response carried one. */
+function gatewayError(err: unknown, id: string | number): JSONRPCMessage | undefined {
+  if (!(err instanceof StreamableHTTPError)) return undefined;
+  const at = err.message.indexOf("{");
+  if (at < 0) return undefined;
+  try {
+    const body = JSON.parse(err.message.slice(at)) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    if (!body.error || typeof body.error.code !== "number" || typeof body.error.message !== "string") return undefined;
+    return { jsonrpc: "2.0", id, error: { code: body.error.code, message: body.error.message, ...(body.error.data !== undefined ? { data: body.error.data } : {}) } };
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(err: unknown): string {

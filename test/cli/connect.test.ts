@@ -21,6 +21,19 @@ async function startRemote() {
       res.writeHead(401, { "WWW-Authenticate": "Bearer" }).end(JSON.stringify({ error: "unauthorized" }));
       return;
     }
+    let parsed: unknown;
+    if (req.method === "POST") {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const msg = parsed as { id?: number; method?: string; params?: { name?: string } };
+      // Like the gateway: a call over its rate limit is refused at the HTTP level with a JSON-RPC error.
+      if (msg.method === "tools/call" && msg.params?.name === "limited") {
+        res.writeHead(429, { "Retry-After": "7", "Content-Type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code: -32029, message: "rate limited: retry in 7 s", data: { retry_after_seconds: 7 } } }));
+        return;
+      }
+    }
     const sid = req.headers["mcp-session-id"] as string | undefined;
     let transport = sid ? transports.get(sid) : undefined;
     if (!transport) {
@@ -36,7 +49,7 @@ async function startRemote() {
       });
       await mcp.connect(transport);
     }
-    await transport.handleRequest(req, res);
+    await transport.handleRequest(req, res, parsed);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
@@ -78,6 +91,20 @@ describe("countersign connect (stdio ↔ Streamable HTTP bridge)", () => {
     await client.close();
     // Closing stdin ends the session on the server (DELETE).
     await expect.poll(() => remote.seen.some((s) => s.method === "DELETE"), { timeout: 5000 }).toBe(true);
+  });
+
+  it("passes the gateway's own JSON-RPC error through when it refuses a call (429)", async () => {
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(bridge(remote.url, TOKEN));
+    const err = await client.callTool({ name: "limited", arguments: {} }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: number; message: string; data?: unknown },
+    );
+    expect(err?.code).toBe(-32029);
+    expect(err?.data).toEqual({ retry_after_seconds: 7 });
+    // The session still works afterwards.
+    expect((await client.callTool({ name: "echo", arguments: { text: "again" } })).content).toEqual([{ type: "text", text: "echo: again" }]);
+    await client.close();
   });
 
   it("answers the client with an error naming the problem when the token is refused", async () => {
