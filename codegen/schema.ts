@@ -46,7 +46,7 @@ export const INLINE_LIMIT = 2500;
  */
 export const MAX_DEF_DEPTH: Readonly<Record<Mode, number>> = { request: 3, response: 1 };
 /** After this many characters of `$defs` in one schema, further definitions become stubs too. */
-export const DEFS_BUDGET = 60_000;
+export const DEFS_BUDGET = 30_000;
 
 const NAME_MAPS = new Set(["properties", "patternProperties", "dependentSchemas", "$defs", "definitions"]);
 const DROPPED_ANNOTATIONS = new Set(["example", "examples", "xml", "externalDocs", "discriminator", "nullable", "readOnly", "writeOnly", "$schema", "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$comment", "$defs", "definitions", "$vocabulary", "id"]);
