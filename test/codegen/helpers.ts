@@ -39,14 +39,22 @@ export function compileFailures(tools: readonly ToolDescriptor[]): string[] {
   const ajv = new Ajv2020({ strict: true, code: { optimize: false } });
   addFormats(ajv);
   const failures: string[] = [];
+  // Identical schemas (a shared response, say) compile once; a failure is still reported per tool.
+  const verdicts = new Map<string, string | undefined>();
   for (const t of tools) {
     for (const [kind, schema] of [["input", t.inputSchema], ["output", t.outputSchema]] as const) {
       if (!schema) continue;
-      try {
-        ajv.compile(schema);
-      } catch (err) {
-        failures.push(`${t.name} ${kind}: ${(err as Error).message}`);
+      const key = JSON.stringify(schema);
+      if (!verdicts.has(key)) {
+        try {
+          ajv.compile(schema);
+          verdicts.set(key, undefined);
+        } catch (err) {
+          verdicts.set(key, (err as Error).message);
+        }
       }
+      const problem = verdicts.get(key);
+      if (problem !== undefined) failures.push(`${t.name} ${kind}: ${problem}`);
     }
   }
   return failures;
