@@ -195,6 +195,7 @@ describe("preview and confirm over Streamable HTTP", () => {
     expect(c.structuredContent?.error).toMatchObject({ code: "confirmation_invalid" });
     const listed = await call(bob, "list_pending_actions", {});
     expect(listed.structuredContent?.actions.map((a: { action_id: string }) => a.action_id)).not.toContain(p.action_id);
+    await alice.listTools(); // the client now checks list_pending_actions' answer against its outputSchema
     const mine = await call(alice, "list_pending_actions", {});
     expect(mine.structuredContent?.actions.map((a: { action_id: string }) => a.action_id)).toContain(p.action_id);
     expect(upstream.writes).toHaveLength(0);

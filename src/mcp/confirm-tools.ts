@@ -14,6 +14,30 @@ const TOKEN_INPUT = {
   additionalProperties: false,
 } as const;
 
+const LIST_OUTPUT = {
+  type: "object",
+  properties: {
+    actions: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          action_id: { type: "string" },
+          tool: { type: "string" },
+          summary: { type: "string" },
+          method: { type: "string" },
+          url: { type: "string" },
+          warnings: { type: "array", items: { type: "string" } },
+          created_at: { type: "string", format: "date-time" },
+          expires_at: { type: "string", format: "date-time" },
+        },
+        required: ["action_id", "tool", "summary", "method", "url", "warnings", "created_at", "expires_at"],
+      },
+    },
+  },
+  required: ["actions"],
+} as const;
+
 function callerOf(session: SessionContext): ActionCaller {
   return {
     ...(session.credential !== undefined ? { credential: session.credential } : {}),
@@ -54,6 +78,7 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       title: "List pending writes",
       description: "Lists your own pending writes that are waiting for confirm_action, with their summaries and expiry.",
       inputSchema: { type: "object", properties: {}, additionalProperties: false },
+      outputSchema: LIST_OUTPUT,
       annotations: { readOnlyHint: true, openWorldHint: false },
       handle: (_args, session) => actions(session).list(callerOf(session)),
     },
