@@ -105,10 +105,10 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
       }
 
       if (current !== undefined && !found?.parent && !ifMatch && callerIfMatch === undefined) {
-        const found = versionToSend(tool, args, current);
-        if (found) {
-          version = { field: found.field, value: found.value };
-          args = found.args;
+        const versioned = versionToSend(tool, args, current);
+        if (versioned) {
+          version = { field: versioned.field, value: versioned.value };
+          args = versioned.args;
         }
       }
 
@@ -138,7 +138,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         method: line.method,
         url: withoutCredentials(line.url, tool),
         ...(body !== undefined ? { body: forDisplay(body) } : {}),
-        ...(current !== undefined ? { current, current_source: currentSource } : {}),
+        ...(current !== undefined ? { current: forDisplay(current), current_source: currentSource } : {}),
         ...(currentNote !== undefined ? { current_note: currentNote } : {}),
         ...(diff !== undefined ? { diff } : {}),
         warnings,
