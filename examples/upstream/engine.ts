@@ -62,10 +62,10 @@ const CANCEL_LIKE = ["cancelled", "canceled", "archived", "rejected", "void"];
 const PAGING_PARAMS = new Set(["limit", "cursor", "page", "per_page", "page_size", "offset", "sort", "order", "order_by", "q", "query", "search", "expand", "fields", "include"]);
 
 /** Verbs of action endpoints → the state they put an item in. */
-const VERB_STATES: Record<string, { status?: string[]; flags?: Record<string, unknown>; stamp?: string; clear?: string[] }> = {
+const VERB_STATES: Record<string, { status?: string[]; onlyFrom?: string[]; flags?: Record<string, unknown>; stamp?: string; clear?: string[] }> = {
   archive: { status: ["archived"], flags: { archived: true, is_archived: true }, stamp: "archived_at" },
-  unarchive: { status: ["active", "open", "todo"], flags: { archived: false, is_archived: false }, clear: ["archived_at"] },
-  restore: { status: ["active", "open", "todo", "draft"], flags: { archived: false, is_archived: false, deleted: false }, clear: ["archived_at", "deleted_at"] },
+  unarchive: { status: ["active", "open", "todo"], onlyFrom: ["archived", "deleted", "suspended", "deactivated", "inactive", "disabled"], flags: { archived: false, is_archived: false }, clear: ["archived_at"] },
+  restore: { status: ["active", "open", "todo", "draft"], onlyFrom: ["archived", "deleted", "suspended", "deactivated", "inactive", "disabled"], flags: { archived: false, is_archived: false, deleted: false }, clear: ["archived_at", "deleted_at"] },
   complete: { status: DONE_LIKE, flags: { completed: true, done: true }, stamp: "completed_at" },
   close: { status: ["closed", "done", "resolved"], stamp: "closed_at" },
   resolve: { status: ["resolved", "done", "closed"], stamp: "resolved_at" },
@@ -73,7 +73,7 @@ const VERB_STATES: Record<string, { status?: string[]; flags?: Record<string, un
   start: { status: ["in_progress", "running", "active", "started"], stamp: "started_at" },
   stop: { status: ["stopped", "completed", "paused", "done"], stamp: "stopped_at" },
   pause: { status: ["paused", "on_hold"], flags: { paused: true } },
-  resume: { status: ["active", "running", "in_progress"], flags: { paused: false } },
+  resume: { status: ["active", "running", "in_progress"], onlyFrom: ["archived", "deleted", "suspended", "deactivated", "inactive", "disabled", "paused", "on_hold"], flags: { paused: false } },
   publish: { status: ["published", "active", "live"], flags: { published: true }, stamp: "published_at" },
   unpublish: { status: ["draft", "unpublished"], flags: { published: false }, clear: ["published_at"] },
   approve: { status: ["approved", "accepted"], stamp: "approved_at" },
@@ -85,7 +85,7 @@ const VERB_STATES: Record<string, { status?: string[]; flags?: Record<string, un
   enable: { status: ["active", "enabled"], flags: { enabled: true, active: true } },
   disable: { status: ["disabled", "inactive", "paused"], flags: { enabled: false, active: false } },
   suspend: { status: ["suspended", "inactive", "disabled"], flags: { active: false }, stamp: "suspended_at" },
-  reactivate: { status: ["active", "enabled"], flags: { active: true }, clear: ["suspended_at", "deactivated_at"] },
+  reactivate: { status: ["active", "enabled"], onlyFrom: ["archived", "deleted", "suspended", "deactivated", "inactive", "disabled"], flags: { active: true }, clear: ["suspended_at", "deactivated_at"] },
   read: { flags: { read: true, is_read: true }, stamp: "read_at" },
   unread: { flags: { read: false, is_read: false }, clear: ["read_at"] },
   pin: { flags: { pinned: true, is_pinned: true }, stamp: "pinned_at" },
@@ -569,7 +569,8 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
   function applyVerb(res: Resource, rec: StoredRecord, verb: string, body: Record<string, unknown>): void {
     const key = verb.replace(/^mark[-_]?(as[-_]?)?/, "").replace(/-/g, "_");
     const rule = VERB_STATES[key];
-    if (rule?.status && res.statusField && res.statusValues) {
+    const fromOk = !rule?.onlyFrom || !res.statusField || rule.onlyFrom.includes(String(rec[res.statusField]));
+    if (rule?.status && res.statusField && res.statusValues && fromOk) {
       const wanted = typeof body.status === "string" && res.statusValues.includes(body.status) ? body.status : rule.status.find((s) => res.statusValues!.includes(s));
       if (wanted) rec[res.statusField] = wanted;
     }

@@ -201,6 +201,24 @@ describe("workspace upstream: audit trail and search in nested fields", () => {
     expect(events[1]).toMatchObject({ action: "create_label", resource_id: label.id, changes: { name: "audited" } });
   });
 
+  it("archives a project out of the default list and restores it with its status intact; suspends and reactivates a member", async () => {
+    const projects = (await call("GET", "/projects?limit=100")).data as Json[];
+    const target = projects.find((p) => p.status === "on_hold") ?? projects[projects.length - 1];
+    const archived = await call("POST", `/projects/${target.id}/archive`);
+    expect(archived).toMatchObject({ archived: true, status: target.status });
+    expect(archived.archived_at).toBeTruthy();
+    expect(((await call("GET", "/projects?limit=100")).data as Json[]).some((p) => p.id === target.id)).toBe(false);
+    expect(((await call("GET", "/projects?status=archived")).data as Json[]).map((p) => p.id)).toContain(target.id);
+    const restored = await call("POST", `/projects/${target.id}/restore`);
+    expect(restored).toMatchObject({ archived: false, archived_at: null, status: target.status });
+
+    const org = (await call("GET", "/organizations?limit=1")).data[0];
+    const member = ((await call("GET", `/organizations/${org.id}/members?status=active`)).data as Json[])[0];
+    expect((await call("POST", `/organizations/${org.id}/members/${member.id}/suspend`)).status).toBe("suspended");
+    expect(((await call("GET", `/organizations/${org.id}/members?status=suspended&limit=100`)).data as Json[]).map((m) => m.id)).toContain(member.id);
+    expect((await call("POST", `/organizations/${org.id}/members/${member.id}/reactivate`)).status).toBe("active");
+  });
+
   it("finds organization members by their user's name", async () => {
     const org = (await call("GET", "/organizations?limit=1")).data[0];
     const members = (await call("GET", `/organizations/${org.id}/members?limit=100`)).data as Json[];
