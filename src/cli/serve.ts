@@ -7,6 +7,7 @@ import { loadConfig } from "../config.js";
 import { publicMessage, toGatewayError } from "../errors.js";
 import { startHttpServer } from "../transports/http.js";
 import { watchForGateway } from "../surface/hot-reload.js";
+import { warmToolSearch } from "../surface/search.js";
 
 /** Serves until SIGINT/SIGTERM, then closes sessions and stores cleanly. */
 export async function run(argv: string[]): Promise<number> {
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   const handle = await startHttpServer(gateway);
   // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
   const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
+  warmToolSearch(gateway.registry.tools);
   const { config, log } = gateway.deps;
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.

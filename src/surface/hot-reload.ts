@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Gateway } from "../app.js";
 import type { Logger } from "../log.js";
 import { loadRegistry, type Registry } from "../registry.js";
+import { warmToolSearch } from "./search.js";
 
 export interface WatchOptions {
   /** The generated folder (`generated/<api>`). */
@@ -74,6 +75,7 @@ export async function watchGenerated(options: WatchOptions): Promise<Watcher> {
         return;
       }
       options.apply(registry);
+      warmToolSearch(registry.tools);
       count++;
       options.log.info({ dir: options.dir, tools: registry.tools.length }, "hot reload: tools replaced");
       await options.notify().catch((err: unknown) => options.log.warn({ err }, "hot reload: notifying sessions failed"));

@@ -153,3 +153,8 @@ export function toolSearchFor(tools: readonly ToolDescriptor[]): ToolSearch {
   }
   return found;
 }
+
+/** Builds a tool list's index in the background, so the first search_tools call does not pay for it. */
+export function warmToolSearch(tools: readonly ToolDescriptor[]): void {
+  setImmediate(() => toolSearchFor(tools)).unref();
+}
