@@ -78,6 +78,38 @@ describe("confirm through countersign stdio", () => {
     }
   });
 
+  it("a gateway killed while executing an action reports it as unknown afterwards and never re-runs it", async () => {
+    const { token } = mint("killed");
+    const transport = new StdioClientTransport({ command: "node", args: [CLI, "stdio"], env: { ...env, MCP_TOKEN: token }, stderr: "pipe" });
+    const first = new Client({ name: "desktop-like", version: "1" });
+    await first.connect(transport);
+    const p = await call(first, "create_task", { project_id: 42, title: "Cut off mid-call" });
+    const before = upstream.writes.length;
+    upstream.writeDelayMs = 1500;
+    try {
+      const confirming = call(first, "confirm_action", { confirm_token: p.structuredContent!.confirm_token }).catch((err: unknown) => err);
+      await expect.poll(() => upstream.inflightWrites, { timeout: 10_000 }).toBe(1);
+      process.kill(transport.pid!, "SIGKILL");
+      await confirming;
+      await first.close().catch(() => undefined);
+      await expect.poll(() => upstream.writes.length - before, { timeout: 10_000 }).toBe(1); // the request in flight still lands
+
+      const second = await stdioClient(token);
+      try {
+        const r = await call(second, "confirm_action", { confirm_token: p.structuredContent!.confirm_token });
+        expect(r.structuredContent).toMatchObject({ status: "unknown", action_id: p.structuredContent!.action_id });
+        expect(r.isError).toBe(true);
+        await new Promise((res) => setTimeout(res, 200));
+        expect(upstream.writes.length - before).toBe(1);
+        expect([...upstream.tasks.values()].filter((t) => t.title === "Cut off mid-call")).toHaveLength(1);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      upstream.writeDelayMs = 0;
+    }
+  });
+
   it("two gateway processes on one data dir: previewed in one, 20 confirms split across both, one write", async () => {
     const { token } = mint("two-processes");
     const [one, two] = await Promise.all([stdioClient(token), stdioClient(token)]);
