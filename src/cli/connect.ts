@@ -18,7 +18,12 @@ const BRIDGE_ERROR = -32000;
 export async function run(argv: string[]): Promise<number> {
   let positionals: string[];
   try {
-    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
+    let values: { help?: boolean };
+    ({ positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: "boolean", short: "h" } } }));
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
   } catch (err) {
     process.stderr.write(`countersign connect: ${(err as Error).message}\n${USAGE}`);
     return 2;

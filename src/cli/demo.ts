@@ -15,7 +15,7 @@ import { startUpstream, type RunningUpstream } from "../../examples/upstream/ser
 import { startHttpServer, type HttpHandle } from "../transports/http.js";
 import { hashToken, mintToken } from "../tokens/format.js";
 
-const USAGE = "usage: countersign demo [--port N] [--upstream-port N] [--host H] [--spec FILE] [--data-dir DIR]\n";
+const USAGE = "usage: countersign demo [--port N (8787)] [--upstream-port N (4010)] [--host H] [--spec FILE] [--data-dir DIR] [--generated DIR] [--log-level L]\n";
 
 /** The repository root (bin/countersign.js lives there), from dist/src/cli/demo.js or src/cli/demo.ts. */
 function repoRoot(): string {
@@ -126,11 +126,16 @@ export async function run(argv: string[]): Promise<number> {
         "data-dir": { type: "string" },
         generated: { type: "string" },
         "log-level": { type: "string", default: "warn" },
+        help: { type: "boolean", short: "h" },
       },
     }));
   } catch (err) {
     process.stderr.write(`countersign demo: ${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   const root = repoRoot();
   const upstreamPort = Number(values["upstream-port"]);
