@@ -16,7 +16,8 @@ export function plain(text: string): string {
 export function firstSentence(text: string): string {
   const para = text.trim().split(/\n\s*\n/)[0] ?? "";
   const flat = plain(para);
-  const m = /^(.+?[.!?])(\s|$)/.exec(flat);
+  // A sentence ends at . ! ? before a capitalised word or the end ("e.g. this" does not end one).
+  const m = /^(.+?[.!?])(?=\s+[A-Z0-9(`"'*_[]|$)/.exec(flat);
   let s = m ? m[1]! : flat;
   if (s.length > MAX_DESCRIPTION) {
     const cut = s.slice(0, MAX_DESCRIPTION - 1);

@@ -41,7 +41,10 @@ export function startUpstreamTypes(root: Record<string, unknown>): PendingTypes 
     const result = new Promise<void>((r) => setImmediate(r)).then(() => (cancelled ? { ok: false as const, reason: "cancelled" } : printUpstreamTypes(copy)));
     return { result, cancel: () => void (cancelled = true) };
   }
-  const worker = new Worker(workerFile, { workerData: root });
+  // The library logs problems itself; its failure reason reaches the manifest notes instead.
+  const worker = new Worker(workerFile, { workerData: root, stdout: true, stderr: true });
+  worker.stdout.resume();
+  worker.stderr.resume();
   const result = new Promise<UpstreamTypes>((resolve) => {
     let settled = false;
     const done = (r: UpstreamTypes): void => {
