@@ -10,7 +10,7 @@ import { toolsOf } from "./apis.js";
 
 /** [request, expected tool or any of several]; see the file's `_about`. */
 type Request = readonly [string, string | readonly string[]];
-const data = JSON.parse(readFileSync(new URL("./search-requests.json", import.meta.url), "utf8")) as { requests: Request[]; heldOut: Request[] };
+const data = JSON.parse(readFileSync(new URL("./search-requests.json", import.meta.url), "utf8")) as { requests: Request[]; heldOut: Request[]; githubHeldOut: Request[] };
 export const REQUESTS: readonly Request[] = data.requests;
 /**
  * Written after the synonym map and idioms were tuned on REQUESTS, and never tuned on: an honest
@@ -38,6 +38,14 @@ function recallAt5(tools: Parameters<typeof createToolSearch>[0], requests: type
 function report(label: string, n: number, r: ReturnType<typeof recallAt5>): string {
   return `${label}: recall@5 = ${(r.recall * 100).toFixed(1)}% (${r.hits}/${n}), top-1 = ${(r.top1 * 100).toFixed(1)}%${r.misses.length ? `\nmisses:\n${r.misses.join("\n")}` : ""}`;
 }
+
+describe("search quality on GitHub's API", () => {
+  it(`held-out requests (${data.githubHeldOut.length}, reported; never tuned on) reach at least 75%`, async () => {
+    const r = recallAt5(await toolsOf("github"), data.githubHeldOut);
+    console.log(report("search quality on GitHub (held out)", data.githubHeldOut.length, r));
+    expect(r.recall).toBeGreaterThanOrEqual(0.75);
+  });
+});
 
 describe("search quality on the bundled spec", () => {
   it(`held-out requests (${HELD_OUT.length}, reported; never tuned on) reach at least 80%`, async () => {
