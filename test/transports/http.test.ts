@@ -7,6 +7,7 @@ import type { CallRequest, Gateway } from "../../src/app.js";
 import { GatewayError } from "../../src/errors.js";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
 import { startAppHarness, type AppHarness } from "../app-harness.js";
+import { fixtureTools } from "../fixtures/tools/index.js";
 
 async function connect(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "http-test", version: "1.0.0" });
@@ -207,7 +208,7 @@ describe("stateful Streamable HTTP", () => {
   it("serves /healthz and /readyz", async () => {
     const base = server.url.replace(/\/mcp$/, "");
     expect(JSON.parse((await raw(`${base}/healthz`, { method: "GET" })).body)).toEqual({ status: "ok" });
-    expect(JSON.parse((await raw(`${base}/readyz`, { method: "GET" })).body)).toMatchObject({ status: "ready", tools: 26 });
+    expect(JSON.parse((await raw(`${base}/readyz`, { method: "GET" })).body)).toMatchObject({ status: "ready", tools: fixtureTools().length });
   });
 });
 

@@ -167,6 +167,12 @@ describe("failures", () => {
     await expect.poll(() => up.aborted.length).toBe(1);
   });
 
+  it("reports a connection dropped mid-body as retryable instead of failing the process", async () => {
+    const err = await rejection(client().executeUpstream(fixtureTool("get_hangup"), {}));
+    expect(err.code).toBe("upstream_unavailable");
+    expect(err.retryable).toBe(true);
+  });
+
   it("reports a refused connection as retryable", async () => {
     const dead = await startFixtureUpstream();
     await dead.close();
