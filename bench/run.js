@@ -24,9 +24,9 @@ import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { getEncoding } from "js-tiktoken";
 import { CONTENDERS, findReadTool, installPeers, prepareCountersign, prepareOmg, ROOT, versions } from "./lib/contenders.js";
-import { listAllTools, rssMb, sleep, spawnServer, stdioClient } from "./lib/procs.js";
+import { describeError, listAllTools, rssMb, sleep, spawnServer, stdioClient } from "./lib/procs.js";
 import { renderMarkdown } from "./lib/report.js";
-import { round, shuffle, summarize } from "./lib/stats.js";
+import { median, round, shuffle, summarize } from "./lib/stats.js";
 
 const { values: opts } = parseArgs({
   options: {
@@ -39,8 +39,8 @@ const { values: opts } = parseArgs({
 
 const QUICK = opts.quick;
 const P = QUICK
-  ? { coldRuns: 2, warmup: 100, rounds: 4, perRound: 50, levels: [1, 8, 32], tpSeconds: 2, tpWarmMs: 400, memCalls: 2000 }
-  : { coldRuns: 3, warmup: 300, rounds: 10, perRound: 100, levels: [1, 8, 32], tpSeconds: 4, tpWarmMs: 1000, memCalls: 10_000 };
+  ? { coldRuns: 2, warmup: 100, rounds: 4, perRound: 50, levels: [1, 8, 32], tpRounds: 1, tpSeconds: 2, tpWarmMs: 400, memCalls: 2000 }
+  : { coldRuns: 3, warmup: 300, rounds: 10, perRound: 100, levels: [1, 8, 32], tpRounds: 2, tpSeconds: 2.5, tpWarmMs: 500, memCalls: 10_000 };
 
 const enc = getEncoding("cl100k_base");
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -100,6 +100,7 @@ async function coldStarts(contender, spec, prep, result) {
   await sleep(500);
   result.rss_loaded_mb = rssMb(inst.pid);
   result.tools = inst.tools.length;
+  if (inst.tools.invalid) result.list_invalid = inst.tools.invalid;
   Object.assign(result, listSize(inst.tools));
   return inst;
 }
@@ -121,7 +122,7 @@ async function latency(running, spec) {
         }
         r.calls += P.perRound;
       } catch (err) {
-        r.failed = `latency: ${err.message}`;
+        r.failed = `latency: ${describeError(err)}`;
       }
     }
   }
@@ -134,7 +135,8 @@ async function throughput(r, spec, n) {
   const sessions = n === 1 ? [r.inst.primary] : [];
   const t0 = performance.now();
   try {
-    for (let i = 0; i < n - sessions.length + (n === 1 ? 0 : 0); i++) sessions.push(await r.inst.newSession());
+    const need = n - sessions.length;
+    for (let i = 0; i < need; i++) sessions.push(await r.inst.newSession());
   } catch (err) {
     await Promise.all(sessions.filter((s) => s !== r.inst.primary).map((s) => s.close()));
     return { error: `opening ${n} sessions: ${err.message}` };
@@ -157,7 +159,7 @@ async function throughput(r, spec, n) {
         }
       } catch (err) {
         if (measuring) errors++;
-        firstError ??= err.message;
+        firstError ??= describeError(err);
         if (!measuring) await sleep(5);
       }
       r.calls++;
@@ -177,12 +179,32 @@ async function throughput(r, spec, n) {
   return {
     sessions: n,
     calls_per_s: round(ok / elapsed, 1),
+    seconds: elapsed,
     ok,
     errors,
     ...(firstError && errors ? { first_error: firstError.slice(0, 300) } : {}),
     p50_ms: s.p50_ms,
     p99_ms: s.p99_ms,
     session_setup_ms: round(setup_ms, 1),
+  };
+}
+
+function mergeWindows(ws) {
+  const bad = ws.find((w) => w.skipped || w.error);
+  if (bad) return bad;
+  const ok = ws.reduce((a, w) => a + w.ok, 0);
+  const seconds = ws.reduce((a, w) => a + w.seconds, 0);
+  const errors = ws.reduce((a, w) => a + w.errors, 0);
+  return {
+    sessions: ws[0].sessions,
+    calls_per_s: round(ok / seconds, 1),
+    windows_calls_per_s: ws.map((w) => w.calls_per_s),
+    ok,
+    errors,
+    ...(errors ? { first_error: ws.find((w) => w.first_error)?.first_error } : {}),
+    p50_ms: median(ws.map((w) => w.p50_ms)),
+    p99_ms: Math.max(...ws.map((w) => w.p99_ms)),
+    session_setup_ms: median(ws.map((w) => w.session_setup_ms)),
   };
 }
 
@@ -262,7 +284,7 @@ async function benchSpec(spec, work, selected) {
     try {
       inst = await coldStarts(c, spec, prep, result);
     } catch (err) {
-      result.error = `start: ${err.message.slice(0, 1500)}`;
+      result.error = `start: ${describeError(err).slice(0, 1500)}`;
       log(`${c.id}: ${result.error.slice(0, 300)}`);
       continue;
     }
@@ -276,7 +298,7 @@ async function benchSpec(spec, work, selected) {
     try {
       await call(inst.primary.client, tool, spec.read.args);
     } catch (err) {
-      result.error = `first call: ${err.message.slice(0, 800)}`;
+      result.error = `first call: ${describeError(err).slice(0, 800)}`;
       await inst.stop();
       continue;
     }
@@ -286,12 +308,18 @@ async function benchSpec(spec, work, selected) {
   log(`latency: ${P.rounds} rounds × ${P.perRound} calls, ${running.length} contenders interleaved`);
   await latency(running, spec);
 
+  // Several short windows per contender and level, in shuffled order, summed: drift spreads over all.
   for (const n of P.levels) {
-    for (const r of shuffle([...running])) {
-      if (r.failed) continue;
-      log(`throughput ${r.contender.id} @${n}`);
-      (r.result.throughput ??= {})[n] = await throughput(r, spec, n);
+    log(`throughput @${n} sessions: ${P.tpRounds} rounds × ${P.tpSeconds} s per contender`);
+    const windows = new Map();
+    for (let round = 0; round < P.tpRounds; round++) {
+      for (const r of shuffle([...running])) {
+        if (r.failed) continue;
+        const w = await throughput(r, spec, n);
+        windows.set(r, [...(windows.get(r) ?? []), w]);
+      }
     }
+    for (const [r, ws] of windows) (r.result.throughput ??= {})[n] = mergeWindows(ws);
   }
   for (const r of running) {
     if (r.failed) {
@@ -301,7 +329,7 @@ async function benchSpec(spec, work, selected) {
         log(`memory ${r.contender.id}: to ${P.memCalls} calls`);
         Object.assign(r.result, await memoryAfterCalls(r, spec));
       } catch (err) {
-        r.result.error = `memory phase: ${err.message.slice(0, 500)}`;
+        r.result.error = `memory phase: ${describeError(err).slice(0, 500)}`;
       }
     }
     await r.inst.stop();

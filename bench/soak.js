@@ -5,7 +5,7 @@
  * first minute of warm-up.
  *
  *   make bench-soak                          (= node bench/soak.js: 10 minutes)
- *   node bench/soak.js --minutes 2 --rate 40
+ *   node bench/soak.js --minutes 2 --rate 10
  *
  * Per second, `rate` operations spread over `sessions` client sessions (open loop: an operation
  * starts on schedule whether or not earlier ones finished). 80% are reads (get_project,
@@ -28,7 +28,7 @@ import { svgDocument } from "./lib/svg-chart.js";
 const { values: opts } = parseArgs({
   options: {
     minutes: { type: "string", default: "10" },
-    rate: { type: "string", default: "50" },
+    rate: { type: "string", default: "20" },
     sessions: { type: "string", default: "4" },
     "sample-seconds": { type: "string", default: "10" },
     out: { type: "string", default: join(ROOT, "bench/results") },
@@ -113,7 +113,7 @@ async function main() {
       ...(window.firstError ? { first_error: window.firstError } : {}),
     });
     const s = samples.at(-1);
-    log(`t=${s.t_s}s rss=${s.rss_mb} MB reads=${s.reads} (p50 ${s.read_p50_ms} ms) writes=${s.writes} (p50 ${s.write_p50_ms} ms) errors=${s.errors}`);
+    log(`t=${s.t_s}s rss=${s.rss_mb} MB reads=${s.reads} (p50 ${s.read_p50_ms} ms) writes=${s.writes} (p50 ${s.write_p50_ms} ms) errors=${s.errors}${s.first_error ? ` (first: ${s.first_error.slice(0, 160)})` : ""}`);
     window = { read: [], write: [], errors: 0, firstError: undefined };
   };
   samples.push({ t_s: 0, rss_mb: rssMb(inst.pid), reads: 0, writes: 0, errors: 0 });

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { z } from "zod";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,15 +135,46 @@ export async function stdioClient(command, args, { env = {}, cwd } = {}) {
   };
 }
 
-/** Every tool over all tools/list pages. */
-export async function listAllTools(client) {
+const LenientList = z.object({ tools: z.array(z.any()), nextCursor: z.string().optional() }).passthrough();
+
+/** Short text for a client-side schema rejection (zod issues) or any other error. */
+export function describeError(err) {
+  try {
+    const issues = JSON.parse(err.message);
+    if (Array.isArray(issues) && issues[0]?.path) {
+      const paths = issues.map((i) => i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("").replace(/^\./, ""));
+      return `${issues.length} schema issue(s), e.g. ${paths.slice(0, 3).join(", ")}: ${issues[0].message}`;
+    }
+  } catch {
+    // not a zod issue list
+  }
+  return err.message.replace(/\s+/g, " ");
+}
+
+/**
+ * Every tool over all tools/list pages. When the SDK Client rejects the list (a tool that breaks
+ * the MCP schema), the list is fetched again without that check and the rejection is returned as
+ * `invalid` so the report can say that a strict client would refuse it.
+ */
+export async function listAllTools(client, collect = {}) {
   const tools = [];
   let cursor;
+  let lenient = false;
   do {
-    const page = await client.listTools(cursor ? { cursor } : {});
+    let page;
+    if (!lenient) {
+      try {
+        page = await client.listTools(cursor ? { cursor } : {});
+      } catch (err) {
+        collect.invalid = `the SDK Client rejects its tools/list: ${describeError(err)}`;
+        lenient = true;
+      }
+    }
+    if (lenient) page = await client.request({ method: "tools/list", params: cursor ? { cursor } : {} }, LenientList);
     tools.push(...page.tools);
     cursor = page.nextCursor;
   } while (cursor);
+  if (collect.invalid) Object.defineProperty(tools, "invalid", { value: collect.invalid });
   return tools;
 }
 
