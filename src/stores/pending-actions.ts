@@ -81,7 +81,7 @@ export interface PendingActionStore {
   waitForSettled(actionId: string, timeoutMs: number, signal?: AbortSignal): Promise<PendingAction | undefined>;
   /** Pending, unexpired actions across all tokens (for the metrics gauge). */
   countPending(): Promise<number>;
-  /** Flushes the snapshot. */
+  /** Waits for pending writes and stops background work. */
   close(): Promise<void>;
 }
 
@@ -91,7 +91,10 @@ export interface PendingActionsOptions {
   dataDir?: string;
   /** Clock in epoch milliseconds (tests pass a fake one). */
   now?: () => number;
-  /** How long settled and expired actions are kept so repeated confirms get a clear answer (default 24 h). */
+  /**
+   * How long settled and expired actions are kept so a repeated confirm gets the stored outcome
+   * (default 1 h: every kept action is in the snapshot, which is re-read at start-up).
+   */
   retainSeconds?: number;
   /** Told once for each action that expires unconfirmed (for the audit trail). */
   onExpired?: (action: PendingAction) => void;
@@ -142,7 +145,7 @@ interface Files {
 /** Creates the embedded pending-action store, loading what the data dir holds. */
 export function createPendingActions(options: PendingActionsOptions = {}): PendingActionStore {
   const now = options.now ?? Date.now;
-  const retainMs = (options.retainSeconds ?? 86_400) * 1000;
+  const retainMs = (options.retainSeconds ?? 3600) * 1000;
   const me: Holder = { pid: process.pid, instance: randomBytes(8).toString("hex") };
   LIVE_INSTANCES.add(me.instance);
   const files: Files | undefined = options.dataDir === undefined ? undefined : {
