@@ -136,7 +136,9 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
   function newId(res: Resource): string {
     const idSchema = res.properties[res.idField] ? flatten(doc, res.properties[res.idField]) : { type: "string", format: "uuid" };
     if (idSchema.format === "uuid" || res.idField === "__id") return mode.seeding ? String(synth({ type: "string", format: "uuid" })) : randomUUID();
-    if (typeOf(idSchema) === "integer") return String(store.all(res.name).length + 1 + rng.int(0, 9));
+    if (typeOf(idSchema) === "integer" || typeOf(idSchema) === "number") {
+      return String(store.all(res.name).reduce((max, r) => Math.max(max, Number(r[res.idField]) || 0), 0) + 1);
+    }
     return String(synth(idSchema, { name: res.idField, resource: res.name, index: store.all(res.name).length + 1 }));
   }
 
@@ -161,9 +163,10 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         if (type === "array") {
           if (!(field in rec)) continue;
           const n = Math.min(pool.length, Math.max((ps.minItems as number) ?? 0, (rec[field] as unknown[] | undefined)?.length ?? 1));
-          rec[field] = Array.from({ length: n }, (_, k) => idOf(tres, pool[(index + k) % pool.length]));
+          const numeric = ["integer", "number"].includes(typeOf(flatten(doc, ps.items)) ?? "");
+          rec[field] = Array.from({ length: n }, (_, k) => idOf(tres, pool[(index + k) % pool.length])).map((v) => (numeric ? Number(v) : v));
         } else if (rec[field] !== null && (field in rec || (ps.format === "uuid" && rec[field] !== undefined))) {
-          rec[field] = idOf(tres, pool[index % pool.length]);
+          rec[field] = asFieldType(res, field, idOf(tres, pool[index % pool.length]));
         }
       } else if ((type === "object" || Array.isArray(ps.anyOf)) && rec[field] && typeof rec[field] === "object" && !Array.isArray(rec[field])) {
         const name = refName(propSchema) ?? refName((deref(doc, propSchema).anyOf as unknown[] | undefined)?.[0]);
@@ -211,7 +214,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     const rec = synth({ $ref: `#/components/schemas/${res.name}` }, { resource: res.name, index, full: true }) as StoredRecord;
     const id = newId(res);
     if (res.idField === "__id") rec.__id = id;
-    else rec[res.idField] = id;
+    else rec[res.idField] = asFieldType(res, res.idField, id);
     if ("version" in res.properties) rec.version = 1;
     for (const f of ["created_at", "updated_at"]) if (f in res.properties) rec[f] = stamp();
     if (res.statusField && res.statusValues) {
@@ -226,6 +229,14 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
       if (/_count$/.test(k) && typeOf(ps) === "integer") rec[k] = 0;
     }
     return rec;
+  }
+
+  /** A path-parameter string as the type the record's field has (integer ids stay numbers). */
+  function asFieldType(res: Resource, field: string, value: string): unknown {
+    const ps = res.properties[field] ? flatten(doc, res.properties[field]) : undefined;
+    const t = ps ? typeOf(ps) : undefined;
+    if ((t === "integer" || t === "number") && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
+    return value;
   }
 
   /** Applies request fields to a record: only declared properties (or all when the schema is open). */
@@ -515,7 +526,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
         const target = model.referenceTarget(`${field}_id`);
         const found = target ? findById(target, value) : undefined;
         if (found) rec[field] = projectOnto(res.properties[field], found);
-      } else rec[field] = value;
+      } else rec[field] = asFieldType(res, field, value);
     }
     applyFields(res, rec, fields);
     if (res.statusField && fields[res.statusField] !== undefined) rec[res.statusField] = fields[res.statusField];
@@ -963,6 +974,7 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     attachFile,
     streamReply,
     recount,
+    asFieldType,
     isClosed,
     versionHeaders,
   };

@@ -66,7 +66,7 @@ export function seedStore(engine: Engine): boolean {
         const pid = engine.idOf(engine.resource(link.resource), parent);
         const ps = res.properties[link.field] ? flatten(engine.spec.doc, res.properties[link.field]) : undefined;
         if (ps && typeOf(ps) === "object") rec[link.field] = engine.projectOnto(res.properties[link.field], parent);
-        else rec[link.field] = pid;
+        else rec[link.field] = engine.asFieldType(res, link.field, pid);
       }
       if (res.statusField && res.statusValues) {
         const values = res.statusValues.filter((v) => v !== null && v !== "archived");
