@@ -139,7 +139,12 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
     if (typeOf(idSchema) === "integer" || typeOf(idSchema) === "number") {
       return String(store.all(res.name).reduce((max, r) => Math.max(max, Number(r[res.idField]) || 0), 0) + 1);
     }
-    return String(synth(idSchema, { name: res.idField, resource: res.name, index: store.all(res.name).length + 1 }));
+    // Readable ids (`comm_12`) from the schema, made unique against what is stored.
+    for (let n = store.all(res.name).length + 1; ; n++) {
+      const id = String(synth(idSchema, { name: res.idField, resource: res.name, index: n }));
+      if (!store.get(res.name, id)) return id;
+      if (n > store.all(res.name).length + 50) return `${id}-${randomUUID().slice(0, 8)}`;
+    }
   }
 
   /** Fills reference fields (`*_id`, `*_ids`, summary objects) from records that exist. */

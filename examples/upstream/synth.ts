@@ -70,8 +70,11 @@ function flattenUncached(doc: Schema, schema: unknown, depth: number): Schema {
   for (const part of allOf as unknown[]) {
     const p = flatten(doc, part, depth + 1);
     for (const [k, v] of Object.entries(p)) {
-      if (k === "properties") Object.assign(properties, v as Schema);
-      else if (k === "required") for (const r of v as string[]) required.add(r);
+      if (k === "properties") {
+        // allOf means every part applies: a property declared twice must satisfy both declarations.
+        for (const [name, ps] of Object.entries(v as Schema)) properties[name] = name in properties ? { allOf: [properties[name], ps] } : ps;
+      } else if (k === "required") for (const r of v as string[]) required.add(r);
+      else if (k === "enum" && Array.isArray(out.enum)) out.enum = (out.enum as unknown[]).filter((x) => (v as unknown[]).includes(x));
       else if (!(k in out)) out[k] = v;
     }
   }

@@ -37,6 +37,15 @@ function normalize30(node: unknown): unknown {
   return out;
 }
 
+/** Drops nested `$id`s: the spec's `#/components/...` refs are relative to the document, not to a schema's own id. */
+function stripIds(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(stripIds);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) if (k !== "$id" || typeof v !== "string") out[k] = stripIds(v);
+  return out;
+}
+
 function makeAjv(spec: LoadedSpec, coerce: boolean) {
   const options = {
     strict: false,
@@ -49,7 +58,7 @@ function makeAjv(spec: LoadedSpec, coerce: boolean) {
   const ajv = spec.version === "3.1" ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
   for (const f of ["binary", "byte", "int32", "int64", "float", "double", "password"]) ajv.addFormat(f, true);
-  const doc = spec.version === "3.0" ? (normalize30(spec.doc) as Schema) : spec.doc;
+  const doc = stripIds(spec.version === "3.0" ? normalize30(spec.doc) : spec.doc) as Schema;
   ajv.addSchema({ ...doc, $id: "https://upstream.local/spec.json" }, undefined, undefined, false);
   return ajv;
 }
