@@ -49,7 +49,8 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
   try {
     const spec = await loadSpec(req.specPath, { allowRemoteRefs: req.allowRemoteRefs ?? false });
     // Types print on a worker thread while the tools are built.
-    const pendingTypes = req.upstreamTypes === false ? undefined : startUpstreamTypes(spec.root);
+    const converted = spec.sourceVersion.startsWith("swagger");
+    const pendingTypes = req.upstreamTypes === false ? undefined : startUpstreamTypes(converted ? { root: spec.root } : { specPath: req.specPath });
     let build;
     try {
       build = buildTools(spec, req.rules ?? DEFAULT_RULES);
@@ -60,7 +61,7 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
     const info = spec.root.info as Record<string, unknown>;
     const api = req.api ?? apiNameOf(req.specPath);
     const notes: string[] = [];
-    if (spec.sourceVersion.startsWith("swagger")) notes.push(`converted from ${spec.sourceVersion} with swagger2openapi; pointers refer to the converted document`);
+    if (converted) notes.push(`converted from ${spec.sourceVersion} with swagger2openapi; pointers refer to the converted document`);
     let upstreamText: string;
     if (!pendingTypes) {
       upstreamText = emitUpstream(spec.sha256, req.command, { ok: false, reason: "upstream types were not requested" });

@@ -1,5 +1,5 @@
 /** Worker thread entry: prints upstream types for the spec object it is given. */
 import { parentPort, workerData } from "node:worker_threads";
-import { printUpstreamTypes } from "./upstream-types.js";
+import { printUpstreamTypes, type TypesSource } from "./upstream-types.js";
 
-parentPort!.postMessage(await printUpstreamTypes(workerData));
+parentPort!.postMessage(await printUpstreamTypes(workerData as TypesSource));
