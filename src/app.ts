@@ -124,6 +124,19 @@ function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "defau
   };
 }
 
+// listed() is pure and is most of the cost of a large tools/list; every session after the first
+// reuses its output. Keyed by descriptor, so a hot reload's new descriptors start fresh.
+const listedCache = new WeakMap<ToolDescriptor | MetaTool, Map<string, ListedTool>>();
+
+function listedOnce(tool: ToolDescriptor | MetaTool, profile: SchemaProfile, withOutputSchema: boolean): ListedTool {
+  let byKey = listedCache.get(tool);
+  if (!byKey) listedCache.set(tool, (byKey = new Map()));
+  const key = `${profile}|${withOutputSchema}`;
+  let out = byKey.get(key);
+  if (!out) byKey.set(key, (out = listed(tool, profile, withOutputSchema)));
+  return out;
+}
+
 /** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
 export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
   const log = overrides.log ?? createLog(config.logLevel);
@@ -206,7 +219,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       const shown = sessionVisibility(settings, session.principal, scope, session.enabledModules);
       const names = new Set<string>([...shown.tools, ...shown.metaTools]);
       const meta = metaTools.filter((t) => !isDiscoveryTool(t.name) || names.has(t.name));
-      return describeRepeatsOnce([...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listed(t, settings.profile, config.surface.listOutputSchemas || !("binding" in t))));
+      return describeRepeatsOnce([...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listedOnce(t, settings.profile, config.surface.listOutputSchemas || !("binding" in t))));
     },
     async callTool(req) {
       const requestId = randomUUID();
