@@ -937,8 +937,10 @@ export function createEngine(spec: LoadedSpec, store: Store, options: { seed?: n
       return { status: plan.op.success.status, body: current };
     }
     if (plan.response.kind === "list") {
-      const items = store.all(plan.response.resource);
-      return listReply({ ...req, plan: { ...plan, parents: plan.parents.filter((p) => p.field in resource(plan.response.kind === "list" ? plan.response.resource : "").properties) } }, items);
+      // A list in an unusual place (a search, a report): filter by the path parents the items carry.
+      const listed = resource(plan.response.resource);
+      const parents = plan.parents.filter((p) => p.field in listed.properties);
+      return listReply({ ...req, plan: { ...plan, parents } }, filterItems({ ...req, plan: { ...plan, parents } }, listed.name));
     }
     return synthReply(req);
   }
