@@ -151,7 +151,8 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     const last = (tokens[tokens.length - 1] ?? "schema").replace(/~1/g, "_").replace(/~0/g, "_");
     const clean = last.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60) || "schema";
     const isComponent = tokens.length === 3 && tokens[0] === "components" && tokens[1] === "schemas" && r.url === rootUrlOf(r);
-    const name = isComponent ? clean : `${clean}_${createHash("sha256").update(r.key).digest("hex").slice(0, 8)}`;
+    // Hash the location as shown to users (relative to the root spec), never the absolute URL: output must not depend on the checkout path.
+    const name = isComponent ? clean : `${clean}_${createHash("sha256").update(resolver.display(r.url, r.fragment)).digest("hex").slice(0, 8)}`;
     defNames.set(r.key, name);
     return name;
   }

@@ -70,3 +70,20 @@ describe("relative-file $refs", () => {
     expect(upstream).toMatch(/street\?: string/);
   }, 60_000);
 });
+
+describe("output does not depend on where the checkout lives", () => {
+  it("two copies of a spec with a recursive schema in another file generate identical files", async () => {
+    const { cp, mkdir } = await import("node:fs/promises");
+    const outputs = [];
+    for (const name of ["one", "two/deeper"]) {
+      const copy = path.join(dir, name);
+      await mkdir(copy, { recursive: true });
+      for (const f of ["features-3.0.yaml", "features-shared.yaml"]) await cp(fixture(f), path.join(copy, f));
+      outputs.push(await generateSpec(path.join(copy, "features-3.0.yaml")));
+    }
+    const [a, b] = outputs;
+    expect([...b!.files.entries()]).toEqual([...a!.files.entries()]);
+    const defs = a!.tools.find((t) => t.name === "create_pet")!.inputSchema.$defs as Record<string, unknown>;
+    expect(Object.keys(defs)).toEqual([expect.stringMatching(/^Node_[0-9a-f]{8}$/)]);
+  });
+});
