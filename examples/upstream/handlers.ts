@@ -525,7 +525,7 @@ export function createHandlers(): Record<string, Handler> {
   };
 
   // ------------------------------------------------------------ comments, notifications, chat
-  h.listNotifications = async (req, engine, generic) => {
+  h.listNotifications = async (req, engine) => {
     const query = { ...req.query };
     const unreadOnly = query.unread === true || query.unread_only === true;
     delete query.unread;
@@ -537,7 +537,6 @@ export function createHandlers(): Record<string, Handler> {
     const reply = engine.listReply(req, items);
     const out = reply.body as Rec;
     if ("unread_count" in out) out.unread_count = all.filter((n) => n.read !== true).length;
-    void generic;
     return reply;
   };
   h.addTaskComment = async (req, engine, generic) => {
