@@ -160,6 +160,7 @@ function collectOperations(root: Obj, resolver: Resolver, rootUrl: string): RawO
   const out: RawOperation[] = [];
   const paths = isObject(root.paths) ? root.paths : {};
   for (const path of Object.keys(paths).sort(cmp)) {
+    if (path.startsWith("x-")) continue; // Paths Object extensions (§4.8.8) are not routes.
     const at = pointer("#/paths", path);
     if (!path.startsWith("/")) throw new SpecError(at, "path must start with /");
     const resolved = resolver.deref(paths[path], rootUrl, at);
