@@ -42,6 +42,8 @@ beforeAll(async () => {
     COUNTERSIGN_UPSTREAM_URL: up.url,
     COUNTERSIGN_GENERATED_DIR: generated,
     LOG_LEVEL: "warn",
+    // Listed output schemas make clients check structuredContent: errors must then carry their details as text.
+    COUNTERSIGN_LIST_OUTPUT_SCHEMAS: "true",
   };
   const minted = spawnSync("node", [CLI, "tokens", "create", "--name", "e2e", "--json"], { env, encoding: "utf8" });
   expect(minted.status, minted.stderr).toBe(0);

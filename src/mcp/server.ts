@@ -158,7 +158,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
           });
       // call_tool runs a generated tool: its pending writes are confirmed the same way as a direct call's.
       const answered = meta && meta.name !== "call_tool" ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
-      const hasOutputSchema = Boolean(meta ? meta.outputSchema : gateway.registry.get(name)?.outputSchema);
+      // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
+      const tool = meta ? undefined : gateway.registry.get(name);
+      const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
       return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
     } finally {
       clearTimeout(poll);

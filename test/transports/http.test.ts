@@ -96,6 +96,9 @@ describe("stateful Streamable HTTP", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ name: "get_item", transport: "http", admitted: true, credential: h.token });
     expect(calls[0]!.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    // Output schemas are not listed by default, so an error keeps its details in structuredContent.
+    const invalid = await client.callTool({ name: "get_item", arguments: {} });
+    expect(invalid.structuredContent).toMatchObject({ error: { code: "invalid_arguments" } });
     // The MCP client's own headers never reach the upstream.
     expect(JSON.stringify(h.upstream.requests[0]!.headers)).not.toContain(h.token);
     await client.close();
