@@ -24,8 +24,8 @@ export interface Metrics {
   setSessions(count: number | (() => number | Promise<number>), transport?: string): void;
   sessionOpened(transport?: string): void;
   sessionClosed(transport?: string): void;
-  /** Reports the audit sink's buffer depth (read at scrape time). */
-  trackAuditBuffer(read: () => number): void;
+  /** Reports the audit sink's buffer depth and dropped records (read at scrape time). */
+  trackAuditBuffer(read: () => number, dropped?: () => number): void;
   /** Distributed mode: exports `redis_up` (1 reachable, 0 not), read at scrape time. */
   trackRedis(up: () => boolean): void;
   /** Distributed mode: a rate-limit decision taken by this replica's in-memory insurance limiter because Redis was unreachable. */
@@ -90,12 +90,21 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     },
   });
   let auditBuffer: () => number = () => 0;
+  let auditDropped: () => number = () => 0;
   new Gauge({
     name: `${prefix}audit_buffered_records`,
     help: "Audit records waiting to be written to the sink.",
     registers: [registry],
     collect() {
       this.set(auditBuffer());
+    },
+  });
+  new Gauge({
+    name: `${prefix}audit_dropped_records`,
+    help: "Audit records given up on since start because the sink kept failing with a full buffer.",
+    registers: [registry],
+    collect() {
+      this.set(auditDropped());
     },
   });
 
@@ -145,8 +154,9 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     sessionClosed(transport = "http") {
       bump(transport, -1);
     },
-    trackAuditBuffer(read) {
+    trackAuditBuffer(read, dropped) {
       auditBuffer = read;
+      if (dropped) auditDropped = dropped;
     },
     trackRedis(up) {
       redisUp ??= new Gauge({ name: `${prefix}redis_up`, help: "Whether this replica reaches Redis (1) or not (0).", registers: [registry], collect() { this.set(up() ? 1 : 0); } });

@@ -32,8 +32,8 @@ export function createAuditing(
       bufferRecords: config.audit.bufferRecords,
       onError: (err) => log.error({ err }, "audit: writing the trail failed; records stay buffered"),
     });
-  const stats = (sink as { stats?: () => { buffered: number } }).stats;
-  if (stats) metrics.trackAuditBuffer(() => stats().buffered);
+  const stats = (sink as { stats?: () => { buffered: number; dropped?: number } }).stats;
+  if (stats) metrics.trackAuditBuffer(() => stats().buffered, () => stats().dropped ?? 0);
   const recorder =
     options.recorder ??
     createAuditRecorder({

@@ -37,6 +37,8 @@ export interface AuditFileSinkStats {
   written: number;
   writeErrors: number;
   rotations: number;
+  /** Records given up on because the disk kept failing while the buffer was full. */
+  dropped: number;
 }
 
 /** The audit files in `dir`, oldest first (rotated by sequence, then the current file). */
@@ -131,7 +133,7 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
   let closed = false;
   let closing: Promise<void> | undefined;
   let lastError: unknown;
-  const stats: AuditFileSinkStats = { buffered: 0, written: 0, writeErrors: 0, rotations: 0 };
+  const stats: AuditFileSinkStats = { buffered: 0, written: 0, writeErrors: 0, rotations: 0, dropped: 0 };
 
   // Before the first append: learn the rotation sequence and index the existing trail, so
   // get_activity after a restart still sees earlier events. Later records go to `live`.
@@ -174,26 +176,34 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
     await openCurrent();
   }
 
-  /** Appends one batch, splitting it where the size threshold falls. */
-  async function append(batch: readonly AuditRecord[]): Promise<void> {
+  /**
+   * Appends one batch, splitting it where the size threshold falls. `progress.done` counts the
+   * records known to be on disk, so a failure part-way requeues only the rest (no duplicates).
+   */
+  async function append(batch: readonly AuditRecord[], progress: { done: number }): Promise<void> {
     if (!handle) await openCurrent();
     let chunk = "";
     let chunkBytes = 0;
+    let inChunk = 0;
     for (const record of batch) {
       const line = serialize(record);
       const bytes = Buffer.byteLength(line);
       if (size + chunkBytes > 0 && size + chunkBytes + bytes > maxFileBytes) {
         if (chunk) await handle!.write(chunk);
         size += chunkBytes;
+        progress.done += inChunk;
         chunk = "";
         chunkBytes = 0;
+        inChunk = 0;
         if (size > 0) await rotate();
       }
       chunk += line;
       chunkBytes += bytes;
+      inChunk++;
     }
     if (chunk) await handle!.write(chunk);
     size += chunkBytes;
+    progress.done += inChunk;
   }
 
   function admitWaiting(): void {
@@ -212,16 +222,24 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
       while (queue.length) {
         const batch = queue.splice(0, queue.length);
         admitWaiting();
+        const progress = { done: 0 };
         try {
-          await append(batch);
+          await append(batch, progress);
           stats.written += batch.length;
           failures = 0;
           lastError = undefined;
         } catch (err) {
           stats.writeErrors++;
+          stats.written += progress.done;
           lastError = err;
           onError(err);
-          queue.unshift(...batch);
+          queue.unshift(...batch.slice(progress.done));
+          // A failing disk (not merely a slow one) must not hold calls forever: writers waiting
+          // for room are let go and their records counted as dropped.
+          for (const w of waiting.splice(0)) {
+            stats.dropped++;
+            w.accept();
+          }
           await handle?.close().catch(() => undefined);
           handle = undefined;
           failures++;
@@ -267,6 +285,10 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditSink & 
     write(record) {
       if (closed) return Promise.reject(new Error("audit sink is closed"));
       live.add(record);
+      if (lastError !== undefined && queue.length >= capacity) {
+        stats.dropped++;
+        return RESOLVED;
+      }
       if (waiting.length || queue.length >= capacity) {
         return new Promise<void>((accept) => {
           waiting.push({ record, accept });

@@ -161,3 +161,25 @@ describe("audit file sink on a stalled disk", () => {
     expect(ids).toEqual(Array.from({ length: N }, (_, i) => `req-${i}`));
   });
 });
+
+describe("audit file sink on a failing disk", () => {
+  it("does not hold calls forever: once the buffer is full, records are counted as dropped", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    // The current file can't be opened for appending (it is a directory): every append fails.
+    await mkdir(join(dir, CURRENT_FILE), { recursive: true });
+    const errors: unknown[] = [];
+    const sink = createAuditFileSink({ dir, bufferRecords: 10, flushIntervalMs: 1, onError: (e) => errors.push(e) });
+    const writes = Array.from({ length: 40 }, (_, i) => sink.write(record(i)));
+    const all = Promise.all(writes).then(() => "settled");
+    const outcome = await Promise.race([all, new Promise((r) => setTimeout(() => r("hung"), 5000))]);
+    expect(outcome).toBe("settled");
+    expect(errors.length).toBeGreaterThan(0);
+    expect((errors[0] as NodeJS.ErrnoException).code).toBe("EISDIR");
+    const stats = sink.stats();
+    // What is buffered (at most the buffer plus the batch in flight) is kept; the rest is counted.
+    expect(stats.dropped).toBeGreaterThanOrEqual(20);
+    expect(stats.written).toBe(0);
+    // Shutdown reports what could not be written instead of hanging; nothing goes unaccounted.
+    await expect(sink.close()).rejects.toThrow(new RegExp(`^audit sink: ${40 - stats.dropped} record\\(s\\) could not be written`));
+  });
+});
