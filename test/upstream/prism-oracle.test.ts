@@ -5,7 +5,7 @@
  * the whole chain; writes through the chain and then confirm_action, as a client would.
  *
  * Petstore (Swagger 2.0) always runs, every tool. GitHub (1,223 operations; Prism needs tens of
- * seconds to load it) runs with COUNTERSIGN_ORACLE_GITHUB=1, a fixed sample of at least 200 tools.
+ * seconds to load it) runs a fixed sample of at least 200 tools; COUNTERSIGN_ORACLE_GITHUB=0 skips it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -174,11 +174,11 @@ describe("Prism oracle: Petstore (Swagger 2.0)", () => {
   });
 });
 
-describe.skipIf(process.env.COUNTERSIGN_ORACLE_GITHUB !== "1")("Prism oracle: GitHub (sample)", () => {
+describe.skipIf(process.env.COUNTERSIGN_ORACLE_GITHUB === "0")("Prism oracle: GitHub (sample)", () => {
   let run: Awaited<ReturnType<typeof exercise>>;
   beforeAll(async () => {
-    // A fixed, spread-out sample: every third tool in name order.
-    run = await exercise("stress-github-api.github.com.json.gz", (tools) => [...tools].sort((a, b) => (a.name < b.name ? -1 : 1)).filter((_, i) => i % 3 === 0));
+    // A fixed, spread-out sample: every fifth tool in name order (about 240 tools).
+    run = await exercise("stress-github-api.github.com.json.gz", (tools) => [...tools].sort((a, b) => (a.name < b.name ? -1 : 1)).filter((_, i) => i % 5 === 0));
   }, 600_000);
   afterAll(() => run?.close());
 
