@@ -36,6 +36,12 @@ export async function callEveryOperation(up: RunningUpstream, token: string, pre
     const plan = model.plans.get(op.operationId)!;
     let resName = param === plan.idParam ? plan.resource : plan.parents.find((p) => p.param === param)?.resource;
     if (!resName) resName = model.paramResource.get(param);
+    if (!resName && plan.resource) {
+      // A parent key that names no collection (a file key): take it from a record that carries it.
+      const res = engine.resource(plan.resource);
+      const holder = engine.store.all(res.name).find((r) => typeof r[param] === "string" || typeof r[param] === "number");
+      if (holder) return String(holder[param]);
+    }
     if (!resName) {
       // A path parameter that names no resource (e.g. an emoji or a key): use an example value.
       const p = op.parameters.find((x) => x.name === param && x.in === "path")!;
