@@ -127,6 +127,21 @@ describe("audit trail through the real gateway and HTTP transport", () => {
     expect(metrics).toMatch(/countersign_rate_limit_rejections_total\{bucket="normal"\} 2/);
   });
 
+  it("out of scope and read-only refusals are denied records of the calling token", async () => {
+    const scoped = await connect(server.url, await h.mint({ id: "tok_media_only", modules: ["media"] }));
+    const readOnly = await connect(server.url, await h.mint({ id: "tok_read_only", readOnly: true }));
+    try {
+      const outside = await added(() => call(scoped, "get_item", { item_id: "x" }));
+      expect(outside).toEqual([expect.objectContaining({ tokenId: "tok_media_only", tool: "get_item", type: "denied", outcome: "denied", errorCode: "forbidden" })]);
+      const write = await added(() => call(readOnly, "create_item", { project_id: 1, name: "nope" }));
+      expect(write).toEqual([expect.objectContaining({ tokenId: "tok_read_only", tool: "create_item", type: "denied", outcome: "denied" })]);
+      expect(write[0]!.summary).toMatch(/^Denied: create item 'nope' in project 1/);
+    } finally {
+      await scoped.close();
+      await readOnly.close();
+    }
+  });
+
   it("get_activity shows the caller's own events only, newest first", async () => {
     await call(bob, "get_item", { item_id: "bobs" });
     const res = await call(alice, "get_activity", { limit: 500 });
