@@ -65,6 +65,8 @@ describe.skipIf(!haveSpec)("golden: generated/workspace", () => {
   });
 });
 
-describe.runIf(!haveSpec)("golden: generated/workspace", () => {
-  it.skip("skipped: openapi/workspace.yaml does not exist yet", () => undefined);
-});
+if (!haveSpec) {
+  describe("golden: generated/workspace", () => {
+    it.skip("skipped: openapi/workspace.yaml does not exist yet", () => undefined);
+  });
+}
