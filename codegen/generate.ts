@@ -50,7 +50,7 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
     const spec = await loadSpec(req.specPath, { allowRemoteRefs: req.allowRemoteRefs ?? false });
     // Types print on a worker thread while the tools are built.
     const converted = spec.sourceVersion.startsWith("swagger");
-    const pendingTypes = req.upstreamTypes === false ? undefined : startUpstreamTypes(converted ? { root: spec.root } : { specPath: req.specPath });
+    const pendingTypes = req.upstreamTypes === false ? undefined : startUpstreamTypes({ ...(converted ? { root: spec.root } : { specPath: req.specPath }), singleDocument: spec.documents.size === 1 });
     let build;
     try {
       build = buildTools(spec, req.rules ?? DEFAULT_RULES);
