@@ -6,6 +6,7 @@
  * same spec. Countersign runs with `--mode all` so it lists the same tools as the peers, and with
  * rate limits raised so the benchmark measures speed, not the limiter.
  */
+import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -86,7 +87,8 @@ export async function prepareOmg(spec, work, log, transport = "streamable-http")
   mkdirSync(dir, { recursive: true });
   const stampPath = join(dir, ".bench-stamp.json");
   const stamp = existsSync(stampPath) ? JSON.parse(readFileSync(stampPath, "utf8")) : {};
-  const srcKey = src.replace(/\b\d{4,5}\b/g, "PORT"); // the baked-in port changes every run
+  // The baked-in port and the generation timestamp change every run; nothing else should.
+  const srcKey = createHash("sha256").update(src.replace(/Generated on: .*/, "").replace(/\b\d{4,5}\b/g, "PORT")).digest("hex");
   cpSync(fresh, dir, { recursive: true });
   if (!existsSync(join(dir, "node_modules"))) {
     const sibling = ["workspace", "github"].flatMap((n) => ["streamable-http", "stdio"].map((t) => join(PEERS_DIR, "work", `omg-${n}-${t}`, "node_modules"))).find((p) => existsSync(p));
