@@ -86,3 +86,26 @@ describe("generate --check and the loader", () => {
     await expect(loadGenerated(out)).rejects.toThrow(/m\.ts: not a generated module file/);
   });
 });
+
+describe("option precedence", () => {
+  it("flags win over environment, environment over the config file", async () => {
+    const { existsSync } = await import("node:fs");
+    const spec = fixture("fixture-cookie-params.json.gz");
+    const config = path.join(dir, "precedence.yaml");
+    await writeFile(config, `spec: ${JSON.stringify(spec)}\nout: ${JSON.stringify(path.join(dir, "from-config"))}\n`);
+    quiet();
+    const saved = process.env.COUNTERSIGN_OUT;
+    try {
+      expect(await run(["--config", config])).toBe(0);
+      expect(existsSync(path.join(dir, "from-config", "manifest.json"))).toBe(true);
+      process.env.COUNTERSIGN_OUT = path.join(dir, "from-env");
+      expect(await run(["--config", config])).toBe(0);
+      expect(existsSync(path.join(dir, "from-env", "manifest.json"))).toBe(true);
+      expect(await run(["--config", config, "--out", path.join(dir, "from-flag")])).toBe(0);
+      expect(existsSync(path.join(dir, "from-flag", "manifest.json"))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.COUNTERSIGN_OUT;
+      else process.env.COUNTERSIGN_OUT = saved;
+    }
+  }, 60_000);
+});
