@@ -22,6 +22,22 @@ function isObj(v: unknown): v is Obj {
 
 /** The first sentence of a text, whitespace collapsed, cut at a word boundary when longer than `max`. */
 export function firstSentence(text: string, max = MAX_DESCRIPTION): string {
+  // A large API repeats the same parameter text hundreds of times ("The account owner of the
+  // repository."); the regexes below are most of a first tools/list, so each text is cut once.
+  if (max !== MAX_DESCRIPTION) return cutSentence(text, max);
+  let found = sentences.get(text);
+  if (found === undefined) {
+    if (sentences.size >= MEMO_LIMIT) sentences.clear();
+    sentences.set(text, (found = cutSentence(text, max)));
+  }
+  return found;
+}
+
+/** Memoised texts kept at most; a hot-reloading gateway starts over rather than growing. */
+const MEMO_LIMIT = 50_000;
+const sentences = new Map<string, string>();
+
+function cutSentence(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   // A sentence ends at . ! or ? before a space, unless the word is an abbreviation ("e.g.", "i.e.", "etc.", "vs.").
   const end = /(?<!\b(?:e\.g|i\.e|etc|vs|cf|approx|[A-Za-z]))[.!?](?=\s|$)/.exec(flat);
@@ -42,33 +58,61 @@ const FILLER = new Set(["the", "a", "an", "of", "id", "identifier", "unique", "t
 
 /** True when a description only restates its property's name ("task_id": "ID of the task."). */
 export function restatesName(name: string, description: string): boolean {
-  const nameWords = new Set(words(name));
-  return words(description).every((w) => nameWords.has(w) || FILLER.has(w));
+  // Keyed by name, then text: no joined key to build and hash for each of thousands of properties.
+  let byText = restated.get(name);
+  if (!byText) {
+    if (restated.size >= MEMO_LIMIT) restated.clear();
+    restated.set(name, (byText = new Map()));
+  }
+  let found = byText.get(description);
+  if (found === undefined) {
+    const nameWords = new Set(words(name));
+    found = words(description).every((w) => nameWords.has(w) || FILLER.has(w));
+    if (byText.size < MEMO_LIMIT) byText.set(description, found);
+  }
+  return found;
 }
 
-function compact(node: unknown, root: boolean): unknown {
+const restated = new Map<string, Map<string, boolean>>();
+
+const MAP_KEYS = new Set(SUBSCHEMA_MAPS);
+const ARRAY_KEYS = new Set(SUBSCHEMA_ARRAYS);
+const SINGLE_KEYS = new Set(SUBSCHEMAS);
+
+/**
+ * One schema node made concise. `property` names the root property this node is the schema of:
+ * its description is dropped when it only restates that name (unless nothing else would remain).
+ */
+function compact(node: unknown, root: boolean, property?: string): unknown {
   if (!isObj(node)) return node;
   const out: Obj = {};
-  for (const [key, value] of Object.entries(node)) {
+  let restating = false;
+  let kept = 0;
+  for (const key of Object.keys(node)) {
+    const value = node[key];
     if (key === "title" && !root) continue;
-    if (key === "description" && typeof value === "string") out.description = firstSentence(value);
-    else if (key === "properties" && root && isObj(value)) {
-      out.properties = Object.fromEntries(
-        Object.entries(value).map(([k, v]) => {
-          const c = compact(v, false);
-          if (isObj(c) && typeof c.description === "string" && restatesName(k, c.description)) {
-            const { description: _dropped, ...rest } = c;
-            return [k, Object.keys(rest).length > 0 ? rest : c];
-          }
-          return [k, c];
-        }),
-      );
-    } else if (SUBSCHEMA_MAPS.includes(key) && isObj(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, compact(v, false)]));
-    else if (SUBSCHEMA_ARRAYS.includes(key) && Array.isArray(value)) out[key] = value.map((v) => compact(v, false));
-    else if (key === "items" && Array.isArray(value)) out[key] = value.map((v) => compact(v, false));
-    else if (SUBSCHEMAS.includes(key)) out[key] = compact(value, false);
+    if (key === "description" && typeof value === "string") {
+      const text = firstSentence(value);
+      if (property !== undefined && restatesName(property, text)) {
+        restating = true;
+        continue;
+      }
+      out.description = text;
+    } else if (key === "properties" && root && isObj(value)) {
+      const props: Obj = {};
+      for (const k of Object.keys(value)) props[k] = compact(value[k], false, k);
+      out.properties = props;
+    } else if (MAP_KEYS.has(key) && isObj(value)) {
+      const map: Obj = {};
+      for (const k of Object.keys(value)) map[k] = compact(value[k], false);
+      out[key] = map;
+    } else if ((ARRAY_KEYS.has(key) || key === "items") && Array.isArray(value)) out[key] = value.map((v) => compact(v, false));
+    else if (SINGLE_KEYS.has(key)) out[key] = compact(value, false);
     else out[key] = value;
+    kept++;
   }
+  // A description that restates the name is still better than an empty schema.
+  if (restating && kept === 0) out.description = firstSentence(node.description as string);
   return out;
 }
 
@@ -111,7 +155,27 @@ type Listed = { readonly inputSchema: { readonly [key: string]: unknown } };
  * description in full.
  */
 export function describeRepeatsOnce<T extends Listed>(tools: readonly T[]): T[] {
-  const seen = new Set<string>();
+  // Every tools/list page and every session with the same view asks for the same list again; the
+  // answer depends only on which listed objects come in, in which order.
+  const head = tools[0];
+  if (head === undefined) return [];
+  let entries = repeatsMemo.get(head);
+  if (!entries) repeatsMemo.set(head, (entries = []));
+  const hit = entries.find((e) => e.input.length === tools.length && e.input.every((t, i) => t === tools[i]));
+  if (hit) return hit.output.slice() as T[];
+  const output = describeOnce(tools);
+  if (entries.length >= MEMO_VIEWS) entries.shift();
+  entries.push({ input: tools.slice(), output });
+  return output.slice();
+}
+
+/** Different views (token modules, read-only, exposure mode) remembered per first listed tool. */
+const MEMO_VIEWS = 8;
+const repeatsMemo = new WeakMap<object, { input: readonly Listed[]; output: readonly Listed[] }[]>();
+
+function describeOnce<T extends Listed>(tools: readonly T[]): T[] {
+  // Property name → descriptions already shown under that name.
+  const seen = new Map<string, Set<string>>();
   // Rebuilds only what changes; untouched subtrees are shared with the input.
   function visit(schema: unknown): unknown {
     if (!isObj(schema)) return schema;
@@ -122,11 +186,12 @@ export function describeRepeatsOnce<T extends Listed>(tools: readonly T[]): T[] 
       for (const [name, sub] of Object.entries(schema.properties)) {
         let next = visit(sub);
         if (isObj(next) && typeof next.description === "string") {
-          const key = `${name}\u0000${next.description}`;
-          if (seen.has(key) && Object.keys(next).length > 1) {
+          let texts = seen.get(name);
+          if (!texts) seen.set(name, (texts = new Set()));
+          if (texts.has(next.description) && Object.keys(next).length > 1) {
             const { description: _repeated, ...rest } = next;
             next = rest;
-          } else seen.add(key);
+          } else texts.add(next.description);
         }
         if (next !== sub) changed = true;
         props[name] = next;

@@ -49,3 +49,41 @@ describe("describeRepeatsOnce in nested bodies", () => {
     expect(out[0]).toBe(tools[0]);
   });
 });
+
+describe("describeRepeatsOnce remembers lists", () => {
+  const cursor = { type: "string", description: "Opaque cursor." };
+  const [a, b, c] = ["a", "b", "c"].map((name) => ({ name, inputSchema: { type: "object", properties: { cursor } } }));
+
+  it("answers the same list again with the same tools, in a fresh array", () => {
+    const first = describeRepeatsOnce([a, b]);
+    const again = describeRepeatsOnce([a, b]);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    expect(again[1]).toBe(first[1]);
+    again.pop();
+    expect(describeRepeatsOnce([a, b])).toHaveLength(2);
+  });
+
+  it("works a different list out anew, even with the same first tool", () => {
+    describeRepeatsOnce([a, b]);
+    const other = describeRepeatsOnce([a, c]) as any[];
+    expect(other[1].name).toBe("c");
+    expect(other[1].inputSchema.properties.cursor).toEqual({ type: "string" });
+    // Alone, b is the first to carry the text, so it keeps it.
+    expect((describeRepeatsOnce([b]) as any[])[0].inputSchema.properties.cursor).toEqual(cursor);
+    expect(describeRepeatsOnce([])).toEqual([]);
+  });
+});
+
+describe("listedSchema with memoised texts", () => {
+  it("drops a description restating its property only at the top level, the same each time", () => {
+    const schema = () => ({ type: "object", properties: { task_id: { type: "string", description: "ID of the task." }, body: { type: "object", properties: { task_id: { type: "string", description: "ID of the task." } } } } });
+    for (let i = 0; i < 2; i++) {
+      const s = listedSchema(schema(), "default") as any;
+      expect(s.properties.task_id).toEqual({ type: "string" });
+      expect(s.properties.body.properties.task_id.description).toBe("ID of the task.");
+    }
+    // Nothing else to say: the restated text stays rather than leaving an empty schema.
+    expect((listedSchema({ type: "object", properties: { task_id: { description: "ID of the task." } } }, "default") as any).properties.task_id).toEqual({ description: "ID of the task." });
+  });
+});
