@@ -66,7 +66,7 @@ interface RawOperation {
 /** Builds every tool (and exclusion) of a loaded spec. */
 export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResult {
   const resolver = createResolver(spec);
-  const schemas = createSchemaTranslator(resolver, spec.dialect);
+  const schemas = createSchemaTranslator(resolver, spec.dialect, spec.rootUrl);
   const root = spec.root;
   const tagObjects = collectTags(root);
   const oauthPaths = collectOAuthPaths(root, resolver, spec.rootUrl);
@@ -81,7 +81,7 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     const operationId = typeof op.operationId === "string" && op.operationId !== "" ? op.operationId : undefined;
     const tags = Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === "string") : [];
     const reason = explicitExclusion(raw, tags, tagObjects);
-    const mediaTypes = operationMediaTypes(raw, resolver, spec.rootUrl);
+    const mediaTypes = operationMediaTypes(raw, resolver);
     const verdict = evaluateRules(rules, { method, path: raw.path, operationId, tags, mediaTypes, oauthEndpoint: oauthPaths.has(raw.path) });
     const optIn = op["x-mcp-exclude"] === false;
     const why = reason ?? (!optIn && verdict.exclude ? `${verdict.exclude.reason} (rule ${verdict.exclude.id})` : undefined);
@@ -191,7 +191,7 @@ function explicitExclusion(raw: RawOperation, tags: string[], tagObjects: Map<st
 }
 
 /** Request and success-response media types (for the binary import/export rule). */
-function operationMediaTypes(raw: RawOperation, resolver: Resolver, _rootUrl: string): string[] {
+function operationMediaTypes(raw: RawOperation, resolver: Resolver): string[] {
   const out: string[] = [];
   try {
     if (raw.op.requestBody !== undefined) {

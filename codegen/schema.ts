@@ -52,7 +52,7 @@ const NAME_MAPS = new Set(["properties", "patternProperties", "dependentSchemas"
 const DROPPED_ANNOTATIONS = new Set(["example", "examples", "xml", "externalDocs", "discriminator", "nullable", "readOnly", "writeOnly", "$schema", "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$comment", "$defs", "definitions", "$vocabulary", "id"]);
 
 /** Creates a translator bound to one loaded spec. */
-export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1"): SchemaTranslator {
+export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1", rootUrl: string): SchemaTranslator {
   const memo = new Map<string, Memo>();
   const inProgress = new Set<string>();
   const defNames = new Map<string, string>();
@@ -150,15 +150,11 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     const tokens = r.fragment.replace(/^#/, "").split("/").filter(Boolean);
     const last = (tokens[tokens.length - 1] ?? "schema").replace(/~1/g, "_").replace(/~0/g, "_");
     const clean = last.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60) || "schema";
-    const isComponent = tokens.length === 3 && tokens[0] === "components" && tokens[1] === "schemas" && r.url === rootUrlOf(r);
+    const isComponent = tokens.length === 3 && tokens[0] === "components" && tokens[1] === "schemas" && r.url === rootUrl;
     // Hash the location as shown to users (relative to the root spec), never the absolute URL: output must not depend on the checkout path.
     const name = isComponent ? clean : `${clean}_${createHash("sha256").update(resolver.display(r.url, r.fragment)).digest("hex").slice(0, 8)}`;
     defNames.set(r.key, name);
     return name;
-  }
-  let rootUrl: string | undefined;
-  function rootUrlOf(_r: Resolved): string | undefined {
-    return rootUrl;
   }
 
   function hasFlag(value: unknown, url: string, flag: "readOnly" | "writeOnly", depth = 0): boolean {
@@ -378,14 +374,8 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   }
 
   return {
-    translate(value, url, at, mode, defs) {
-      rootUrl ??= url.split("#")[0];
-      return tr(value, url, at, mode, defs);
-    },
-    translateTop(value, url, at, mode, defs) {
-      rootUrl ??= url.split("#")[0];
-      return translateTop(value, url, at, mode, defs);
-    },
+    translate: tr,
+    translateTop,
     buildDefs,
     hasFlag: (v, url, flag) => hasFlag(v, url, flag),
   };
