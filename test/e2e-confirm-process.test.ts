@@ -6,12 +6,13 @@
  * Needs dist/ (built by test/global-setup.ts unless COUNTERSIGN_SKIP_BUILD=1).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeGenerated } from "./support/generated.js";
 import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "./fixtures/confirm/tasks-api.js";
 
 type Result = { content: { type: string; text?: string }[]; structuredContent?: Record<string, any>; isError?: boolean };
@@ -41,9 +42,7 @@ beforeAll(async () => {
   upstream = await startTasksUpstream();
   const work = mkdtempSync(join(tmpdir(), "cs-e2e-confirm-proc-"));
   const generated = join(work, "generated");
-  mkdirSync(generated);
-  writeFileSync(join(generated, "tasks.ts"), `// fixture\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(TASK_TOOLS)};\n`);
-  writeFileSync(join(generated, "manifest.json"), JSON.stringify({ api: "tasks", title: "Tasks", version: "1", specSha256: "0", command: "test", modules: [{ name: "tasks", description: "Tasks.", tools: TASK_TOOLS.length, file: "tasks.ts" }], tools: [], excluded: [] }));
+  writeGenerated(generated, TASK_TOOLS, "tasks");
   env = {
     PATH: process.env.PATH ?? "",
     HOME: work,

@@ -4,7 +4,7 @@
  * Needs dist/ (built by test/global-setup.ts unless COUNTERSIGN_SKIP_BUILD=1).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,6 +12,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureTools } from "./fixtures/tools/index.js";
+import { writeGenerated } from "./support/generated.js";
 import { startFixtureUpstream, type FixtureUpstream } from "./fixtures/upstream/server.mjs";
 
 const CLI = join(process.cwd(), "bin/countersign.js");
@@ -22,19 +23,15 @@ let token: string;
 let env: Record<string, string>;
 
 /** Writes the fixture tools as a generated folder (manifest + one module file). */
-function writeGenerated(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const tools = fixtureTools();
-  writeFileSync(join(dir, "fixture.ts"), `// fixture\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools)};\n`);
-  const modules = [{ name: "fixture", description: "Fixture tools.", tools: tools.length, file: "fixture.ts" }];
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify({ api: "fixture", title: "Fixture", version: "1", specSha256: "0", command: "test", modules, tools: [], excluded: [] }));
+function writeFixture(dir: string): void {
+  writeGenerated(dir, fixtureTools(), "fixture");
 }
 
 beforeAll(async () => {
   up = await startFixtureUpstream();
   work = mkdtempSync(join(tmpdir(), "cs-e2e-"));
   generated = join(work, "generated");
-  writeGenerated(generated);
+  writeFixture(generated);
   env = {
     PATH: process.env.PATH ?? "",
     HOME: work,

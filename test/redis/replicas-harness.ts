@@ -4,13 +4,14 @@
  * raw Streamable HTTP client that sees HTTP statuses (429, 503, 401, 404) as they are.
  */
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { writeGeneratedTemp } from "../support/generated.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI = join(ROOT, "bin/countersign.js");
@@ -89,22 +90,7 @@ function tool(name: string, method: "GET" | "PATCH", write: boolean): ToolDescri
 
 /** Writes a two-tool generated API (get_item, update_item) the way the generator lays it out. */
 export function writeGeneratedApi(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cs-gen-"));
-  const tools = [tool("get_item", "GET", false), tool("update_item", "PATCH", true)];
-  // The generator's module layout: codegen/load.ts reads the JSON after this exact marker.
-  writeFileSync(join(dir, "items.ts"), `import type { ToolDescriptor } from "./types.js";\n\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools, null, 2)};\n`);
-  const manifest = {
-    api: "items",
-    title: "Items",
-    version: "1",
-    specSha256: "0".repeat(64),
-    command: "test fixture",
-    modules: [{ name: "items", description: "Items.", tools: tools.length, file: "items.ts" }],
-    tools: tools.map((t) => ({ name: t.name, module: t.module, method: t.binding.method, path: t.binding.path, write: t.policy.write, sensitive: false, annotations: t.annotations })),
-    excluded: [],
-  };
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
-  return dir;
+  return writeGeneratedTemp([tool("get_item", "GET", false), tool("update_item", "PATCH", true)], "items");
 }
 
 /** Environment of one replica (or a CLI run) of the distributed gateway. */

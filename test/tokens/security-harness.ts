@@ -1,5 +1,5 @@
 /** Shared pieces of the security end-to-end tests: tools, a counting upstream, the tokens CLI. */
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -59,25 +59,8 @@ export function startCountingUpstream(): Promise<CountingUpstream> {
   );
 }
 
-/** Writes a generated-API folder (manifest + one module file per module) that `loadRegistry` reads. */
-export function writeGenerated(dir: string, tools: readonly ToolDescriptor[]): void {
-  mkdirSync(dir, { recursive: true });
-  const modules = [...new Set(tools.map((t) => t.module))];
-  for (const m of modules) {
-    writeFileSync(join(dir, `${m}.ts`), `export const tools = ${JSON.stringify(tools.filter((t) => t.module === m), null, 2)};\n`);
-  }
-  const manifest = {
-    api: "e2e",
-    title: "E2E",
-    version: "1",
-    specSha256: "0".repeat(64),
-    command: "hand-written by test/tokens/security-harness.ts",
-    modules: modules.map((name) => ({ name, description: name, tools: tools.filter((t) => t.module === name).length, file: `${name}.ts` })),
-    tools: [],
-    excluded: [],
-  };
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
-}
+/** Writes a generated-API folder that `loadRegistry` reads (the generator's layout). */
+export { writeGenerated } from "../support/generated.js";
 
 /** The real `countersign tokens` command on one data dir; remembers every secret it minted. */
 export function tokensOn(dataDir: string, generatedDir: string, extraEnv: Record<string, string> = {}) {
