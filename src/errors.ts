@@ -81,6 +81,14 @@ export function publicMessage(err: GatewayError): string {
   return err.expose ? err.message : "Internal gateway error";
 }
 
+/** The message for the operator at a terminal (start-up failures): the real reason, even when it isn't safe for a model. */
+export function operatorMessage(err: unknown): string {
+  const e = toGatewayError(err);
+  if (e.expose) return e.message;
+  const inner = e.cause ?? err;
+  return inner instanceof Error ? inner.message : e.message;
+}
+
 /** JSON-RPC error codes used for errors that are not tool results. */
 export const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
   unauthorized: -32001,

@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
-import { publicMessage, toGatewayError } from "../errors.js";
+import { operatorMessage, publicMessage, toGatewayError } from "../errors.js";
 import { startHttpServer } from "../transports/http.js";
 import { watchForGateway } from "../surface/hot-reload.js";
 import { warmToolSearch } from "../surface/search.js";
@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     gateway = await createGateway(loadConfig(values));
   } catch (err) {
-    process.stderr.write(`countersign serve: ${publicMessage(toGatewayError(err))}\n`);
+    process.stderr.write(`countersign serve: ${operatorMessage(err)}\n`);
     return 1;
   }
   const handle = await startHttpServer(gateway);

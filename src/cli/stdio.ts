@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
-import { publicMessage, toGatewayError } from "../errors.js";
+import { operatorMessage, publicMessage, toGatewayError } from "../errors.js";
 import { startStdio } from "../transports/stdio.js";
 
 /** Runs the stdio server until the client closes stdin; exit code 2 for a missing or refused token. */
@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     gateway = await createGateway(loadConfig(values));
   } catch (err) {
-    process.stderr.write(`countersign stdio: ${publicMessage(toGatewayError(err))}\n`);
+    process.stderr.write(`countersign stdio: ${operatorMessage(err)}\n`);
     return 1;
   }
   let principal;
