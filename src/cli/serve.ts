@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
-import { operatorMessage, publicMessage, toGatewayError } from "../errors.js";
+import { operatorMessage } from "../errors.js";
 import { startHttpServer } from "../transports/http.js";
 import { watchForGateway } from "../surface/hot-reload.js";
 import { warmToolSearch } from "../surface/search.js";
