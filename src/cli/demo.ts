@@ -105,7 +105,7 @@ export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: strin
     "  await client.connect(transport);",
     "  console.log((await client.listTools()).tools.length);",
     "",
-    "Writes come back as pending actions: call confirm_action with the action id to run them.",
+    "Writes come back as pending actions: call confirm_action with its confirm_token to run them, or cancel_action to drop them.",
     "Press Ctrl-C to stop.",
     "",
   ].join("\n");
