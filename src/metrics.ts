@@ -4,7 +4,17 @@
  * rejections for every tool call; other parts report what only they know (upstream latency,
  * pending actions, sessions) through the functions below.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+// prom-client costs a starting process tens of ms of module loading, and neither stdio nor a
+// first tools/list needs it: it is loaded (synchronously, it is CommonJS) when a metric is first
+// fed or read.
+type PromClient = typeof import("prom-client");
+let promClient: PromClient | undefined;
+function loadPromClient(): PromClient {
+  return (promClient ??= createRequire(import.meta.url)("prom-client") as PromClient);
+}
 
 /** Seconds; from sub-millisecond gateway work to slow upstreams. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -40,77 +50,98 @@ type Source = number | (() => number | Promise<number>);
 /** Creates a registry with the gateway's metrics; `defaults` adds process metrics (CPU, memory, event loop). */
 export function createMetrics(options: { defaults?: boolean; prefix?: string } = {}): Metrics {
   const prefix = options.prefix ?? "countersign_";
-  const registry = new Registry();
-  if (options.defaults) collectDefaultMetrics({ register: registry, prefix });
-
-  const calls = new Counter({
-    name: `${prefix}tool_calls_total`,
-    help: "Tool calls by tool, module and outcome.",
-    labelNames: ["tool", "module", "outcome"] as const,
-    registers: [registry],
-  });
-  const gateway = new Histogram({
-    name: `${prefix}gateway_duration_seconds`,
-    help: "Time from a tools/call entering the chain to its answer, upstream included.",
-    labelNames: ["outcome"] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  const upstream = new Histogram({
-    name: `${prefix}upstream_duration_seconds`,
-    help: "Time spent on requests to the upstream API, by status class.",
-    labelNames: ["status"] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
-  const rejections = new Counter({
-    name: `${prefix}rate_limit_rejections_total`,
-    help: "Calls refused by a rate-limit bucket.",
-    labelNames: ["bucket"] as const,
-    registers: [registry],
-  });
+  // Sources read at scrape time; recorded without prom-client so that wiring a gateway loads nothing.
   let pendingSource: Source = 0;
-  new Gauge({
-    name: `${prefix}pending_actions`,
-    help: "Pending actions awaiting confirmation.",
-    registers: [registry],
-    async collect() {
-      this.set(typeof pendingSource === "function" ? await pendingSource() : pendingSource);
-    },
-  });
   const sessionSources = new Map<string, Source>();
-  new Gauge({
-    name: `${prefix}sessions`,
-    help: "Open MCP sessions by transport.",
-    labelNames: ["transport"] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const [transport, src] of sessionSources) this.set({ transport }, typeof src === "function" ? await src() : src);
-    },
-  });
   let auditBuffer: () => number = () => 0;
   let auditDropped: () => number = () => 0;
-  new Gauge({
-    name: `${prefix}audit_buffered_records`,
-    help: "Audit records waiting to be written to the sink.",
-    registers: [registry],
-    collect() {
-      this.set(auditBuffer());
-    },
-  });
-  new Gauge({
-    name: `${prefix}audit_dropped_records`,
-    help: "Audit records given up on since start because the sink kept failing with a full buffer.",
-    registers: [registry],
-    collect() {
-      this.set(auditDropped());
-    },
-  });
+  let redisSource: (() => boolean) | undefined;
+
+  type Built = ReturnType<typeof build>;
+  let built: Built | undefined;
+  const get = (): Built => {
+    if (!built) {
+      built = build();
+      redisMetrics(built);
+    }
+    return built;
+  };
+
+  function build() {
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = loadPromClient();
+    const registry = new Registry();
+    if (options.defaults) collectDefaultMetrics({ register: registry, prefix });
+
+    const calls = new Counter({
+      name: `${prefix}tool_calls_total`,
+      help: "Tool calls by tool, module and outcome.",
+      labelNames: ["tool", "module", "outcome"] as const,
+      registers: [registry],
+    });
+    const gateway = new Histogram({
+      name: `${prefix}gateway_duration_seconds`,
+      help: "Time from a tools/call entering the chain to its answer, upstream included.",
+      labelNames: ["outcome"] as const,
+      buckets: BUCKETS,
+      registers: [registry],
+    });
+    const upstream = new Histogram({
+      name: `${prefix}upstream_duration_seconds`,
+      help: "Time spent on requests to the upstream API, by status class.",
+      labelNames: ["status"] as const,
+      buckets: BUCKETS,
+      registers: [registry],
+    });
+    const rejections = new Counter({
+      name: `${prefix}rate_limit_rejections_total`,
+      help: "Calls refused by a rate-limit bucket.",
+      labelNames: ["bucket"] as const,
+      registers: [registry],
+    });
+    new Gauge({
+      name: `${prefix}pending_actions`,
+      help: "Pending actions awaiting confirmation.",
+      registers: [registry],
+      async collect() {
+        this.set(typeof pendingSource === "function" ? await pendingSource() : pendingSource);
+      },
+    });
+    new Gauge({
+      name: `${prefix}sessions`,
+      help: "Open MCP sessions by transport.",
+      labelNames: ["transport"] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [transport, src] of sessionSources) this.set({ transport }, typeof src === "function" ? await src() : src);
+      },
+    });
+    new Gauge({
+      name: `${prefix}audit_buffered_records`,
+      help: "Audit records waiting to be written to the sink.",
+      registers: [registry],
+      collect() {
+        this.set(auditBuffer());
+      },
+    });
+    new Gauge({
+      name: `${prefix}audit_dropped_records`,
+      help: "Audit records given up on since start because the sink kept failing with a full buffer.",
+      registers: [registry],
+      collect() {
+        this.set(auditDropped());
+      },
+    });
+    return { registry, calls, gateway, upstream, rejections, Gauge, Counter, redisUp: undefined as Gauge | undefined, insurance: undefined as Counter | undefined };
+  }
 
   // Registered only in the distributed mode, so an embedded gateway shows no misleading redis_up 0.
-  let redisUp: Gauge | undefined;
-  let insurance: Counter | undefined;
+  const redisMetrics = (b: Built) => {
+    if (!redisSource || b.redisUp) return;
+    const up = redisSource;
+    b.redisUp = new b.Gauge({ name: `${prefix}redis_up`, help: "Whether this replica reaches Redis (1) or not (0).", registers: [b.registry], collect() { this.set(up() ? 1 : 0); } });
+    b.insurance = new b.Counter({ name: `${prefix}rate_limit_insurance_total`, help: "Rate-limit decisions taken by this replica's in-memory insurance limiter while Redis was unreachable.", registers: [b.registry] });
+  };
 
   // Labelled children are cached: resolving labels on every call costs more than the increment.
   const callChildren = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
@@ -122,12 +153,15 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
   };
 
   return {
-    registry,
+    get registry() {
+      return get().registry;
+    },
     observeCall(labels, seconds) {
       const key = `${labels.tool}\u0000${labels.module ?? ""}\u0000${labels.outcome}`;
       let child = callChildren.get(key);
       if (!child) {
-        child = { count: calls.labels({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome }), latency: gateway.labels({ outcome: labels.outcome }) };
+        const b = get();
+        child = { count: b.calls.labels({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome }), latency: b.gateway.labels({ outcome: labels.outcome }) };
         callChildren.set(key, child);
       }
       child.count.inc();
@@ -136,11 +170,11 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     observeUpstream(seconds, status) {
       const cls = !status ? "error" : `${Math.floor(status / 100)}xx`;
       let child = upstreamChildren.get(cls);
-      if (!child) upstreamChildren.set(cls, (child = upstream.labels({ status: cls })));
+      if (!child) upstreamChildren.set(cls, (child = get().upstream.labels({ status: cls })));
       child.observe(seconds);
     },
     rateLimitRejected(bucket) {
-      rejections.inc({ bucket });
+      get().rejections.inc({ bucket });
     },
     setPendingActions(count) {
       pendingSource = count;
@@ -159,14 +193,16 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
       if (dropped) auditDropped = dropped;
     },
     trackRedis(up) {
-      redisUp ??= new Gauge({ name: `${prefix}redis_up`, help: "Whether this replica reaches Redis (1) or not (0).", registers: [registry], collect() { this.set(up() ? 1 : 0); } });
-      insurance ??= new Counter({ name: `${prefix}rate_limit_insurance_total`, help: "Rate-limit decisions taken by this replica's in-memory insurance limiter while Redis was unreachable.", registers: [registry] });
+      redisSource ??= up;
+      if (built) redisMetrics(built);
     },
     insuranceLimiterUsed() {
-      insurance?.inc();
+      get().insurance?.inc();
     },
-    text: () => registry.metrics(),
-    contentType: registry.contentType,
+    text: () => get().registry.metrics(),
+    get contentType() {
+      return get().registry.contentType;
+    },
   };
 }
 

@@ -41,6 +41,38 @@ describe("createMetrics", () => {
     expect(sample(text, "countersign_pending_actions")).toBe(0);
   });
 
+  it("keeps what is reported before the first metric is fed (prom-client loads late) and the distributed-mode metrics", async () => {
+    const m = createMetrics({ defaults: true });
+    m.setPendingActions(2);
+    m.sessionOpened("stdio");
+    m.trackAuditBuffer(() => 5, () => 1);
+    let up = true;
+    m.trackRedis(() => up);
+    const text = await m.text();
+    expect(sample(text, "countersign_pending_actions")).toBe(2);
+    expect(sample(text, 'countersign_sessions{transport="stdio"}')).toBe(1);
+    expect(sample(text, "countersign_audit_buffered_records")).toBe(5);
+    expect(sample(text, "countersign_audit_dropped_records")).toBe(1);
+    expect(sample(text, "countersign_redis_up")).toBe(1);
+    expect(text).toContain("countersign_process_cpu_seconds_total");
+    expect(m.contentType).toContain("text/plain");
+    m.insuranceLimiterUsed();
+    up = false;
+    const later = await m.text();
+    expect(sample(later, "countersign_rate_limit_insurance_total")).toBe(1);
+    expect(sample(later, "countersign_redis_up")).toBe(0);
+    // Redis tracked only after the first metric was fed: still exported.
+    const n = createMetrics();
+    n.rateLimitRejected("normal");
+    n.trackRedis(() => true);
+    expect(sample(await n.text(), "countersign_redis_up")).toBe(1);
+    // Without the distributed mode: no redis_up, and the insurance counter is not made up.
+    const plain = createMetrics();
+    plain.insuranceLimiterUsed();
+    expect(await plain.text()).not.toContain("redis_up");
+    expect(await plain.text()).not.toContain("insurance_total");
+  });
+
   it("keeps registries apart", async () => {
     const a = createMetrics();
     const b = createMetrics();

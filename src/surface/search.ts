@@ -85,6 +85,17 @@ function toDoc(tool: ToolDescriptor, id: number): Doc {
 
 /** Builds the index for one tool list (about 100 ms for GitHub's 1223 tools). */
 export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
+  const building = buildToolSearch(tools);
+  building.step(tools.length);
+  return { search: building.search };
+}
+
+/** An index still being filled: `step` adds up to `count` more tools (true once all are in); `search` adds the rest first. */
+interface BuildingSearch extends ToolSearch {
+  step(count: number): boolean;
+}
+
+function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
   const vocabulary = new Set<string>();
   const index = new MiniSearch<Doc>({
     fields: ["name", "title", "description", "details", "module", "verbs", "path", "params", "paramText"],
@@ -96,10 +107,16 @@ export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
     },
     processTerm: (term) => term,
   });
-  index.addAll(tools.map(toDoc));
+  let added = 0;
+  function step(count: number): boolean {
+    const end = Math.min(tools.length, added + count);
+    for (; added < end; added++) index.add(toDoc(tools[added], added));
+    return added >= tools.length;
+  }
   const byName = new Map(tools.map((t) => [t.name, t]));
 
   function search(query: string, options: SearchOptions = {}): SearchHit[] {
+    step(tools.length);
     const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(options.limit ?? DEFAULT_LIMIT)));
     const typed = [...new Set(queryTerms(query))];
     const weight = new Map<string, number>(typed.map((t) => [t, 1]));
@@ -139,22 +156,38 @@ export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
     return hits.slice(0, limit);
   }
 
-  return { search };
+  return { search, step };
 }
 
-const cache = new WeakMap<readonly ToolDescriptor[], ToolSearch>();
+const cache = new WeakMap<readonly ToolDescriptor[], BuildingSearch>();
 
-/** The index of a tool list, built on first use and kept as long as the list lives (one per registry). */
-export function toolSearchFor(tools: readonly ToolDescriptor[]): ToolSearch {
+function searchFor(tools: readonly ToolDescriptor[]): BuildingSearch {
   let found = cache.get(tools);
   if (!found) {
-    found = createToolSearch(tools);
+    found = buildToolSearch(tools);
     cache.set(tools, found);
   }
   return found;
 }
 
-/** Builds a tool list's index in the background, so the first search_tools call does not pay for it. */
+/** The index of a tool list, built on first use and kept as long as the list lives (one per registry). */
+export function toolSearchFor(tools: readonly ToolDescriptor[]): ToolSearch {
+  return searchFor(tools);
+}
+
+/** Tools indexed per turn of the event loop while warming (a few ms each for GitHub's). */
+const WARM_CHUNK = 25;
+
+/**
+ * Builds a tool list's index in the background, so the first search_tools call does not pay for
+ * it. A few tools per turn of the event loop: built in one go it held a starting server's first
+ * initialize and tools/list for as long as the whole index took. A search before it is done
+ * finishes the index first.
+ */
 export function warmToolSearch(tools: readonly ToolDescriptor[]): void {
-  setImmediate(() => toolSearchFor(tools)).unref();
+  const building = searchFor(tools);
+  const next = () => {
+    if (!building.step(WARM_CHUNK)) setImmediate(next).unref();
+  };
+  setImmediate(next).unref();
 }

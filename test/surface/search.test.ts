@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createToolSearch, toolSearchFor } from "../../src/surface/search.js";
+import { createToolSearch, toolSearchFor, warmToolSearch } from "../../src/surface/search.js";
 import { stem, synonymsOf, words } from "../../src/surface/text.js";
 import { trackerTools } from "./tool-fixtures.js";
 
@@ -61,5 +61,24 @@ describe("tool search", () => {
   it("builds one index per tool list", () => {
     expect(toolSearchFor(trackerTools)).toBe(toolSearchFor(trackerTools));
     expect(toolSearchFor([...trackerTools])).not.toBe(toolSearchFor(trackerTools));
+  });
+});
+
+describe("warming the index in the background", () => {
+  const queries = ["list tasks", "delete a comment", "log time on a task", "project members"];
+  const expected = queries.map((q) => search.search(q, { limit: 5 }));
+
+  it("answers a search made before warming is done exactly as a fully built index", () => {
+    const tools = [...trackerTools];
+    warmToolSearch(tools);
+    expect(queries.map((q) => toolSearchFor(tools).search(q, { limit: 5 }))).toEqual(expected);
+  });
+
+  it("fills the index a few tools per turn and then answers the same", async () => {
+    const tools = [...trackerTools];
+    warmToolSearch(tools);
+    for (let i = 0; i < tools.length; i++) await new Promise((r) => setImmediate(r));
+    expect(queries.map((q) => toolSearchFor(tools).search(q, { limit: 5 }))).toEqual(expected);
+    expect(expected.flat().length).toBeGreaterThan(0);
   });
 });
