@@ -7,7 +7,7 @@
  *   node bench/lib/profile.js --spec workspace --phase calls --calls 5000 [--transport stdio|http]
  *   node bench/lib/profile.js --summarize FILE.cpuprofile
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -41,6 +41,27 @@ export function summarizeProfile(profile, top = 25) {
   return { total_ms: Math.round(total / 1000), functions: rank(fns), files: rank(files) };
 }
 
+/** Self time of functions named `name`, split by the chain of callers above them (4 frames). */
+export function callers(profile, name) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0)));
+  const chains = new Map();
+  for (const [id, us] of self) {
+    if (byId.get(id).callFrame.functionName !== name) continue;
+    const frames = [];
+    for (let p = parent.get(id); p !== undefined && frames.length < 4; p = parent.get(p)) {
+      const cf = byId.get(p).callFrame;
+      frames.push(`${cf.functionName || "(anonymous)"}@${cf.url.split("/").slice(-2).join("/")}:${cf.lineNumber + 1}`);
+    }
+    const key = frames.join(" ← ");
+    chains.set(key, (chains.get(key) ?? 0) + us);
+  }
+  return [`callers of ${name} (self ms):`, ...[...chains.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, us]) => `  ${(us / 1000).toFixed(1)}  ${k}`)].join("\n");
+}
+
 function print(summary, title) {
   const out = [`### ${title} (${summary.total_ms} ms sampled)`, "", "| self ms | % | function |", "|---:|---:|---|"];
   for (const f of summary.functions) out.push(`| ${f.ms} | ${f.share} | \`${f.name}\` |`);
@@ -58,11 +79,15 @@ async function main() {
       transport: { type: "string", default: "http" },
       summarize: { type: "string" },
       top: { type: "string", default: "25" },
+      keep: { type: "string" },
+      callers: { type: "string" },
     },
   });
   const top = Number(values.top);
   if (values.summarize) {
-    process.stdout.write(print(summarizeProfile(JSON.parse(readFileSync(values.summarize, "utf8")), top), values.summarize) + "\n");
+    const profile = JSON.parse(readFileSync(values.summarize, "utf8"));
+    if (values.callers) process.stdout.write(callers(profile, values.callers) + "\n\n");
+    process.stdout.write(print(summarizeProfile(profile, top), values.summarize) + "\n");
     return;
   }
   const work = mkdtempSync(join(tmpdir(), "cs-bench-prof-"));
@@ -116,7 +141,10 @@ async function main() {
   await stop();
   await sleep(500);
   const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-  const summary = summarizeProfile(JSON.parse(readFileSync(join(profDir, file), "utf8")), top);
+  if (values.keep) copyFileSync(join(profDir, file), values.keep);
+  const profile = JSON.parse(readFileSync(join(profDir, file), "utf8"));
+  const summary = summarizeProfile(profile, top);
+  if (values.callers) process.stdout.write(callers(profile, values.callers) + "\n\n");
   process.stdout.write(print(summary, `Countersign ${values.transport}, ${spec.name}, ${values.phase}${values.phase === "calls" ? ` (${values.calls} × ${spec.read.tool}, start-up included)` : ""}`) + "\n");
   await upstream.stop();
   rmSync(work, { recursive: true, force: true });

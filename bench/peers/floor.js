@@ -3,7 +3,7 @@
  * raw JSON Schema, the SDK's low-level Server, one `fetch` per call; no validation, no policy,
  * no logging. Every contender is measured beside it.
  *
- *   node bench/peers/floor.js --upstream URL --path /v1/projects/{project_id} [--transport stdio|http] [--port N]
+ *   node bench/peers/floor.js --upstream URL --path /v1/projects/{project_id} [--transport stdio|http] [--port N] [--json-response]
  *
  * Over HTTP it keeps stateful Streamable HTTP sessions (one Server + transport per session), as
  * the SDK documents; it prints `listening <port>` on stderr when ready.
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     transport: { type: "string", default: "stdio" },
     port: { type: "string", default: "0" },
     tool: { type: "string", default: "get_resource" },
+    // Answer POSTs with application/json instead of an SSE stream (to measure what SSE framing costs).
+    "json-response": { type: "boolean", default: false },
   },
 });
 if (!values.upstream || !values.path) {
@@ -80,6 +82,7 @@ if (values.transport === "stdio") {
       }
       transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: values["json-response"],
         onsessioninitialized: (sid) => sessions.set(sid, transport),
       });
       transport.onclose = () => {
