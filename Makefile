@@ -14,6 +14,7 @@ install: node_modules/.package-lock.json
 
 build: install
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	node scripts/bundle.js
 
 ## Start the sample upstream + gateway on embedded defaults, with a fresh dev token.
 run: build

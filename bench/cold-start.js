@@ -8,6 +8,7 @@
  * machine's drift hits all alike): `--cli NAME=PATH/bin/countersign.js`, repeatable.
  *
  *   node bench/cold-start.js [--runs 7] [--generated DIR] [--cli before=/x/bin/countersign.js --cli after=bin/countersign.js]
+ *                            [--env NAME:KEY=VALUE] [--transports stdio,http] [--node-arg=--cpu-prof]
  *
  * Without --generated, GitHub's spec is generated into a temp dir first. Writes
  * bench/results/cold-start.json (or --out FILE).
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     transports: { type: "string", default: "stdio,http" },
     out: { type: "string", default: join(ROOT, "bench/results/cold-start.json") },
     "node-arg": { type: "string", multiple: true },
+    env: { type: "string", multiple: true },
     note: { type: "string" },
   },
 });
@@ -36,8 +38,15 @@ const TRANSPORTS = values.transports.split(",");
 const CLIS = (values.cli ?? [`current=${join(ROOT, "bin/countersign.js")}`]).map((s) => {
   const eq = s.indexOf("=");
   if (eq < 1) throw new Error(`--cli wants NAME=PATH, got '${s}'`);
-  return { name: s.slice(0, eq), path: resolve(s.slice(eq + 1)) };
+  return { name: s.slice(0, eq), path: resolve(s.slice(eq + 1)), env: {} };
 });
+// --env NAME:KEY=VALUE sets a variable for one build only (e.g. COUNTERSIGN_NO_BUNDLE=1).
+for (const e of values.env ?? []) {
+  const m = /^([^:]+):([^=]+)=(.*)$/.exec(e);
+  const cli = m && CLIS.find((c) => c.name === m[1]);
+  if (!cli) throw new Error(`--env wants NAME:KEY=VALUE for a --cli NAME, got '${e}'`);
+  cli.env[m[2]] = m[3];
+}
 const NODE_ARGS = values["node-arg"] ?? [];
 const START_LOAD = loadavg().map((x) => round(x, 2));
 
@@ -80,7 +89,7 @@ const LIST = (id, cursor) => ({ jsonrpc: "2.0", id, method: "tools/list", params
 /** Spawned → first tools/list answered over stdio; then every page, RSS, exit. */
 async function stdioOnce(cli) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...NODE_ARGS, cli, "stdio"], { env: { ...baseEnv, MCP_TOKEN: token }, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...NODE_ARGS, cli.path, "stdio"], { env: { ...baseEnv, ...cli.env, MCP_TOKEN: token }, stdio: ["pipe", "pipe", "pipe"] });
   live.add(child);
   let stderr = "";
   child.stderr.on("data", (c) => (stderr += c));
@@ -138,7 +147,7 @@ async function rpcBody(res) {
 /** Spawned → listening → initialize → first tools/list answered over Streamable HTTP (stateful). */
 async function httpOnce(cli) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...NODE_ARGS, cli, "serve", "--port", "0", "--host", "127.0.0.1"], { env: baseEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...NODE_ARGS, cli.path, "serve", "--port", "0", "--host", "127.0.0.1"], { env: { ...baseEnv, ...cli.env }, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   let seen = "";
   const url = await new Promise((res, reject) => {
@@ -179,12 +188,12 @@ async function httpOnce(cli) {
 const measure = { stdio: stdioOnce, http: httpOnce };
 const samples = {};
 // One warm-up start per build and transport (disk cache, any compile cache), not counted.
-for (const cli of CLIS) for (const t of TRANSPORTS) await measure[t](cli.path);
+for (const cli of CLIS) for (const t of TRANSPORTS) await measure[t](cli);
 for (let run = 0; run < RUNS; run++) {
   for (const t of TRANSPORTS) {
     for (const cli of CLIS) {
       const key = `${cli.name}/${t}`;
-      (samples[key] ??= []).push(await measure[t](cli.path));
+      (samples[key] ??= []).push(await measure[t](cli));
     }
   }
 }
@@ -211,7 +220,7 @@ const results = {
   method: `median of ${RUNS} fresh processes per build and transport after one uncounted warm-up each, rounds interleaved; spawn → initialize → tools/list answered (raw JSON-RPC client); HTTP: stateful Streamable HTTP, timed from spawn including the wait for 'listening'; mode all; GitHub spec, ${manifest.tools.length} operations in the manifest`,
   ...(values.note ? { note: values.note } : {}),
   ...(generateMs !== undefined ? { generate_ms: generateMs } : {}),
-  builds: Object.fromEntries(CLIS.map((c) => [c.name, c.path.startsWith(ROOT) ? c.path.slice(ROOT.length) : "(another build of this tree)"])),
+  builds: Object.fromEntries(CLIS.map((c) => [c.name, `${c.path.startsWith(ROOT) ? c.path.slice(ROOT.length) : "(another build of this tree)"}${Object.keys(c.env).length ? ` with ${Object.entries(c.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}`])),
   node_args: NODE_ARGS,
   results: summary,
   target: "first tools/list under 1000 ms; RSS under 150 MB",
