@@ -31,6 +31,8 @@ const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 const LOCATIONS = new Set<ParameterLocation>(["path", "query", "header", "cookie"]);
 /** Header parameters OpenAPI says to ignore (§4.8.12.1): they are set by the HTTP layer. */
 const IGNORED_HEADERS = new Set(["accept", "content-type", "authorization"]);
+/** Headers the gateway sets itself: a confirmed write carries its pending action's id as Idempotency-Key. */
+const GATEWAY_HEADERS = new Set(["idempotency-key"]);
 const RESERVED_FILES = new Set(["index", "types", "manifest", "upstream"]);
 
 /** One excluded operation, as listed in the manifest. */
@@ -334,7 +336,7 @@ function buildArguments(raw: RawOperation, ctx: Ctx, defs: DefsSink, properties:
   for (const { param, url, at } of ordered) {
     const wire = param.name as string;
     const location = param.in as ParameterLocation;
-    if (location === "header" && IGNORED_HEADERS.has(wire.toLowerCase())) continue;
+    if (location === "header" && (IGNORED_HEADERS.has(wire.toLowerCase()) || GATEWAY_HEADERS.has(wire.toLowerCase()))) continue;
     if (location === "path" && !templateNames.includes(wire)) continue;
 
     let schemaValue: unknown = param.schema;

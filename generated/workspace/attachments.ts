@@ -567,12 +567,6 @@ export const tools: readonly ToolDescriptor[] = [
           "type": "string",
           "format": "uuid"
         },
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "file": {
           "description": "The file content. (File content: text, or base64-encoded bytes.)",
           "type": "string"
@@ -695,15 +689,6 @@ export const tools: readonly ToolDescriptor[] = [
           "explode": false,
           "allowReserved": false,
           "required": true
-        },
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
         }
       ],
       "body": {

@@ -12,12 +12,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "project_ids": {
           "description": "Projects to archive.",
           "type": "array",
@@ -112,17 +106,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/projects/archive",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -161,12 +145,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "task_ids": {
           "description": "Tasks to change (up to 500).",
           "type": "array",
@@ -276,17 +254,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/tasks/assign",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -327,12 +295,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "tasks": {
           "description": "Tasks to create.",
           "type": "array",
@@ -540,17 +502,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/tasks/create",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -589,12 +541,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "task_ids": {
           "description": "Tasks to change (up to 500).",
           "type": "array",
@@ -689,17 +635,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/tasks/delete",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -738,12 +674,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "task_ids": {
           "description": "Tasks to change (up to 500).",
           "type": "array",
@@ -855,17 +785,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/tasks/move",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -906,12 +826,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "task_ids": {
           "description": "Tasks to change (up to 500).",
           "type": "array",
@@ -1122,17 +1036,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/bulk/tasks/update",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",

@@ -12,12 +12,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "name": {
           "description": "Calendar name, e.g. `Engineering` or `Time off`.",
           "type": "string",
@@ -120,17 +114,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/calendars",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -176,12 +160,6 @@ export const tools: readonly ToolDescriptor[] = [
           "description": "ID of the calendar.",
           "type": "string",
           "format": "uuid"
-        },
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
         },
         "title": {
           "description": "Event title.",
@@ -393,15 +371,6 @@ export const tools: readonly ToolDescriptor[] = [
           "explode": false,
           "allowReserved": false,
           "required": true
-        },
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
         }
       ],
       "body": {

@@ -12,12 +12,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "email": {
           "description": "Who is invited.",
           "type": "string",
@@ -150,17 +144,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/invitations",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",

@@ -426,12 +426,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "name": {
           "description": "Process name.",
           "type": "string",
@@ -608,17 +602,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/processes",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -1535,12 +1519,6 @@ export const tools: readonly ToolDescriptor[] = [
           "type": "string",
           "format": "uuid"
         },
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "title": {
           "description": "What this run is about.",
           "type": "string",
@@ -1694,15 +1672,6 @@ export const tools: readonly ToolDescriptor[] = [
           "explode": false,
           "allowReserved": false,
           "required": true
-        },
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
         }
       ],
       "body": {

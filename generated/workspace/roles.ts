@@ -17,12 +17,6 @@ export const tools: readonly ToolDescriptor[] = [
           "type": "string",
           "format": "uuid"
         },
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "user_id": {
           "description": "User to grant the role to.",
           "type": "string",
@@ -102,15 +96,6 @@ export const tools: readonly ToolDescriptor[] = [
           "explode": false,
           "allowReserved": false,
           "required": true
-        },
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
         }
       ],
       "body": {
@@ -152,12 +137,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "name": {
           "description": "Role name.",
           "type": "string",
@@ -285,17 +264,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/roles",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",

@@ -12,12 +12,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "user_id": {
           "description": "Who did the work (defaults to the caller; managers may log for others).",
           "type": "string",
@@ -168,17 +162,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/time-entries",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -1318,12 +1302,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "task_id": {
           "description": "Task to time.",
           "type": "string",
@@ -1390,17 +1368,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/timers",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",

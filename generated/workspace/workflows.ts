@@ -12,12 +12,6 @@ export const tools: readonly ToolDescriptor[] = [
     "inputSchema": {
       "type": "object",
       "properties": {
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
-        },
         "name": {
           "description": "Workflow name.",
           "type": "string",
@@ -194,17 +188,7 @@ export const tools: readonly ToolDescriptor[] = [
       "method": "POST",
       "path": "/workflows",
       "serverPath": "/v1",
-      "arguments": [
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
-        }
-      ],
+      "arguments": [],
       "body": {
         "mediaType": "application/json",
         "mode": "flat",
@@ -250,12 +234,6 @@ export const tools: readonly ToolDescriptor[] = [
           "description": "ID of the workflow.",
           "type": "string",
           "format": "uuid"
-        },
-        "Idempotency-Key": {
-          "description": "A unique key (for example a UUID) that makes a create safe to retry: repeating the request with the same key returns the first result instead of creating a duplicate. Keys are kept for 24 hours.",
-          "type": "string",
-          "minLength": 8,
-          "maxLength": 255
         },
         "name": {
           "description": "Display name, e.g. `Waiting for QA`.",
@@ -370,15 +348,6 @@ export const tools: readonly ToolDescriptor[] = [
           "explode": false,
           "allowReserved": false,
           "required": true
-        },
-        {
-          "name": "Idempotency-Key",
-          "in": "header",
-          "wireName": "Idempotency-Key",
-          "style": "simple",
-          "explode": false,
-          "allowReserved": false,
-          "required": false
         }
       ],
       "body": {
