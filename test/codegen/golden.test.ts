@@ -48,6 +48,15 @@ describe.skipIf(!haveSpec)("golden: generated/workspace", () => {
     expect(tools.some((t) => t.binding.path.startsWith("/billing"))).toBe(false);
   });
 
+  it("leaves Idempotency-Key to the gateway: the spec's header is no tool argument", async () => {
+    const { tools } = await loadGenerated(OUT);
+    const createTask = tools.find((t) => t.name === "create_task")!;
+    expect(createTask.details).toContain("Idempotency-Key");
+    const headers = tools.flatMap((t) => t.binding.arguments.filter((a) => a.in === "header").map((a) => a.wireName.toLowerCase()));
+    expect(headers).toContain("if-match");
+    expect(headers).not.toContain("idempotency-key");
+  });
+
   it("starts every file with the header naming the spec sha256 and the command", async () => {
     const { manifest } = await loadGenerated(OUT);
     expect(manifest.command).toBe(`countersign generate --spec ${SPEC}`);
