@@ -23,7 +23,7 @@ run: build
 
 ## The test suite (what CI runs).
 test: build
-	COUNTERSIGN_SKIP_BUILD=1 $(NODE_BIN)/vitest run
+	COUNTERSIGN_SKIP_BUILD=1 $(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json
 
 ## Regenerate generated/ from openapi/.
 generate: build
