@@ -14,6 +14,7 @@
  * bench/results/cold-start.json (or --out FILE).
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -121,17 +122,19 @@ async function stdioOnce(cli) {
   const cpu = cpuMs(child.pid);
   let tools = page.result.tools.length;
   let bytes = JSON.stringify(page.result).length;
+  const hash = createHash("sha256").update(JSON.stringify(page.result.tools));
   for (let id = 3; page.result.nextCursor; id++) {
     page = await request(LIST(id, page.result.nextCursor));
     tools += page.result.tools.length;
     bytes += JSON.stringify(page.result).length;
+    hash.update(JSON.stringify(page.result.tools));
   }
   const allMs = performance.now() - t0;
   const rss = rssMb(child.pid);
   child.stdin.end();
   await new Promise((res) => (child.exitCode !== null ? res() : child.once("exit", res)));
   live.delete(child);
-  return { first_list_ms: firstMs, cpu_ms: cpu, all_pages_ms: allMs, rss_mb: rss, tools, bytes };
+  return { first_list_ms: firstMs, cpu_ms: cpu, all_pages_ms: allMs, rss_mb: rss, tools, bytes, sha: hash.digest("hex").slice(0, 16) };
 }
 
 /** Reads a JSON-RPC answer from a Streamable HTTP response: plain JSON or the first SSE `data:` message. */
@@ -172,17 +175,19 @@ async function httpOnce(cli) {
   if (!page.result) throw new Error(`tools/list failed: ${JSON.stringify(page)}`);
   let tools = page.result.tools.length;
   let bytes = JSON.stringify(page.result).length;
+  const hash = createHash("sha256").update(JSON.stringify(page.result.tools));
   for (let id = 3; page.result.nextCursor; id++) {
     page = await rpcBody(await fetch(url, { method: "POST", headers: h, body: JSON.stringify(LIST(id, page.result.nextCursor)) }));
     tools += page.result.tools.length;
     bytes += JSON.stringify(page.result).length;
+    hash.update(JSON.stringify(page.result.tools));
   }
   const allMs = performance.now() - t0;
   const rss = rssMb(child.pid);
   child.kill("SIGTERM");
   await new Promise((res) => (child.exitCode !== null ? res() : child.once("exit", res)));
   live.delete(child);
-  return { first_list_ms: firstMs, cpu_ms: cpu, all_pages_ms: allMs, rss_mb: rss, tools, bytes };
+  return { first_list_ms: firstMs, cpu_ms: cpu, all_pages_ms: allMs, rss_mb: rss, tools, bytes, sha: hash.digest("hex").slice(0, 16) };
 }
 
 const measure = { stdio: stdioOnce, http: httpOnce };
@@ -208,6 +213,8 @@ const summary = Object.fromEntries(
       rss_mb_after_full_list: round(median(runs.map((r) => r.rss_mb)), 1),
       tools_listed: runs[0].tools,
       list_bytes: runs[0].bytes,
+      // Every start of every build should list the same tools, byte for byte.
+      list_sha256: [...new Set(runs.map((r) => r.sha))].join(" "),
       runs_first_tools_list_ms: runs.map((r) => round(r.first_list_ms, 0)),
     },
   ]),

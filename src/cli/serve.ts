@@ -43,7 +43,8 @@ export async function run(argv: string[]): Promise<number> {
   const handle = await startHttpServer(gateway);
   // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
   const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
-  warmToolSearch(gateway.registry.tools);
+  // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
+  warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
   const { config, log } = gateway.deps;
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.

@@ -181,13 +181,13 @@ const WARM_CHUNK = 25;
 /**
  * Builds a tool list's index in the background, so the first search_tools call does not pay for
  * it. A few tools per turn of the event loop: built in one go it held a starting server's first
- * initialize and tools/list for as long as the whole index took. A search before it is done
- * finishes the index first.
+ * initialize and tools/list for as long as the whole index took. `afterMs` leaves a starting
+ * server that long for its first clients. A search before it is done finishes the index first.
  */
-export function warmToolSearch(tools: readonly ToolDescriptor[]): void {
-  const building = searchFor(tools);
+export function warmToolSearch(tools: readonly ToolDescriptor[], options: { afterMs?: number } = {}): void {
   const next = () => {
-    if (!building.step(WARM_CHUNK)) setImmediate(next).unref();
+    if (!searchFor(tools).step(WARM_CHUNK)) setImmediate(next).unref();
   };
-  setImmediate(next).unref();
+  if (options.afterMs) setTimeout(next, options.afterMs).unref();
+  else setImmediate(next).unref();
 }

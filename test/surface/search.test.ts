@@ -81,4 +81,12 @@ describe("warming the index in the background", () => {
     expect(queries.map((q) => toolSearchFor(tools).search(q, { limit: 5 }))).toEqual(expected);
     expect(expected.flat().length).toBeGreaterThan(0);
   });
+
+  it("can start later, and answers the same then", async () => {
+    const tools = [...trackerTools];
+    warmToolSearch(tools, { afterMs: 20 });
+    await new Promise((r) => setTimeout(r, 40));
+    for (let i = 0; i < tools.length; i++) await new Promise((r) => setImmediate(r));
+    expect(queries.map((q) => toolSearchFor(tools).search(q, { limit: 5 }))).toEqual(expected);
+  });
 });
