@@ -7,7 +7,8 @@
  * rate limits raised so the benchmark measures speed, not the limiter.
  */
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -33,6 +34,14 @@ export async function installPeers(log) {
   return { installed: true };
 }
 
+function gitHead() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
 /** Versions of everything measured, read from the installed package.json files. */
 export function versions() {
   const read = (p) => {
@@ -42,8 +51,15 @@ export function versions() {
       return undefined;
     }
   };
+  // bin/countersign.js starts stdio/serve from dist/bundle/ when that bundle is as new as dist/.
+  let entry = "dist/ (unbundled)";
+  try {
+    if (statSync(join(ROOT, "dist/bundle/serve.js")).mtimeMs >= statSync(join(ROOT, "dist/src/cli/main.js")).mtimeMs) entry = "dist/bundle/ (esbuild bundle)";
+  } catch {
+    // no bundle built
+  }
   return {
-    countersign: read(join(ROOT, "package.json")),
+    countersign: `${read(join(ROOT, "package.json"))}, runtime from ${entry}, commit ${gitHead()}`,
     "@modelcontextprotocol/sdk (harness, floor, countersign)": read(join(ROOT, "node_modules/@modelcontextprotocol/sdk/package.json")),
     "openapi-mcp-generator": read(join(PEERS_DIR, "node_modules/openapi-mcp-generator/package.json")),
     "@ivotoby/openapi-mcp-server": read(join(PEERS_DIR, "node_modules/@ivotoby/openapi-mcp-server/package.json")),

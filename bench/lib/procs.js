@@ -102,7 +102,10 @@ export async function waitForPort(port, proc, timeoutMs = 60_000) {
 /** An SDK client connected over Streamable HTTP. */
 export async function httpClient(url, headers = {}) {
   const client = new Client({ name: "countersign-bench", version: "1.0.0" });
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  // The SDK client passes one AbortSignal to every fetch of a session, and undici only drops its
+  // listener on that signal after GC: thousands pile up on a long-lived session (a warning, and
+  // slower adds). The harness never aborts a request, so it sends none; every contender alike.
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: (input, init) => fetch(input, { ...init, signal: undefined }) });
   await client.connect(transport);
   return {
     client,

@@ -9,7 +9,8 @@
  */
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { prepareCountersign, ROOT } from "./contenders.js";
@@ -150,7 +151,10 @@ async function main() {
   rmSync(work, { recursive: true, force: true });
 }
 
-main().catch((err) => {
-  process.stderr.write(`profile: ${err.stack ?? err}\n`);
-  process.exit(1);
-});
+// Only as a script: summarizeProfile and callers are importable without side effects.
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolvePath(process.argv[1])) {
+  main().catch((err) => {
+    process.stderr.write(`profile: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
