@@ -5,6 +5,7 @@
  *   make bench                      (= node bench/run.js after the build)
  *   node bench/run.js --quick       (fewer calls and shorter windows; a smoke run)
  *   node bench/run.js --specs workspace --only countersign-http,floor-http
+ *   node bench/run.js --render      (peers.md again from peers.json, e.g. after editing the analysis)
  *
  * For the bundled spec and GitHub's, per contender: cold start (process start → first complete
  * tools/list answered), resident memory after loading and after 10,000 calls, tools/list size in
@@ -34,6 +35,8 @@ const { values: opts } = parseArgs({
     specs: { type: "string", default: "workspace,github" },
     only: { type: "string" },
     out: { type: "string", default: join(ROOT, "bench/results") },
+    // Rewrites peers.md from the existing peers.json (after editing bench/peers/analysis.md).
+    render: { type: "boolean", default: false },
   },
 });
 
@@ -338,7 +341,17 @@ async function benchSpec(spec, work, selected) {
   return out;
 }
 
+function render() {
+  const results = JSON.parse(readFileSync(join(opts.out, "peers.json"), "utf8"));
+  const analysisPath = join(ROOT, "bench/peers/analysis.md");
+  writeFileSync(join(opts.out, "peers.md"), renderMarkdown(results, existsSync(analysisPath) ? readFileSync(analysisPath, "utf8") : ""));
+}
+
 async function main() {
+  if (opts.render) {
+    render();
+    return;
+  }
   const started = new Date();
   const t0 = performance.now();
   await installPeers(log);
