@@ -93,6 +93,15 @@ async function main() {
   }
   const work = mkdtempSync(join(tmpdir(), "cs-bench-prof-"));
   const upstream = spawnServer(process.execPath, [join(ROOT, "bench/lib/upstream-server.js")]);
+  try {
+    await profileRun(values, top, work, upstream);
+  } finally {
+    await upstream.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function profileRun(values, top, work, upstream) {
   let url;
   while (!url) {
     const m = /listening (\d+)/.exec(upstream.output());
@@ -147,8 +156,6 @@ async function main() {
   const summary = summarizeProfile(profile, top);
   if (values.callers) process.stdout.write(callers(profile, values.callers) + "\n\n");
   process.stdout.write(print(summary, `Countersign ${values.transport}, ${spec.name}, ${values.phase}${values.phase === "calls" ? ` (${values.calls} × ${spec.read.tool}, start-up included)` : ""}`) + "\n");
-  await upstream.stop();
-  rmSync(work, { recursive: true, force: true });
 }
 
 // Only as a script: summarizeProfile and callers are importable without side effects.
