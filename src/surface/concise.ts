@@ -78,6 +78,12 @@ const restated = new Map<string, Map<string, boolean>>();
 const MAP_KEYS = new Set(SUBSCHEMA_MAPS);
 const ARRAY_KEYS = new Set(SUBSCHEMA_ARRAYS);
 const SINGLE_KEYS = new Set(SUBSCHEMAS);
+/**
+ * Keywords that only reject, and guide a model little: length bounds, uniqueness and closed
+ * objects. The listing leaves them out; the validate stage still enforces the full generated
+ * schema (and names the path and reason when a call breaks one), and describe_tool shows it whole.
+ */
+const VALIDATION_ONLY = new Set(["maxLength", "minLength", "uniqueItems", "additionalProperties"]);
 
 /**
  * One schema node made concise. `property` names the root property this node is the schema of:
@@ -91,6 +97,7 @@ function compact(node: unknown, root: boolean, property?: string): unknown {
   for (const key of Object.keys(node)) {
     const value = node[key];
     if (key === "title" && !root) continue;
+    if (VALIDATION_ONLY.has(key) && (key !== "additionalProperties" || value === false)) continue;
     if (key === "description" && typeof value === "string") {
       const text = firstSentence(value);
       if (property !== undefined && restatesName(property, text)) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createArgumentValidator } from "../../src/stages/validate.js";
 import { conciseAnnotations, describeRepeatsOnce, firstSentence, listedSchema, restatesName } from "../../src/surface/concise.js";
 
 describe("concise listing", () => {
@@ -85,5 +86,33 @@ describe("listedSchema with memoised texts", () => {
     }
     // Nothing else to say: the restated text stays rather than leaving an empty schema.
     expect((listedSchema({ type: "object", properties: { task_id: { description: "ID of the task." } } }, "default") as any).properties.task_id).toEqual({ description: "ID of the task." });
+  });
+
+  it("lists without validation-only keywords, which the validate stage still enforces", () => {
+    const inputSchema = {
+      type: "object",
+      properties: {
+        title: { type: "string", minLength: 1, maxLength: 10 },
+        tags: { type: "array", uniqueItems: true, items: { type: "string" } },
+        meta: { type: "object", additionalProperties: { type: "string" } },
+      },
+      required: ["title"],
+      additionalProperties: false,
+    };
+    const listed = listedSchema(inputSchema, "default") as any;
+    expect(listed.additionalProperties).toBeUndefined();
+    expect(listed.properties.title).toEqual({ type: "string" });
+    expect(listed.properties.tags).toEqual({ type: "array", items: { type: "string" } });
+    // An open map keeps its value schema: only `false` is dropped.
+    expect(listed.properties.meta.additionalProperties).toEqual({ type: "string" });
+    expect(listed.required).toEqual(["title"]);
+
+    const tool = { name: "t", inputSchema } as never;
+    const validator = createArgumentValidator();
+    expect(validator.validate(tool, { title: "ok", tags: ["a"] }).ok).toBe(true);
+    const refused = validator.validate(tool, { title: "far too long a title", tags: ["a", "a"], extra: 1 });
+    expect(refused.ok).toBe(false);
+    const paths = (refused as { problems: { path: string }[] }).problems.map((p) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(["/title", "/tags"]));
   });
 });
