@@ -43,7 +43,12 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-type JsonRpcMessage = { jsonrpc?: string; id?: string | number | null; method?: string; params?: { name?: unknown } };
+type JsonRpcMessage = { jsonrpc?: string; id?: string | number | null; method?: string; params?: { name?: unknown; _meta?: { progressToken?: unknown } } };
+
+/** Whether any request in a POST asked for progress notifications (which only an SSE answer can carry). */
+function wantsProgress(messages: readonly JsonRpcMessage[]): boolean {
+  return messages.some((m) => m.params?._meta?.progressToken !== undefined);
+}
 
 function hostAllowed(allowed: readonly string[], host: string | undefined): boolean {
   if (allowed.includes("*")) return true;
@@ -223,7 +228,9 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
         return answer(ctx, err, (err as { rpcId?: string | number }).rpcId ?? null);
       }
       const server = createMcpServer(gateway, binding);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      // Without a session nothing can arrive later, so a POST that asked for no progress is answered
+      // as one plain JSON body: cheaper per call than opening an SSE stream for a single message.
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
       await server.connect(transport);
       ctx.respond = false;
       ctx.res.on("close", () => {

@@ -263,6 +263,21 @@ describe("stateless Streamable HTTP", () => {
     expect(get.status).toBe(405);
     await client.close();
   });
+
+  it("answers plain JSON unless the call asks for progress, which needs SSE", async () => {
+    const post = (meta?: Record<string, unknown>) =>
+      fetch(server.url, {
+        method: "POST",
+        headers: { accept: "application/json, text/event-stream", "content-type": "application/json", authorization: `Bearer ${h.token}` },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_item", arguments: { item_id: "9" }, ...(meta ? { _meta: meta } : {}) } }),
+      });
+    const plain = await post();
+    expect(plain.headers.get("content-type")).toMatch(/^application\/json/);
+    expect((await plain.json()).result.structuredContent).toEqual({ id: "9", name: "Widget" });
+    const streamed = await post({ progressToken: "p1" });
+    expect(streamed.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(await streamed.text()).toContain('"structuredContent":{"id":"9","name":"Widget"}');
+  });
 });
 
 describe("long calls switch to polling", () => {
