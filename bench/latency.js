@@ -22,6 +22,7 @@ import { gunzipSync } from "node:zlib";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { emitHandMade } from "../dist/codegen/emit.js";
 import { median, round, summarize } from "./lib/stats.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -72,9 +73,7 @@ function rssMb(pid) {
 function writeFixtureGenerated(dir) {
   mkdirSync(dir, { recursive: true });
   const tools = JSON.parse(readFileSync(join(ROOT, "test/fixtures/tools/fixture-api.json"), "utf8"));
-  writeFileSync(join(dir, "fixture.ts"), `export const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools)};\n`);
-  const modules = [{ name: "fixture", description: "", tools: tools.length, file: "fixture.ts" }];
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify({ api: "fixture", title: "", version: "1", specSha256: "", command: "", modules, tools: [], excluded: [] }));
+  for (const [file, text] of emitHandMade("fixture", tools, "bench fixture")) writeFileSync(join(dir, file), text);
 }
 
 const env = {

@@ -24,6 +24,7 @@ import { performance } from "node:perf_hooks";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Redis } from "ioredis";
+import { emitHandMade } from "../dist/codegen/emit.js";
 import { openRedisTokenStore } from "../dist/src/stores/redis/redis-stores.js";
 import { openTokenStore } from "../dist/src/stores/tokens.js";
 import { issueToken } from "../dist/src/tokens/issue.js";
@@ -112,13 +113,7 @@ function generatedApi() {
       policy: { write: false, sensitive: false, excluded: false },
     },
   ];
-  writeFileSync(join(dir, "items.ts"), `import type { ToolDescriptor } from "./types.js";\n\nexport const tools: readonly ToolDescriptor[] = ${JSON.stringify(tools, null, 2)};\n`);
-  writeFileSync(join(dir, "manifest.json"), JSON.stringify({
-    api: "items", title: "Items", version: "1", specSha256: "0".repeat(64), command: "bench",
-    modules: [{ name: "items", description: "Items.", tools: 1, file: "items.ts" }],
-    tools: tools.map((t) => ({ name: t.name, module: t.module, method: "GET", path: t.binding.path, write: false, sensitive: false, annotations: t.annotations })),
-    excluded: [],
-  }));
+  for (const [file, text] of emitHandMade("items", tools, "bench fixture")) writeFileSync(join(dir, file), text);
   return dir;
 }
 

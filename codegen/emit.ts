@@ -85,6 +85,12 @@ export function emitCore(input: EmitInput): Map<string, string> {
   return files;
 }
 
+/** The generator's layout for hand-made descriptors (tests, benches): the same files the loader reads. */
+export function emitHandMade(api: string, tools: readonly ToolDescriptor[], command = "hand-made descriptors"): Map<string, string> {
+  const modules = [...new Set(tools.map((t) => t.module))].sort().map((name) => ({ name, description: `${name} tools.`, file: `${name}.ts` }));
+  return emitCore({ api, title: api, version: "1", sha256: "0".repeat(64), command, build: { tools, excluded: [], modules }, notes: [] });
+}
+
 /** `types.ts`: the descriptor contract, copied verbatim from the package after the header. */
 export function emitTypes(sha256: string, command: string): string {
   return `${headerLine(sha256, command)}\n${readFileSync(descriptorSourcePath(), "utf8")}`;
