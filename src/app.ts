@@ -3,12 +3,12 @@
  * Gateway. Dependencies are interfaces with in-process defaults; tests override them.
  */
 import { randomUUID } from "node:crypto";
-import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
+import type { ToolDescriptor } from "../codegen/descriptor.js";
 import type { Config } from "./config.js";
 import type { AuditRecord, CallContext, Principal, ProgressSink, Stage, ToolResult, Transport } from "./context.js";
 import { GatewayError, toGatewayError, toToolResult } from "./errors.js";
 import { createLog, type Logger } from "./log.js";
-import { createMetaTools, type MetaTool, type SessionContext } from "./mcp/meta-tools.js";
+import { createMetaTools, type ListedTool, type MetaTool, type SessionContext } from "./mcp/meta-tools.js";
 import { chain, compose, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
 import { createUpstreamStage } from "./stages/upstream.js";
@@ -70,15 +70,7 @@ export interface CallRequest {
   readonly confirmed?: CallContext["confirmed"];
 }
 
-/** A tool as tools/list shows it (SDK-independent). */
-export interface ListedTool {
-  readonly name: string;
-  readonly title?: string;
-  readonly description: string;
-  readonly inputSchema: { readonly [key: string]: unknown };
-  readonly outputSchema?: { readonly [key: string]: unknown };
-  readonly annotations?: ToolAnnotations;
-}
+export type { ListedTool };
 
 /** What transports and meta-tools use. */
 export interface Gateway {

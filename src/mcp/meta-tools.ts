@@ -32,14 +32,18 @@ export interface SessionContext {
   notifyToolsChanged(): Promise<void>;
 }
 
-/** A tool implemented by the gateway itself. */
-export interface MetaTool {
+/** A tool as tools/list shows it (SDK-independent). */
+export interface ListedTool {
   readonly name: string;
   readonly title?: string;
   readonly description: string;
   readonly inputSchema: { readonly [key: string]: unknown };
   readonly outputSchema?: { readonly [key: string]: unknown };
   readonly annotations?: ToolAnnotations;
+}
+
+/** A tool implemented by the gateway itself: what tools/list shows, plus its handler. */
+export interface MetaTool extends ListedTool {
   handle(args: Record<string, unknown>, session: SessionContext): Promise<ToolResult>;
 }
 
