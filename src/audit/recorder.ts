@@ -80,8 +80,27 @@ export interface AuditRecorderOptions {
   capBytes?: number;
   /** Told when a record could not be built or written (a call never fails because of audit). */
   onError?: (err: unknown) => void;
-  /** Logs one structured line per call, carrying the same request id as the audit record. */
-  log?: { info(obj: Record<string, unknown>, msg: string): void };
+  /**
+   * Logs one structured line per call, carrying the same request id as the audit record: at
+   * `debug` for calls that did what was asked (the audit trail has each one already), at `info`
+   * for refusals and failures.
+   */
+  log?: CallLog;
+}
+
+/** The part of the gateway's (pino) logger the recorder uses. */
+export interface CallLog {
+  info(obj: Record<string, unknown>, msg: string): void;
+  debug(obj: Record<string, unknown>, msg: string): void;
+  isLevelEnabled(level: string): boolean;
+}
+
+/** Outcomes of calls that did what was asked (or are waiting on a confirmation): logged at debug. */
+const ROUTINE_OUTCOMES: ReadonlySet<string> = new Set(["ok", "executed", "already_executed", "pending", "cancelled", "executing"]);
+
+/** The level a call's log line is written at. */
+export function callLogLevel(record: Pick<AuditRecord, "outcome" | "errorCode">): "debug" | "info" {
+  return ROUTINE_OUTCOMES.has(record.outcome ?? "ok") && record.errorCode === undefined ? "debug" : "info";
 }
 
 /** What meta-tools map to when they answer without a more specific status. */
@@ -198,10 +217,17 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
   async function emit(record: AuditRecord, bucket?: string): Promise<void> {
     const scope = scopes.getStore();
     if (scope) scope.recorded = true;
-    log?.info(
-      { requestId: record.requestId, tokenId: record.tokenId, sessionId: record.sessionId, transport: record.transport, tool: record.tool, outcome: record.outcome, type: record.type, upstreamStatus: record.upstreamStatus, durationMs: record.durationMs, actionId: record.actionId },
-      "tools/call",
-    );
+    if (log) {
+      // One write to stderr per call costs more than the rest of the record: routine calls are
+      // logged at debug, and the line is only built when its level is on.
+      const level = callLogLevel(record);
+      if (log.isLevelEnabled(level)) {
+        log[level](
+          { requestId: record.requestId, tokenId: record.tokenId, sessionId: record.sessionId, transport: record.transport, tool: record.tool, outcome: record.outcome, type: record.type, upstreamStatus: record.upstreamStatus, durationMs: record.durationMs, actionId: record.actionId },
+          "tools/call",
+        );
+      }
+    }
     if (metrics) {
       metrics.observeCall({ tool: record.tool, module: record.module, outcome: record.outcome ?? "ok" }, record.durationMs === undefined ? undefined : record.durationMs / 1000);
       if (record.outcome === "rate_limited") metrics.rateLimitRejected(bucket ?? "unknown");

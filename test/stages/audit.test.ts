@@ -207,7 +207,7 @@ describe("meta-tool calls", () => {
 });
 
 describe("structured logs", () => {
-  it("log one pino line per call with the audit record's request id", async () => {
+  async function logged(level: string) {
     const { default: pino } = await import("pino");
     const { Writable } = await import("node:stream");
     const lines: string[] = [];
@@ -218,14 +218,32 @@ describe("structured logs", () => {
       },
     });
     const sink = createMemoryAuditSink();
-    const recorder = createAuditRecorder({ sink, log: pino({ level: "info" }, out) });
-    const ctx = context(getTask, { project_id: 1, task_id: 2, api_key: "k-123456" }, { credential: "good", requestId: "req-log-1", audit: { ts: "2026-01-01T00:00:00Z", requestId: "req-log-1", transport: "stdio", tool: "get_task" } });
-    await run([createAuditStage({ audit: recorder }), authenticate, okUpstream({ id: 2 })], ctx);
-    await new Promise((r) => setImmediate(r));
+    const recorder = createAuditRecorder({ sink, log: pino({ level }, out) });
+    const call = async (credential: string, requestId: string) => {
+      const ctx = context(getTask, { project_id: 1, task_id: 2, api_key: "k-123456" }, { credential, requestId, audit: { ts: "2026-01-01T00:00:00Z", requestId, transport: "stdio", tool: "get_task" } });
+      await run([createAuditStage({ audit: recorder }), authenticate, okUpstream({ id: 2 })], ctx);
+      await new Promise((r) => setImmediate(r));
+    };
+    return { lines, sink, call };
+  }
+
+  it("at debug, log one pino line per call with the audit record's request id", async () => {
+    const { lines, sink, call } = await logged("debug");
+    await call("good", "req-log-1");
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0]!);
-    expect(entry).toMatchObject({ msg: "tools/call", requestId: "req-log-1", tool: "get_task", outcome: "ok", tokenId: "tok_alice" });
+    expect(entry).toMatchObject({ level: 20, msg: "tools/call", requestId: "req-log-1", tool: "get_task", outcome: "ok", tokenId: "tok_alice" });
     expect(sink.records[0]!.requestId).toBe(entry.requestId);
     expect(lines[0]).not.toContain("k-123456");
+  });
+
+  it("at info (the default), routine calls are left to the audit trail; refusals and failures are logged", async () => {
+    const { lines, sink, call } = await logged("info");
+    await call("good", "req-ok");
+    expect(lines).toHaveLength(0);
+    await call("bad", "req-refused");
+    expect(sink.records.map((r) => r.outcome)).toEqual(["ok", "unauthorized"]);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, msg: "tools/call", requestId: "req-refused", outcome: "unauthorized" });
   });
 });
