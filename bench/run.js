@@ -6,6 +6,7 @@
  *   node bench/run.js --quick       (fewer calls and shorter windows; a smoke run)
  *   node bench/run.js --specs workspace --only countersign-http,floor-http
  *   node bench/run.js --render      (peers.md again from peers.json, e.g. after editing the analysis)
+ *   node bench/run.js --latency-only (cold start and sequential latency; no throughput, no memory)
  *
  * For the bundled spec and GitHub's, per contender: cold start (process start → first complete
  * tools/list answered), resident memory after loading and after 10,000 calls, tools/list size in
@@ -37,6 +38,8 @@ const { values: opts } = parseArgs({
     out: { type: "string", default: join(ROOT, "bench/results") },
     // Rewrites peers.md from the existing peers.json (after editing bench/peers/analysis.md).
     render: { type: "boolean", default: false },
+    // Cold start and sequential latency only: no throughput windows, no memory phase.
+    "latency-only": { type: "boolean", default: false },
   },
 });
 
@@ -312,7 +315,7 @@ async function benchSpec(spec, work, selected) {
   await latency(running, spec);
 
   // Several short windows per contender and level, in shuffled order, summed: drift spreads over all.
-  for (const n of P.levels) {
+  for (const n of opts["latency-only"] ? [] : P.levels) {
     log(`throughput @${n} sessions: ${P.tpRounds} rounds × ${P.tpSeconds} s per contender`);
     const windows = new Map();
     for (let round = 0; round < P.tpRounds; round++) {
@@ -327,7 +330,7 @@ async function benchSpec(spec, work, selected) {
   for (const r of running) {
     if (r.failed) {
       r.result.error = r.failed;
-    } else {
+    } else if (!opts["latency-only"]) {
       try {
         log(`memory ${r.contender.id}: to ${P.memCalls} calls`);
         Object.assign(r.result, await memoryAfterCalls(r, spec));
