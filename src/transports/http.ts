@@ -15,6 +15,7 @@ import type { Principal } from "../context.js";
 import { GatewayError, toHttp, toJsonRpcError } from "../errors.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
 import { createEventStore } from "./event-store.js";
+import { directMessages, SessionTransport } from "./session-transport.js";
 import { metricsHandler } from "../metrics.js";
 import { surfaceSettings } from "../surface/session-surface.js";
 
@@ -25,7 +26,9 @@ interface LiveSession {
   readonly tokenId: string;
   readonly binding: SessionBinding;
   readonly server: Server;
-  readonly transport: StreamableHTTPServerTransport;
+  /** What the server is connected to: answers plain POSTs itself, the rest through `sdk`. */
+  readonly transport: SessionTransport;
+  readonly sdk: StreamableHTTPServerTransport;
   lastSeen: number;
   /** Open HTTP exchanges (an open GET stream counts): such a session is never reaped as idle. */
   inflight: number;
@@ -123,7 +126,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   async function openSession(principal: Principal, credential: string | undefined, params: Record<string, string>): Promise<LiveSession> {
     const binding: SessionBinding = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
     const server = createMcpServer(gateway, binding);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const sdk: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Resumable streams cost a priming write per POST; they are only needed to switch long calls to polling.
       ...(config.pollAfterMs > 0 ? { eventStore: createEventStore(), retryInterval: config.sseRetryMs } : {}),
@@ -136,12 +139,22 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
         if (s) void endSession(s);
       },
     });
-    const live: LiveSession = { id: "", tokenId: principal.tokenId, binding, server, transport, lastSeen: Date.now(), inflight: 0 };
+    const transport = new SessionTransport(sdk);
+    const live: LiveSession = { id: "", tokenId: principal.tokenId, binding, server, transport, sdk, lastSeen: Date.now(), inflight: 0 };
     transport.onclose = () => {
       if (live.id) sessions.delete(live.id);
     };
     await server.connect(transport);
     return live;
+  }
+
+  /**
+   * Whether a POST must be answered as an SSE stream: something may be sent before its answer
+   * (progress, relayed upstream events as logs, a confirm elicitation) or a long call may switch to polling.
+   */
+  function needsStream(binding: SessionBinding, server: Server, messages: readonly JsonRpcMessage[]): boolean {
+    if (wantsProgress(messages) || binding.logLevel !== undefined || config.pollAfterMs > 0) return true;
+    return gateway.deps.config.confirm.elicitation && server.getClientCapabilities()?.elicitation !== undefined && messages.some((m) => m.method === "tools/call");
   }
 
   /** Takes rate-limit points for each tools/call before the SDK sees it, so a refusal can be HTTP 429. */
@@ -230,6 +243,15 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
       const server = createMcpServer(gateway, binding);
       // Without a session nothing can arrive later, so a POST that asked for no progress is answered
       // as one plain JSON body: cheaper per call than opening an SSE stream for a single message.
+      const direct = wantsProgress(messages) ? undefined : directMessages(ctx.req, body);
+      if (direct) {
+        const transport = new SessionTransport();
+        await server.connect(transport);
+        ctx.respond = false;
+        ctx.res.on("close", () => void server.close().catch(() => undefined));
+        transport.answer(ctx.req, ctx.res, direct);
+        return;
+      }
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
       await server.connect(transport);
       ctx.respond = false;
@@ -276,8 +298,13 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
       // An initialize the SDK refused never became a session: release its server.
       if (current.id === "") void current.transport.close().then(() => current.server.close()).catch(() => undefined);
     });
+    const direct = current.id !== "" && ctx.method === "POST" && !needsStream(current.binding, current.server, messages) ? directMessages(ctx.req, body) : undefined;
+    if (direct) {
+      current.transport.answer(ctx.req, ctx.res, direct);
+      return;
+    }
     try {
-      await current.transport.handleRequest(ctx.req, ctx.res, body);
+      await current.sdk.handleRequest(ctx.req, ctx.res, body);
     } catch (err) {
       log.error({ err }, "streamable HTTP transport failed");
       if (!ctx.res.headersSent) {

@@ -129,6 +129,52 @@ describe("stateful Streamable HTTP", () => {
     await client.close();
   });
 
+  it("answers a plain POST as one JSON body, and streams only when something may come before the answer", async () => {
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${h.token}` };
+    const init = await fetch(server.url, { method: "POST", headers, body: INIT });
+    const sessionId = init.headers.get("mcp-session-id")!;
+    await init.text();
+    const s = { ...headers, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+    const post = (body: unknown, extra: Record<string, string> = {}) => fetch(server.url, { method: "POST", headers: { ...s, ...extra }, body: JSON.stringify(body) });
+    const call = (id: number, meta?: Record<string, unknown>) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "get_item", arguments: { item_id: String(id) }, ...(meta ? { _meta: meta } : {}) } });
+
+    const initialized = await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    expect(initialized.status).toBe(202);
+
+    const plain = await post(call(7));
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("content-type")).toBe("application/json");
+    expect(plain.headers.get("mcp-session-id")).toBe(sessionId);
+    expect(await plain.json()).toMatchObject({ jsonrpc: "2.0", id: 7, result: { structuredContent: { id: "7", name: "Widget" } } });
+
+    const batch = await post([call(8), { jsonrpc: "2.0", id: 9, method: "tools/list" }]);
+    const answers = (await batch.json()) as { id: number; result: Record<string, unknown> }[];
+    expect(answers.map((a) => a.id)).toEqual([8, 9]);
+    expect(answers[1]!.result.tools).toBeInstanceOf(Array);
+    expect(calls.filter((c) => c.admitted)).toHaveLength(2);
+
+    const progress = await post(call(10, { progressToken: "p" }));
+    expect(progress.headers.get("content-type")).toBe("text/event-stream");
+    expect(await progress.text()).toContain('"structuredContent":{"id":"10","name":"Widget"}');
+
+    // Malformed requests keep the SDK's own answers.
+    const notAcceptable = await post(call(11), { accept: "application/json" });
+    expect(notAcceptable.status).toBe(406);
+    const badVersion = await post(call(12), { "mcp-protocol-version": "1999-01-01" });
+    expect(badVersion.status).toBe(400);
+    expect(await badVersion.text()).toContain("Unsupported protocol version");
+    const notRpc = await post({ hello: "world" });
+    expect(notRpc.status).toBe(400);
+    expect(h.upstream.requests.map((r) => r.url)).toEqual(["/v1/items/7", "/v1/items/8", "/v1/items/10"]);
+
+    // A client that asked for logs gets streams from then on (upstream events may be relayed).
+    expect((await post({ jsonrpc: "2.0", id: 13, method: "logging/setLevel", params: { level: "info" } })).headers.get("content-type")).toBe("application/json");
+    const afterLogs = await post(call(14));
+    expect(afterLogs.headers.get("content-type")).toBe("text/event-stream");
+    await afterLogs.text();
+    await fetch(server.url, { method: "DELETE", headers: s });
+  });
+
   it("aborts the upstream call when the client cancels", async () => {
     const client = await connect(server.url, h.token);
     const ac = new AbortController();

@@ -1,0 +1,155 @@
+/**
+ * The transport a session's SDK Server is connected to over HTTP. A POST of requests that need no
+ * stream (no progress asked, no log relay, no elicitation, no switch to polling) is answered here,
+ * directly on Node's response, as one `application/json` body. Everything else (SSE answers, the
+ * GET stream, resumption, DELETE, and every malformed request, so its error is exactly the SDK's)
+ * goes to the SDK's StreamableHTTPServerTransport behind it.
+ *
+ * Why: the SDK's Node transport converts each request and response to Web Standard objects and
+ * answers with an SSE stream; for a single answer that is most of the per-call cost over HTTP.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  JSONRPCMessageSchema,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
+
+/** The SDK's batch limit: a longer batch goes to the SDK, which refuses it. */
+const MAX_BATCH = 100;
+
+/** One POST answered directly: the responses it still waits for, and where they go. */
+interface Exchange {
+  readonly res: ServerResponse;
+  readonly ids: readonly RequestId[];
+  readonly responses: Map<RequestId, JSONRPCMessage>;
+  readonly sessionId: string | undefined;
+}
+
+function acceptsBoth(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes("application/json") && accept.includes("text/event-stream");
+}
+
+function isJsonType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  if (contentType === "application/json") return true;
+  return contentType.split(";")[0]!.trim().toLowerCase() === "application/json";
+}
+
+/**
+ * The messages of a POST, validated as the SDK would, if the POST can be answered directly;
+ * undefined sends it to the SDK (which answers errors its own way).
+ */
+export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMessage[] | undefined {
+  if (req.method !== "POST") return undefined;
+  if (!acceptsBoth(req.headers.accept) || !isJsonType(req.headers["content-type"])) return undefined;
+  const version = req.headers["mcp-protocol-version"];
+  if (version !== undefined && (typeof version !== "string" || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
+  const raw = Array.isArray(body) ? body : [body];
+  if (raw.length === 0 || raw.length > MAX_BATCH) return undefined;
+  const messages: JSONRPCMessage[] = [];
+  for (const m of raw) {
+    const parsed = JSONRPCMessageSchema.safeParse(m);
+    if (!parsed.success) return undefined;
+    // Initialization creates the session: the SDK's to do.
+    if ((parsed.data as { method?: string }).method === "initialize") return undefined;
+    messages.push(parsed.data);
+  }
+  return messages;
+}
+
+function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
+  return isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+}
+
+/** See the file comment. `sdk` is absent for a stateless request answered directly. */
+export class SessionTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  private readonly exchanges = new Map<RequestId, Exchange>();
+  private closed = false;
+
+  constructor(private readonly sdk?: StreamableHTTPServerTransport) {}
+
+  get sessionId(): string | undefined {
+    return this.sdk?.sessionId;
+  }
+
+  async start(): Promise<void> {
+    const sdk = this.sdk;
+    if (!sdk) return;
+    sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    sdk.onerror = (error) => this.onerror?.(error);
+    sdk.onclose = () => this.closeDirect();
+    await sdk.start();
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const id = isResponse(message) ? message.id : options?.relatedRequestId;
+    const exchange = id === undefined ? undefined : this.exchanges.get(id);
+    if (exchange === undefined) {
+      if (this.sdk) return this.sdk.send(message, options);
+      return; // a stateless request answered directly has nowhere else to send
+    }
+    if (!isResponse(message)) {
+      // Nothing was expected on this POST but its answer; the GET stream (if any) carries the rest.
+      if (this.sdk) return this.sdk.send(message);
+      return;
+    }
+    this.exchanges.delete(message.id);
+    exchange.responses.set(message.id, message);
+    if (exchange.responses.size < exchange.ids.length) return;
+    const { res } = exchange;
+    if (res.writableEnded || res.destroyed) return; // the client went away
+    const body = exchange.ids.length === 1 ? exchange.responses.get(exchange.ids[0]!) : exchange.ids.map((i) => exchange.responses.get(i));
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (exchange.sessionId !== undefined) headers["mcp-session-id"] = exchange.sessionId;
+    res.writeHead(200, headers).end(JSON.stringify(body));
+  }
+
+  /**
+   * Answers one POST directly: requests are handed to the server and their responses written as
+   * one JSON body; a POST of only notifications and responses gets 202.
+   */
+  answer(req: IncomingMessage, res: ServerResponse, messages: readonly JSONRPCMessage[], authInfo?: MessageExtraInfo["authInfo"]): void {
+    if (this.closed) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
+      return;
+    }
+    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers }, ...(authInfo ? { authInfo } : {}) };
+    const ids: RequestId[] = [];
+    for (const m of messages) if (isJSONRPCRequest(m)) ids.push(m.id);
+    if (ids.length === 0) {
+      for (const m of messages) this.onmessage?.(m, extra);
+      res.writeHead(202).end();
+      return;
+    }
+    const exchange: Exchange = { res, ids, responses: new Map(), sessionId: this.sessionId };
+    for (const id of ids) this.exchanges.set(id, exchange);
+    for (const m of messages) this.onmessage?.(m, extra);
+  }
+
+  /** Ends the direct exchanges still open (their clients get no answer: the session is gone). */
+  private closeDirect(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const exchange of new Set(this.exchanges.values())) {
+      if (!exchange.res.writableEnded) exchange.res.destroy();
+    }
+    this.exchanges.clear();
+    this.onclose?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.sdk) await this.sdk.close(); // its onclose ends the direct exchanges too
+    else this.closeDirect();
+  }
+}
