@@ -212,37 +212,51 @@ async function startStdio(command, args, { env, cwd }) {
   }
 }
 
+/** Countersign's three ways of serving, started from the checkout whose bin is `cli`; `suffix` tells builds apart. */
+function countersignContenders(cli, suffix = "", note = "") {
+  return [
+    {
+      id: `countersign-http${suffix}`,
+      label: `Countersign (Streamable HTTP, stateful)${note}`,
+      family: "countersign",
+      async start(spec, prep) {
+        const port = await freePort();
+        const p = prep.countersign;
+        return startHttp(NODE, [cli, "serve", "--port", String(port), "--host", "127.0.0.1"], { env: countersignEnv(spec, p, freshDataDir(p)), port, headers: { Authorization: `Bearer ${p.token}` } });
+      },
+    },
+    {
+      id: `countersign-stateless${suffix}`,
+      label: `Countersign (Streamable HTTP, --stateless)${note}`,
+      family: "countersign",
+      async start(spec, prep) {
+        const port = await freePort();
+        const p = prep.countersign;
+        return startHttp(NODE, [cli, "serve", "--port", String(port), "--host", "127.0.0.1", "--stateless"], { env: countersignEnv(spec, p, freshDataDir(p)), port, headers: { Authorization: `Bearer ${p.token}` } });
+      },
+    },
+    {
+      id: `countersign-stdio${suffix}`,
+      label: `Countersign (stdio)${note}`,
+      family: "countersign",
+      async start(spec, prep) {
+        const p = prep.countersign;
+        return startStdio(NODE, [cli, "stdio"], { env: { ...countersignEnv(spec, p, freshDataDir(p)), MCP_TOKEN: p.token } });
+      },
+    },
+  ];
+}
+
+/**
+ * COUNTERSIGN_BENCH_BASE=DIR adds a second, built checkout (say, of the previous commit) as
+ * `countersign-*-base`, measured in the same run on the same generated tools and token.
+ */
+const BASE = process.env.COUNTERSIGN_BENCH_BASE;
+
 /** The contender list; `prep` holds each one's per-spec preparation. */
 export const CONTENDERS = [
-  {
-    id: "countersign-http",
-    label: "Countersign (Streamable HTTP, stateful)",
-    family: "countersign",
-    async start(spec, prep) {
-      const port = await freePort();
-      const p = prep.countersign;
-      return startHttp(NODE, [CLI, "serve", "--port", String(port), "--host", "127.0.0.1"], { env: countersignEnv(spec, p, freshDataDir(p)), port, headers: { Authorization: `Bearer ${p.token}` } });
-    },
-  },
-  {
-    id: "countersign-stateless",
-    label: "Countersign (Streamable HTTP, --stateless)",
-    family: "countersign",
-    async start(spec, prep) {
-      const port = await freePort();
-      const p = prep.countersign;
-      return startHttp(NODE, [CLI, "serve", "--port", String(port), "--host", "127.0.0.1", "--stateless"], { env: countersignEnv(spec, p, freshDataDir(p)), port, headers: { Authorization: `Bearer ${p.token}` } });
-    },
-  },
-  {
-    id: "countersign-stdio",
-    label: "Countersign (stdio)",
-    family: "countersign",
-    async start(spec, prep) {
-      const p = prep.countersign;
-      return startStdio(NODE, [CLI, "stdio"], { env: { ...countersignEnv(spec, p, freshDataDir(p)), MCP_TOKEN: p.token } });
-    },
-  },
+  ...countersignContenders(CLI),
+  ...(BASE ? countersignContenders(join(BASE, "bin/countersign.js"), "-base", ` [base: ${BASE}]`) : []),
   {
     id: "floor-http",
     label: "Floor: minimal SDK server, one fetch (Streamable HTTP)",
