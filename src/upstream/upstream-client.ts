@@ -72,27 +72,41 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
     buildRequest: build,
     async executeUpstream(tool, args, options = {}) {
       const req = build(tool, args, options);
-      const timeout = AbortSignal.timeout(config.timeoutMs);
-      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      // One controller, a plain timer and a listener on the caller's signal, all released when the
+      // call ends: AbortSignal.timeout + AbortSignal.any cost ~60 µs per call (weak refs, a
+      // finalization registry) and leave each call's timer armed for the whole timeout.
+      const abort = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort(new DOMException(`upstream timeout after ${config.timeoutMs} ms`, "TimeoutError"));
+      }, config.timeoutMs);
+      const caller = options.signal;
+      const onCancel = () => abort.abort(caller?.reason);
+      if (caller?.aborted) onCancel();
+      else caller?.addEventListener("abort", onCancel, { once: true });
       try {
         const res = await doFetch(req.url, {
           method: req.method,
           headers: { "user-agent": "countersign", ...req.headers },
           body: req.body as BodyInit | undefined,
-          signal,
+          signal: abort.signal,
           redirect: "manual",
         });
         return await readResponse(tool, res, { maxBytes: config.maxResponseBytes, url: req.url, progress: options.progress });
       } catch (err) {
         if (err instanceof GatewayError) throw err;
-        if (options.signal?.aborted) {
+        if (caller?.aborted) {
           throw new GatewayError("upstream_unavailable", "The call was cancelled by the client; the upstream request was aborted", { retryable: false, cause: err });
         }
-        if (timeout.aborted) {
+        if (timedOut) {
           throw new GatewayError("upstream_unavailable", `The upstream did not answer within ${config.timeoutMs} ms`, { cause: err, details: { timeout_ms: config.timeoutMs } });
         }
         const reason = networkReason(err);
         throw new GatewayError("upstream_unavailable", `The upstream could not be reached (${reason})`, { cause: err, details: { reason } });
+      } finally {
+        clearTimeout(timer);
+        caller?.removeEventListener("abort", onCancel);
       }
     },
   };

@@ -167,6 +167,23 @@ describe("failures", () => {
     await expect.poll(() => up.aborted.length).toBe(1);
   });
 
+  it("sends nothing when the caller cancelled before the call", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const before = up.requests.length;
+    const err = await rejection(client().executeUpstream(fixtureTool("get_slow"), { ms: 5000 }, { signal: ac.signal }));
+    expect(err.message).toMatch(/cancelled by the client/);
+    expect(up.requests.length).toBe(before);
+  });
+
+  it("leaves no listener on the caller's signal once the call is over", async () => {
+    const ac = new AbortController();
+    const { getEventListeners } = await import("node:events");
+    await client().executeUpstream(fixtureTool("get_text"), {}, { signal: ac.signal });
+    await rejection(client({ COUNTERSIGN_UPSTREAM_TIMEOUT_MS: "100" }).executeUpstream(fixtureTool("get_slow"), { ms: 5000 }, { signal: ac.signal }));
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+  });
+
   it("reports a connection dropped mid-body as retryable instead of failing the process", async () => {
     const err = await rejection(client().executeUpstream(fixtureTool("get_hangup"), {}));
     expect(err.code).toBe("upstream_unavailable");
