@@ -178,10 +178,10 @@ describe("failures", () => {
 
   it("leaves no listener on the caller's signal once the call is over", async () => {
     const ac = new AbortController();
-    const { getEventListeners } = await import("node:events");
+    const { EventEmitter } = await import("node:events");
     await client().executeUpstream(fixtureTool("get_text"), {}, { signal: ac.signal });
     await rejection(client({ COUNTERSIGN_UPSTREAM_TIMEOUT_MS: "100" }).executeUpstream(fixtureTool("get_slow"), { ms: 5000 }, { signal: ac.signal }));
-    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 
   it("reports a connection dropped mid-body as retryable instead of failing the process", async () => {
