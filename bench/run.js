@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { getEncoding } from "js-tiktoken";
 import { CONTENDERS, findReadTool, installPeers, prepareCountersign, prepareOmg, ROOT, versions } from "./lib/contenders.js";
-import { describeError, listAllTools, rssMb, sleep, spawnServer, stdioClient } from "./lib/procs.js";
+import { cpuMs, describeError, listAllTools, rssMb, sleep, spawnServer, stdioClient } from "./lib/procs.js";
 import { renderMarkdown } from "./lib/report.js";
 import { median, round, shuffle, summarize } from "./lib/stats.js";
 
@@ -117,22 +117,29 @@ async function latency(running, spec) {
     r.calls += P.warmup;
   }
   const samples = new Map(running.map((r) => [r, []]));
+  // The server's own CPU over the same calls: unlike wall time, barely moved by what else the machine runs.
+  const cpu = new Map(running.map((r) => [r, 0]));
   for (let round = 0; round < P.rounds; round++) {
     for (const r of shuffle([...running])) {
       if (r.failed) continue;
       try {
+        const cpu0 = cpuMs(r.inst.pid);
         for (let i = 0; i < P.perRound; i++) {
           const t0 = performance.now();
           await call(r.inst.primary.client, r.tool, spec.read.args);
           samples.get(r).push(performance.now() - t0);
         }
+        cpu.set(r, cpu.get(r) + cpuMs(r.inst.pid) - cpu0);
         r.calls += P.perRound;
       } catch (err) {
         r.failed = `latency: ${describeError(err)}`;
       }
     }
   }
-  for (const r of running) r.result.latency = summarize(samples.get(r));
+  for (const r of running) {
+    r.result.latency = summarize(samples.get(r));
+    if (samples.get(r).length) r.result.latency.server_cpu_ms_per_call = round(cpu.get(r) / samples.get(r).length, 3);
+  }
 }
 
 /** Closed-loop load from `n` sessions for a fixed window after a warm-up; calls/s and latency under load. */

@@ -23,6 +23,21 @@ export function rssMb(pid) {
   }
 }
 
+/**
+ * CPU time a process has used so far (user + system, all its threads) in ms, from /proc/<pid>/stat;
+ * NaN once it is gone. Clock-tick grained (10 ms): read it around many calls.
+ */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After the command: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** A port free right now on 127.0.0.1 (the OS picks it; we release it for the server to take). */
 export function freePort() {
   return new Promise((resolve, reject) => {

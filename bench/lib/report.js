@@ -13,19 +13,19 @@ function tput(c, n) {
 
 function contenderTable(spec, memCalls) {
   const rows = [
-    `| Contender | Tools | Cold start (ms) | RSS loaded (MB) | RSS after ${memCalls.toLocaleString("en-US")} calls (MB) | p50 (ms) | p99 (ms) | calls/s @1 | @8 | @32 | tools/list bytes | tools/list tokens |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| Contender | Tools | Cold start (ms) | RSS loaded (MB) | RSS after ${memCalls.toLocaleString("en-US")} calls (MB) | p50 (ms) | p99 (ms) | server CPU per call (ms) | calls/s @1 | @8 | @32 | tools/list bytes | tools/list tokens |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   const notes = [];
   for (const [id, c] of Object.entries(spec.contenders)) {
     if (c.list_invalid && c.error) notes.push(`- **${c.label}**: ${c.list_invalid.slice(0, 400)}`);
     if (c.error && c.latency === undefined) {
-      rows.push(`| ${c.label} | ${c.tools ?? "–"} | ${fmt(c.cold_start_ms, 0)} | ${fmt(c.rss_loaded_mb)} | – | – | – | – | – | – | ${int(c.list_bytes)} | ${int(c.list_tokens)} |`);
+      rows.push(`| ${c.label} | ${c.tools ?? "–"} | ${fmt(c.cold_start_ms, 0)} | ${fmt(c.rss_loaded_mb)} | – | – | – | – | – | – | – | ${int(c.list_bytes)} | ${int(c.list_tokens)} |`);
       notes.push(`- **${c.label}**: failed: ${c.error.replace(/\s+/g, " ").slice(0, 400)}`);
       continue;
     }
     rows.push(
-      `| ${c.label} | ${c.tools} | ${fmt(c.cold_start_ms, 0)} | ${fmt(c.rss_loaded_mb)} | ${fmt(c.rss_after_calls_mb)} | ${fmt(c.latency?.p50_ms, 2)} | ${fmt(c.latency?.p99_ms, 2)} | ${tput(c, 1)} | ${tput(c, 8)} | ${tput(c, 32)} | ${int(c.list_bytes)} | ${int(c.list_tokens)} |`,
+      `| ${c.label} | ${c.tools} | ${fmt(c.cold_start_ms, 0)} | ${fmt(c.rss_loaded_mb)} | ${fmt(c.rss_after_calls_mb)} | ${fmt(c.latency?.p50_ms, 2)} | ${fmt(c.latency?.p99_ms, 2)} | ${fmt(c.latency?.server_cpu_ms_per_call, 2)} | ${tput(c, 1)} | ${tput(c, 8)} | ${tput(c, 32)} | ${int(c.list_bytes)} | ${int(c.list_tokens)} |`,
     );
     if (c.error) notes.push(`- **${c.label}**: ${c.error.replace(/\s+/g, " ").slice(0, 400)}`);
     if (c.list_invalid) notes.push(`- **${c.label}**: ${c.list_invalid.slice(0, 400)} (a strict client would refuse the list; measured here with the same request minus the client-side check)`);
