@@ -8,7 +8,7 @@ import type { Principal } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { TokenRecord, TokenStore } from "../stores/tokens.js";
 import { TOKEN_LENGTH, TOKEN_PREFIX, checkTokenShape, hashToken } from "./format.js";
-import { safeEqual } from "./safe-equal.js";
+import { safeEqualFixed } from "./safe-equal.js";
 import { openCredential, readSecretKey, type SecretKeyResult } from "./sealed-credential.js";
 
 /** Why a credential was refused (also `details.reason` of the error). */
@@ -104,7 +104,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const record = await deps.store.getByHash(hash);
     // The store finds by hash; this re-check keeps the final comparison constant-time even if
     // a store implementation matches loosely (prefix scans, case folding).
-    if (record && !safeEqual(record.hash, hash)) return { ok: false, error: unauthorized("unknown") };
+    if (record && !safeEqualFixed(record.hash, hash)) return { ok: false, error: unauthorized("unknown") };
     return admit(record);
   }
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomInt } from "node:crypto";
 import * as zlib from "node:zlib";
-import { safeEqual } from "./safe-equal.js";
+import { safeEqualFixed } from "./safe-equal.js";
 
 /** The fixed prefix every token starts with. */
 export const TOKEN_PREFIX = "csk_";
@@ -32,7 +32,8 @@ export function checkTokenShape(token: string): TokenShapeProblem | undefined {
   if (!SHAPE.test(token)) return "malformed";
   const random = token.slice(TOKEN_PREFIX.length, TOKEN_PREFIX.length + RANDOM_LENGTH);
   const presented = token.slice(TOKEN_PREFIX.length + RANDOM_LENGTH);
-  return safeEqual(presented, checksumOf(random)) ? undefined : "checksum";
+  // Both sides are CHECKSUM_LENGTH characters (SHAPE and checksumOf guarantee it).
+  return safeEqualFixed(presented, checksumOf(random)) ? undefined : "checksum";
 }
 
 /** The SHA-256 (hex) under which a token is stored; the token itself is never stored. */

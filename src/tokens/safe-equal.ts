@@ -12,3 +12,13 @@ export function safeEqual(a: string, b: string): boolean {
   const db = createHash("sha256").update(b, "utf8").digest();
   return timingSafeEqual(da, db);
 }
+
+/**
+ * Constant-time equality for values whose length is public, fixed by their format (a token's
+ * checksum, a SHA-256 hex digest): no hashing first, a length mismatch is simply unequal.
+ */
+export function safeEqualFixed(a: string, b: string): boolean {
+  const ba = Buffer.from(a, "utf8");
+  const bb = Buffer.from(b, "utf8");
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
+}

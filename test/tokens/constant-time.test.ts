@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { safeEqualFixed } from "../../src/tokens/safe-equal.js";
 
 const SRC = join(import.meta.dirname, "../../src");
 
@@ -118,7 +119,15 @@ describe("constant-time comparison lint", () => {
     const safe = readFileSync(join(SRC, "tokens/safe-equal.ts"), "utf8");
     expect(safe).toMatch(/timingSafeEqual\(/);
     for (const f of ["tokens/format.ts", "tokens/authenticate.ts"]) {
-      expect(readFileSync(join(SRC, f), "utf8"), f).toMatch(/safeEqual\(/);
+      expect(readFileSync(join(SRC, f), "utf8"), f).toMatch(/safeEqual(?:Fixed)?\(/);
     }
+  });
+
+  it("safeEqualFixed: equal, unequal, and unequal lengths (bytes, not characters) without throwing", () => {
+    expect(safeEqualFixed("abc123", "abc123")).toBe(true);
+    expect(safeEqualFixed("abc123", "abc124")).toBe(false);
+    expect(safeEqualFixed("abc123", "abc12")).toBe(false);
+    expect(safeEqualFixed("é", "ab")).toBe(false);
+    expect(safeEqualFixed("", "")).toBe(true);
   });
 });
