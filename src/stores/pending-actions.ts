@@ -12,6 +12,11 @@
  * another gateway process on the same data dir, exactly one creates it. The marker carries the
  * state (executing, done with its outcome, cancelled, expired) and who holds it; an `executing`
  * marker whose holder is gone means the gateway stopped mid-call, reported as `unknown`.
+ *
+ * Settled actions are kept only so a repeated confirm gets the stored outcome: in memory each is a
+ * small tombstone (ids, token hash, state, times, the outcome shortened to a few KB), and at most
+ * `maxSettled` of them; beyond that the oldest settled are forgotten in memory first (the files keep
+ * them for the retention period, and a lookup of a forgotten id still reads them from there).
  */
 import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
@@ -100,6 +105,12 @@ export interface PendingActionsOptions {
   onExpired?: (action: PendingAction) => void;
   /** How often expired actions are looked for, in ms (default 30 s; 0 turns the sweep off). */
   sweepIntervalMs?: number;
+  /**
+   * Most settled actions kept in memory (default 5,000); past it the oldest settled are dropped
+   * first, so memory is bounded whatever the write rate. With a data dir a repeated confirm of a
+   * dropped action still reads its outcome from the files; without one it answers "unknown token".
+   */
+  maxSettled?: number;
 }
 
 const SNAPSHOT_FILE = "pending-actions.json";
@@ -115,7 +126,11 @@ const STALE_LOCK_MS = 30_000;
 /** Re-reading the files for actions made by other processes happens at most this often. */
 const RELOAD_INTERVAL_MS = 1000;
 /** Stored outcomes larger than this (JSON bytes) are shortened; a repeated confirm needs the gist, not every byte. */
-const OUTCOME_CAP_BYTES = 16_384;
+const OUTCOME_CAP_BYTES = 4096;
+/** Default of `maxSettled`. */
+const MAX_SETTLED = 5000;
+/** A settled action's warnings are not kept; one shared empty list. */
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 /** Store instances alive in this process (a marker's holder in this process is alive only while its store is open). */
 const LIVE_INSTANCES = new Set<string>();
@@ -146,6 +161,8 @@ interface Files {
 export function createPendingActions(options: PendingActionsOptions = {}): PendingActionStore {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainSeconds ?? 3600) * 1000;
+  const maxSettled = options.maxSettled ?? MAX_SETTLED;
+  if (!Number.isInteger(maxSettled) || maxSettled < 1) throw new Error(`maxSettled must be a positive integer, got ${maxSettled}`);
   const me: Holder = { pid: process.pid, instance: randomBytes(8).toString("hex") };
   LIVE_INSTANCES.add(me.instance);
   const files: Files | undefined = options.dataDir === undefined ? undefined : {
@@ -161,6 +178,10 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   const waiters = new Map<string, Set<() => void>>();
   let lastPurge = now();
   let lastReload = 0;
+  /** Settled actions settled at or before this (epoch ms) were dropped from memory by the `maxSettled` bound. */
+  let forgottenUpTo = -Infinity;
+  /** The map size at which the settled count is looked at again (keeps the bound's scans rare). */
+  let nextBoundCheck = maxSettled;
 
   if (files) {
     for (const a of readAll(files)) if (!pastRetention(a)) actions.set(a.id, a);
@@ -203,6 +224,9 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     return nextWrite;
   }
 
+  // What the files held may be more settled actions than the bound keeps in memory.
+  boundSettled();
+
   /**
    * Folds the journal into the snapshot under a lock, merging with what is on disk so actions of
    * other processes sharing the data dir are kept. Returns false when another process holds the lock.
@@ -239,13 +263,52 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     }
   }
 
-  /** Picks up actions other processes created since the last look (at most once a second). */
-  function reload(force = false): void {
-    if (!files) return;
+  /**
+   * Picks up actions other processes created since the last look (at most once a second). Returns
+   * the record of `wanted` when the files hold it, even one dropped from memory by the bound (it
+   * is then not cached again).
+   */
+  function reload(force = false, wanted?: string): PendingAction | undefined {
+    if (!files) return undefined;
     const t = Date.now();
-    if (!force && t - lastReload < RELOAD_INTERVAL_MS) return;
+    if (!force && t - lastReload < RELOAD_INTERVAL_MS) return undefined;
     lastReload = t;
-    for (const a of readAll(files)) if (!actions.has(a.id) && !pastRetention(a)) actions.set(a.id, a);
+    let found: PendingAction | undefined;
+    for (const a of readAll(files)) {
+      if (a.id === wanted && !pastRetention(a)) found = a;
+      if (!actions.has(a.id) && !pastRetention(a) && !forgotten(a)) actions.set(a.id, a);
+    }
+    return found;
+  }
+
+  /** Dropped from memory by the `maxSettled` bound (the files still hold it until the retention ends). */
+  function forgotten(a: PendingAction): boolean {
+    return a.state !== "pending" && a.state !== "executing" && (a.settledAt ?? a.createdAt) <= forgottenUpTo;
+  }
+
+  /**
+   * Keeps at most `maxSettled` settled actions in memory: past it, the oldest settled are dropped
+   * down to 90% of the bound. Looked at only when the map has grown by a tenth of the bound since
+   * the last look, so a create stays O(1) on average.
+   */
+  function boundSettled(): void {
+    if (actions.size <= nextBoundCheck) return;
+    const settled: PendingAction[] = [];
+    for (const a of actions.values()) if (a.state !== "pending" && a.state !== "executing") settled.push(a);
+    if (settled.length > maxSettled) {
+      settled.sort((x, y) => (x.settledAt ?? x.createdAt) - (y.settledAt ?? y.createdAt));
+      let drop = settled.length - Math.floor(maxSettled * 0.9);
+      for (const a of settled) {
+        if (drop === 0) break;
+        // Its last change is not in the journal yet: kept until the next look.
+        if (dirty.has(a.id)) continue;
+        actions.delete(a.id);
+        touched.delete(a.id);
+        forgottenUpTo = Math.max(forgottenUpTo, a.settledAt ?? a.createdAt);
+        drop--;
+      }
+    }
+    nextBoundCheck = Math.max(maxSettled, actions.size + Math.ceil(maxSettled / 10));
   }
 
   /** Settled (or expired) longer ago than the retention period: forgotten everywhere. */
@@ -259,11 +322,14 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     try {
       let a = actions.get(actionId);
       if (!a && files) {
-        reload(true);
-        a = actions.get(actionId);
+        const onDisk = reload(true, actionId);
+        a = actions.get(actionId) ?? onDisk;
       }
-      if (a) applyMarker(a);
-      return a;
+      if (!a) return undefined;
+      applyMarker(a);
+      // A record read back from the files that is somehow still undecided is an ordinary action again.
+      if (!actions.has(a.id) && (a.state === "pending" || a.state === "executing")) actions.set(a.id, a);
+      return actions.get(actionId) ?? a;
     } catch (err) {
       throw unavailable("the pending actions could not be read", err);
     }
@@ -286,7 +352,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     a.state = m.state;
     a.settledAt = m.settledAt;
     if (m.outcome) a.outcome = m.outcome;
+    retire(a);
+  }
+
+  /** Empties a settled action of what a repeated confirm doesn't need, and keeps a compact copy in the map. */
+  function retire(a: PendingAction): void {
     slim(a);
+    if (actions.get(a.id) === a) actions.set(a.id, tombstone(a));
   }
 
   /** Decides pending → state for this action, here or in any process; false if someone else decided first. */
@@ -317,7 +389,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     } catch {
       // An observer's failure must not break the store.
     }
-    slim(a);
+    retire(a);
     void persist(a.id).catch(() => undefined);
     return true;
   }
@@ -355,7 +427,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     a.state = state;
     if (outcome) a.outcome = capOutcome(outcome);
     a.settledAt = now();
-    slim(a);
+    retire(a);
   }
 
   return {
@@ -363,6 +435,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       if (actions.has(action.id)) throw new Error(`pending action ${action.id} already exists`);
       sweep();
       purge();
+      boundSettled();
       actions.set(action.id, { ...action, state: "pending" });
       try {
         await persist(action.id);
@@ -512,6 +585,24 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
 
 function unavailable(what: string, cause: unknown): GatewayError {
   return new GatewayError("unavailable", `Temporarily unavailable: ${what}; nothing was sent. Retry shortly.`, { retryAfterSeconds: 1, cause });
+}
+
+/** A settled action as kept: what a repeated confirm or cancel answers from, in a fresh compact object. */
+function tombstone(a: PendingAction): PendingAction {
+  const p = a.preview;
+  return {
+    id: a.id,
+    tokenId: a.tokenId,
+    tool: a.tool,
+    args: {},
+    tokenHash: a.tokenHash,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    preview: { summary: p.summary, tool: p.tool, method: p.method, url: p.url, warnings: NO_WARNINGS },
+    state: a.state,
+    ...(a.outcome !== undefined ? { outcome: a.outcome } : {}),
+    ...(a.settledAt !== undefined ? { settledAt: a.settledAt } : {}),
+  };
 }
 
 /** After settling, only what a repeated confirm needs is kept (and no arguments linger on disk). */

@@ -74,6 +74,23 @@ describe("confirm_action", () => {
     expect(upstream.writes).toHaveLength(1);
   });
 
+  it("answers a repeated confirm with already_executed after the settled bound dropped the action from memory", async () => {
+    store = createPendingActions({ now: () => clock, dataDir: mkdtempSync(join(tmpdir(), "cs-confirm-bound-")), maxSettled: 5, sweepIntervalMs: 0 });
+    chain = createMiniChain({ store, upstreamUrl: upstream.url, now: () => clock });
+    actions = createConfirmActions({ store, gateway: chain });
+    const first = await preview("update_task", { project_id: 42, task_id: 18, status: "done" });
+    expect(sc(await actions.confirm(first.token, caller())).status).toBe("executed");
+    for (let i = 0; i < 20; i++) {
+      clock += 1000;
+      const p = await preview("update_task", { project_id: 42, task_id: 18, status: "open" });
+      expect(sc(await actions.confirm(p.token, caller())).status).toBe("executed");
+    }
+    const again = await actions.confirm(first.token, caller());
+    expect(sc(again)).toMatchObject({ status: "already_executed", action_id: first.id, outcome: "executed" });
+    expect(upstream.writes).toHaveLength(21);
+    await store.close();
+  });
+
   it("runs 50 concurrent confirms of one action exactly once; 49 get already_executed", async () => {
     const { token } = await preview("create_task", { project_id: 42, title: "Once only" });
     upstream.writeDelayMs = 50;

@@ -212,6 +212,83 @@ describe("pending-actions store", () => {
   });
 });
 
+describe("pending-actions bound on settled actions", () => {
+  async function settleMany(store: ReturnType<typeof createPendingActions>, n: number, t?: { v: number }): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { action: a } = action({}, t?.v);
+      await store.create(a);
+      await store.claim(a.id, "tok_a");
+      await store.complete(a.id, { status: "executed", result: { content: [{ type: "text", text: `done ${i}` }] } });
+      ids.push(a.id);
+      if (t) t.v += 1000;
+    }
+    return ids;
+  }
+
+  it("keeps at most maxSettled settled actions in memory, dropping the oldest first", async () => {
+    const t = { v: 1_000_000 };
+    const store = createPendingActions({ now: () => t.v, maxSettled: 50, sweepIntervalMs: 0 });
+    const ids = await settleMany(store, 500, t);
+    const kept = [];
+    for (const id of ids) if (await store.get(id)) kept.push(id);
+    expect(kept.length).toBeGreaterThanOrEqual(45);
+    expect(kept.length).toBeLessThanOrEqual(56);
+    // The newest are the ones kept, and a repeated confirm of one still gets its outcome.
+    expect(kept).toEqual(ids.slice(ids.length - kept.length));
+    const again = await store.claim(ids.at(-1)!, "tok_a");
+    expect(again.kind).toBe("done");
+    expect(again.kind === "done" && again.action.outcome?.result.content[0]).toEqual({ type: "text", text: "done 499" });
+    // A dropped one is unknown to a memory-only store: it can never be claimed again.
+    expect((await store.claim(ids[0]!, "tok_a")).kind).toBe("not_found");
+  });
+
+  it("never drops pending actions to make room", async () => {
+    const store = createPendingActions({ maxSettled: 10, sweepIntervalMs: 0 });
+    await settleMany(store, 30);
+    const pending = [];
+    for (let i = 0; i < 40; i++) {
+      const { action: a } = action();
+      await store.create(a);
+      pending.push(a.id);
+    }
+    expect((await store.list("tok_a")).map((a) => a.id)).toEqual(pending);
+  });
+
+  it("keeps settled actions small: no arguments, no session, no full preview", async () => {
+    const store = createPendingActions({ sweepIntervalMs: 0 });
+    const { action: a } = action({ sessionId: "sess-1", ifMatch: '"v1"', preview: { summary: "Update a task.", tool: "update_task", method: "PATCH", url: "http://x/v1/projects/42/tasks/17", warnings: ["careful"], body: { title: "New" }, current: { title: "Old" } } });
+    await store.create(a);
+    await store.claim(a.id, "tok_a");
+    await store.complete(a.id, { status: "executed", result: { content: [{ type: "text", text: "ok" }] } });
+    const kept = (await store.get(a.id))!;
+    expect(Object.keys(kept).sort()).toEqual(["args", "createdAt", "expiresAt", "id", "outcome", "preview", "settledAt", "state", "tokenHash", "tokenId", "tool"]);
+    expect(kept.preview).toEqual({ summary: "Update a task.", tool: "update_task", method: "PATCH", url: "http://x/v1/projects/42/tasks/17", warnings: [] });
+    expect(kept.args).toEqual({});
+  });
+
+  it("with a data dir, a dropped action is still answered from the files and never claimed again", async () => {
+    const d = dir();
+    const t = { v: 1_000_000 };
+    const store = createPendingActions({ dataDir: d, now: () => t.v, maxSettled: 20, sweepIntervalMs: 0 });
+    const ids = await settleMany(store, 200, t);
+    const again = await store.claim(ids[0]!, "tok_a");
+    expect(again.kind).toBe("done");
+    expect(again.kind === "done" && again.action.outcome?.result.content[0]).toEqual({ type: "text", text: "done 0" });
+    await store.close();
+    // A restart reads every kept action back, then holds only the bound's worth in memory.
+    const reopened = createPendingActions({ dataDir: d, now: () => t.v, maxSettled: 20, sweepIntervalMs: 0 });
+    const first = await reopened.claim(ids[0]!, "tok_a");
+    expect(first.kind).toBe("done");
+    expect((await reopened.claim(ids.at(-1)!, "tok_a")).kind).toBe("done");
+    await reopened.close();
+  });
+
+  it("refuses a maxSettled that is not a positive integer", () => {
+    expect(() => createPendingActions({ maxSettled: 0 })).toThrow(/maxSettled must be a positive integer/);
+  });
+});
+
 describe("pending-actions expiry events", () => {
   it("tells onExpired exactly once per action that expires unconfirmed", async () => {
     let t = Date.now();
