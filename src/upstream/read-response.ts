@@ -8,6 +8,7 @@
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import type { ContentBlock, ProgressSink, ToolResult } from "../context.js";
 import { GatewayError, toToolResult } from "../errors.js";
+import type { UpstreamResponse } from "./node-fetch.js";
 
 /** What the upstream answered, raw and as a tool result. */
 export interface UpstreamOutcome {
@@ -35,7 +36,7 @@ const isText = (mt: string) =>
   mt.startsWith("text/") || /^application\/(.*\+)?(xml|yaml|x-yaml|javascript|x-www-form-urlencoded|graphql|csv)$/.test(mt);
 
 /** Reads at most `max` bytes; the rest of the body is cancelled rather than buffered. */
-async function readCapped(res: Response, max: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+async function readCapped(res: UpstreamResponse, max: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
   if (!res.body) return { bytes: new Uint8Array(0), truncated: false };
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -57,7 +58,7 @@ async function readCapped(res: Response, max: number): Promise<{ bytes: Uint8Arr
   return { bytes: Buffer.concat(chunks), truncated };
 }
 
-function headersOf(res: Response): Record<string, string> {
+function headersOf(res: UpstreamResponse): Record<string, string> {
   const out: Record<string, string> = {};
   res.headers.forEach((v, k) => {
     out[k] = v;
@@ -225,7 +226,7 @@ function parseEvent(block: string): SseEvent | undefined {
 }
 
 /** Relays each upstream event as progress while collecting them for the final result. */
-async function relayEventStream(tool: ToolDescriptor, res: Response, opts: ReadOptions): Promise<{ body: unknown; truncated: boolean; result: ToolResult }> {
+async function relayEventStream(tool: ToolDescriptor, res: UpstreamResponse, opts: ReadOptions): Promise<{ body: unknown; truncated: boolean; result: ToolResult }> {
   const events: SseEvent[] = [];
   let size = 0;
   let truncated = false;
@@ -277,7 +278,7 @@ async function relayEventStream(tool: ToolDescriptor, res: Response, opts: ReadO
 }
 
 /** Reads an upstream response into an outcome. */
-export async function readResponse(tool: ToolDescriptor, res: Response, opts: ReadOptions): Promise<UpstreamOutcome> {
+export async function readResponse(tool: ToolDescriptor, res: UpstreamResponse, opts: ReadOptions): Promise<UpstreamOutcome> {
   const headers = headersOf(res);
   const mt = (headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const status = res.status;

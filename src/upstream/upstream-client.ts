@@ -8,6 +8,7 @@ import type { ProgressSink } from "../context.js";
 import type { UpstreamConfig } from "../config.js";
 import { GatewayError } from "../errors.js";
 import { buildRequest, type BuiltRequest } from "./build-request.js";
+import { nodeFetch, type UpstreamFetch } from "./node-fetch.js";
 import { readResponse, type UpstreamOutcome } from "./read-response.js";
 
 export type { BuiltRequest, UpstreamOutcome };
@@ -38,8 +39,8 @@ export interface UpstreamClient {
 }
 
 export interface UpstreamClientDeps {
-  /** Injected for tests; the global (undici, keep-alive) fetch by default. */
-  readonly fetch?: typeof fetch;
+  /** Injected for tests (a fetch `Response` will do); node:http with keep-alive agents by default. */
+  readonly fetch?: UpstreamFetch;
 }
 
 function networkReason(err: unknown): string {
@@ -49,7 +50,7 @@ function networkReason(err: unknown): string {
 
 /** Creates the upstream executor from the upstream section of the config. */
 export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClientDeps = {}): UpstreamClient {
-  const doFetch = deps.fetch ?? globalThis.fetch;
+  const doFetch = deps.fetch ?? nodeFetch;
 
   function baseUrl(): string {
     if (!config.url) {
@@ -89,9 +90,8 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
         const res = await doFetch(req.url, {
           method: req.method,
           headers: { "user-agent": "countersign", ...req.headers },
-          body: req.body as BodyInit | undefined,
+          body: req.body,
           signal: abort.signal,
-          redirect: "manual",
         });
         return await readResponse(tool, res, { maxBytes: config.maxResponseBytes, url: req.url, progress: options.progress });
       } catch (err) {

@@ -28,6 +28,7 @@ import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
 import { createUpstreamClient } from "../../src/upstream/upstream-client.js";
 import { sampleArguments } from "./sample-args.js";
+import type { UpstreamFetch } from "../../src/upstream/node-fetch.js";
 
 const SPECS = join(process.cwd(), "test/fixtures/specs");
 const PRISM = join(process.cwd(), "node_modules/.bin/prism");
@@ -79,8 +80,9 @@ async function exercise(specGz: string, pick: (tools: ToolDescriptor[]) => ToolD
 
   const prism = await startPrism(specFile);
   const exchanges: Exchange[] = [];
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+  // Prism's verdicts are read from fetch's Response; the request is the one the gateway built.
+  const recordingFetch: UpstreamFetch = async (input, init) => {
+    const res = await fetch(input, { ...init, body: init.body as BodyInit | undefined, redirect: "manual" });
     const type = res.headers.get("content-type") ?? "";
     let problem: string | undefined;
     if (type.includes("problem+json")) {
@@ -91,7 +93,7 @@ async function exercise(specGz: string, pick: (tools: ToolDescriptor[]) => ToolD
     // (GitHub's spec trips it); only violations located in the request judge the gateway.
     const all = JSON.parse(res.headers.get("sl-violations") ?? "[]") as { location?: string[] }[];
     const request = all.filter((v) => v.location?.[0] === "request");
-    exchanges.push({ method: init?.method ?? "GET", url: String(input), status: res.status, violations: request.length ? JSON.stringify(request) : undefined, problem });
+    exchanges.push({ method: init.method, url: String(input), status: res.status, violations: request.length ? JSON.stringify(request) : undefined, problem });
     return res;
   };
   const config = resolveConfig({
