@@ -55,7 +55,14 @@ async function readCapped(res: UpstreamResponse, max: number): Promise<{ bytes: 
     chunks.push(value);
     size += value.byteLength;
   }
-  return { bytes: Buffer.concat(chunks), truncated };
+  // A small body arrives in one chunk: use it as it is rather than copy it.
+  const one = chunks.length === 1 && !truncated ? chunks[0]! : undefined;
+  return { bytes: one ? asBuffer(one) : Buffer.concat(chunks), truncated };
+}
+
+/** A Buffer over the same memory (Buffer.from(uint8Array) would copy it). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function headersOf(res: UpstreamResponse): Record<string, string> {
@@ -167,8 +174,8 @@ function successResult(tool: ToolDescriptor, mt: string, bytes: Uint8Array, trun
     return { body: undefined, result: { content: [{ type: "text", text: `Upstream answered HTTP ${status} with no content.` }] } };
   }
   const note = truncated ? [truncationNote(opts.maxBytes)] : [];
-  if (isJson(mt) || (mt === "" && /^\s*[[{]/.test(Buffer.from(bytes.subarray(0, 64)).toString("utf8")))) {
-    const text = Buffer.from(bytes).toString("utf8");
+  if (isJson(mt) || (mt === "" && /^\s*[[{]/.test(asBuffer(bytes.subarray(0, 64)).toString("utf8")))) {
+    const text = asBuffer(bytes).toString("utf8");
     const parsed = truncated ? ({ ok: false } as const) : tryJson(text);
     if (parsed.ok) {
       const result: ToolResult = { content: [{ type: "text", text: JSON.stringify(parsed.value) }] };
@@ -178,7 +185,7 @@ function successResult(tool: ToolDescriptor, mt: string, bytes: Uint8Array, trun
     return { body: text, result: { content: [{ type: "text", text }, ...note] } };
   }
   if (isText(mt) || mt === "") {
-    const text = Buffer.from(bytes).toString("utf8");
+    const text = asBuffer(bytes).toString("utf8");
     return { body: text, result: { content: [{ type: "text", text }, ...note] } };
   }
   const boundary = /^multipart\//.test(mt) ? /boundary="?([^";]+)"?/i.exec(opts.contentType)?.[1] : undefined;
