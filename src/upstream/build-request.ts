@@ -54,8 +54,8 @@ function invalid(message: string, argument?: string): GatewayError {
 /** Path parameters: simple (default), label, matrix. */
 function serializePath(b: ArgumentBinding, v: unknown): string {
   const style = b.style || "simple";
-  const name = enc(b.wireName);
   if (b.contentType) return enc(JSON.stringify(v));
+  const name = style === "matrix" ? enc(b.wireName) : "";
   if (Array.isArray(v)) {
     const items = v.map((x) => enc(scalar(x)));
     if (style === "label") return "." + items.join(b.explode ? "." : ",");
@@ -264,10 +264,28 @@ function applySecurity(tool: ToolDescriptor, credential: string | undefined, hea
   }
 }
 
+/** The configured base URL, parsed once (it is the same on every call). */
+let parsedBase: { url: string; origin: string; path: string } | undefined;
+function parseBase(baseUrl: string): { origin: string; path: string } {
+  if (parsedBase?.url !== baseUrl) {
+    const u = new URL(baseUrl);
+    parsedBase = { url: baseUrl, origin: u.origin, path: u.pathname.replace(/\/+$/, "") };
+  }
+  return parsedBase;
+}
+
+/** The Accept header of a binding, built once per binding. */
+const acceptOf = new WeakMap<ToolDescriptor["binding"], string>();
+function accept(binding: ToolDescriptor["binding"]): string {
+  let value = acceptOf.get(binding);
+  if (value === undefined) acceptOf.set(binding, (value = [...binding.responseMediaTypes, "*/*;q=0.1"].join(", ")));
+  return value;
+}
+
 /** Joins base URL, server base path and the expanded path template. */
 function joinUrl(baseUrl: string, basePathOverride: string | undefined, serverPath: string, path: string, query: string[]): string {
-  const base = new URL(baseUrl);
-  const basePath = base.pathname.replace(/\/+$/, "");
+  const base = parseBase(baseUrl);
+  const basePath = base.path;
   // An upstream URL with its own path replaces the spec's server base path (a proxy prefix or the same /v1).
   const prefix = basePathOverride !== undefined ? `${basePath}${basePathOverride.replace(/\/+$/, "")}` : basePath !== "" ? basePath : serverPath.replace(/\/+$/, "");
   return `${base.origin}${prefix}${path}${query.length ? `?${query.join("&")}` : ""}`;
@@ -323,7 +341,7 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
   applySecurity(tool, options.credential, headers, query, cookies);
   if (contentType) headers["content-type"] = contentType;
   if (cookies.length) headers.cookie = cookies.join("; ");
-  if (binding.responseMediaTypes.length) headers.accept = [...binding.responseMediaTypes, "*/*;q=0.1"].join(", ");
+  if (binding.responseMediaTypes.length) headers.accept = accept(binding);
   if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
   if (options.ifMatch) headers["if-match"] = options.ifMatch;
 
