@@ -117,9 +117,22 @@ function wordPattern(noun: string): RegExp {
   return re;
 }
 
+const titleCache = new Map<string, string>();
+
+/** A tool's title as a summary starts from, computed once per title. */
+function baseTitle(input: SummaryInput): string {
+  const raw = input.title ? `t:${input.title}` : `n:${input.tool}`;
+  let title = titleCache.get(raw);
+  if (title === undefined) {
+    title = dropArticle(oneLine(input.title || input.tool.replace(/_/g, " "), 100));
+    if (titleCache.size < 10_000) titleCache.set(raw, title);
+  }
+  return title;
+}
+
 /** The base phrase: "Create task 'Ship Q2 launch' in project 42". */
 function phrase(input: SummaryInput): { verb: string; rest: string } {
-  const title = dropArticle(oneLine(input.title || input.tool.replace(/_/g, " "), 100));
+  const title = baseTitle(input);
   const args = isObject(input.args) ? input.args : {};
   const body = isObject(args.body) ? args.body : {};
   let label: string | undefined;
