@@ -3,6 +3,10 @@
  * tools/list and tools/call into Gateway calls; everything else about a call lives in the chain.
  */
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -89,9 +93,33 @@ function rpcError(err: unknown): McpError {
   return new McpError(e.code, e.message, e.data);
 }
 
+/**
+ * The SDK validates what clients answer to an elicitation with this. By default each Server builds
+ * its own Ajv instance (with every format), most of what a Server costs to construct; one serves
+ * every session here. Ajv keeps each schema it compiled; these are one-off, so each is let go.
+ */
+let sharedValidator: jsonSchemaValidator | undefined;
+
+function elicitationValidator(): jsonSchemaValidator {
+  if (sharedValidator) return sharedValidator;
+  const ajv = new Ajv({ strict: false, validateFormats: true, validateSchema: false, allErrors: true });
+  (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+  const inner = new AjvJsonSchemaValidator(ajv);
+  const validator: jsonSchemaValidator = {
+    getValidator<T>(schema: Parameters<jsonSchemaValidator["getValidator"]>[0]) {
+      const validate = inner.getValidator<T>(schema);
+      ajv.removeSchema(schema as object);
+      return validate;
+    },
+  };
+  sharedValidator = validator;
+  return validator;
+}
+
 /** Creates one SDK Server bound to one session of a gateway. */
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
+    jsonSchemaValidator: elicitationValidator(),
     capabilities: { tools: { listChanged: true }, logging: {} },
     instructions:
       "Tools call the upstream API. Write tools do not change anything at once: they answer with a pending action " +

@@ -34,6 +34,16 @@ interface LiveSession {
   inflight: number;
 }
 
+/** A stateless request's server, reused by later requests (see takeStatelessServer). */
+interface PooledServer {
+  readonly server: Server;
+  readonly transport: SessionTransport;
+  readonly binding: { -readonly [K in keyof SessionBinding]: SessionBinding[K] };
+}
+
+/** Idle stateless servers kept for reuse. */
+const STATELESS_POOL = 64;
+
 /** A running HTTP gateway. */
 export interface HttpHandle {
   readonly url: string;
@@ -149,6 +159,39 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   }
 
   /**
+   * Servers for stateless requests answered directly: a request takes one (its binding set to the
+   * request's token and parameters) and gives it back once answered, so no request pays for
+   * building and closing an SDK server. At most STATELESS_POOL are kept idle.
+   */
+  const statelessPool: PooledServer[] = [];
+  let closing = false;
+
+  function takeStatelessServer(principal: Principal, credential: string | undefined, params: Record<string, string>): PooledServer {
+    let pooled = statelessPool.pop();
+    if (!pooled) {
+      const binding: PooledServer["binding"] = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
+      const server = createMcpServer(gateway, binding);
+      const transport = new SessionTransport();
+      // Connecting to a SessionTransport without an SDK transport behind it completes at once.
+      void server.connect(transport);
+      pooled = { server, transport, binding };
+    }
+    const b = pooled.binding;
+    b.credential = credential;
+    b.principal = principal;
+    b.params = params;
+    b.logLevel = undefined;
+    b.enabledModules.clear();
+    b.admitted.clear();
+    return pooled;
+  }
+
+  function releaseStatelessServer(pooled: PooledServer): void {
+    if (!closing && statelessPool.length < STATELESS_POOL) statelessPool.push(pooled);
+    else void pooled.server.close().catch(() => undefined);
+  }
+
+  /**
    * Whether a POST must be answered as an SSE stream: something may be sent before its answer
    * (progress, relayed upstream events as logs, a confirm elicitation) or a long call may switch to polling.
    */
@@ -234,6 +277,21 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
         ctx.body = { jsonrpc: "2.0", id: null, error: { code: -32000, message: "This gateway runs stateless: only POST is supported" } };
         return;
       }
+      // Without a session nothing can arrive later, so a POST that asked for no progress is answered
+      // as one plain JSON body, by a server kept from an earlier request.
+      const direct = wantsProgress(messages) ? undefined : directMessages(ctx.req, body);
+      if (direct) {
+        const pooled = takeStatelessServer(principal, credential, params);
+        try {
+          await admitCalls(principal, messages, pooled.binding.admitted);
+        } catch (err) {
+          releaseStatelessServer(pooled);
+          return answer(ctx, err, (err as { rpcId?: string | number }).rpcId ?? null);
+        }
+        ctx.respond = false;
+        pooled.transport.answer(ctx.req, ctx.res, direct, () => releaseStatelessServer(pooled));
+        return;
+      }
       const binding: SessionBinding = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
       try {
         await admitCalls(principal, messages, binding.admitted);
@@ -241,17 +299,6 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
         return answer(ctx, err, (err as { rpcId?: string | number }).rpcId ?? null);
       }
       const server = createMcpServer(gateway, binding);
-      // Without a session nothing can arrive later, so a POST that asked for no progress is answered
-      // as one plain JSON body: cheaper per call than opening an SSE stream for a single message.
-      const direct = wantsProgress(messages) ? undefined : directMessages(ctx.req, body);
-      if (direct) {
-        const transport = new SessionTransport();
-        await server.connect(transport);
-        ctx.respond = false;
-        ctx.res.on("close", () => void server.close().catch(() => undefined));
-        transport.answer(ctx.req, ctx.res, direct);
-        return;
-      }
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
       await server.connect(transport);
       ctx.respond = false;
@@ -324,6 +371,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
     sessions,
     async closeSessions() {
       clearInterval(reaper);
+      closing = true;
+      await Promise.all(statelessPool.splice(0).map((p) => p.server.close().catch(() => undefined)));
       await Promise.all([...sessions.values()].map(endSession));
     },
   };

@@ -31,6 +31,8 @@ interface Exchange {
   readonly ids: readonly RequestId[];
   readonly responses: Map<RequestId, JSONRPCMessage>;
   readonly sessionId: string | undefined;
+  /** Called once every response is in (written, or dropped if the client left). */
+  readonly done?: () => void;
 }
 
 function acceptsBoth(accept: string | undefined): boolean {
@@ -108,6 +110,7 @@ export class SessionTransport implements Transport {
     exchange.responses.set(message.id, message);
     if (exchange.responses.size < exchange.ids.length) return;
     const { res } = exchange;
+    exchange.done?.();
     if (res.writableEnded || res.destroyed) return; // the client went away
     const body = exchange.ids.length === 1 ? exchange.responses.get(exchange.ids[0]!) : exchange.ids.map((i) => exchange.responses.get(i));
     const headers: Record<string, string> = { "content-type": "application/json" };
@@ -117,22 +120,25 @@ export class SessionTransport implements Transport {
 
   /**
    * Answers one POST directly: requests are handed to the server and their responses written as
-   * one JSON body; a POST of only notifications and responses gets 202.
+   * one JSON body; a POST of only notifications and responses gets 202. `done` runs once the
+   * server has answered everything (a pooled server may then take the next request).
    */
-  answer(req: IncomingMessage, res: ServerResponse, messages: readonly JSONRPCMessage[], authInfo?: MessageExtraInfo["authInfo"]): void {
+  answer(req: IncomingMessage, res: ServerResponse, messages: readonly JSONRPCMessage[], done?: () => void): void {
     if (this.closed) {
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
+      done?.();
       return;
     }
-    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers }, ...(authInfo ? { authInfo } : {}) };
+    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
     const ids: RequestId[] = [];
     for (const m of messages) if (isJSONRPCRequest(m)) ids.push(m.id);
     if (ids.length === 0) {
       for (const m of messages) this.onmessage?.(m, extra);
       res.writeHead(202).end();
+      done?.();
       return;
     }
-    const exchange: Exchange = { res, ids, responses: new Map(), sessionId: this.sessionId };
+    const exchange: Exchange = { res, ids, responses: new Map(), sessionId: this.sessionId, done };
     for (const id of ids) this.exchanges.set(id, exchange);
     for (const m of messages) this.onmessage?.(m, extra);
   }

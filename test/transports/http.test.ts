@@ -324,6 +324,36 @@ describe("stateless Streamable HTTP", () => {
     expect(streamed.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect(await streamed.text()).toContain('"structuredContent":{"id":"9","name":"Widget"}');
   });
+
+  it("reuses servers across requests without carrying one request's token or parameters into the next", async () => {
+    const readOnly = await h.mint({ readOnly: true, modules: ["items"] });
+    const post = (token: string, body: unknown, query = "") =>
+      fetch(server.url + query, {
+        method: "POST",
+        headers: { accept: "application/json, text/event-stream", "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<{ id: number; result?: { tools?: { name: string }[]; isError?: boolean; structuredContent?: Record<string, unknown> } }>);
+    const names = (r: Awaited<ReturnType<typeof post>>) => r.result!.tools!.map((t) => t.name);
+    const list = { jsonrpc: "2.0", id: 1, method: "tools/list" };
+    const create = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "create_item", arguments: { project_id: 1, name: "x" } } };
+    for (let round = 0; round < 3; round++) {
+      const full = names(await post(h.token, list));
+      const narrow = names(await post(readOnly, list));
+      expect(full).toContain("get_status");
+      expect(narrow).not.toContain("get_status");
+      const refused = await post(readOnly, create);
+      expect(refused.result).toMatchObject({ isError: true });
+      const pending = await post(h.token, create);
+      expect(pending.result?.structuredContent).toMatchObject({ status: "pending_confirmation" });
+      // A query parameter of one request (the dynamic surface) does not stay with its server.
+      expect(names(await post(h.token, list, "?mode=dynamic"))).not.toContain("get_status");
+    }
+    // Concurrent requests each get their own answer.
+    const ids = Array.from({ length: 12 }, (_, i) => String(100 + i));
+    const answers = await Promise.all(ids.map((id, i) => post(h.token, { jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "get_item", arguments: { item_id: id } } })));
+    expect(answers.map((a) => a.result?.structuredContent?.id)).toEqual(ids);
+    expect(h.upstream.requests.filter((r) => r.method === "POST")).toHaveLength(0);
+  });
 });
 
 describe("long calls switch to polling", () => {
