@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
+import { tuneHeap, type HeapTuning } from "./heap.js";
 import { operatorMessage } from "../errors.js";
 import { startHttpServer } from "../transports/http.js";
 import { watchForGateway } from "../surface/hot-reload.js";
@@ -34,7 +35,10 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let gateway;
+  let heap: HeapTuning;
   try {
+    // Before the tools are loaded: V8's heap sizing for a long-running process (src/cli/heap.ts).
+    heap = tuneHeap();
     gateway = await createGateway(loadConfig(values));
   } catch (err) {
     process.stderr.write(`countersign serve: ${operatorMessage(err)}\n`);
@@ -46,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
   warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
   const { config, log } = gateway.deps;
-  log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url }, "listening");
+  log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, heap }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.
   process.stderr.write(`countersign: listening on ${handle.url}\n`);
   await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
+import { tuneHeap, type HeapTuning } from "./heap.js";
 import { operatorMessage, publicMessage, toGatewayError } from "../errors.js";
 import { startStdio } from "../transports/stdio.js";
 
@@ -27,7 +28,10 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let gateway;
+  let heap: HeapTuning;
   try {
+    // Before the tools are loaded: V8's heap sizing for a long-running process (src/cli/heap.ts).
+    heap = tuneHeap();
     gateway = await createGateway(loadConfig(values));
   } catch (err) {
     process.stderr.write(`countersign stdio: ${operatorMessage(err)}\n`);
@@ -42,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const handle = await startStdio(gateway, { credential: token, principal, params: {} }); // surface: mode/modules/profile come from config.surface (flags, then COUNTERSIGN_MODE / COUNTERSIGN_MODULES / COUNTERSIGN_SCHEMA_PROFILE)
-  gateway.deps.log.info({ tools: gateway.registry.tools.length, subject: principal.subject }, "stdio session ready");
+  gateway.deps.log.info({ tools: gateway.registry.tools.length, subject: principal.subject, heap }, "stdio session ready");
   const stop = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
