@@ -1,10 +1,11 @@
 /**
  * Memory with GitHub's spec (1,192 tools, mode all): resident memory (VmRSS) once loaded and after
  * N read calls (`repos_get`), over stdio and stateful Streamable HTTP, with the sequential p50
- * beside it so a memory setting shows its cost. Several variants run side by side in one run:
- * every process is up at once, latency rounds interleave them in shuffled order, then each gets its
- * calls in turn (stdio: 8 in flight on its one connection; HTTP: `--sessions` sessions, one call
- * in flight each, as `make bench`'s memory phase does).
+ * and the calls/s under load beside it so a memory setting shows its cost. Several variants run
+ * side by side in one run: every process is up at once, latency rounds interleave them in shuffled
+ * order, then the rest of the calls go in chunks of 500, processes again interleaved (stdio: 8 in
+ * flight on its one connection; HTTP: `--sessions` sessions, one call in flight each, as
+ * `make bench`'s memory phase does); calls/s is the median over a process's chunks.
  *
  *   node bench/memory.js [--calls 10000] [--transports stdio,http] [--rounds 8]
  *                        [--variant NAME]... [--env NAME:KEY=VALUE]... [--node-arg NAME:--flag]...
@@ -43,6 +44,7 @@ const CALLS = Number(opts.calls);
 const ROUNDS = Number(opts.rounds);
 const PER_ROUND = Number(opts["per-round"]);
 const SESSIONS = Number(opts.sessions);
+const CHUNK = 500;
 if (![CALLS, ROUNDS, PER_ROUND, SESSIONS].every((n) => Number.isInteger(n) && n > 0)) {
   process.stderr.write("bench/memory.js: --calls, --rounds, --per-round and --sessions must be positive integers\n");
   process.exit(2);
@@ -144,14 +146,12 @@ async function start(variant, transport, prep, upstreamUrl, work) {
   };
 }
 
-/** Calls until `left` is used up; returns the peak RSS seen, sampled every 250 ms. */
+/** `n` calls on the process's load sessions; returns calls per second and updates the peak RSS (sampled every 250 ms). */
 async function load(r, n) {
-  const sessions = [r.inst.primary];
-  if (r.inst.newSession) for (let i = 1; i < SESSIONS; i++) sessions.push(await r.inst.newSession());
+  const sessions = r.sessions;
   const width = r.inst.newSession ? 1 : 8;
   let left = n;
-  let peak = rssMb(r.inst.pid);
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(r.inst.pid))), 250);
+  const sampler = setInterval(() => (r.rss_peak_mb = Math.max(r.rss_peak_mb ?? 0, rssMb(r.inst.pid))), 250);
   const t0 = performance.now();
   try {
     await Promise.all(
@@ -168,9 +168,7 @@ async function load(r, n) {
   } finally {
     clearInterval(sampler);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  await Promise.all(sessions.slice(1).map((s) => s.close()));
-  return { peak, calls_per_s: round(n / seconds, 0) };
+  return n / ((performance.now() - t0) / 1000);
 }
 
 async function main() {
@@ -202,13 +200,23 @@ async function main() {
       }
     }
 
-    for (const r of shuffle([...running])) {
-      log(`${r.variant.name} ${r.transport}: calls to ${CALLS}`);
-      const { peak, calls_per_s } = await load(r, Math.max(0, CALLS - r.calls));
-      await sleep(1000);
+    // The rest of the calls in chunks, processes interleaved in shuffled order, so the machine's
+    // drift hits every variant alike; calls/s is the median over the chunks.
+    log(`load: to ${CALLS} calls each in chunks of ${CHUNK}, interleaved`);
+    for (const r of running) {
+      r.sessions = [r.inst.primary];
+      if (r.inst.newSession) for (let i = 1; i < SESSIONS; i++) r.sessions.push(await r.inst.newSession());
+      r.rates = [];
+    }
+    while (running.some((r) => r.calls < CALLS)) {
+      for (const r of shuffle(running.filter((x) => x.calls < CALLS))) r.rates.push(await load(r, Math.min(CHUNK, CALLS - r.calls)));
+    }
+    for (const r of running) await Promise.all(r.sessions.slice(1).map((s) => s.close()));
+    await sleep(1000);
+    for (const r of running) {
       r.rss_after_mb = rssMb(r.inst.pid);
-      r.rss_peak_mb = Math.max(peak, r.rss_after_mb);
-      r.calls_per_s = calls_per_s;
+      r.rss_peak_mb = Math.max(r.rss_peak_mb ?? 0, r.rss_after_mb);
+      r.calls_per_s = round(median(r.rates), 0);
     }
   } finally {
     for (const r of running) await r.inst.stop().catch(() => undefined);
