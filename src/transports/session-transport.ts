@@ -57,11 +57,17 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   const raw = Array.isArray(body) ? body : [body];
   if (raw.length === 0 || raw.length > MAX_BATCH) return undefined;
   const messages: JSONRPCMessage[] = [];
+  const ids = new Set<RequestId>();
   for (const m of raw) {
     const parsed = JSONRPCMessageSchema.safeParse(m);
     if (!parsed.success) return undefined;
     // Initialization creates the session: the SDK's to do.
     if ((parsed.data as { method?: string }).method === "initialize") return undefined;
+    if (isJSONRPCRequest(parsed.data)) {
+      // A batch that repeats a request id would wait for an answer that never comes apart.
+      if (ids.has(parsed.data.id)) return undefined;
+      ids.add(parsed.data.id);
+    }
     messages.push(parsed.data);
   }
   return messages;

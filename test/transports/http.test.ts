@@ -165,6 +165,11 @@ describe("stateful Streamable HTTP", () => {
     expect(await badVersion.text()).toContain("Unsupported protocol version");
     const notRpc = await post({ hello: "world" });
     expect(notRpc.status).toBe(400);
+    // A batch repeating an id is the SDK transport's to answer (one answer per id, as a stream).
+    const repeated = await post([{ jsonrpc: "2.0", id: 20, method: "tools/list" }, { jsonrpc: "2.0", id: 20, method: "tools/list" }]);
+    expect(repeated.status).toBe(200);
+    expect(repeated.headers.get("content-type")).toBe("text/event-stream");
+    await repeated.text();
     expect(h.upstream.requests.map((r) => r.url)).toEqual(["/v1/items/7", "/v1/items/8", "/v1/items/10"]);
 
     // A client that asked for logs gets streams from then on (upstream events may be relayed).
