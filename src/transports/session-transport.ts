@@ -9,7 +9,9 @@
  * answers with an SSE stream; for a single answer that is most of the per-call cost over HTTP.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   isJSONRPCErrorResponse,
@@ -21,9 +23,6 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
-
-/** The SDK's batch limit: a longer batch goes to the SDK, which refuses it. */
-const MAX_BATCH = 100;
 
 /** One POST answered directly: the responses it still waits for, and where they go. */
 interface Exchange {
@@ -39,23 +38,17 @@ function acceptsBoth(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes("application/json") && accept.includes("text/event-stream");
 }
 
-function isJsonType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  if (contentType === "application/json") return true;
-  return contentType.split(";")[0]!.trim().toLowerCase() === "application/json";
-}
-
 /**
  * The messages of a POST, validated as the SDK would, if the POST can be answered directly;
  * undefined sends it to the SDK (which answers errors its own way).
  */
 export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMessage[] | undefined {
   if (req.method !== "POST") return undefined;
-  if (!acceptsBoth(req.headers.accept) || !isJsonType(req.headers["content-type"])) return undefined;
+  if (!acceptsBoth(req.headers.accept) || !isJsonContentType(req.headers["content-type"])) return undefined;
   const version = req.headers["mcp-protocol-version"];
   if (version !== undefined && (typeof version !== "string" || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
   const raw = Array.isArray(body) ? body : [body];
-  if (raw.length === 0 || raw.length > MAX_BATCH) return undefined;
+  if (raw.length === 0 || raw.length > MAX_BATCH_SIZE) return undefined;
   const messages: JSONRPCMessage[] = [];
   const ids = new Set<RequestId>();
   for (const m of raw) {
