@@ -104,6 +104,11 @@ function bearer(header: string | undefined): string | undefined {
   return m[1];
 }
 
+/** The state of one HTTP session (or one stateless request), fresh. */
+function httpBinding(principal: Principal, credential: string | undefined, params: Record<string, string>): SessionBinding {
+  return { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
+}
+
 /** Builds the Koa app for a gateway; `listen` it yourself or use startHttpServer. */
 export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; sessions: Map<string, LiveSession>; closeSessions(): Promise<void> } {
   const config = gateway.deps.config.http;
@@ -134,7 +139,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
 
   /** A new stateful session: its own SDK server and transport, bound to the token that created it. */
   async function openSession(principal: Principal, credential: string | undefined, params: Record<string, string>): Promise<LiveSession> {
-    const binding: SessionBinding = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
+    const binding = httpBinding(principal, credential, params);
     const server = createMcpServer(gateway, binding);
     const sdk: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -169,7 +174,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   function takeStatelessServer(principal: Principal, credential: string | undefined, params: Record<string, string>): PooledServer {
     let pooled = statelessPool.pop();
     if (!pooled) {
-      const binding: PooledServer["binding"] = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
+      const binding: PooledServer["binding"] = httpBinding(principal, credential, params);
       const server = createMcpServer(gateway, binding);
       const transport = new SessionTransport();
       // Connecting to a SessionTransport without an SDK transport behind it completes at once.
@@ -292,7 +297,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
         pooled.transport.answer(ctx.req, ctx.res, direct, () => releaseStatelessServer(pooled));
         return;
       }
-      const binding: SessionBinding = { transport: "http", credential, principal, params, enabledModules: new Set(), admitted: new Set() };
+      const binding = httpBinding(principal, credential, params);
       try {
         await admitCalls(principal, messages, binding.admitted);
       } catch (err) {
