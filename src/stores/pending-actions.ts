@@ -5,7 +5,10 @@
  * The embedded store keeps actions in a Map and mirrors them to the data dir so they survive a
  * restart: each change is appended to a journal (JSON Lines, one full record per line, so a
  * change costs one line however many actions are kept), folded into a snapshot (temp file +
- * rename) at start-up and when the journal grows. Files are 0600.
+ * rename) at start-up and when the journal grows. Files are 0600. The snapshot is JSON Lines too
+ * (a version line, then one action a line), and every pass over the files reads and writes them a
+ * line at a time: what a fold or a re-read holds in memory is the journals and this process's own
+ * actions, not the snapshot, which holds every action of the retention period (an hour of writes).
  *
  * Leaving `pending` is decided by a marker file per action (`pending-actions.d/<id>`), created
  * with link(2), which fails if the file exists: of any number of confirms, in this process or in
@@ -18,10 +21,11 @@
  * `maxSettled` of them; beyond that the oldest settled are forgotten in memory first (the files keep
  * them for the retention period, and a lookup of a forgotten id still reads them from there).
  */
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
 import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Preview } from "../confirm/preview.js";
@@ -117,7 +121,9 @@ const SNAPSHOT_FILE = "pending-actions.json";
 const JOURNAL_FILE = "pending-actions.journal";
 const MARKER_DIR = "pending-actions.d";
 const LOCK_FILE = "pending-actions.lock";
-const SNAPSHOT_VERSION = 1;
+/** Version 2: JSON Lines. Version 1 (one JSON document) is still read, and replaced at the next fold. */
+const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_HEADER = JSON.stringify({ version: SNAPSHOT_VERSION });
 const PURGE_INTERVAL_MS = 60_000;
 /** The journal is folded into the snapshot after this many lines written by this process. */
 const COMPACT_AFTER_LINES = 2000;
@@ -184,7 +190,9 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   let nextBoundCheck = maxSettled;
 
   if (files) {
-    for (const a of readAll(files)) if (!pastRetention(a)) actions.set(a.id, a);
+    forEachOnDisk(files, (a) => {
+      if (!pastRetention(a)) actions.set(a.id, a);
+    });
     for (const a of actions.values()) applyMarker(a);
     compactSync();
   }
@@ -245,15 +253,25 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       for (let sizes = ""; ;) {
         const before = leftovers(files).map((f) => `${f}:${statSync(f).size}`).join();
         if (before === sizes) break;
-        const merged = new Map<string, PendingAction>();
-        for (const a of readAll(files)) merged.set(a.id, touched.has(a.id) ? (actions.get(a.id) ?? a) : a);
-        for (const [id, a] of actions) if (!merged.has(id) || touched.has(id)) merged.set(id, a);
-        for (const [id, a] of merged) {
-          if (!pastRetention(a)) continue;
-          merged.delete(id);
-          removeMarker(files, id);
-        }
-        writeSnapshotSync(files.snapshot, [...merged.values()]);
+        const journals = readJournals(files);
+        writeSnapshotSync(files.snapshot, (write) => {
+          // The snapshot a line at a time: kept as it is unless a journal or this process has a newer version.
+          forEachSnapshotLine(files.snapshot, (line, a) => {
+            if (journals.has(a.id) || touched.has(a.id)) return;
+            if (pastRetention(a)) return void removeMarker(files, a.id);
+            write(line);
+          });
+          for (const [id, onDisk] of journals) {
+            const a = touched.has(id) ? (actions.get(id) ?? onDisk) : onDisk;
+            if (pastRetention(a)) removeMarker(files, id);
+            else write(JSON.stringify(a));
+          }
+          for (const [id, a] of actions) {
+            if (!touched.has(id) || journals.has(id)) continue;
+            if (pastRetention(a)) removeMarker(files, id);
+            else write(JSON.stringify(a));
+          }
+        });
         sizes = before;
       }
       for (const f of leftovers(files)) unlinkSync(f);
@@ -274,10 +292,11 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     if (!force && t - lastReload < RELOAD_INTERVAL_MS) return undefined;
     lastReload = t;
     let found: PendingAction | undefined;
-    for (const a of readAll(files)) {
-      if (a.id === wanted && !pastRetention(a)) found = a;
-      if (!actions.has(a.id) && !pastRetention(a) && !forgotten(a)) actions.set(a.id, a);
-    }
+    forEachOnDisk(files, (a) => {
+      if (pastRetention(a)) return;
+      if (a.id === wanted) found = a;
+      if (!actions.has(a.id) && !forgotten(a)) actions.set(a.id, a);
+    });
     return found;
   }
 
@@ -702,37 +721,110 @@ function leftovers(files: Files): string[] {
   return names.filter((n) => n.startsWith(`${JOURNAL_FILE}.`) && n.endsWith(".compacting")).map((n) => join(files.dir, n));
 }
 
-/** Everything on disk: the snapshot, then set-aside journals, then the journal (later lines win). */
-function readAll(files: Files): PendingAction[] {
-  const byId = new Map<string, PendingAction>();
-  const text = readIfExists(files.snapshot);
-  if (text !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`pending actions file ${files.snapshot} is not valid JSON: ${(err as Error).message}`);
-    }
-    const snapshot = parsed as { version?: unknown; actions?: unknown };
-    if (snapshot.version !== SNAPSHOT_VERSION || !Array.isArray(snapshot.actions)) {
-      throw new Error(`pending actions file ${files.snapshot} has an unknown format (expected version ${SNAPSHOT_VERSION})`);
-    }
-    for (const a of snapshot.actions as PendingAction[]) byId.set(a.id, a);
-  }
+/**
+ * Every action on disk, each id once in its latest version (the snapshot, then set-aside journals,
+ * then the journal: later lines win). The journals are read whole (each is folded after a couple
+ * of thousand lines); the snapshot a line at a time, skipping the ids the journals have.
+ */
+function forEachOnDisk(files: Files, each: (a: PendingAction) => void): void {
+  const journals = readJournals(files);
+  forEachSnapshotLine(files.snapshot, (_line, a) => {
+    if (!journals.has(a.id)) each(a);
+  });
+  for (const a of journals.values()) each(a);
+}
+
+/** The set-aside journals and the journal: the latest line of each id. */
+function readJournals(files: Files): Map<string, PendingAction> {
+  const journals = new Map<string, PendingAction>();
   for (const journal of [...leftovers(files), files.journal]) {
-    const lines = (readIfExists(journal) ?? "").split("\n");
-    lines.forEach((line, i) => {
+    let torn: { line: number; message: string } | undefined;
+    let n = 0;
+    forEachLine(journal, (line) => {
+      n++;
       if (line.trim() === "") return;
+      // Only the last line can be torn (a crash mid-append); a bad line with more after it is damage.
+      if (torn) throw new Error(`pending actions journal ${journal} line ${torn.line} is not valid JSON: ${torn.message}`);
       try {
         const a = JSON.parse(line) as PendingAction;
-        byId.set(a.id, a);
+        journals.set(a.id, a);
       } catch (err) {
-        // Only the last line can be torn (a crash mid-append); anything else is damage.
-        if (i < lines.length - 1) throw new Error(`pending actions journal ${journal} line ${i + 1} is not valid JSON: ${(err as Error).message}`);
+        torn = { line: n, message: (err as Error).message };
       }
     });
   }
-  return [...byId.values()];
+  return journals;
+}
+
+/**
+ * Each action of the snapshot with its line as stored. Reads version 2 (JSON Lines) a line at a
+ * time, and version 1 (one JSON document, written by earlier releases) whole.
+ */
+function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction) => void): void {
+  let n = 0;
+  forEachLine(file, (line) => {
+    n++;
+    if (n === 1) {
+      let head: { version?: unknown; actions?: unknown };
+      try {
+        head = JSON.parse(line) as typeof head;
+      } catch (err) {
+        throw new Error(`pending actions file ${file} is not valid JSON: ${(err as Error).message}`);
+      }
+      if (head?.version === 1 && Array.isArray(head.actions)) {
+        for (const a of head.actions as PendingAction[]) each(JSON.stringify(a), a);
+        return;
+      }
+      if (head?.version !== SNAPSHOT_VERSION) throw new Error(`pending actions file ${file} has an unknown format (expected version ${SNAPSHOT_VERSION})`);
+      return;
+    }
+    if (line === "") return;
+    let a: PendingAction;
+    try {
+      a = JSON.parse(line) as PendingAction;
+    } catch (err) {
+      throw new Error(`pending actions file ${file} line ${n} is not valid JSON: ${(err as Error).message}`);
+    }
+    each(line, a);
+  });
+}
+
+const READ_CHUNK = 64 * 1024;
+
+/** Each line of a file (without its newline), read in 64 KB chunks; nothing if the file doesn't exist. */
+function forEachLine(file: string, each: (line: string) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new Error(`cannot read pending actions from ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const decoder = new StringDecoder("utf8");
+    let rest = "";
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(fd, buf, 0, READ_CHUNK, null);
+      } catch (err) {
+        throw new Error(`cannot read pending actions from ${file}: ${(err as Error).message}`);
+      }
+      if (got === 0) break;
+      const text = rest + decoder.write(buf.subarray(0, got));
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
+        each(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+    }
+    rest += decoder.end();
+    if (rest !== "") each(rest);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readIfExists(file: string): string | undefined {
@@ -744,13 +836,35 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
-function writeSnapshotSync(file: string, actions: PendingAction[]): void {
+const WRITE_CHUNK = 64 * 1024;
+
+/** Writes the snapshot to a temp file a chunk at a time, then renames it into place; `fill` gives the action lines. */
+function writeSnapshotSync(file: string, fill: (write: (line: string) => void) => void): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  let fd: number | undefined;
   try {
-    writeFileSync(tmp, JSON.stringify({ version: SNAPSHOT_VERSION, actions }), { mode: 0o600 });
+    fd = openSync(tmp, "w", 0o600);
+    const out = fd;
+    let pending: string[] = [SNAPSHOT_HEADER];
+    let size = SNAPSHOT_HEADER.length;
+    const flush = (): void => {
+      const bytes = Buffer.from(`${pending.join("\n")}\n`);
+      for (let at = 0; at < bytes.length; ) at += writeSync(out, bytes, at, bytes.length - at);
+      pending = [];
+      size = 0;
+    };
+    fill((line) => {
+      pending.push(line);
+      size += line.length;
+      if (size >= WRITE_CHUNK) flush();
+    });
+    if (pending.length > 0) flush();
+    closeSync(out);
+    fd = undefined;
     renameSync(tmp, file);
   } catch (err) {
+    if (fd !== undefined) closeSync(fd);
     try {
       unlinkSync(tmp);
     } catch {

@@ -198,6 +198,79 @@ describe("pending-actions store", () => {
     expect(() => createPendingActions({ dataDir: d })).toThrow(/pending-actions\.json is not valid JSON/);
   });
 
+  it("writes the snapshot as JSON Lines: a version line, then one action a line", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    const made = [action().action, action().action, action().action];
+    for (const a of made) await store.create(a);
+    await store.cancel(made[1].id, "tok_a");
+    await store.close();
+    createPendingActions({ dataDir: d }); // start-up folds the journal
+    const lines = readFileSync(join(d, "pending-actions.json"), "utf8").trimEnd().split("\n");
+    expect(JSON.parse(lines[0])).toEqual({ version: 2 });
+    const stored = lines.slice(1).map((l) => JSON.parse(l) as { id: string; state: string });
+    expect(stored.map((a) => a.id).sort()).toEqual(made.map((a) => a.id).sort());
+    expect(stored.find((a) => a.id === made[1].id)?.state).toBe("cancelled");
+  });
+
+  it("reads a snapshot written by an earlier release (one JSON document) and rewrites it as JSON Lines", async () => {
+    const d = dir();
+    const { action: a } = action();
+    const { action: b } = action();
+    writeFileSync(join(d, "pending-actions.json"), JSON.stringify({ version: 1, actions: [{ ...a, state: "pending" }, { ...b, state: "cancelled", settledAt: Date.now() }] }));
+    const store = createPendingActions({ dataDir: d });
+    expect((await store.get(a.id))?.state).toBe("pending");
+    expect((await store.claim(b.id, "tok_a")).kind).toBe("cancelled");
+    expect((await store.claim(a.id, "tok_a")).kind).toBe("claimed");
+    await store.close();
+    // The next fold (here: the next start-up, with the claim in the journal) writes the new format.
+    const next = createPendingActions({ dataDir: d });
+    expect(JSON.parse(readFileSync(join(d, "pending-actions.json"), "utf8").split("\n")[0])).toEqual({ version: 2 });
+    expect((await next.get(a.id))?.state).toBe("unknown");
+    expect((await next.get(b.id))?.state).toBe("cancelled");
+  });
+
+  it("refuses to start on a damaged snapshot line, naming the file and the line", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    await store.create(action().action);
+    await store.create(action().action);
+    await store.close();
+    createPendingActions({ dataDir: d });
+    const file = join(d, "pending-actions.json");
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines[2] = lines[2].slice(0, 30);
+    writeFileSync(file, lines.join("\n"));
+    expect(() => createPendingActions({ dataDir: d })).toThrow(/pending-actions\.json line 3 is not valid JSON/);
+  });
+
+  it("keeps every action and its latest state across many folds of a long journal", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const { action: a } = action();
+      ids.push(a.id);
+      await store.create(a);
+      // Every third one is confirmed, every fifth cancelled: each change is one more journal line.
+      if (i % 3 === 0) {
+        await store.claim(a.id, "tok_a");
+        await store.complete(a.id, { status: "executed", result: { content: [{ type: "text", text: `done ${i}` }] } });
+      } else if (i % 5 === 0) await store.cancel(a.id, "tok_a");
+    }
+    await store.close();
+    const reloaded = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const states = await Promise.all(ids.map(async (id) => (await reloaded.get(id))?.state));
+    expect(states.filter((s) => s === "done")).toHaveLength(1000);
+    expect(states.filter((s) => s === "cancelled")).toHaveLength(ids.filter((_, i) => i % 3 !== 0 && i % 5 === 0).length);
+    expect(states.filter((s) => s === "pending")).toHaveLength(ids.filter((_, i) => i % 3 !== 0 && i % 5 !== 0).length);
+    const again = await reloaded.claim(ids[2999 - (2999 % 3)], "tok_a");
+    expect(again.kind === "done" && again.action.outcome?.result.content[0]).toEqual({ type: "text", text: `done ${2999 - (2999 % 3)}` });
+    // Each id once in the snapshot.
+    const lines = readFileSync(join(d, "pending-actions.json"), "utf8").trimEnd().split("\n").slice(1);
+    expect(new Set(lines.map((l) => (JSON.parse(l) as { id: string }).id)).size).toBe(lines.length);
+  });
+
   it("purges settled actions after the retention period", async () => {
     let t = 1_000_000;
     const store = createPendingActions({ now: () => t, retainSeconds: 60 });
