@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { CONTENDERS, prepareCountersign, ROOT } from "./lib/contenders.js";
-import { rssMb, sleep, spawnServer } from "./lib/procs.js";
+import { memoryBreakdown, rssMb, sleep, spawnServer } from "./lib/procs.js";
 import { round, slope, summarize } from "./lib/stats.js";
 import { svgDocument } from "./lib/svg-chart.js";
 
@@ -32,6 +32,7 @@ const { values: opts } = parseArgs({
     sessions: { type: "string", default: "4" },
     "sample-seconds": { type: "string", default: "10" },
     out: { type: "string", default: join(ROOT, "bench/results") },
+    env: { type: "string", multiple: true, default: [] },
   },
 });
 const MINUTES = Number(opts.minutes);
@@ -41,6 +42,15 @@ const SAMPLE_S = Number(opts["sample-seconds"]);
 if (!(MINUTES > 0) || !(RATE > 0) || !(SESSIONS >= 1) || !(SAMPLE_S > 0)) {
   process.stderr.write("bench/soak.js: --minutes, --rate, --sessions and --sample-seconds must be positive numbers\n");
   process.exit(2);
+}
+const EXTRA_ENV = {};
+for (const kv of opts.env) {
+  const eq = kv.indexOf("=");
+  if (eq < 1) {
+    process.stderr.write(`bench/soak.js: --env takes KEY=VALUE, got '${kv}'\n`);
+    process.exit(2);
+  }
+  EXTRA_ENV[kv.slice(0, eq)] = kv.slice(eq + 1);
 }
 const log = (msg) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -72,6 +82,30 @@ async function runOp(client, op) {
   return performance.now() - t0;
 }
 
+/**
+ * V8's view of the gateway's memory, in MB, from its own /metrics (prom-client's process metrics):
+ * heap committed and used, external memory (Buffers and the like), and each heap space committed.
+ */
+async function v8Memory(origin) {
+  try {
+    const text = await (await fetch(`${origin}/metrics`)).text();
+    const value = (re) => {
+      const m = re.exec(text);
+      return m ? Math.round((Number(m[1]) / 1048576) * 10) / 10 : undefined;
+    };
+    const spaces = {};
+    for (const m of text.matchAll(/^countersign_nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm)) spaces[m[1]] = Math.round((Number(m[2]) / 1048576) * 10) / 10;
+    return {
+      heap_total_mb: value(/^countersign_nodejs_heap_size_total_bytes (\S+)$/m),
+      heap_used_mb: value(/^countersign_nodejs_heap_size_used_bytes (\S+)$/m),
+      external_mb: value(/^countersign_nodejs_external_memory_bytes (\S+)$/m),
+      heap_spaces_total_mb: spaces,
+    };
+  } catch {
+    return {};
+  }
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "cs-bench-soak-"));
   const upstreamProc = spawnServer(process.execPath, [join(ROOT, "bench/lib/upstream-server.js")]);
@@ -83,7 +117,7 @@ async function main() {
   }
   const spec = { name: "workspace", path: join(ROOT, "openapi/workspace.yaml"), basePath: "/v1", upstreamUrl, read: {} };
   log("generating the bundled spec's tools and minting a token …");
-  const prep = { countersign: await prepareCountersign(spec, work) };
+  const prep = { countersign: { ...(await prepareCountersign(spec, work)), extraEnv: EXTRA_ENV } };
   const inst = await CONTENDERS.find((c) => c.id === "countersign-http").start(spec, prep);
   log(`gateway pid ${inst.pid} up in ${round(inst.cold_start_ms, 0)} ms; ${MINUTES} min at ${RATE} ops/s over ${SESSIONS} sessions`);
   const sessions = [inst.primary];
@@ -95,29 +129,32 @@ async function main() {
   const inflight = new Set();
   const start = performance.now();
   const end = start + MINUTES * 60_000;
-  const sample = () => {
+  const sample = async () => {
     const t = (performance.now() - start) / 1000;
-    const r = summarize(window.read);
-    const w = summarize(window.write);
+    const done = window;
+    window = { read: [], write: [], errors: 0, firstError: undefined };
+    const memory = { ...memoryBreakdown(inst.pid), ...(await v8Memory(inst.origin)) };
+    const r = summarize(done.read);
+    const w = summarize(done.write);
     samples.push({
       t_s: round(t, 1),
-      rss_mb: rssMb(inst.pid),
-      reads: window.read.length,
-      writes: window.write.length,
-      errors: window.errors,
+      rss_mb: memory.rss_mb ?? rssMb(inst.pid),
+      memory,
+      reads: done.read.length,
+      writes: done.write.length,
+      errors: done.errors,
       read_p50_ms: r.p50_ms,
       read_p99_ms: r.p99_ms,
       write_p50_ms: w.p50_ms,
       write_p99_ms: w.p99_ms,
       inflight: inflight.size,
-      ...(window.firstError ? { first_error: window.firstError } : {}),
+      ...(done.firstError ? { first_error: done.firstError } : {}),
     });
     const s = samples.at(-1);
-    log(`t=${s.t_s}s rss=${s.rss_mb} MB reads=${s.reads} (p50 ${s.read_p50_ms} ms) writes=${s.writes} (p50 ${s.write_p50_ms} ms) errors=${s.errors}${s.first_error ? ` (first: ${s.first_error.slice(0, 160)})` : ""}`);
-    window = { read: [], write: [], errors: 0, firstError: undefined };
+    log(`t=${s.t_s}s rss=${s.rss_mb} MB (v8 heap ${memory.heap_total_mb}, external ${memory.external_mb}, malloc ${memory.malloc_brk_mb}+${memory.malloc_arenas_mb} in ${memory.malloc_arena_count} arenas) reads=${s.reads} (p50 ${s.read_p50_ms} ms) writes=${s.writes} (p50 ${s.write_p50_ms} ms) errors=${s.errors}${s.first_error ? ` (first: ${s.first_error.slice(0, 160)})` : ""}`);
   };
-  samples.push({ t_s: 0, rss_mb: rssMb(inst.pid), reads: 0, writes: 0, errors: 0 });
-  const sampler = setInterval(sample, SAMPLE_S * 1000);
+  samples.push({ t_s: 0, rss_mb: rssMb(inst.pid), memory: { ...memoryBreakdown(inst.pid), ...(await v8Memory(inst.origin)) }, reads: 0, writes: 0, errors: 0 });
+  const sampler = setInterval(() => void sample(), SAMPLE_S * 1000);
   const interval = 1000 / RATE;
   let next = start;
   let i = 0;
@@ -142,7 +179,7 @@ async function main() {
   }
   await Promise.all(inflight);
   clearInterval(sampler);
-  sample();
+  await sample();
 
   for (const s of sessions.slice(1)) await s.close();
   await inst.stop();
@@ -154,7 +191,7 @@ async function main() {
   const perMin = (rows) => round(slope(rows.map((s) => s.t_s / 60), rows.map((s) => s.rss_mb)), 3);
   const result = {
     date: new Date().toISOString(),
-    command: `node bench/soak.js --minutes ${MINUTES} --rate ${RATE} --sessions ${SESSIONS}`,
+    command: `node bench/soak.js --minutes ${MINUTES} --rate ${RATE} --sessions ${SESSIONS}${opts.env.map((kv) => ` --env ${kv}`).join("")}`,
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg_end: loadavg().map((x) => round(x, 2)) },
     params: { minutes: MINUTES, rate_ops_per_s: RATE, sessions: SESSIONS, sample_seconds: SAMPLE_S, mix: OPS.map((o) => ({ tool: o.name, kind: o.kind, share: o.weight / TOTAL_WEIGHT })) },
     totals,

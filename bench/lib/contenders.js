@@ -147,6 +147,7 @@ function countersignEnv(spec, prep, dataDir) {
     COUNTERSIGN_MAX_SESSIONS: "10000",
     COUNTERSIGN_UPSTREAM_URL: spec.upstreamUrl,
     COUNTERSIGN_GENERATED_DIR: prep.generatedDir,
+    ...prep.extraEnv,
   };
 }
 
@@ -168,6 +169,7 @@ async function startHttp(command, args, { env, cwd, port, path = "/mcp", headers
     const cold_start_ms = performance.now() - t0;
     return {
       pid: proc.pid,
+      origin: `http://127.0.0.1:${port}`,
       cold_start_ms,
       tools,
       primary: first,

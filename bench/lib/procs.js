@@ -24,6 +24,45 @@ export function rssMb(pid) {
 }
 
 /**
+ * Where a process's resident memory is, in MB, from /proc/<pid>/status and /proc/<pid>/smaps:
+ * anonymous vs file-backed, and of the anonymous part the brk heap (glibc's main malloc arena)
+ * and the 64 MB-aligned reservations glibc makes for other threads' arenas. What remains of the
+ * anonymous memory is mostly V8's heap pages (compare with heap_total from the process itself).
+ * Empty once the process is gone.
+ */
+export function memoryBreakdown(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? NaN);
+    const smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+    let brk = 0;
+    let arenas = 0;
+    let arenaCount = 0;
+    let current;
+    for (const line of smaps.split("\n")) {
+      const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+      if (head) {
+        const start = parseInt(head[1], 16);
+        const size = parseInt(head[2], 16) - start;
+        const path = head[5];
+        // glibc maps each extra arena as a 64 MB region aligned to 64 MB; the used part is rw-p.
+        const arena = !path && head[3] === "rw-p" && start % (64 * 1024 * 1024) === 0 && size <= 64 * 1024 * 1024;
+        current = path === "[heap]" ? "brk" : arena ? "arena" : undefined;
+        if (current === "arena") arenaCount++;
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss && current === "brk") brk += Number(rss[1]);
+      else if (rss && current === "arena") arenas += Number(rss[1]);
+    }
+    const mb = (k) => Math.round((k / 1024) * 10) / 10;
+    return { rss_mb: mb(kb("VmRSS")), anon_mb: mb(kb("RssAnon")), file_mb: mb(kb("RssFile")), malloc_brk_mb: mb(brk), malloc_arenas_mb: mb(arenas), malloc_arena_count: arenaCount };
+  } catch {
+    return {};
+  }
+}
+
+/**
  * CPU time a process has used so far (user + system, all its threads) in ms, from /proc/<pid>/stat;
  * NaN once it is gone. Clock-tick grained (10 ms): read it around many calls.
  */
