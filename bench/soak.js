@@ -106,6 +106,28 @@ async function v8Memory(origin) {
   }
 }
 
+/** Median RSS, V8 heap committed and malloc per tenth of the run (at least a minute each). */
+function windows(samples) {
+  const span = Math.max(60, Math.ceil((MINUTES * 60) / 10 / 60) * 60);
+  const med = (xs) => {
+    const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)] : undefined;
+  };
+  const out = [];
+  for (let from = 0; from < MINUTES * 60; from += span) {
+    const w = samples.filter((s) => s.t_s > from && s.t_s <= from + span);
+    if (w.length === 0) continue;
+    out.push({
+      minutes: `${from / 60}-${Math.min(MINUTES, (from + span) / 60)}`,
+      rss_mb: med(w.map((s) => s.rss_mb)),
+      rss_max_mb: Math.max(...w.map((s) => s.rss_mb)),
+      heap_total_mb: med(w.map((s) => s.memory?.heap_total_mb)),
+      malloc_mb: med(w.map((s) => (s.memory?.malloc_brk_mb ?? NaN) + (s.memory?.malloc_arenas_mb ?? NaN))),
+    });
+  }
+  return out;
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "cs-bench-soak-"));
   const upstreamProc = spawnServer(process.execPath, [join(ROOT, "bench/lib/upstream-server.js")]);
@@ -197,6 +219,8 @@ async function main() {
     totals,
     rss_mb: { start: samples[0].rss_mb, end: samples.at(-1).rss_mb, max: Math.max(...samples.map((s) => s.rss_mb)) },
     rss_slope_mb_per_min_after_warmup: perMin(settled),
+    // Medians per stretch of the run: a slope alone hides whether memory levels off.
+    medians_by_window: windows(samples),
     rss_slope_mb_per_min_whole_run: perMin(samples),
     samples,
   };
@@ -209,7 +233,18 @@ async function main() {
     title: `Countersign soak: ${MINUTES} min at ${RATE} ops/s (80% reads, 20% confirmed writes), ${SESSIONS} sessions`,
     subtitle: `${result.date} · RSS ${result.rss_mb.start} → ${result.rss_mb.end} MB (max ${result.rss_mb.max}); slope after warm-up ${result.rss_slope_mb_per_min_after_warmup} MB/min · ${totals.read} reads, ${totals.write} writes, ${totals.errors} errors`,
     panels: [
-      { title: "Resident memory of the gateway (VmRSS)", xLabel: "minutes", yLabel: "MB", xMax: MINUTES, series: [{ name: "RSS", color: "#1f77b4", points: samples.map((s) => [mins(s), s.rss_mb]) }] },
+      {
+        title: "Memory of the gateway: resident (VmRSS), V8 heap (committed, used), malloc (brk + thread arenas)",
+        xLabel: "minutes",
+        yLabel: "MB",
+        xMax: MINUTES,
+        series: [
+          { name: "RSS", color: "#1f77b4", points: samples.map((s) => [mins(s), s.rss_mb]) },
+          { name: "V8 heap committed", color: "#9467bd", points: samples.map((s) => [mins(s), s.memory?.heap_total_mb]) },
+          { name: "V8 heap used", color: "#9467bd", dashed: true, points: samples.map((s) => [mins(s), s.memory?.heap_used_mb]) },
+          { name: "malloc", color: "#8c564b", points: samples.map((s) => [mins(s), (s.memory?.malloc_brk_mb ?? NaN) + (s.memory?.malloc_arenas_mb ?? NaN)]) },
+        ],
+      },
       {
         title: `Latency per ${SAMPLE_S} s window (write = call + confirm_action)`,
         xLabel: "minutes",
