@@ -292,11 +292,21 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     if (!force && t - lastReload < RELOAD_INTERVAL_MS) return undefined;
     lastReload = t;
     let found: PendingAction | undefined;
-    forEachOnDisk(files, (a) => {
-      if (pastRetention(a)) return;
-      if (a.id === wanted) found = a;
-      if (!actions.has(a.id) && !forgotten(a)) actions.set(a.id, a);
-    });
+    // Of the snapshot's lines (an hour of actions) only `wanted` and undecided actions not cached yet
+    // are parsed: a confirm with an unknown or long-settled id costs a read of the file, not a parse of it.
+    const worth = (line: string): boolean => {
+      const id = lineId(line);
+      return id === undefined || id === wanted || (!actions.has(id) && UNDECIDED_LINE.test(line));
+    };
+    forEachOnDisk(
+      files,
+      (a) => {
+        if (pastRetention(a)) return;
+        if (a.id === wanted) found = a;
+        if (!actions.has(a.id) && !forgotten(a)) actions.set(a.id, a);
+      },
+      worth,
+    );
     return found;
   }
 
@@ -726,11 +736,15 @@ function leftovers(files: Files): string[] {
  * then the journal: later lines win). The journals are read whole (each is folded after a couple
  * of thousand lines); the snapshot a line at a time, skipping the ids the journals have.
  */
-function forEachOnDisk(files: Files, each: (a: PendingAction) => void): void {
+function forEachOnDisk(files: Files, each: (a: PendingAction) => void, worth?: (line: string) => boolean): void {
   const journals = readJournals(files);
-  forEachSnapshotLine(files.snapshot, (_line, a) => {
-    if (!journals.has(a.id)) each(a);
-  });
+  forEachSnapshotLine(
+    files.snapshot,
+    (_line, a) => {
+      if (!journals.has(a.id)) each(a);
+    },
+    worth,
+  );
   for (const a of journals.values()) each(a);
 }
 
@@ -758,9 +772,10 @@ function readJournals(files: Files): Map<string, PendingAction> {
 
 /**
  * Each action of the snapshot with its line as stored. Reads version 2 (JSON Lines) a line at a
- * time, and version 1 (one JSON document, written by earlier releases) whole.
+ * time, and version 1 (one JSON document, written by earlier releases) whole. A version 2 line
+ * that `worth` turns down is skipped unparsed.
  */
-function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction) => void): void {
+function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction) => void, worth?: (line: string) => boolean): void {
   let n = 0;
   forEachLine(file, (line) => {
     n++;
@@ -778,7 +793,7 @@ function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction
       if (head?.version !== SNAPSHOT_VERSION) throw new Error(`pending actions file ${file} has an unknown format (expected version ${SNAPSHOT_VERSION})`);
       return;
     }
-    if (line === "") return;
+    if (line === "" || (worth && !worth(line))) return;
     let a: PendingAction;
     try {
       a = JSON.parse(line) as PendingAction;
@@ -788,6 +803,16 @@ function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction
     each(line, a);
   });
 }
+
+/** The id of a stored action's line (JSON.stringify puts it first), or undefined when the line doesn't start so. */
+function lineId(line: string): string | undefined {
+  if (!line.startsWith('{"id":"')) return undefined;
+  const end = line.indexOf('"', 7);
+  return end === -1 ? undefined : line.slice(7, end);
+}
+
+/** A stored line whose top-level state is undecided (a false match elsewhere in the line only costs a parse). */
+const UNDECIDED_LINE = /"state":"(?:pending|executing)"/;
 
 const READ_CHUNK = 64 * 1024;
 

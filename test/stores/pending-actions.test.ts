@@ -474,6 +474,27 @@ describe("pending-actions store shared by two gateways on one data dir", () => {
     await b.close();
   });
 
+  it("finds another gateway's actions once they are folded into the snapshot: pending ones by listing, settled ones by id", async () => {
+    const d = dir();
+    const b = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const { action: x } = action();
+    const { action: y } = action();
+    await a.create(x);
+    await a.create(y);
+    await a.cancel(y.id, "tok_a");
+    await a.close();
+    // A third gateway starting folds the journal: both actions are now only in the snapshot.
+    await createPendingActions({ dataDir: d, sweepIntervalMs: 0 }).close();
+    expect(existsSync(join(d, "pending-actions.journal"))).toBe(false);
+    expect((await b.list("tok_a")).map((p) => p.id)).toEqual([x.id]);
+    expect((await b.get(y.id))?.state).toBe("cancelled");
+    expect((await b.claim(y.id, "tok_a")).kind).toBe("cancelled");
+    expect(await b.get("act_00000000000000000000")).toBeUndefined();
+    expect((await b.claim(x.id, "tok_a")).kind).toBe("claimed");
+    await b.close();
+  });
+
   it("folding the journal keeps the other gateway's actions", async () => {
     const d = dir();
     const a = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
