@@ -121,7 +121,7 @@ const SNAPSHOT_FILE = "pending-actions.json";
 const JOURNAL_FILE = "pending-actions.journal";
 const MARKER_DIR = "pending-actions.d";
 const LOCK_FILE = "pending-actions.lock";
-/** Version 2: JSON Lines. Version 1 (one JSON document) is still read, and replaced at the next fold. */
+/** Version 2: JSON Lines. Version 1 (one JSON document) is still read, and rewritten at start-up. */
 const SNAPSHOT_VERSION = 2;
 const SNAPSHOT_HEADER = JSON.stringify({ version: SNAPSHOT_VERSION });
 const PURGE_INTERVAL_MS = 60_000;
@@ -190,11 +190,12 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   let nextBoundCheck = maxSettled;
 
   if (files) {
-    forEachOnDisk(files, (a) => {
+    const { legacy } = forEachOnDisk(files, (a) => {
       if (!pastRetention(a)) actions.set(a.id, a);
     });
     for (const a of actions.values()) applyMarker(a);
-    compactSync();
+    // A snapshot in the old format is rewritten now, so no later pass reads it whole again.
+    compactSync(legacy);
   }
 
   // Changes are coalesced: a change joins the next journal append that has not started yet, so
@@ -238,8 +239,9 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   /**
    * Folds the journal into the snapshot under a lock, merging with what is on disk so actions of
    * other processes sharing the data dir are kept. Returns false when another process holds the lock.
+   * With nothing to fold it writes nothing, unless `rewrite`.
    */
-  function compactSync(): boolean {
+  function compactSync(rewrite = false): boolean {
     if (!files || !takeLock(files.lock, me)) return false;
     try {
       const aside = `${files.journal}.${me.instance}.compacting`;
@@ -250,7 +252,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       }
       // An append another process opened just before the rename lands in the set-aside file: fold
       // again until the set-aside files stop growing, then drop them.
-      for (let sizes = ""; ;) {
+      for (let sizes = rewrite ? undefined : ""; ;) {
         const before = leftovers(files).map((f) => `${f}:${statSync(f).size}`).join();
         if (before === sizes) break;
         const journals = readJournals(files);
@@ -736,9 +738,9 @@ function leftovers(files: Files): string[] {
  * then the journal: later lines win). The journals are read whole (each is folded after a couple
  * of thousand lines); the snapshot a line at a time, skipping the ids the journals have.
  */
-function forEachOnDisk(files: Files, each: (a: PendingAction) => void, worth?: (line: string) => boolean): void {
+function forEachOnDisk(files: Files, each: (a: PendingAction) => void, worth?: (line: string) => boolean): { legacy: boolean } {
   const journals = readJournals(files);
-  forEachSnapshotLine(
+  const read = forEachSnapshotLine(
     files.snapshot,
     (_line, a) => {
       if (!journals.has(a.id)) each(a);
@@ -746,6 +748,7 @@ function forEachOnDisk(files: Files, each: (a: PendingAction) => void, worth?: (
     worth,
   );
   for (const a of journals.values()) each(a);
+  return read;
 }
 
 /** The set-aside journals and the journal: the latest line of each id. */
@@ -772,11 +775,12 @@ function readJournals(files: Files): Map<string, PendingAction> {
 
 /**
  * Each action of the snapshot with its line as stored. Reads version 2 (JSON Lines) a line at a
- * time, and version 1 (one JSON document, written by earlier releases) whole. A version 2 line
- * that `worth` turns down is skipped unparsed.
+ * time, and version 1 (one JSON document, written by earlier releases) whole, saying so in
+ * `legacy`. A version 2 line that `worth` turns down is skipped unparsed.
  */
-function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction) => void, worth?: (line: string) => boolean): void {
+function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction) => void, worth?: (line: string) => boolean): { legacy: boolean } {
   let n = 0;
+  let legacy = false;
   forEachLine(file, (line) => {
     n++;
     if (n === 1) {
@@ -787,6 +791,7 @@ function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction
         throw new Error(`pending actions file ${file} is not valid JSON: ${(err as Error).message}`);
       }
       if (head?.version === 1 && Array.isArray(head.actions)) {
+        legacy = true;
         for (const a of head.actions as PendingAction[]) each(JSON.stringify(a), a);
         return;
       }
@@ -802,6 +807,7 @@ function forEachSnapshotLine(file: string, each: (line: string, a: PendingAction
     }
     each(line, a);
   });
+  return { legacy };
 }
 
 /** The id of a stored action's line (JSON.stringify puts it first), or undefined when the line doesn't start so. */
@@ -828,7 +834,9 @@ function forEachLine(file: string, each: (line: string) => void): void {
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK);
     const decoder = new StringDecoder("utf8");
-    let rest = "";
+    // The start of a line longer than a chunk, in pieces: only new text is searched for a newline,
+    // so a long line (a version 1 snapshot is one) costs its length, not its length squared.
+    let head: string[] = [];
     for (;;) {
       let got: number;
       try {
@@ -837,16 +845,18 @@ function forEachLine(file: string, each: (line: string) => void): void {
         throw new Error(`cannot read pending actions from ${file}: ${(err as Error).message}`);
       }
       if (got === 0) break;
-      const text = rest + decoder.write(buf.subarray(0, got));
+      const text = decoder.write(buf.subarray(0, got));
       let from = 0;
       for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
-        each(text.slice(from, nl));
+        const piece = text.slice(from, nl);
+        each(head.length > 0 ? head.join("") + piece : piece);
+        head = [];
         from = nl + 1;
       }
-      rest = text.slice(from);
+      if (from < text.length) head.push(text.slice(from));
     }
-    rest += decoder.end();
-    if (rest !== "") each(rest);
+    const last = head.join("") + decoder.end();
+    if (last !== "") each(last);
   } finally {
     closeSync(fd);
   }

@@ -213,21 +213,38 @@ describe("pending-actions store", () => {
     expect(stored.find((a) => a.id === made[1].id)?.state).toBe("cancelled");
   });
 
-  it("reads a snapshot written by an earlier release (one JSON document) and rewrites it as JSON Lines", async () => {
+  it("reads a snapshot written by an earlier release (one JSON document) and rewrites it as JSON Lines at start-up", async () => {
     const d = dir();
     const { action: a } = action();
     const { action: b } = action();
     writeFileSync(join(d, "pending-actions.json"), JSON.stringify({ version: 1, actions: [{ ...a, state: "pending" }, { ...b, state: "cancelled", settledAt: Date.now() }] }));
     const store = createPendingActions({ dataDir: d });
+    // Rewritten at start-up, so no later re-read parses the old document whole.
+    expect(readFileSync(join(d, "pending-actions.json"), "utf8").split("\n").map((l) => l && JSON.parse(l).version)).toEqual([2, undefined, undefined, ""]);
     expect((await store.get(a.id))?.state).toBe("pending");
     expect((await store.claim(b.id, "tok_a")).kind).toBe("cancelled");
     expect((await store.claim(a.id, "tok_a")).kind).toBe("claimed");
     await store.close();
-    // The next fold (here: the next start-up, with the claim in the journal) writes the new format.
     const next = createPendingActions({ dataDir: d });
-    expect(JSON.parse(readFileSync(join(d, "pending-actions.json"), "utf8").split("\n")[0])).toEqual({ version: 2 });
     expect((await next.get(a.id))?.state).toBe("unknown");
     expect((await next.get(b.id))?.state).toBe("cancelled");
+  });
+
+  it("reads lines longer than its read chunk intact (a settled action with a 4 KB outcome, 100 KB of arguments pending)", async () => {
+    const d = dir();
+    const store = createPendingActions({ dataDir: d });
+    const { action: big } = action({ args: { note: "é".repeat(50_000) } });
+    await store.create(big);
+    const { action: done } = action();
+    await store.create(done);
+    await store.claim(done.id, "tok_a");
+    await store.complete(done.id, { status: "executed", result: { content: [{ type: "text", text: "ü".repeat(3000) }] } });
+    await store.close();
+    createPendingActions({ dataDir: d }); // folds the journal into the snapshot
+    const again = createPendingActions({ dataDir: d });
+    expect((await again.get(big.id))?.args).toEqual({ note: "é".repeat(50_000) });
+    const c = await again.claim(done.id, "tok_a");
+    expect(c.kind === "done" && c.action.outcome?.result.content[0]).toEqual({ type: "text", text: "ü".repeat(3000) });
   });
 
   it("refuses to start on a damaged snapshot line, naming the file and the line", async () => {
