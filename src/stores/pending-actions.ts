@@ -110,7 +110,7 @@ export interface PendingActionsOptions {
   /** How often expired actions are looked for, in ms (default 30 s; 0 turns the sweep off). */
   sweepIntervalMs?: number;
   /**
-   * Most settled actions kept in memory (default 5,000); past it the oldest settled are dropped
+   * Most settled actions kept in memory (default 1,000); past it the oldest settled are dropped
    * first, so memory is bounded whatever the write rate. With a data dir a repeated confirm of a
    * dropped action still reads its outcome from the files; without one it answers "unknown token".
    */
@@ -134,7 +134,7 @@ const RELOAD_INTERVAL_MS = 1000;
 /** Stored outcomes larger than this (JSON bytes) are shortened; a repeated confirm needs the gist, not every byte. */
 const OUTCOME_CAP_BYTES = 4096;
 /** Default of `maxSettled`. */
-const MAX_SETTLED = 5000;
+const MAX_SETTLED = 1000;
 /** A settled action's warnings are not kept; one shared empty list. */
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
