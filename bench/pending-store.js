@@ -170,7 +170,8 @@ const summary = Object.fromEntries(
 );
 const result = {
   date: new Date().toISOString(),
-  command: `node bench/pending-store.js ${opts.build.map((b) => `--build ${b}`).join(" ")} --actions ${N} --rounds ${ROUNDS}`,
+  // A build outside this checkout is named by its name only: no machine's paths in the results.
+  command: `node bench/pending-store.js ${builds.map((b) => `--build ${b.name}=${b.dist.startsWith(ROOT) ? b.dist.slice(ROOT.length + 1) : "OTHER_CHECKOUT/dist"}`).join(" ")} --actions ${N} --rounds ${ROUNDS}`,
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg_end: loadavg().map((x) => round1(x)) },
   snapshot: { actions: N, bytes: snapshotBytes },
   summary,
