@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { median, round } from "./lib/stats.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -151,8 +152,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 rmSync(work, { recursive: true, force: true });
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const round1 = (x) => Math.round(x * 10) / 10;
+const round1 = (x) => round(x, 1);
 const summary = Object.fromEntries(
   Object.entries(results).map(([name, rows]) => [
     name,

@@ -257,22 +257,17 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
         if (before === sizes) break;
         const journals = readJournals(files);
         writeSnapshotSync(files.snapshot, (write) => {
+          // Past retention: dropped, with its marker; otherwise written (its stored line, if unchanged).
+          const keep = (a: PendingAction, line?: string): void => {
+            if (pastRetention(a)) removeMarker(files, a.id);
+            else write(line ?? JSON.stringify(a));
+          };
           // The snapshot a line at a time: kept as it is unless a journal or this process has a newer version.
           forEachSnapshotLine(files.snapshot, (line, a) => {
-            if (journals.has(a.id) || touched.has(a.id)) return;
-            if (pastRetention(a)) return void removeMarker(files, a.id);
-            write(line);
+            if (!journals.has(a.id) && !touched.has(a.id)) keep(a, line);
           });
-          for (const [id, onDisk] of journals) {
-            const a = touched.has(id) ? (actions.get(id) ?? onDisk) : onDisk;
-            if (pastRetention(a)) removeMarker(files, id);
-            else write(JSON.stringify(a));
-          }
-          for (const [id, a] of actions) {
-            if (!touched.has(id) || journals.has(id)) continue;
-            if (pastRetention(a)) removeMarker(files, id);
-            else write(JSON.stringify(a));
-          }
+          for (const [id, onDisk] of journals) keep(touched.has(id) ? (actions.get(id) ?? onDisk) : onDisk);
+          for (const [id, a] of actions) if (touched.has(id) && !journals.has(id)) keep(a);
         });
         sizes = before;
       }
