@@ -38,7 +38,7 @@ import { createRegistry } from "../dist/src/registry.js";
 import { createAuditFileSink } from "../dist/src/stores/audit-file-sink.js";
 import { createMemoryTokenStore } from "../dist/src/stores/tokens.js";
 import { hashToken, mintToken } from "../dist/src/tokens/format.js";
-import { startHttpServer } from "../dist/src/transports/http.js";
+import { startHttpServer } from "../dist/src/transports/http/index.js";
 import { startFixtureUpstream } from "../test/fixtures/upstream/server.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 30);

@@ -1,104 +1,38 @@
 /**
- * The composition root: builds the stores, the stages and the chain, and hands transports a
+ * The composition root: builds the stores, the stages and the chains, and hands transports a
  * Gateway. Dependencies are interfaces with in-process defaults; tests override them.
  */
 import { randomUUID } from "node:crypto";
+import { access, constants as fsConstants } from "node:fs/promises";
 import type { ToolDescriptor } from "../codegen/descriptor.js";
 import type { Config } from "./config.js";
-import type { AuditRecord, CallContext, Principal, ProgressSink, Stage, ToolResult, Transport } from "./context.js";
-import { GatewayError, toGatewayError, toToolResult } from "./errors.js";
-import { createLog, type Logger } from "./log.js";
-import { createMetaTools, type ListedTool, type MetaTool, type SessionContext } from "./mcp/meta-tools.js";
-import { chain, compose, type Stages } from "./pipeline.js";
+import type { AdmissionContext, AuditRecord, CallContext, Principal, ToolResult } from "./context.js";
+import { toGatewayError, toToolResult } from "./errors.js";
+import type { CallOutcome, Deps, Gateway, ListedTool, MetaTool, SessionContext } from "./gateway.js";
+import { createLog } from "./log.js";
+import { createMetaTools } from "./mcp/meta-tools.js";
+import { admissionChain, chain, compose, type AdmissionStages, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
 import { createUpstreamStage } from "./stages/upstream.js";
-import type { AuditRecorder } from "./audit/recorder.js";
 import { createAuditing } from "./audit/setup.js";
-import type { Metrics } from "./metrics.js";
-import { createAuditStage, timeUpstream } from "./stages/audit.js";
-import type { AuditSink } from "./stores/audit-sink.js";
+import { createAuditStage, createRefusalStage, timeUpstream } from "./stages/audit.js";
 import { createAuthStage } from "./stages/auth.js";
 import { createPolicy, createPolicyStage } from "./stages/policy.js";
-import { createAdmit, createRateLimitStage } from "./stages/rate-limit.js";
-import { createRateLimits, type RateLimits } from "./stores/rate-limits.js";
-import { openTokenStore, type TokenStore } from "./stores/tokens.js";
+import { createAdmitStage, createRateLimitStage } from "./stages/rate-limit.js";
+import { createMetaStage, createResolveStage } from "./stages/resolve.js";
+import { createRateLimits } from "./stores/rate-limits.js";
+import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
-import { createPendingActions, type PendingAction, type PendingActionStore } from "./stores/pending-actions.js";
-import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
-import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
+import { createPendingActions, type PendingAction } from "./stores/pending-actions.js";
+import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
+import { createUpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
 
-/** Everything the stages, meta-tools and transports are built from. */
-export interface Deps {
-  readonly config: Config;
-  readonly registry: Registry;
-  readonly log: Logger;
-  readonly upstream: UpstreamClient;
-  readonly validator: ArgumentValidator;
-  readonly pendingActions: PendingActionStore;
-  /** Prometheus metrics of this gateway (served at /metrics). */
-  readonly metrics: Metrics;
-  /** Where audit records go: JSON Lines in the data dir by default. */
-  readonly auditSink: AuditSink;
-  /** Records every call (chain, meta-tools, transport refusals) into the sink and the metrics. */
-  readonly audit: AuditRecorder;
-  readonly tokens: TokenStore;
-  readonly rateLimits: RateLimits;
-  /** Milliseconds since the epoch; a fake clock in tests. */
-  readonly now: () => number;
-  /** Test hook: replaces individual stages. */
-  readonly stages?: Partial<Stages>;
-}
-
-/** One tools/call as a transport hands it over. */
-export interface CallRequest {
-  readonly name: string;
-  readonly args: Record<string, unknown>;
-  readonly credential?: string;
-  /** The principal the transport authenticated; the chain's auth stage re-checks the credential anyway. */
-  readonly principal?: Principal;
-  readonly transport: Transport;
-  readonly sessionId?: string;
-  readonly signal: AbortSignal;
-  readonly progress?: ProgressSink;
-  /** The transport already took rate-limit points for this call (HTTP answers 429 itself). */
-  readonly admitted?: boolean;
-  readonly confirmed?: CallContext["confirmed"];
-}
-
-export type { ListedTool };
-
-/** What transports and meta-tools use. */
-export interface Gateway {
-  readonly deps: Deps;
-  readonly registry: Registry;
-  /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
-  replaceRegistry(registry: Registry): void;
-  readonly metaTools: readonly MetaTool[];
-  /** Resolves a credential to a principal; throws GatewayError("unauthorized") saying what is wrong. */
-  authenticate(credential?: string): Promise<Principal>;
-  /** Takes rate-limit points for one tools/call; throws GatewayError("rate_limited") with retryAfterSeconds. */
-  admit(principal: Principal, toolName: string): Promise<void>;
-  /** The generated tools this session may see. */
-  visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
-  /** tools/list: visible generated tools, then meta-tools. */
-  listTools(session: SessionContext): ListedTool[];
-  /** Runs a generated tool through the chain; never throws (errors become tool results). */
-  callTool(req: CallRequest): Promise<ToolResult>;
-  /** Runs a meta-tool for a session (re-authenticating first); never throws. */
-  callMetaTool(tool: MetaTool, args: Record<string, unknown>, session: SessionContext): Promise<ToolResult>;
-  close(): Promise<void>;
-}
-
-function passThrough(name: string): Stage {
-  const stage: Stage = (_ctx, next) => next();
-  Object.defineProperty(stage, "name", { value: name });
-  return stage;
-}
+export type { AdmissionRequest, CallOutcome, CallRequest, Deps, Gateway, ListedTool } from "./gateway.js";
 
 function listed(tool: ToolDescriptor | MetaTool, profile: SchemaProfile = "default", withOutputSchema = true): ListedTool {
   const descriptor = "binding" in tool ? tool : undefined;
@@ -127,6 +61,21 @@ function listedOnce(tool: ToolDescriptor | MetaTool, profile: SchemaProfile, wit
   let out = byKey.get(key);
   if (!out) byKey.set(key, (out = listed(tool, profile, withOutputSchema)));
   return out;
+}
+
+/** How long closing waits for the stores to flush. */
+const SHUTDOWN_MS = 5_000;
+
+/** Waits for each named promise up to `ms`; answers the names of those still unsettled. */
+async function settleWithin(work: readonly (readonly [string, Promise<unknown>])[], ms: number): Promise<string[]> {
+  const pending = new Set(work.map(([name]) => name));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(work.map(([name, p]) => p.finally(() => pending.delete(name)))),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+  return [...pending];
 }
 
 /** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
@@ -159,31 +108,56 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits),
     ...overrides,
   };
-  const closers: (() => Promise<void>)[] = [() => deps.pendingActions.close(), () => deps.tokens.close()];
-  closers.push(() => deps.audit.close());
+  const closers: Record<string, () => Promise<void>> = {
+    "pending actions": () => deps.pendingActions.close(),
+    tokens: () => deps.tokens.close(),
+    "audit trail": () => deps.audit.close(),
+  };
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 
   const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
-  const authenticate = (credential?: string) => authenticator.authenticate(credential);
-  const limitAdmit = createAdmit({ limits: deps.rateLimits });
-  const admit = redis && redisModule ? redisModule.guardWrites(redis, limitAdmit, (name) => deps.registry.get(name)?.policy.write === true) : limitAdmit;
+  // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
+  const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
   const policy = createPolicy({ exclusions: config.exclusions });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
+  const metaTools = createMetaTools(deps);
+  const metaByName = new Map<string, MetaTool>(metaTools.map((t) => [t.name, t]));
+  // The session a meta-tool call runs for; set by `call`, read by the meta stage.
+  const sessions = new WeakMap<CallContext, SessionContext>();
+
+  const admissionStages: AdmissionStages = {
+    refusals: createRefusalStage({ audit: deps.audit, tool: (name) => deps.registry.get(name), metaTool: (name) => metaByName.get(name) }),
+    authenticate: createAuthStage({ authenticator }),
+    admit: createAdmitStage({ limits: deps.rateLimits, ...(beforeCall ? { beforeCall } : {}) }),
+    ...deps.admissionStages,
+  };
   const stages: Stages = {
-    audit: createAuditStage(deps),
-    auth: createAuthStage({ authenticator }),
+    audit: createAuditStage({ audit: deps.audit, metaTool: (name) => metaByName.get(name) }),
+    meta: createMetaStage({
+      run(ctx) {
+        const tool = metaByName.get(ctx.name);
+        if (!tool) return undefined;
+        const session = sessions.get(ctx) ?? standaloneSession(ctx);
+        return tool.handle(ctx.args, session, ctx);
+      },
+    }),
+    resolve: createResolveStage({ registry: () => deps.registry }),
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };
+  const admitRequest = compose(admissionChain(admissionStages));
   const run = compose(chain(stages));
-  const metaTools = createMetaTools(deps);
-  const metaNames = new Set(metaTools.map((t) => t.name));
+
+  /** A meta-tool called with no session around it (a person's approval, a test): a session of one call. */
+  function standaloneSession(ctx: CallContext): SessionContext {
+    return { principal: ctx.principal, transport: ctx.transport, sessionId: ctx.sessionId, signal: ctx.signal, progress: ctx.progress, gateway, params: {}, notifyToolsChanged: async () => {} };
+  }
 
   function fail(err: unknown, context: Record<string, unknown>): ToolResult {
     const e = toGatewayError(err);
@@ -191,7 +165,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     return toToolResult(e);
   }
 
-  return {
+  const gateway: Gateway = {
     deps,
     get registry() {
       return deps.registry;
@@ -201,11 +175,34 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       (deps as { registry: Registry }).registry = registry;
     },
     metaTools,
-    authenticate,
-    admit,
+    async admit(request) {
+      const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };
+      await admitRequest(ctx);
+      if (!ctx.principal) throw toGatewayError(new Error("admission ended without a principal"));
+      return ctx.principal;
+    },
     visibleTools,
+    async readiness() {
+      const checks: Record<string, { ok: boolean; detail?: string }> = {};
+      if (redis) {
+        try {
+          redis.assertWritable();
+          checks.redis = { ok: true };
+        } catch (err) {
+          checks.redis = { ok: false, detail: toGatewayError(err).message };
+        }
+      } else {
+        try {
+          await access(config.dataDir, fsConstants.W_OK);
+          checks.dataDir = { ok: true, detail: config.dataDir };
+        } catch (err) {
+          checks.dataDir = { ok: false, detail: `${config.dataDir} is not writable (${(err as NodeJS.ErrnoException).code ?? "error"})` };
+        }
+      }
+      return checks;
+    },
     listTools(session) {
-      const scope = visibleTools(session.principal, session).filter((t) => !metaNames.has(t.name));
+      const scope = visibleTools(session.principal, session).filter((t) => !metaByName.has(t.name));
       // Exposure mode and schema profile of this session (src/surface).
       const settings = surfaceSettings(config.surface, session.params);
       const shown = sessionVisibility(settings, session.principal, scope, session.enabledModules);
@@ -213,62 +210,50 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       const meta = metaTools.filter((t) => !isDiscoveryTool(t.name) || names.has(t.name));
       return describeRepeatsOnce([...scope.filter((t) => names.has(t.name)), ...meta].map((t) => listedOnce(t, settings.profile, config.surface.listOutputSchemas || !("binding" in t))));
     },
-    async callTool(req) {
+    async call(req): Promise<CallOutcome> {
       const requestId = randomUUID();
-      const tool = deps.registry.get(req.name);
-      if (!tool) {
-        const err = new GatewayError("not_found", `Unknown tool '${req.name}'`);
-        await deps.audit.recordRefusal({ requestId, transport: req.transport, sessionId: req.sessionId, principal: req.principal, toolName: req.name, args: req.args, error: err });
-        return toToolResult(err);
-      }
       const audit: AuditRecord = {
         ts: new Date(deps.now()).toISOString(),
         requestId,
         transport: req.transport,
         sessionId: req.sessionId,
-        tool: tool.name,
-        module: tool.module,
+        tool: req.name,
       };
       const ctx: CallContext = {
         requestId,
         transport: req.transport,
         sessionId: req.sessionId,
-        credential: req.credential,
         principal: req.principal,
-        tool,
+        name: req.name,
         args: { ...req.args },
         signal: req.signal,
         progress: req.progress,
         confirmed: req.confirmed,
-        admitted: req.admitted,
+        parent: req.parent,
         audit,
       };
+      if (req.session) sessions.set(ctx, req.session);
       try {
         await run(ctx);
       } catch (err) {
-        return fail(err, { requestId, tool: tool.name });
+        const error = toGatewayError(err);
+        return { result: fail(error, { requestId, tool: req.name }), error, pending: ctx.pending, upstream: ctx.upstream };
       }
-      return ctx.result ?? fail(new GatewayError("internal", "the chain ended without a result", { expose: false }), { requestId, tool: tool.name });
-    },
-    async callMetaTool(tool, args, session) {
-      // Audited here, centrally; a chain call made inside (confirm_action) records itself instead.
-      const call = { tool, args, principal: session.principal, requestId: randomUUID(), transport: session.transport, sessionId: session.sessionId };
-      return deps.audit.meta(call, async () => {
-        try {
-          const principal = await authenticate(session.credential);
-          // HTTP admits every tools/call before the SDK sees it; stdio has no such step, so a
-          // meta-tool call pays its normal-bucket point here.
-          if (session.transport !== "http") await admit(principal, tool.name);
-          return await tool.handle(args, { ...session, principal });
-        } catch (err) {
-          return fail(err, { tool: tool.name });
-        }
-      });
+      if (!ctx.result) {
+        const error = toGatewayError(new Error("the chain ended without a result"));
+        return { result: fail(error, { requestId, tool: req.name }), error };
+      }
+      return { result: ctx.result, pending: ctx.pending, upstream: ctx.upstream };
     },
     async close() {
-      await Promise.allSettled(closers.map((c) => c()));
+      // Bounded: a store that can't flush (Redis unreachable) must not hold the process; what did
+      // not finish is named, so the operator knows what may be lost.
+      const deadline = Date.now() + SHUTDOWN_MS;
+      const unfinished = await settleWithin(Object.entries(closers).map(([name, close]) => [name, close()] as const), SHUTDOWN_MS);
       // Last: the stores above flush through this connection.
-      await redis?.close();
+      if (redis) unfinished.push(...(await settleWithin([["redis", redis.close()]], Math.max(0, deadline - Date.now()))));
+      if (unfinished.length > 0) log.warn({ unfinished }, `shutdown: gave up after ${SHUTDOWN_MS} ms waiting for ${unfinished.join(", ")}; what they held may be lost`);
     },
   };
+  return gateway;
 }

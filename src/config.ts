@@ -38,6 +38,8 @@ export interface HttpConfig {
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
+  /** The bearer /metrics asks for when the gateway listens on a non-loopback address. */
+  readonly metricsToken?: string;
   /** A tools/call still running after this long has its SSE stream closed; the client resumes and polls (0 = never). */
   readonly pollAfterMs: number;
   /** Reconnection delay suggested to clients in SSE `retry:` fields. */
@@ -77,6 +79,8 @@ export interface ConfirmConfig {
   readonly ttlSeconds: number;
   /** Ask the person directly (MCP elicitation) when the client supports it, instead of only returning a token. */
   readonly elicitation: boolean;
+  /** Refuse to preview an update or delete whose current state can't be read (so it would run unguarded). */
+  readonly requireGuard: boolean;
 }
 
 /** Audit trail (audit engineer). */
@@ -251,6 +255,7 @@ function resolveHttp(src: ConfigSources): HttpConfig {
     maxSessions: read.int("http.maxSessions", lookup(src, undefined, "COUNTERSIGN_MAX_SESSIONS", "http.maxSessions"), 1000, 1),
     pollAfterMs: read.int("http.pollAfterMs", lookup(src, undefined, "COUNTERSIGN_POLL_AFTER_MS", "http.pollAfterMs"), 0, 0),
     sseRetryMs: read.int("http.sseRetryMs", lookup(src, undefined, "COUNTERSIGN_SSE_RETRY_MS", "http.sseRetryMs"), 1000, 1),
+    metricsToken: read.string("http.metricsToken", lookup(src, undefined, "COUNTERSIGN_METRICS_TOKEN", "http.metricsToken")),
   };
 }
 
@@ -300,6 +305,7 @@ function resolveConfirm(src: ConfigSources): ConfirmConfig {
   return {
     ttlSeconds: read.int("confirm.ttlSeconds", lookup(src, undefined, "COUNTERSIGN_CONFIRM_TTL_SECONDS", "confirm.ttlSeconds"), 600, 1, 86_400),
     elicitation: read.bool("confirm.elicitation", lookup(src, undefined, "COUNTERSIGN_CONFIRM_ELICITATION", "confirm.elicitation"), false),
+    requireGuard: read.bool("confirm.requireGuard", lookup(src, undefined, "COUNTERSIGN_CONFIRM_REQUIRE_GUARD", "confirm.requireGuard"), false),
   };
 }
 

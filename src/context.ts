@@ -54,6 +54,10 @@ export interface AuditRecord {
   durationMs?: number;
   actionId?: string;
   summary?: string;
+  /** Refusals of unauthenticated callers are aggregated: how many this record stands for. */
+  count?: number;
+  /** The caller's address, on aggregated refusals. */
+  source?: string;
 }
 
 export type Transport = "stdio" | "http";
@@ -61,16 +65,36 @@ export type Transport = "stdio" | "http";
 /** A progress update relayed to the client (e.g. one upstream SSE event). */
 export type ProgressSink = (message: string, progress?: number, total?: number) => void;
 
-/** The context of one tools/call as it travels through the chain. */
+/** A write the confirm gate turned into a pending action (set on the context, never parsed back from a result). */
+export interface PendingInfo {
+  readonly actionId: string;
+  readonly confirmToken: string;
+  readonly expiresAt: string;
+  readonly preview: unknown;
+}
+
+/** What the upstream stage learnt about the upstream request. */
+export interface UpstreamInfo {
+  /** The upstream's HTTP status, when it answered. */
+  readonly status?: number;
+  /**
+   * Whether the request reached the upstream: `not_sent` (safe to retry), `sent` (sent, but no
+   * answer: the outcome is unknown), `answered`.
+   */
+  readonly delivery?: "not_sent" | "sent" | "answered";
+}
+
+/** The context of one tools/call (a generated tool or a meta-tool) as it travels through the chain. */
 export interface CallContext {
   readonly requestId: string;
   readonly transport: Transport;
   readonly sessionId?: string;
-  /** The raw credential presented (bearer token or MCP_TOKEN); consumed by the auth stage. */
-  readonly credential?: string;
-  /** Set by the auth stage. */
-  principal?: Principal;
-  readonly tool: ToolDescriptor;
+  /** Resolved once, by admission, for the request this call belongs to. */
+  principal: Principal;
+  /** The name the client asked for. */
+  readonly name: string;
+  /** The generated tool, set by the resolve stage. */
+  tool?: ToolDescriptor;
   args: Record<string, unknown>;
   readonly signal: AbortSignal;
   readonly progress?: ProgressSink;
@@ -78,13 +102,53 @@ export interface CallContext {
    * Set when a confirmed pending action is being executed: the confirm gate lets it through to
    * the upstream, carrying the action id as the Idempotency-Key.
    */
-  confirmed?: { readonly actionId: string; readonly ifMatch?: string };
-  /** Rate-limit points already taken for this call by the transport (HTTP answers 429 itself). */
-  admitted?: boolean;
+  readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string };
+  /** The call (a meta-tool's) this one runs inside; its audit record gives way to this one's. */
+  readonly parent?: CallContext;
+  /** Set when a call inside this one left the audit record instead. */
+  delegated?: boolean;
   readonly audit: AuditRecord;
+  /** For calls about an earlier pending action (confirm, cancel): what that action does, in the audit trail's words. */
+  about?: string;
   /** The answer; set by the terminal stage or by a stage that answers early. */
   result?: ToolResult;
+  /** Set by the confirm gate when the call became a pending action. */
+  pending?: PendingInfo;
+  /** Set by the upstream stage. */
+  upstream?: UpstreamInfo;
+}
+
+/** One request as admission sees it, on any transport, before any tool runs. */
+export interface AdmissionContext {
+  readonly transport: Transport;
+  /** The credential presented (bearer token, MCP_TOKEN); undefined when none was. */
+  readonly credential?: string;
+  readonly sessionId?: string;
+  /** What was asked, for the audit record of a refusal: "POST /mcp", "tools/list". */
+  readonly request: string;
+  /** The tools/call requests in it: each takes one point of the token's normal bucket. */
+  readonly calls: readonly AdmittedCall[];
+  /** Set by the authenticate stage. */
+  principal?: Principal;
+  /** A refused credential's token, when the holder proved it was theirs (revoked, expired). */
+  claimed?: { readonly tokenId: string; readonly subject?: string };
+  /** Who is asking, when no credential proves it (the source address, for refusal aggregation). */
+  readonly source?: string;
+}
+
+/** A tools/call inside an admitted request. */
+export interface AdmittedCall {
+  /** Its JSON-RPC id, so a refusal answers the right request. */
+  readonly id?: string | number | null;
+  readonly name: string;
+  readonly args?: unknown;
 }
 
 /** The one middleware contract, koa-compose style. */
-export type Stage = (ctx: CallContext, next: () => Promise<void>) => Promise<void>;
+export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>;
+
+/** A stage of the tool-call chain. */
+export type Stage = Middleware<CallContext>;
+
+/** A stage of the admission chain. */
+export type AdmissionStage = Middleware<AdmissionContext>;

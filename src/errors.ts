@@ -16,8 +16,12 @@ export type ErrorCode =
   | "upstream_error"        // upstream answered 4xx
   | "upstream_unavailable"  // upstream 5xx, timeout, refused (retryable)
   | "unavailable"           // a store (Redis) is down: fail closed, retry
+  | "quota_exceeded"        // a token holds too many pending actions, or one is too large
+  | "session_not_found"     // unknown, expired or another token's Mcp-Session-Id
+  | "method_not_allowed"    // an HTTP method the endpoint does not serve
   | "payload_too_large"
-  | "bad_request"
+  | "parse_error"           // the body is not JSON
+  | "bad_request"           // not a valid JSON-RPC request for this endpoint
   | "internal";
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -31,7 +35,11 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   upstream_error: 502,
   upstream_unavailable: 502,
   unavailable: 503,
+  quota_exceeded: 429,
+  session_not_found: 404,
+  method_not_allowed: 405,
   payload_too_large: 413,
+  parse_error: 400,
   bad_request: 400,
   internal: 500,
 };
@@ -54,6 +62,8 @@ export class GatewayError extends Error {
   readonly details?: Record<string, unknown>;
   readonly retryAfterSeconds?: number;
   readonly retryable: boolean;
+  /** The JSON-RPC id of the request this refusal answers, when it is about one call of a batch. */
+  rpcId?: string | number | null;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -89,16 +99,24 @@ export function operatorMessage(err: unknown): string {
   return inner instanceof Error ? inner.message : e.message;
 }
 
-/** JSON-RPC error codes used for errors that are not tool results. */
-export const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
+/** The JSON-RPC error code of each condition (one code per condition). */
+export const JSONRPC_CODE: Record<ErrorCode, number> = {
   unauthorized: -32001,
-  rate_limited: -32029,
-  unavailable: -32003,
   forbidden: -32002,
-  payload_too_large: -32600,
-  bad_request: -32600,
+  unavailable: -32003,
+  session_not_found: -32004,
+  rate_limited: -32029,
+  quota_exceeded: -32029,
   not_found: -32602,
   invalid_arguments: -32602,
+  confirmation_invalid: -32602,
+  conflict: -32000,
+  upstream_error: -32000,
+  upstream_unavailable: -32000,
+  method_not_allowed: -32000,
+  payload_too_large: -32600,
+  bad_request: -32600,
+  parse_error: -32700,
   internal: -32603,
 };
 
@@ -121,7 +139,13 @@ export function toJsonRpcError(err: unknown): { code: number; message: string; d
   const e = toGatewayError(err);
   const data: Record<string, unknown> = { code: e.code, ...(e.details ?? {}) };
   if (e.retryAfterSeconds !== undefined) data.retry_after_seconds = e.retryAfterSeconds;
-  return { code: JSONRPC_CODE[e.code] ?? -32000, message: publicMessage(e), data };
+  return { code: JSONRPC_CODE[e.code], message: publicMessage(e), data };
+}
+
+/** A whole JSON-RPC error response; `id` defaults to the error's own `rpcId`, else null. */
+export function toJsonRpcResponse(err: unknown, id?: string | number | null): { jsonrpc: "2.0"; id: string | number | null; error: ReturnType<typeof toJsonRpcError> } {
+  const e = toGatewayError(err);
+  return { jsonrpc: "2.0", id: id ?? e.rpcId ?? null, error: toJsonRpcError(e) };
 }
 
 /** Maps an error to an HTTP status and headers (for transports that answer before the SDK). */
@@ -129,6 +153,7 @@ export function toHttp(err: unknown): { status: number; headers: Record<string, 
   const e = toGatewayError(err);
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));
+  if (e.code === "method_not_allowed" && typeof e.details?.allow === "string") headers.Allow = e.details.allow;
   if (e.code === "unauthorized") {
     headers["WWW-Authenticate"] = `Bearer realm="countersign", error="invalid_token", error_description="${publicMessage(e).replace(/["\\]/g, "")}"`;
   }

@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../src/metrics.js";
-import { startHttpServer, type HttpHandle } from "../src/transports/http.js";
+import { startHttpServer, type HttpHandle } from "../src/transports/http/index.js";
 import { startAppHarness, type AppHarness } from "./app-harness.js";
 
 /** The value of one sample line in Prometheus text, or undefined. */

@@ -31,7 +31,7 @@ async function measure(dir) {
   lap("import_sdk_ms");
   const { createGateway } = await import("../../dist/src/app.js");
   const { resolveConfig } = await import("../../dist/src/config.js");
-  await import("../../dist/src/transports/http.js");
+  await import("../../dist/src/transports/http/index.js");
   lap("import_gateway_ms");
   const { loadRegistry } = await import("../../dist/src/registry.js");
   const registry = await loadRegistry(dir);

@@ -30,7 +30,11 @@ const ERROR_OUTCOME: Record<ErrorCode, { outcome: string; type: ActivityType }> 
   upstream_error: { outcome: "upstream_error", type: "tool_call" },
   upstream_unavailable: { outcome: "upstream_unavailable", type: "tool_call" },
   unavailable: { outcome: "unavailable", type: "tool_call" },
+  quota_exceeded: { outcome: "quota_exceeded", type: "denied" },
+  session_not_found: { outcome: "not_found", type: "denied" },
+  method_not_allowed: { outcome: "invalid", type: "tool_call" },
   payload_too_large: { outcome: "invalid", type: "tool_call" },
+  parse_error: { outcome: "invalid", type: "tool_call" },
   bad_request: { outcome: "invalid", type: "tool_call" },
   internal: { outcome: "error", type: "tool_call" },
 };

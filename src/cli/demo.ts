@@ -12,7 +12,7 @@ import { createGateway, type Gateway } from "../app.js";
 import { loadConfig } from "../config.js";
 import { writeFileAtomic } from "../../examples/upstream/store.js";
 import { startUpstream, type RunningUpstream } from "../../examples/upstream/server.js";
-import { startHttpServer, type HttpHandle } from "../transports/http.js";
+import { startHttpServer, type HttpHandle } from "../transports/http/index.js";
 import { hashToken, mintToken } from "../tokens/format.js";
 
 const USAGE = "usage: countersign demo [--port N (8787)] [--upstream-port N (4010)] [--host H] [--spec FILE] [--data-dir DIR] [--generated DIR] [--log-level L]\n";

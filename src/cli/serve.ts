@@ -6,7 +6,7 @@ import { createGateway } from "../app.js";
 import { loadConfig } from "../config.js";
 import { tuneHeap, type HeapTuning } from "./heap.js";
 import { operatorMessage } from "../errors.js";
-import { startHttpServer } from "../transports/http.js";
+import { startHttpServer } from "../transports/http/index.js";
 import { watchForGateway } from "../surface/hot-reload.js";
 import { warmToolSearch } from "../surface/search.js";
 

@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   let principal;
   try {
-    principal = await gateway.authenticate(token);
+    principal = await gateway.admit({ transport: "stdio", credential: token, request: "stdio start-up" });
   } catch (err) {
     process.stderr.write(`countersign stdio: MCP_TOKEN refused: ${publicMessage(toGatewayError(err))}\n`);
     await gateway.close();

@@ -6,34 +6,26 @@
  * Concurrent confirms of one action: one claims and executes; the others wait (bounded) until it
  * settles and then answer `already_executed` with the stored outcome.
  */
-import type { Principal, ProgressSink, ToolResult, Transport, ContentBlock } from "../context.js";
-import { GatewayError, toToolResult } from "../errors.js";
+import type { CallContext, Principal, ProgressSink, ToolResult, Transport, ContentBlock } from "../context.js";
+import { GatewayError, toToolResult, type ErrorCode } from "../errors.js";
+import type { CallOutcome, CallRequest } from "../gateway.js";
 import type { PendingAction, PendingActionStore } from "../stores/pending-actions.js";
 import { actionIdOf, confirmTokenMatches } from "./tokens.js";
 
-/** The part of the gateway confirming needs. */
+/** The part of the gateway confirming needs: the tool-call chain. */
 export interface ActionGateway {
-  authenticate(credential?: string): Promise<Principal>;
-  callTool(request: {
-    name: string;
-    args: Record<string, unknown>;
-    credential?: string;
-    transport: Transport;
-    sessionId?: string;
-    signal: AbortSignal;
-    progress?: ProgressSink;
-    admitted?: boolean;
-    confirmed?: { actionId: string; ifMatch?: string };
-  }): Promise<ToolResult>;
+  call(request: CallRequest): Promise<CallOutcome>;
 }
 
-/** Who is confirming, as the session knows them. */
+/** Who is confirming: the principal admission resolved for this request, and the call it is in. */
 export interface ActionCaller {
-  credential?: string;
+  principal: Principal;
   transport: Transport;
   sessionId?: string;
   signal: AbortSignal;
   progress?: ProgressSink;
+  /** The confirm_action call itself: the execution's audit record stands in for its own. */
+  call?: CallContext;
 }
 
 export interface ConfirmActionsDeps {
@@ -44,7 +36,7 @@ export interface ConfirmActionsDeps {
 }
 
 /** Error codes meaning the chain stopped before the gate let the call through: the action stays pending. */
-const NOT_RUN_CODES = new Set(["rate_limited", "unauthorized", "unavailable"]);
+const NOT_RUN_CODES: ReadonlySet<ErrorCode> = new Set(["rate_limited", "unauthorized", "unavailable"]);
 const UNKNOWN_TOKEN = "Unknown confirm token: it was never issued, was altered, or belongs to another token. Nothing was sent.";
 
 /** The confirm/cancel/list operations. */
@@ -74,47 +66,61 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
   }
 
   async function execute(action: PendingAction, caller: ActionCaller): Promise<ToolResult> {
-    let result: ToolResult;
+    let outcome: CallOutcome;
     try {
-      result = await gateway.callTool({
+      outcome = await gateway.call({
         name: action.tool,
         args: action.args,
-        ...(caller.credential !== undefined ? { credential: caller.credential } : {}),
+        principal: caller.principal,
         transport: caller.transport,
         ...(caller.sessionId !== undefined ? { sessionId: caller.sessionId } : {}),
         signal: caller.signal,
         ...(caller.progress ? { progress: caller.progress } : {}),
-        admitted: false,
+        ...(caller.call ? { parent: caller.call } : {}),
         confirmed: { actionId: action.id, ...(action.ifMatch !== undefined ? { ifMatch: action.ifMatch } : {}) },
       });
     } catch (err) {
-      // callTool maps errors itself; anything thrown here is unexpected, and the write may have
-      // happened, so the action is settled as failed rather than left to run again.
-      const failed = toToolResult(new GatewayError("internal", "Executing the action failed unexpectedly.", { expose: true, cause: err }));
-      await store.complete(action.id, { status: "failed", result: failed });
-      return withStatus(failed, "failed", action.id);
+      // call never throws; anything thrown here is unexpected, and the write may have happened,
+      // so the action is settled as unknown rather than left to run again.
+      const unknown = toToolResult(new GatewayError("internal", "Executing the action failed unexpectedly; whether it ran is unknown.", { expose: true, retryable: false, cause: err }));
+      await store.complete(action.id, { status: "unknown", result: unknown });
+      return withStatus(unknown, "unknown", action.id);
     }
-    const code = errorCodeOf(result);
-    if (result.isError && code !== undefined && NOT_RUN_CODES.has(code)) {
+    const { result, error } = outcome;
+    if (error && NOT_RUN_CODES.has(error.code)) {
       await store.release(action.id);
       const out = withStatus(result, "not_executed", action.id);
       out.content = [{ type: "text", text: `Action ${action.id} was not executed and is still pending.` }, ...result.content];
       return out;
     }
-    const status = result.isError ? "failed" : "executed";
+    // Sent, but no answer came back: the upstream may have acted. Never retried, never "failed".
+    if (error && outcome.upstream?.delivery === "sent") {
+      const unknown = toToolResult(new GatewayError(error.code, `${error.message}. The outcome is unknown: the request reached the upstream but no answer came back. Read the resource before trying again; this action will not run again.`, { retryable: false, details: { ...error.details, outcome: "unknown" } }));
+      await settle(action.id, "unknown", unknown);
+      return withStatus(unknown, "unknown", action.id, `The outcome of action ${action.id} is unknown: ${action.preview.summary}`);
+    }
+    const status = error ? "failed" : "executed";
+    await settle(action.id, status, result);
+    return withStatus(result, status, action.id, status === "executed" ? `Executed action ${action.id}: ${action.preview.summary}` : `Action ${action.id} failed and will not run again: ${action.preview.summary}`);
+  }
+
+  async function settle(actionId: string, status: "executed" | "failed" | "unknown", result: ToolResult): Promise<void> {
     try {
-      await store.complete(action.id, { status, result });
+      await store.complete(actionId, { status, result });
     } catch {
       // The upstream has answered; the caller gets its answer even if the store could not keep
       // it (a later confirm then reports the outcome as unknown, and still never re-runs it).
     }
-    return withStatus(result, status, action.id, status === "executed" ? `Executed action ${action.id}: ${action.preview.summary}` : `Action ${action.id} failed and will not run again: ${action.preview.summary}`);
   }
 
   return {
     async confirm(confirmToken, caller) {
-      const principal = await gateway.authenticate(caller.credential);
+      const principal = caller.principal;
       const found = await resolve(confirmToken, principal);
+      if (caller.call) {
+        caller.call.about = found.about;
+        caller.call.audit.actionId = found.id;
+      }
       // A released claim (rate limited elsewhere) can be claimed again; bounded so this always ends.
       for (let attempt = 0; attempt < 3; attempt++) {
         const claim = await store.claim(found.id, principal.tokenId);
@@ -155,8 +161,12 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     },
 
     async cancel(confirmToken, caller) {
-      const principal = await gateway.authenticate(caller.credential);
+      const principal = caller.principal;
       const found = await resolve(confirmToken, principal);
+      if (caller.call) {
+        caller.call.about = found.about;
+        caller.call.audit.actionId = found.id;
+      }
       const res = await store.cancel(found.id, principal.tokenId);
       switch (res.kind) {
         case "cancelled":
@@ -182,8 +192,7 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     },
 
     async list(caller) {
-      const principal = await gateway.authenticate(caller.credential);
-      const actions = await store.list(principal.tokenId);
+      const actions = await store.list(caller.principal.tokenId);
       const items = actions.map((a) => ({
         action_id: a.id,
         tool: a.tool,
@@ -222,9 +231,4 @@ function withStatus(result: ToolResult, status: string, actionId: string, headli
   }
   const content: ContentBlock[] = headline ? [{ type: "text", text: headline }, ...result.content] : [...result.content];
   return { content, structuredContent: structured, ...(result.isError ? { isError: true } : {}) };
-}
-
-function errorCodeOf(result: ToolResult): string | undefined {
-  const error = result.structuredContent?.error as { code?: unknown } | undefined;
-  return typeof error?.code === "string" ? error.code : undefined;
 }

@@ -4,6 +4,7 @@
  * field-level diff, and warnings for destructive and bulk operations.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { GatewayError } from "../errors.js";
 import type { Principal } from "../context.js";
 import { diffFields, type DiffEntry } from "./diff.js";
 
@@ -27,6 +28,11 @@ export interface Preview {
   readonly if_match?: string;
   /** Version field of the current state, sent in the body so a stale write is refused. */
   readonly version?: { readonly field: string; readonly value: unknown };
+  /**
+   * For writes to an existing resource: what keeps the confirmed write from overwriting a change
+   * made since the preview (`etag`, `version`, the caller's own If-Match), or `none`.
+   */
+  readonly guard?: "etag" | "version" | "caller" | "none";
 }
 
 /** The part of the upstream executor a preview uses (src/upstream's UpstreamClient fits). */
@@ -46,6 +52,8 @@ export interface PreviewDeps {
   /** All tools of the API (to find the read on the same path). */
   tools(): readonly ToolDescriptor[];
   upstream: PreviewUpstream;
+  /** Refuse (upstream_unavailable) an update or delete whose current state could not be read. */
+  requireGuard?: boolean;
 }
 
 /** A built preview plus the arguments to store (a version field may have been added). */
@@ -72,6 +80,8 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
       let diff: DiffEntry[] | undefined;
       let ifMatch: string | undefined;
       let version: Preview["version"];
+      /** Why the current state could not be read, when the upstream could not answer. */
+      let unreachable: string | undefined;
 
       const ifMatchArg = tool.binding.arguments.find((a) => a.in === "header" && a.wireName.toLowerCase() === "if-match");
       const callerIfMatch = ifMatchArg && typeof args[ifMatchArg.name] === "string" ? (args[ifMatchArg.name] as string) : undefined;
@@ -97,9 +107,13 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
             } else if (state.status === 404) {
               currentNote = `the resource does not exist (${read.name} answered 404)`;
               warnings.push("The resource was not found when previewing; the write will probably fail.");
-            } else currentNote = `current state not available: ${read.name} answered ${state.status}`;
+            } else {
+              currentNote = `current state not available: ${read.name} answered ${state.status}`;
+              if (state.status >= 500) unreachable = `${read.name} answered ${state.status}`;
+            }
           } catch (err) {
-            currentNote = `current state not available: ${err instanceof Error ? err.message : String(err)}`;
+            unreachable = err instanceof Error ? err.message : String(err);
+            currentNote = `current state not available: ${unreachable}`;
           }
         }
       }
@@ -131,6 +145,14 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
       if (bulk !== undefined) warnings.push(`Bulk operation: affects ${bulk} item${bulk === 1 ? "" : "s"}.`);
       if (tool.policy.sensitive) warnings.push("Sensitive operation: it counts against the stricter rate limit when it runs.");
 
+      const guard: Preview["guard"] = !wantsCurrentState(tool) ? undefined : ifMatch !== undefined ? "etag" : version !== undefined ? "version" : callerIfMatch !== undefined ? "caller" : "none";
+      if (unreachable !== undefined && guard === "none") {
+        if (deps.requireGuard) {
+          throw new GatewayError("upstream_unavailable", `The current state of this resource could not be read (${unreachable}), and this gateway requires a guard on updates and deletes (confirm.requireGuard); nothing was stored or sent. Retry when the upstream answers.`, { details: { guard: "none" } });
+        }
+        warnings.push("Unguarded: the current state could not be read, so the write will not check that the resource is unchanged since this preview.");
+      }
+
       const line = deps.upstream.buildRequest(tool, args);
       const preview: Preview = {
         summary: summarize(tool, args, body),
@@ -144,6 +166,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         warnings,
         ...((ifMatch ?? callerIfMatch) !== undefined ? { if_match: ifMatch ?? callerIfMatch } : {}),
         ...(version !== undefined ? { version } : {}),
+        ...(guard !== undefined ? { guard } : {}),
       };
       return { preview, args, ...(ifMatch !== undefined ? { ifMatch } : {}) };
     },

@@ -4,7 +4,7 @@
  */
 import type { AuditRecord, ToolResult } from "../context.js";
 import type { AuditRecorder } from "../audit/recorder.js";
-import type { MetaTool } from "./meta-tools.js";
+import type { MetaTool } from "../gateway.js";
 
 /** One event as get_activity returns it. */
 export interface ActivityEvent {

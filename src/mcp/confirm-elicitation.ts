@@ -7,10 +7,9 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { ElicitResultSchema, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { Gateway } from "../app.js";
+import type { CallOutcome, Gateway, SessionContext } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { renderPreview, type Preview } from "../confirm/preview.js";
-import type { SessionContext } from "./meta-tools.js";
 
 /** Sends one request to the client in the context of the current call (the handler's `extra.sendRequest`). */
 type SendRequest = RequestHandlerExtra<ServerRequest, ServerNotification>["sendRequest"];
@@ -21,17 +20,16 @@ function clientCanElicit(server: Server): boolean {
   return e !== undefined && (e.form !== undefined || e.url === undefined);
 }
 
-/** Asks the person about a pending action when configured and possible; otherwise returns `result` unchanged. */
-export async function elicitPendingConfirmation(gateway: Gateway, server: Server, session: SessionContext, sendRequest: SendRequest, result: ToolResult): Promise<ToolResult> {
-  const sc = result.structuredContent;
-  if (!gateway.deps.config.confirm.elicitation || result.isError || sc?.status !== "pending_confirmation") return result;
+/** Asks the person about a pending action when configured and possible; otherwise returns the call's result unchanged. */
+export async function elicitPendingConfirmation(gateway: Gateway, server: Server, session: SessionContext, sendRequest: SendRequest, outcome: CallOutcome): Promise<ToolResult> {
+  const { result, pending } = outcome;
+  if (!gateway.deps.config.confirm.elicitation || !pending) return result;
   // Stateless HTTP has nowhere to route the person's answer back to.
   const stateful = session.transport === "stdio" || session.sessionId !== undefined;
   if (!stateful || !clientCanElicit(server)) return result;
 
-  const actionId = String(sc.action_id);
-  const token = String(sc.confirm_token);
-  const message = `${renderPreview(sc.preview as Preview, { actionId, expiresAt: String(sc.expires_at) })}\n\nRun this change now?`;
+  const { actionId, confirmToken: token } = pending;
+  const message = `${renderPreview(pending.preview as Preview, { actionId, expiresAt: pending.expiresAt })}\n\nRun this change now?`;
   let answer: { action: string; content?: Record<string, unknown> | undefined };
   try {
     answer = await sendRequest(
@@ -53,12 +51,9 @@ export async function elicitPendingConfirmation(gateway: Gateway, server: Server
     return withNote(result, `The person could not be asked (${err instanceof Error ? err.message : String(err)}); the action is still pending.`);
   }
 
-  // Through the real meta-tools, so the answer is authenticated and audited like a confirm_action call.
-  const run = (name: "confirm_action" | "cancel_action"): Promise<ToolResult> => {
-    const tool = gateway.metaTools.find((t) => t.name === name);
-    if (!tool) throw new Error(`meta-tool ${name} is not registered`);
-    return gateway.callMetaTool(tool, { confirm_token: token }, session);
-  };
+  // Through the chain as the real meta-tools, so the answer is audited like a confirm_action call.
+  const run = async (name: "confirm_action" | "cancel_action"): Promise<ToolResult> =>
+    (await gateway.call({ name, args: { confirm_token: token }, principal: session.principal, transport: session.transport, sessionId: session.sessionId, signal: session.signal, progress: session.progress, session })).result;
   if (answer.action === "accept" && answer.content?.confirm !== false) {
     const done = await run("confirm_action");
     return { ...done, content: [{ type: "text", text: "The person approved this change when asked." }, ...done.content] };

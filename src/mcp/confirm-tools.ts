@@ -1,9 +1,10 @@
 /**
  * Meta-tools for pending actions: confirm_action, cancel_action, list_pending_actions.
  */
-import type { Deps } from "../app.js";
+import type { CallContext } from "../context.js";
+import type { Deps } from "../gateway.js";
 import { createConfirmActions, type ActionCaller } from "../confirm/actions.js";
-import type { MetaTool, SessionContext } from "./meta-tools.js";
+import type { MetaTool, SessionContext } from "../gateway.js";
 
 const TOKEN_INPUT = {
   type: "object",
@@ -38,9 +39,10 @@ const LIST_OUTPUT = {
   required: ["actions"],
 } as const;
 
-function callerOf(session: SessionContext): ActionCaller {
+function callerOf(session: SessionContext, call: CallContext): ActionCaller {
   return {
-    ...(session.credential !== undefined ? { credential: session.credential } : {}),
+    principal: session.principal,
+    call,
     transport: session.transport,
     ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
     signal: session.signal,
@@ -63,7 +65,7 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
         "repeated confirm returns the stored outcome without running it again.",
       inputSchema: TOKEN_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-      handle: (args, session) => actions(session).confirm(args.confirm_token, callerOf(session)),
+      handle: (args, session, call) => actions(session).confirm(args.confirm_token, callerOf(session, call)),
     },
     {
       name: "cancel_action",
@@ -71,7 +73,7 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       description: "Discards a pending write; nothing is sent. Pass the confirm_token the write returned.",
       inputSchema: TOKEN_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-      handle: (args, session) => actions(session).cancel(args.confirm_token, callerOf(session)),
+      handle: (args, session, call) => actions(session).cancel(args.confirm_token, callerOf(session, call)),
     },
     {
       name: "list_pending_actions",
@@ -80,7 +82,7 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       inputSchema: { type: "object", properties: {}, additionalProperties: false },
       outputSchema: LIST_OUTPUT,
       annotations: { readOnlyHint: true, openWorldHint: false },
-      handle: (_args, session) => actions(session).list(callerOf(session)),
+      handle: (_args, session, call) => actions(session).list(callerOf(session, call)),
     },
   ];
 }

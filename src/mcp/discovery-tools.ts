@@ -4,13 +4,13 @@
  * without the whole list in its context.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
-import type { Deps } from "../app.js";
+import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import { schemaForProfile } from "../surface/schema-profile.js";
 import { DEFAULT_LIMIT, MAX_LIMIT, toolSearchFor } from "../surface/search.js";
 import { sessionVisibility, surfaceSettings } from "../surface/session-surface.js";
-import type { MetaTool, SessionContext } from "./meta-tools.js";
+import type { MetaTool, SessionContext } from "../gateway.js";
 
 function ok(structuredContent: Record<string, unknown>, text: string): ToolResult {
   return { content: [{ type: "text", text }], structuredContent };
@@ -148,7 +148,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       additionalProperties: false,
     },
     annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-    async handle(args, session) {
+    async handle(args, session, call) {
       const name = requireString(args, "name");
       const inner = args.arguments ?? {};
       if (typeof inner !== "object" || inner === null || Array.isArray(inner)) {
@@ -157,18 +157,21 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (session.gateway.metaTools.some((t) => t.name === name)) {
         throw new GatewayError("invalid_arguments", `'${name}' is a gateway tool: call it directly`);
       }
-      // The same chain as a direct tools/call: auth, policy, rate limits, validation, confirm gate.
-      return session.gateway.callTool({
+      // The same chain as a direct tools/call: policy, validation, confirm gate; admission already
+      // authenticated this request and charged its point.
+      const outcome = await session.gateway.call({
         name,
         args: inner as Record<string, unknown>,
-        ...(session.credential !== undefined ? { credential: session.credential } : {}),
         principal: session.principal,
         transport: session.transport,
         ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
         signal: session.signal,
         ...(session.progress ? { progress: session.progress } : {}),
-        ...(session.admitted ? { admitted: true } : {}),
+        session,
+        parent: call,
       });
+      if (outcome.pending) call.pending = outcome.pending;
+      return outcome.result;
     },
   };
 

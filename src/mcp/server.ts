@@ -17,24 +17,25 @@ import {
   type CallToolResult,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { Gateway } from "../app.js";
+import type { Gateway, SessionContext } from "../gateway.js";
 import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
-import { toJsonRpcError } from "../errors.js";
-import type { SessionContext } from "./meta-tools.js";
+import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
   readonly transport: Transport;
-  /** The credential that opened the session; updated by the HTTP transport on every request. */
-  credential?: string;
-  /** The principal as last authenticated. */
+  /**
+   * Set when the server admits each request itself (stdio: the process's MCP_TOKEN, checked on
+   * every request). Over HTTP the transport admits each request before the SDK sees it and sets
+   * `principal`.
+   */
+  readonly credential?: string;
+  /** The principal admission resolved, for the request being handled. */
   principal: Principal;
   /** Connection parameters (HTTP query string, or env equivalents for stdio). */
   readonly params: Readonly<Record<string, string>>;
   readonly enabledModules: Set<string>;
-  /** JSON-RPC ids of tools/call requests the transport already admitted (rate limits taken). */
-  readonly admitted: Set<RequestId>;
   /** Set when the client asked for log messages (logging/setLevel); upstream events are then also relayed as logs. */
   logLevel?: LoggingLevel;
 }
@@ -130,7 +131,6 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   function session(extra: { signal: AbortSignal; sessionId?: string }, progress?: ProgressSink): SessionContext {
     return {
       principal: binding.principal,
-      credential: binding.credential,
       transport: binding.transport,
       sessionId: extra.sessionId,
       signal: extra.signal,
@@ -147,10 +147,15 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     return {};
   });
 
+  /** stdio: every request is admitted here, so a token revoked mid-session fails on its next request. */
+  async function admitHere(request: string, calls?: { id: RequestId; name: string; args: unknown }[]): Promise<void> {
+    if (binding.credential === undefined) return;
+    binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, request, calls });
+  }
+
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     try {
-      // Re-checked here too: over stdio nothing else would notice a token revoked mid-session.
-      binding.principal = await gateway.authenticate(binding.credential);
+      await admitHere("tools/list");
     } catch (err) {
       throw rpcError(err);
     }
@@ -164,28 +169,29 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    try {
+      await admitHere("tools/call", [{ id: extra.requestId, name, args }]);
+    } catch (err) {
+      return toToolResult(err) as CallToolResult;
+    }
     const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => extra.sendNotification(n as never));
-    const admitted = binding.admitted.delete(extra.requestId);
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
     const pollAfter = gateway.deps.config.http.pollAfterMs;
     const poll = pollAfter > 0 && extra.closeSSEStream ? setTimeout(() => extra.closeSSEStream?.(), pollAfter) : undefined;
     const meta = gateway.metaTools.find((t) => t.name === name);
     try {
-      const result = meta
-        ? await gateway.callMetaTool(meta, args, { ...session(extra, progress), admitted })
-        : await gateway.callTool({
-            name,
-            args,
-            credential: binding.credential,
-            principal: binding.principal,
-            transport: binding.transport,
-            sessionId: extra.sessionId,
-            signal: extra.signal,
-            progress,
-            admitted,
-          });
-      // call_tool runs a generated tool: its pending writes are confirmed the same way as a direct call's.
-      const answered = meta && meta.name !== "call_tool" ? result : await elicitPendingConfirmation(gateway, server, session(extra, progress), extra.sendRequest, result);
+      const here = session(extra, progress);
+      const outcome = await gateway.call({
+        name,
+        args,
+        principal: binding.principal,
+        transport: binding.transport,
+        sessionId: extra.sessionId,
+        signal: extra.signal,
+        progress,
+        session: here,
+      });
+      const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, extra.sendRequest, outcome) : outcome.result;
       // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
       const tool = meta ? undefined : gateway.registry.get(name);
       const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);

@@ -22,6 +22,10 @@ export interface ConfirmGateDeps {
   /** Lifetime of a confirm token. */
   ttlSeconds: number;
   now?: () => number;
+  /** Refuse to preview an update or delete that could not be guarded (confirm.requireGuard). */
+  requireGuard?: boolean;
+  /** What a write does in the audit trail's words (kept with the action for later records about it). */
+  describe?: (tool: ToolDescriptor, args: Record<string, unknown>) => string;
 }
 
 /** Upstream answers that mean "the resource is not the one previewed". */
@@ -31,22 +35,23 @@ const VERSION_CONFLICT = 409;
 /** Creates the confirm-gate stage. */
 export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
   const now = deps.now ?? Date.now;
-  const previewer = createPreviewer({ tools: deps.tools, upstream: deps.upstream });
+  const previewer = createPreviewer({ tools: deps.tools, upstream: deps.upstream, requireGuard: deps.requireGuard });
 
   return async function confirmGate(ctx: CallContext, next: () => Promise<void>): Promise<void> {
-    if (!ctx.tool.policy.write) return next();
+    const tool = ctx.tool;
+    if (!tool) throw new GatewayError("internal", "confirm gate reached without a tool", { expose: false });
+    if (!tool.policy.write) return next();
     const principal = ctx.principal;
-    if (!principal) throw new GatewayError("unauthorized", "A write needs an authenticated token.");
-    if (ctx.confirmed) return runConfirmed(ctx, principal, next);
+    if (ctx.confirmed) return runConfirmed(ctx, tool, principal, ctx.confirmed, next);
 
-    const built = await previewer.build(ctx.tool, ctx.args, { principal, signal: ctx.signal });
+    const built = await previewer.build(tool, ctx.args, { principal, signal: ctx.signal });
     const minted = mintConfirmation();
     const createdAt = now();
     const expiresAt = createdAt + deps.ttlSeconds * 1000;
     await deps.store.create({
       id: minted.actionId,
       tokenId: principal.tokenId,
-      tool: ctx.tool.name,
+      tool: tool.name,
       args: built.args,
       tokenHash: minted.tokenHash,
       createdAt,
@@ -54,21 +59,22 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
       preview: built.preview,
       ...(built.ifMatch !== undefined ? { ifMatch: built.ifMatch } : {}),
       ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
+      ...(deps.describe ? { about: deps.describe(tool, built.args) } : {}),
     });
     const expiresIso = new Date(expiresAt).toISOString();
     ctx.audit.outcome = "pending";
     ctx.audit.type = "pending";
     ctx.audit.actionId = minted.actionId;
     ctx.audit.summary = built.preview.summary;
+    ctx.pending = { actionId: minted.actionId, confirmToken: minted.confirmToken, expiresAt: expiresIso, preview: built.preview };
     ctx.result = pendingResult(minted.actionId, minted.confirmToken, expiresIso, built);
   };
 
-  async function runConfirmed(ctx: CallContext, principal: Principal, next: () => Promise<void>): Promise<void> {
-    const confirmed = ctx.confirmed!;
+  async function runConfirmed(ctx: CallContext, tool: ToolDescriptor, principal: Principal, confirmed: NonNullable<CallContext["confirmed"]>, next: () => Promise<void>): Promise<void> {
     // `confirmed` is only honoured for the action confirm_action has claimed, with its exact
     // arguments, so no other caller of the chain can slip a write past the gate.
     const action = await deps.store.get(confirmed.actionId);
-    if (!action || action.state !== "executing" || action.tool !== ctx.tool.name || action.tokenId !== principal.tokenId || !deepEqual(action.args, ctx.args)) {
+    if (!action || action.state !== "executing" || action.tool !== tool.name || action.tokenId !== principal.tokenId || !deepEqual(action.args, ctx.args)) {
       throw new GatewayError("confirmation_invalid", "This call does not match a confirmed pending action.");
     }
     ctx.audit.actionId = action.id;
@@ -80,11 +86,8 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     try {
       await next();
     } catch (err) {
-      if (conflict(ctx.audit.upstreamStatus ?? statusOf(err))) throw staleError(action.id, err);
+      if (conflict(ctx.upstream?.status)) throw staleError(action.id, err);
       throw err;
-    }
-    if (ctx.result?.isError && conflict(ctx.audit.upstreamStatus ?? statusOf(ctx.result.structuredContent?.error))) {
-      throw staleError(action.id);
     }
   }
 }
@@ -94,16 +97,6 @@ function staleError(actionId: string, cause?: unknown): GatewayError {
     details: { action_id: actionId },
     cause,
   });
-}
-
-/** The upstream status carried by an upstream error, wherever the upstream stage put it. */
-function statusOf(err: unknown): number | undefined {
-  if (!err || typeof err !== "object") return undefined;
-  const e = err as { details?: Record<string, unknown>; status?: unknown; upstream_status?: unknown };
-  for (const v of [e.details?.upstream_status, e.details?.status, e.upstream_status, e.status]) {
-    if (typeof v === "number") return v;
-  }
-  return undefined;
 }
 
 function pendingResult(actionId: string, confirmToken: string, expiresAt: string, built: BuiltPreview): ToolResult {

@@ -113,8 +113,7 @@ export function createPolicy(deps: PolicyDeps = {}): Policy {
 /** Builds the policy stage; refusals never reach the upstream. */
 export function createPolicyStage(deps: { readonly policy: Policy }): Stage {
   return async function policy(ctx: CallContext, next: () => Promise<void>): Promise<void> {
-    if (!ctx.principal) throw new GatewayError("internal", "policy stage reached without a principal", { expose: false });
-    ctx.audit.module = ctx.tool.module;
+    if (!ctx.tool) throw new GatewayError("internal", "policy stage reached without a tool", { expose: false });
     const decision = deps.policy.decide(ctx.principal, ctx.tool);
     if (!decision.allowed) {
       throw new GatewayError("forbidden", decision.message, { details: { reason: decision.reason, tool: ctx.tool.name } });

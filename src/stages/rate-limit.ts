@@ -1,18 +1,20 @@
 /**
- * The rate-limit stage: every tools/call a client makes takes one point from the token's normal
- * bucket — here, unless the HTTP transport already took it in `admit` to answer 429 itself. A
- * sensitive write takes a point from the sensitive bucket when it executes (`ctx.confirmed`),
- * not when it is previewed; that execution is part of the confirm_action call, which already
- * paid its normal point, so it does not pay a second one.
+ * Rate limits. Admission charges every tools/call a client makes one point of the token's normal
+ * bucket — before any tool runs, so over HTTP a refusal can be a 429 — whatever the transport and
+ * whatever the tool (meta-tools too). The rate-limit stage of the tool-call chain charges a
+ * sensitive write one point of the sensitive bucket when it executes (`ctx.confirmed`), not when it
+ * is previewed; that execution is part of a confirm_action call, which paid its normal point.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
-import type { CallContext, Principal, Stage } from "../context.js";
+import type { AdmissionStage, Principal, Stage } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Bucket, RateLimits } from "../stores/rate-limits.js";
 
-/** What the rate-limit stage and `admit` need. */
+/** What the rate-limit stages need. */
 export interface RateLimitDeps {
   readonly limits: RateLimits;
+  /** Checked before a point is taken for a tool (Redis mode: writes fail closed while Redis is down). */
+  readonly beforeCall?: (toolName: string) => void;
 }
 
 /** Whether executing `tool` counts against the sensitive bucket. */
@@ -45,22 +47,33 @@ export async function take(limits: RateLimits, bucket: Bucket, principal: Princi
   }
 }
 
-/** The transport-side admission: one point from the normal bucket for a tools/call (any tool, meta-tools too). */
-export function createAdmit(deps: RateLimitDeps): (principal: Principal, toolName?: string) => Promise<void> {
-  return function admit(principal: Principal): Promise<void> {
-    return take(deps.limits, "normal", principal);
+/** A refusal of one call of a request, tagged with that call's JSON-RPC id. */
+export function forCall(err: unknown, id: string | number | null | undefined): unknown {
+  if (id !== undefined && err instanceof GatewayError) err.rpcId = id;
+  return err;
+}
+
+/** Admission's rate-limit stage: one normal-bucket point per tools/call of the request. */
+export function createAdmitStage(deps: RateLimitDeps): AdmissionStage {
+  return async function admit(ctx, next) {
+    const principal = ctx.principal;
+    if (!principal) throw new GatewayError("internal", "admit stage reached without a principal", { expose: false });
+    for (const call of ctx.calls) {
+      try {
+        deps.beforeCall?.(call.name);
+        await take(deps.limits, "normal", principal);
+      } catch (err) {
+        throw forCall(err, call.id);
+      }
+    }
+    await next();
   };
 }
 
-/** Builds the rate-limit stage. */
+/** The tool-call chain's rate-limit stage: the sensitive bucket, for a sensitive write as it executes. */
 export function createRateLimitStage(deps: RateLimitDeps): Stage {
-  return async function rateLimit(ctx: CallContext, next: () => Promise<void>): Promise<void> {
-    if (!ctx.principal) throw new GatewayError("internal", "rate-limit stage reached without a principal", { expose: false });
-    if (!ctx.admitted && !ctx.confirmed) {
-      await take(deps.limits, "normal", ctx.principal);
-      ctx.admitted = true;
-    }
-    if (ctx.confirmed && isSensitiveWrite(ctx.tool)) await take(deps.limits, "sensitive", ctx.principal);
+  return async function rateLimit(ctx, next) {
+    if (ctx.confirmed && ctx.tool && isSensitiveWrite(ctx.tool)) await take(deps.limits, "sensitive", ctx.principal);
     await next();
   };
 }

@@ -2,18 +2,29 @@
  * The terminal stage: sends the call to the upstream API and puts its answer on the context.
  */
 import type { Stage } from "../context.js";
+import { GatewayError } from "../errors.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
 
 /** Calls the upstream; non-2xx answers become GatewayErrors (upstream_error / upstream_unavailable). */
 export function createUpstreamStage(deps: { upstream: UpstreamClient }): Stage {
   return async function upstream(ctx) {
-    const outcome = await deps.upstream.executeUpstream(ctx.tool, ctx.args, {
-      signal: ctx.signal,
-      progress: ctx.progress,
-      credential: ctx.principal?.upstreamCredential,
-      idempotencyKey: ctx.confirmed?.actionId,
-      ifMatch: ctx.confirmed?.ifMatch,
-    });
+    if (!ctx.tool) throw new GatewayError("internal", "upstream stage reached without a tool", { expose: false });
+    let outcome;
+    try {
+      outcome = await deps.upstream.executeUpstream(ctx.tool, ctx.args, {
+        signal: ctx.signal,
+        progress: ctx.progress,
+        credential: ctx.principal.upstreamCredential,
+        idempotencyKey: ctx.confirmed?.actionId,
+        ifMatch: ctx.confirmed?.ifMatch,
+      });
+    } catch (err) {
+      // The request went out but no answer came back: whether the upstream acted is unknown.
+      const unknown = err instanceof GatewayError && err.details?.outcome === "unknown";
+      ctx.upstream = { delivery: unknown ? "sent" : "not_sent" };
+      throw err;
+    }
+    ctx.upstream = { status: outcome.status, delivery: "answered" };
     ctx.audit.upstreamStatus = outcome.status;
     if (outcome.error) throw outcome.error;
     ctx.result = outcome.result;

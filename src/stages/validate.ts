@@ -84,6 +84,7 @@ export function formatProblems(problems: readonly ArgumentProblem[]): string {
 /** The validate stage: invalid arguments end the call with `invalid_arguments`; the upstream is never reached. */
 export function createValidateStage(deps: { validator: ArgumentValidator }): Stage {
   return async function validate(ctx, next) {
+    if (!ctx.tool) throw new GatewayError("internal", "validate stage reached without a tool", { expose: false });
     const outcome = deps.validator.validate(ctx.tool, ctx.args);
     if (!outcome.ok) {
       throw new GatewayError("invalid_arguments", `Invalid arguments for ${ctx.tool.name}: ${formatProblems(outcome.problems)}`, {

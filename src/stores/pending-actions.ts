@@ -36,7 +36,7 @@ export type ActionState = "pending" | "executing" | "done" | "cancelled" | "expi
 /** What executing an action produced (stored, so a repeated confirm can return it). */
 export interface ActionOutcome {
   /** `executed`: the upstream accepted it; `failed`: it ran (or was refused at execution) and will not run again. */
-  readonly status: "executed" | "failed";
+  readonly status: "executed" | "failed" | "unknown";
   readonly result: ToolResult;
 }
 
@@ -57,6 +57,8 @@ export interface PendingAction {
   /** ETag read at preview time, sent as If-Match at confirm. */
   readonly ifMatch?: string;
   readonly sessionId?: string;
+  /** What it does in the audit trail's words (from redacted arguments); kept after settling. */
+  readonly about?: string;
   state: ActionState;
   outcome?: ActionOutcome;
   /** Epoch milliseconds of the last state change after creation. */
@@ -625,6 +627,7 @@ function tombstone(a: PendingAction): PendingAction {
     createdAt: a.createdAt,
     expiresAt: a.expiresAt,
     preview: { summary: p.summary, tool: p.tool, method: p.method, url: p.url, warnings: NO_WARNINGS },
+    ...(a.about !== undefined ? { about: a.about } : {}),
     state: a.state,
     ...(a.outcome !== undefined ? { outcome: a.outcome } : {}),
     ...(a.settledAt !== undefined ? { settledAt: a.settledAt } : {}),

@@ -9,7 +9,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Gateway } from "../app.js";
+import type { Gateway } from "../gateway.js";
 import type { Logger } from "../log.js";
 import { loadRegistry, type Registry } from "../registry.js";
 import { warmToolSearch } from "./search.js";

@@ -13,6 +13,7 @@ import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js"
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
 import {
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
@@ -23,6 +24,8 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
+
+const SESSION_GONE = new GatewayError("session_not_found", "Session not found: initialize a new session");
 
 /** One POST answered directly: the responses it still waits for, and where they go. */
 interface Exchange {
@@ -124,7 +127,8 @@ export class SessionTransport implements Transport {
    */
   answer(req: IncomingMessage, res: ServerResponse, messages: readonly JSONRPCMessage[], done?: () => void): void {
     if (this.closed) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }));
+      const { status, headers } = toHttp(SESSION_GONE);
+      res.writeHead(status, { ...headers, "content-type": "application/json" }).end(JSON.stringify(toJsonRpcResponse(SESSION_GONE)));
       done?.();
       return;
     }
@@ -139,6 +143,17 @@ export class SessionTransport implements Transport {
     }
     const exchange: Exchange = { res, ids, responses: new Map(), sessionId: this.sessionId, done };
     for (const id of ids) this.exchanges.set(id, exchange);
+    // A client that goes away mid-call cancels what it asked: the server aborts each request's
+    // signal (and so its upstream request) exactly as on notifications/cancelled.
+    res.once("close", () => {
+      if (res.writableEnded) return;
+      for (const id of ids) {
+        if (this.exchanges.get(id) !== exchange) continue;
+        // A cancelled request is never answered: forget it (a pooled server is then not reused).
+        this.exchanges.delete(id);
+        this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the client disconnected" } }, extra);
+      }
+    });
     for (const m of messages) this.onmessage?.(m, extra);
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { Gateway } from "../app.js";
+import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
 
@@ -28,7 +28,6 @@ export async function startStdio(
     principal: session.principal,
     params: session.params ?? {},
     enabledModules: new Set(),
-    admitted: new Set(),
   };
   const server = createMcpServer(gateway, binding);
   const stdin = streams.stdin ?? process.stdin;

@@ -9,7 +9,7 @@ import type { ToolResult } from "../../src/context.js";
 import { GatewayError } from "../../src/errors.js";
 import { createRedisPendingActions } from "../../src/stores/redis/pending-actions.js";
 import { createRedisConnection, type RedisConnection } from "../../src/stores/redis/redis-client.js";
-import { createMiniChain, type MiniChain } from "../fixtures/confirm/mini-chain.js";
+import { createMiniChain, PRINCIPALS, type MiniChain } from "../fixtures/confirm/mini-chain.js";
 import { startTasksUpstream, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 import { dropPrefix, sharedRedis, uniquePrefix } from "../redis/redis-server.js";
 
@@ -20,7 +20,7 @@ const prefixes: string[] = [];
 let clock: number;
 let replicas: { chain: MiniChain; actions: ConfirmActions }[];
 
-const caller = (credential = "cred-a"): ActionCaller => ({ credential, transport: "http", signal: new AbortController().signal });
+const caller = (credential = "cred-a"): ActionCaller => ({ principal: PRINCIPALS[credential]!, transport: "http", signal: new AbortController().signal });
 const sc = (r: ToolResult) => r.structuredContent as Record<string, any>;
 
 beforeAll(async () => {
@@ -53,7 +53,7 @@ beforeEach(async () => {
 });
 
 async function previewOn(i: number, name: string, args: Record<string, unknown>): Promise<string> {
-  const r = await replicas[i]!.chain.call(name, args);
+  const r = await replicas[i]!.chain.tool(name, args);
   expect(sc(r).status).toBe("pending_confirmation");
   return sc(r).confirm_token;
 }
@@ -89,7 +89,7 @@ describe("confirm_action on the Redis store", () => {
   it("refuses a stale preview and lists only the caller's own actions", async () => {
     const token = await previewOn(0, "update_task", { project_id: 42, task_id: 17, title: "Mine" });
     await previewOn(1, "create_task", { project_id: 42, title: "Alice's" });
-    expect(sc(await replicas[1]!.chain.call("create_task", { project_id: 42, title: "Bob's" }, "cred-b")).status).toBe("pending_confirmation");
+    expect(sc(await replicas[1]!.chain.tool("create_task", { project_id: 42, title: "Bob's" }, "cred-b")).status).toBe("pending_confirmation");
     upstream.touch(17, { title: "Theirs" });
     const listed = sc(await replicas[1]!.actions.list(caller())).actions as { tool: string; summary: string }[];
     expect(listed.map((x) => x.tool).sort()).toEqual(["create_task", "update_task"]);

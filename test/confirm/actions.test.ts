@@ -6,7 +6,7 @@ import { createConfirmActions, type ActionCaller, type ConfirmActions } from "..
 import type { Stage, ToolResult } from "../../src/context.js";
 import { GatewayError } from "../../src/errors.js";
 import { createPendingActions, type PendingActionStore } from "../../src/stores/pending-actions.js";
-import { createMiniChain, type MiniChain } from "../fixtures/confirm/mini-chain.js";
+import { createMiniChain, PRINCIPALS, type MiniChain } from "../fixtures/confirm/mini-chain.js";
 import { startTasksUpstream, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 
 let upstream: TasksUpstream;
@@ -15,11 +15,11 @@ let store: PendingActionStore;
 let chain: MiniChain;
 let actions: ConfirmActions;
 
-const caller = (credential = "cred-a"): ActionCaller => ({ credential, transport: "stdio", signal: new AbortController().signal });
+const caller = (credential = "cred-a"): ActionCaller => ({ principal: PRINCIPALS[credential]!, transport: "stdio", signal: new AbortController().signal });
 const sc = (r: ToolResult) => r.structuredContent as Record<string, any>;
 
 async function preview(name: string, args: Record<string, unknown>, credential = "cred-a"): Promise<{ token: string; id: string }> {
-  const r = await chain.call(name, args, credential);
+  const r = await chain.tool(name, args, credential);
   expect(sc(r).status).toBe("pending_confirmation");
   return { token: sc(r).confirm_token, id: sc(r).action_id };
 }
@@ -135,7 +135,8 @@ describe("confirm_action", () => {
   it("refuses a token revoked between preview and confirm", async () => {
     const { token, id } = await preview("create_task", { project_id: 42, title: "Revoked" });
     chain.revoked.add("cred-a");
-    const err = await refused(actions.confirm(token, caller()));
+    // Admission authenticates every request: the confirm never reaches the action.
+    const err = await refused(chain.admit("cred-a").then((principal) => actions.confirm(token, { ...caller(), principal })));
     expect(err.code).toBe("unauthorized");
     expect(upstream.writes).toHaveLength(0);
     expect((await store.get(id))?.state).toBe("pending");

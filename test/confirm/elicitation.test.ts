@@ -14,7 +14,7 @@ import { resolveConfig } from "../../src/config.js";
 import { createRegistry } from "../../src/registry.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
-import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 
 type Result = { content: { type: string; text?: string }[]; structuredContent?: Record<string, any>; isError?: boolean };

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
-import type { CallContext, Principal, Stage, ToolResult } from "../../src/context.js";
+import type { AdmissionContext, CallContext, Principal, Stage, ToolResult } from "../../src/context.js";
 import { GatewayError } from "../../src/errors.js";
 import { createAuditRecorder } from "../../src/audit/recorder.js";
 import { createMetrics } from "../../src/metrics.js";
 import { compose } from "../../src/pipeline.js";
-import { createAuditStage, timeUpstream } from "../../src/stages/audit.js";
+import { createAuditStage, createRefusalStage, timeUpstream } from "../../src/stages/audit.js";
 import { createMemoryAuditSink } from "../../src/stores/audit-sink.js";
 import { createTask, getTask } from "../audit/fixtures.js";
 
@@ -15,26 +15,38 @@ function setup() {
   const sink = createMemoryAuditSink();
   const metrics = createMetrics();
   const recorder = createAuditRecorder({ sink, metrics, now: () => Date.parse("2026-01-02T03:04:05Z") });
-  const audit = createAuditStage({ audit: recorder });
+  const audit = createAuditStage({ audit: recorder, metaTool: (name) => META[name] });
   return { sink, metrics, recorder, audit };
 }
 
-function context(tool: ToolDescriptor, args: Record<string, unknown>, extra: Partial<CallContext> = {}): CallContext {
-  return {
+const confirmTool = { name: "confirm_action", title: "Confirm action", module: "meta", inputSchema: { type: "object", properties: { confirm_token: { type: "string" } } } };
+const cancelTool = { name: "cancel_action", title: "Cancel action", module: "meta", inputSchema: confirmTool.inputSchema };
+const META: Record<string, typeof confirmTool> = { confirm_action: confirmTool, cancel_action: cancelTool };
+
+/** The credential each test context presents (this file's stand-in for admission). */
+const presented = new WeakMap<CallContext, string>();
+
+function context(tool: ToolDescriptor, args: Record<string, unknown>, extra: Partial<CallContext> & { credential?: string } = {}): CallContext {
+  const { credential, ...rest } = extra;
+  const ctx: CallContext = {
     requestId: "req-1",
     transport: "http",
     sessionId: "sess-1",
+    name: tool.name,
     tool,
+    principal: alice,
     args,
     signal: new AbortController().signal,
     audit: { ts: "2026-01-02T03:04:05.000Z", requestId: "req-1", transport: "http", sessionId: "sess-1", tool: tool.name, module: tool.module },
-    ...extra,
+    ...rest,
   };
+  if (credential !== undefined) presented.set(ctx, credential);
+  return ctx;
 }
 
+/** A stage that refuses a context whose credential is not "good". */
 const authenticate: Stage = async (ctx, next) => {
-  if (ctx.credential !== "good") throw new GatewayError("unauthorized", "unknown, expired or revoked token");
-  ctx.principal = alice;
+  if (presented.get(ctx) !== "good") throw new GatewayError("unauthorized", "unknown, expired or revoked token");
   await next();
 };
 
@@ -78,13 +90,14 @@ describe("audit stage: one record per outcome", () => {
     expect(r.summary).toBe("Get task 7 in project 42");
   });
 
-  it("a bad token: denied, no token id, the error rethrown to the caller", async () => {
-    const { sink, audit } = setup();
-    const ctx = context(getTask, { project_id: 1 }, { credential: "bad" });
-    const { threw } = await run([audit, authenticate, okUpstream({})], ctx);
+  it("a bad token: refused at admission, denied, no token id, the error rethrown to the caller", async () => {
+    const { sink, recorder } = setup();
+    const refuse = createRefusalStage({ audit: recorder, tool: () => getTask, metaTool: () => undefined });
+    const ctx: AdmissionContext = { transport: "http", credential: "bad", request: "POST /mcp", calls: [{ id: 3, name: "get_task", args: { project_id: 1 } }] };
+    const threw = await compose<AdmissionContext>([refuse, async () => { throw Object.assign(new GatewayError("unauthorized", "unknown token"), { rpcId: 3 }); }])(ctx).catch((e: unknown) => e);
     expect((threw as GatewayError).code).toBe("unauthorized");
     expect(sink.records).toHaveLength(1);
-    expect(sink.records[0]).toMatchObject({ type: "denied", outcome: "unauthorized", errorCode: "unauthorized", tokenId: undefined });
+    expect(sink.records[0]).toMatchObject({ tool: "get_task", type: "denied", outcome: "unauthorized", errorCode: "unauthorized", tokenId: undefined, count: 1 });
   });
 
   it.each([
@@ -110,6 +123,7 @@ describe("audit stage: one record per outcome", () => {
     const { sink, audit } = setup();
     const ctx = context(createTask, { project_id: 42, title: "Ship Q2 launch", pin: "9999" }, { credential: "good" });
     const gate: Stage = async (c) => {
+      c.audit.actionId = "act_1";
       c.result = { content: [{ type: "text", text: "pending" }], structuredContent: { status: "pending_confirmation", action_id: "act_1", confirm_token: "cft_secret_value" } };
     };
     await run([audit, authenticate, gate], ctx);
@@ -152,14 +166,36 @@ describe("audit stage: one record per outcome", () => {
 });
 
 describe("refusals and action events outside the chain", () => {
-  it("recordRefusal leaves one record for an HTTP 401 and one for a 429", async () => {
+  it("a refusal leaves one record for a 401 and one for a 429 (with the token and arguments)", async () => {
     const { sink, recorder, metrics } = setup();
-    await recorder.recordRefusal({ requestId: "r1", transport: "http", toolName: "get_task", error: new GatewayError("unauthorized", "missing token") });
-    await recorder.recordRefusal({ requestId: "r2", transport: "http", principal: alice, tool: getTask, args: { project_id: 3 }, error: new GatewayError("rate_limited", "slow down", { details: { bucket: "normal" } }) });
+    await recorder.refusal({ transport: "http", toolName: "get_task", request: "POST /mcp", error: new GatewayError("unauthorized", "missing token") });
+    await recorder.refusal({ transport: "http", principal: alice, tool: getTask, args: { project_id: 3 }, request: "POST /mcp", error: new GatewayError("rate_limited", "slow down", { details: { bucket: "normal" } }) });
     expect(sink.records).toHaveLength(2);
-    expect(sink.records[0]).toMatchObject({ requestId: "r1", tool: "get_task", type: "denied", outcome: "unauthorized" });
-    expect(sink.records[1]).toMatchObject({ requestId: "r2", tokenId: "tok_alice", type: "rate_limited", outcome: "rate_limited", args: { project_id: 3 } });
+    expect(sink.records[0]).toMatchObject({ tool: "get_task", type: "denied", outcome: "unauthorized" });
+    expect(sink.records[1]).toMatchObject({ tokenId: "tok_alice", type: "rate_limited", outcome: "rate_limited", args: { project_id: 3 } });
     expect(await metrics.text()).toContain('countersign_rate_limit_rejections_total{bucket="normal"} 1');
+  });
+
+  it("refusals of unauthenticated callers are aggregated per source and reason, into their own sink, and counted", async () => {
+    const sink = createMemoryAuditSink();
+    const refusalSink = createMemoryAuditSink();
+    const metrics = createMetrics();
+    let clock = Date.parse("2026-01-02T03:04:05Z");
+    const recorder = createAuditRecorder({ sink, refusalSink, metrics, now: () => clock, refusalWindowMs: 60_000 });
+    const nope = () => new GatewayError("unauthorized", "Unknown token", { details: { reason: "unknown" } });
+    for (let i = 0; i < 300; i++) await recorder.refusal({ transport: "http", request: "POST /mcp", source: "10.0.0.9", error: nope() });
+    await recorder.refusal({ transport: "http", request: "POST /mcp", source: "10.0.0.7", error: nope() });
+    // An authenticated caller's refusal is a real record, in the real trail.
+    await recorder.refusal({ transport: "http", principal: alice, tool: getTask, request: "POST /mcp", error: new GatewayError("rate_limited", "slow down", { details: { bucket: "normal" } }) });
+    expect(sink.records).toEqual([expect.objectContaining({ tokenId: "tok_alice", outcome: "rate_limited" })]);
+    expect(refusalSink.records.map((r) => [r.source, r.count])).toEqual([["10.0.0.9", 1], ["10.0.0.7", 1]]);
+    // The next interval writes what the first one held back.
+    clock += 61_000;
+    await recorder.refusal({ transport: "http", request: "POST /mcp", source: "10.0.0.9", error: nope() });
+    expect(refusalSink.records.map((r) => [r.source, r.count])).toEqual([["10.0.0.9", 1], ["10.0.0.7", 1], ["10.0.0.9", 299], ["10.0.0.9", 1]]);
+    expect(refusalSink.records[2]!.summary).toMatch(/^Denied: POST \/mcp ×299 before any tool was named/);
+    expect(await metrics.text()).toContain('countersign_tool_calls_total{tool="",module="",outcome="unauthorized"} 302');
+    await recorder.close();
   });
 
   it("recordEvent records an expired action", async () => {
@@ -170,38 +206,39 @@ describe("refusals and action events outside the chain", () => {
 });
 
 describe("meta-tool calls", () => {
-  const confirmTool = { name: "confirm_action", title: "Confirm action", module: "meta", inputSchema: { type: "object", properties: { confirm_token: { type: "string" } } } };
-  const cancelTool = { name: "cancel_action", title: "Cancel action", module: "meta", inputSchema: confirmTool.inputSchema };
-  const call = (tool: typeof confirmTool, args: Record<string, unknown>) => ({ tool, args, principal: alice, requestId: "m1", transport: "stdio" as const });
+  /** A meta-tool call's context, and a stage that plays the meta-tool. */
+  function metaCall(tool: typeof confirmTool, args: Record<string, unknown>): CallContext {
+    return { requestId: "m1", transport: "stdio", name: tool.name, principal: alice, args, signal: new AbortController().signal, audit: { ts: "2026-01-02T03:04:05.000Z", requestId: "m1", transport: "stdio", tool: tool.name } };
+  }
 
   it("confirm_action that runs the real tool through the chain leaves only the chain's record", async () => {
-    const { sink, recorder, audit } = setup();
-    const result = await recorder.meta(call(confirmTool, { confirm_token: "cft_x" }), async () => {
-      const ctx = context(createTask, { project_id: 42, title: "Ship" }, { credential: "good", confirmed: { actionId: "act_5" } });
-      await run([audit, authenticate, okUpstream({ id: 1 })], ctx);
-      return { content: [{ type: "text", text: "done" }], structuredContent: { status: "executed", action_id: "act_5" } } satisfies ToolResult;
-    });
-    expect(result.structuredContent?.status).toBe("executed");
+    const { sink, audit } = setup();
+    const outer = metaCall(confirmTool, { confirm_token: "cft_x" });
+    await run([audit, async (ctx) => {
+      const inner = context(createTask, { project_id: 42, title: "Ship" }, { credential: "good", confirmed: { actionId: "act_5" }, parent: ctx });
+      await run([audit, authenticate, okUpstream({ id: 1 })], inner);
+      ctx.result = { content: [{ type: "text", text: "done" }], structuredContent: { status: "executed", action_id: "act_5" } } satisfies ToolResult;
+    }], outer);
+    expect(outer.result?.structuredContent?.status).toBe("executed");
     expect(sink.records).toHaveLength(1);
     expect(sink.records[0]).toMatchObject({ tool: "create_task", type: "confirmed", actionId: "act_5" });
   });
 
   it("a repeated confirm (already executed) is recorded once, as confirmed", async () => {
-    const { sink, recorder } = setup();
-    await recorder.meta(call(confirmTool, { confirm_token: "cft_x" }), async () => ({ content: [], structuredContent: { status: "already_executed", action_id: "act_5" } }));
+    const { sink, audit } = setup();
+    await run([audit, async (ctx) => {
+      ctx.audit.actionId = "act_5";
+      ctx.result = { content: [], structuredContent: { status: "already_executed", action_id: "act_5" } };
+    }], metaCall(confirmTool, { confirm_token: "cft_x" }));
     expect(sink.records).toHaveLength(1);
-    expect(sink.records[0]).toMatchObject({ tool: "confirm_action", type: "confirmed", outcome: "already_executed", actionId: "act_5" });
+    expect(sink.records[0]).toMatchObject({ tool: "confirm_action", module: "meta", type: "confirmed", outcome: "already_executed", actionId: "act_5" });
     expect(JSON.stringify(sink.records[0])).not.toContain("cft_x");
   });
 
   it("cancel_action is a cancelled event; an expired confirm token an expired one", async () => {
-    const { sink, recorder } = setup();
-    await recorder.meta(call(cancelTool, { confirm_token: "t" }), async () => ({ content: [], structuredContent: { status: "cancelled", action_id: "act_6" } }));
-    await recorder
-      .meta(call(confirmTool, { confirm_token: "t" }), async () => {
-        throw new GatewayError("confirmation_invalid", "this action expired", { details: { reason: "expired" } });
-      })
-      .catch(() => undefined);
+    const { sink, audit } = setup();
+    await run([audit, async (ctx) => void (ctx.result = { content: [], structuredContent: { status: "cancelled", action_id: "act_6" } })], metaCall(cancelTool, { confirm_token: "t" }));
+    await run([audit, throwing(new GatewayError("confirmation_invalid", "this action expired", { details: { reason: "expired" } }))], metaCall(confirmTool, { confirm_token: "t" }));
     expect(sink.records.map((r) => [r.type, r.outcome])).toEqual([["cancelled", "cancelled"], ["expired", "expired"]]);
   });
 });
@@ -221,7 +258,7 @@ describe("structured logs", () => {
     const recorder = createAuditRecorder({ sink, log: pino({ level }, out) });
     const call = async (credential: string, requestId: string) => {
       const ctx = context(getTask, { project_id: 1, task_id: 2, api_key: "k-123456" }, { credential, requestId, audit: { ts: "2026-01-01T00:00:00Z", requestId, transport: "stdio", tool: "get_task" } });
-      await run([createAuditStage({ audit: recorder }), authenticate, okUpstream({ id: 2 })], ctx);
+      await run([createAuditStage({ audit: recorder, metaTool: () => undefined }), authenticate, okUpstream({ id: 2 })], ctx);
       await new Promise((r) => setImmediate(r));
     };
     return { lines, sink, call };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AdmissionContext } from "../../src/context.js";
 import { GatewayError } from "../../src/errors.js";
 import { compose } from "../../src/pipeline.js";
 import { createAuthStage } from "../../src/stages/auth.js";
@@ -6,7 +7,6 @@ import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { createAuthenticator } from "../../src/tokens/authenticate.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
 import { readSecretKey } from "../../src/tokens/sealed-credential.js";
-import { context, principal, tool } from "../tokens/fixtures.js";
 
 function setup() {
   const token = mintToken();
@@ -15,46 +15,43 @@ function setup() {
   ]);
   const authenticator = createAuthenticator({ store, secretKey: readSecretKey({}) });
   let reached = 0;
-  const run = compose([createAuthStage({ authenticator }), async () => void reached++]);
+  const run = compose<AdmissionContext>([createAuthStage({ authenticator }), async () => void reached++]);
   return { token, store, run, reached: () => reached };
 }
 
-describe("auth stage", () => {
-  it("sets the principal and the audit's token id and subject, never the secret", async () => {
+function admission(credential: string | undefined): AdmissionContext {
+  return { transport: "http", credential, request: "POST /mcp", calls: [] };
+}
+
+describe("authenticate stage (admission)", () => {
+  it("sets the principal, never the secret", async () => {
     const { token, run, reached } = setup();
-    const ctx = context(tool("list_tasks"), { credential: token });
+    const ctx = admission(token);
     await run(ctx);
     expect(reached()).toBe(1);
     expect(ctx.principal).toMatchObject({ tokenId: "tok_1", subject: "agent-7", modules: ["tasks"], readOnly: true });
-    expect(ctx.audit.tokenId).toBe("tok_1");
-    expect(ctx.audit.subject).toBe("agent-7");
-    expect(JSON.stringify(ctx.audit)).not.toContain(token);
     expect(JSON.stringify(ctx.principal)).not.toContain(token);
   });
 
-  it("stops the chain on a bad credential, and re-checks on every call", async () => {
+  it("stops admission on a bad credential, and checks again on every request", async () => {
     const { token, store, run, reached } = setup();
-    for (const credential of [undefined, "nope", mintToken()]) {
-      await expect(run(context(tool("list_tasks"), { credential }))).rejects.toBeInstanceOf(GatewayError);
+    for (const credential of [undefined, "nope", "Basic dXNlcjpwYXNz", mintToken()]) {
+      await expect(run(admission(credential))).rejects.toBeInstanceOf(GatewayError);
     }
-    await run(context(tool("list_tasks"), { credential: token }));
+    await run(admission(token));
     await store.revoke("tok_1", new Date());
-    const ctx = context(tool("list_tasks"), { credential: token });
+    const ctx = admission(token);
     await expect(run(ctx)).rejects.toMatchObject({ code: "unauthorized", details: { reason: "revoked" } });
-    // The refused call is still attributed to the token whose holder presented it.
-    expect(ctx.audit.tokenId).toBe("tok_1");
+    // The refused request is still attributed to the token whose holder presented it.
+    expect(ctx.claimed).toEqual({ tokenId: "tok_1", subject: "agent-7" });
     expect(ctx.principal).toBeUndefined();
     expect(reached()).toBe(1);
   });
 
-  it("re-checks a call made under a principal without a credential (an action run on confirm)", async () => {
-    const { store, run, reached } = setup();
-    await run(context(tool("create_task", { write: true }), { principal: principal({ tokenId: "tok_1" }) }));
-    expect(reached()).toBe(1);
-    await store.revoke("tok_1", new Date());
-    await expect(run(context(tool("create_task", { write: true }), { principal: principal({ tokenId: "tok_1" }) }))).rejects.toMatchObject({
-      details: { reason: "revoked" },
-    });
-    expect(reached()).toBe(1);
+  it("gives every refusal a reason", async () => {
+    const { run } = setup();
+    for (const [credential, reason] of [[undefined, "missing"], ["Basic dXNlcjpwYXNz", "malformed"], ["Bearer", "malformed"], ["csk_a csk_b", "malformed"]] as const) {
+      await expect(run(admission(credential))).rejects.toMatchObject({ code: "unauthorized", details: { reason } });
+    }
   });
 });

@@ -5,13 +5,14 @@ import { describe, expect, it } from "vitest";
 import { createGateway } from "../../src/app.js";
 import { resolveConfig } from "../../src/config.js";
 import { createLog } from "../../src/log.js";
-import type { SessionContext } from "../../src/mcp/meta-tools.js";
+import type { AdmissionContext, Principal } from "../../src/context.js";
+import { callAs } from "../support/call.js";
 import { createRegistry } from "../../src/registry.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
 import { GatewayError, toHttp, toToolResult } from "../../src/errors.js";
 import { compose } from "../../src/pipeline.js";
-import { createAdmit, createRateLimitStage } from "../../src/stages/rate-limit.js";
+import { createAdmitStage, createRateLimitStage } from "../../src/stages/rate-limit.js";
 import { createRateLimits } from "../../src/stores/rate-limits.js";
 import { context, principal, tool } from "../tokens/fixtures.js";
 
@@ -24,20 +25,25 @@ async function outcome(p: Promise<unknown>): Promise<"ok" | GatewayError> {
   );
 }
 
-describe("rate-limit stage", () => {
-  it("1100 calls in a burst: exactly 1000 pass, 100 are refused naming the bucket; another token is unaffected", async () => {
+/** An admission request of one tools/call, by `p`. */
+function admission(p: Principal, name = "list_tasks"): AdmissionContext {
+  return { transport: "http", request: "POST /mcp", calls: [{ id: 1, name }], principal: p };
+}
+
+describe("rate limits", () => {
+  it("1100 calls in a burst: exactly 1000 are admitted, 100 are refused naming the bucket; another token is unaffected", async () => {
     const limits = createRateLimits({ tiers });
-    let upstream = 0;
-    const run = compose([createRateLimitStage({ limits }), async () => void upstream++]);
-    const t = tool("list_tasks");
-    const results = await Promise.all(Array.from({ length: 1100 }, () => outcome(run(context(t, { principal: principal({ tokenId: "tok_a" }) })))));
+    let admitted = 0;
+    const run = compose<AdmissionContext>([createAdmitStage({ limits }), async () => void admitted++]);
+    const results = await Promise.all(Array.from({ length: 1100 }, () => outcome(run(admission(principal({ tokenId: "tok_a" }))))));
     const refused = results.filter((r): r is GatewayError => r !== "ok");
     expect(results.length - refused.length).toBe(1000);
     expect(refused).toHaveLength(100);
-    expect(upstream).toBe(1000);
+    expect(admitted).toBe(1000);
     for (const err of refused) {
       expect(err.code).toBe("rate_limited");
       expect(err.details).toEqual({ bucket: "normal", limit: 1000 });
+      expect(err.rpcId).toBe(1);
       expect(err.retryAfterSeconds).toBeGreaterThanOrEqual(1);
       expect(err.retryAfterSeconds).toBeLessThanOrEqual(60);
       expect(err.message).toMatch(new RegExp(`normal bucket allows 1000 calls per minute; retry in ${err.retryAfterSeconds} s`));
@@ -46,18 +52,22 @@ describe("rate-limit stage", () => {
     expect(toHttp(refused[0]).status).toBe(429);
     expect(toHttp(refused[0]).headers["Retry-After"]).toBe(String(refused[0].retryAfterSeconds));
     expect(toToolResult(refused[0]).structuredContent).toMatchObject({ retry_after_seconds: refused[0].retryAfterSeconds, error: { bucket: "normal" } });
-    expect(await outcome(run(context(t, { principal: principal({ tokenId: "tok_b" }) })))).toBe("ok");
+    expect(await outcome(run(admission(principal({ tokenId: "tok_b" }))))).toBe("ok");
   });
 
   it("sensitive writes count against the sensitive bucket when they execute, not when previewed", async () => {
     const limits = createRateLimits({ tiers });
     let executed = 0;
+    const admit = compose<AdmissionContext>([createAdmitStage({ limits })]);
     const run = compose([createRateLimitStage({ limits }), async () => void executed++]);
     const sensitive = tool("add_role", { write: true, sensitive: true });
     const p = principal({ tokenId: "tok_s" });
-    // Previews: normal bucket only, so 150 previews go through.
-    for (let i = 0; i < 150; i++) expect(await outcome(run(context(sensitive, { principal: p })))).toBe("ok");
-    // Executions arrive as the confirm path runs them: not admitted by a transport, but confirmed.
+    // Previews: admitted (normal bucket) and run; the sensitive bucket is untouched.
+    for (let i = 0; i < 150; i++) {
+      expect(await outcome(admit(admission(p, sensitive.name)))).toBe("ok");
+      expect(await outcome(run(context(sensitive, { principal: p })))).toBe("ok");
+    }
+    // Executions run as part of a confirm_action request (admitted once): only the sensitive bucket.
     const confirmed = await Promise.all(
       Array.from({ length: 101 }, (_, i) => outcome(run(context(sensitive, { principal: p, confirmed: { actionId: `a${i}` } })))),
     );
@@ -67,32 +77,35 @@ describe("rate-limit stage", () => {
     expect(executed).toBe(250);
     // A non-sensitive write still executes.
     expect(await outcome(run(context(tool("create_task", { write: true }), { principal: p, confirmed: { actionId: "b" } })))).toBe("ok");
-    // Executions did not pay normal points: 150 previews + 850 more calls fill the 1000.
-    const more = await Promise.all(Array.from({ length: 851 }, () => outcome(run(context(tool("list_tasks"), { principal: p })))));
+    // Executions did not pay normal points: 150 previews + 850 more requests fill the 1000.
+    const more = await Promise.all(Array.from({ length: 851 }, () => outcome(admit(admission(p)))));
     expect(more.filter((r) => r === "ok")).toHaveLength(850);
   });
 
-  it("skips the normal bucket for calls the transport already admitted, and tiers change the numbers", async () => {
+  it("tiers change the numbers; an unknown tier is named", async () => {
     const limits = createRateLimits({ tiers });
-    const admit = createAdmit({ limits });
-    const run = compose([createRateLimitStage({ limits }), async () => {}]);
+    const admit = compose<AdmissionContext>([createAdmitStage({ limits })]);
     const p = principal({ tokenId: "tok_small", tier: "small" });
-    const t = tool("list_tasks");
-    let admitted = 0;
-    for (let i = 0; i < 7; i++) {
-      const r = await outcome(admit(p, t.name));
-      if (r === "ok") {
-        admitted++;
-        await run(context(t, { principal: p, admitted: true }));
-      } else expect(r.details).toEqual({ bucket: "normal", limit: 5 });
-    }
-    expect(admitted).toBe(5);
-    await expect(run(context(t, { principal: principal({ tier: "platinum" }) }))).rejects.toThrow(/tier 'platinum' is not defined/);
+    const results = [];
+    for (let i = 0; i < 7; i++) results.push(await outcome(admit(admission(p))));
+    expect(results.filter((r) => r === "ok")).toHaveLength(5);
+    expect((results[6] as GatewayError).details).toEqual({ bucket: "normal", limit: 5 });
+    await expect(admit(admission(principal({ tier: "platinum" })))).rejects.toThrow(/tier 'platinum' is not defined/);
+  });
+
+  it("a request of several calls is charged one point per call, and refused at the first call over the limit", async () => {
+    const limits = createRateLimits({ tiers });
+    const admit = compose<AdmissionContext>([createAdmitStage({ limits })]);
+    const p = principal({ tokenId: "tok_batch", tier: "small" });
+    const batch = (ids: number[]): AdmissionContext => ({ transport: "http", request: "POST /mcp", calls: ids.map((id) => ({ id, name: "list_tasks" })), principal: p });
+    expect(await outcome(admit(batch([1, 2, 3])))).toBe("ok");
+    const refused = await outcome(admit(batch([4, 5, 6])));
+    expect(refused).toMatchObject({ code: "rate_limited", rpcId: 6 });
   });
 });
 
 describe("rate limits through the gateway (createGateway)", () => {
-  it("every tools/call pays one normal point: generated tools in the chain, meta-tools over stdio in callMetaTool, none twice", async () => {
+  it("every tools/call request pays one normal point at admission, generated tool or meta-tool, on every transport; none twice", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "cs-rl-gw-"));
     const tokens = createMemoryTokenStore();
     const secret = mintToken();
@@ -105,24 +118,15 @@ describe("rate limits through the gateway (createGateway)", () => {
       stages: { upstream: async (ctx) => void (ctx.result = { content: [{ type: "text", text: "ok" }] }) },
     });
     try {
-      const principal = await gateway.authenticate(secret);
-      const meta = gateway.metaTools.find((t) => t.name === "list_pending_actions")!;
-      expect(meta).toBeDefined();
-      const session = (transport: "stdio" | "http"): SessionContext => ({ principal, credential: secret, transport, signal: new AbortController().signal, gateway, params: {}, notifyToolsChanged: async () => {} });
-      const signal = new AbortController().signal;
-      // HTTP: the transport admits (1 point), then the chain must not count the call again.
-      await gateway.admit(principal, "list_tasks");
-      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "http", signal, admitted: true })).isError).toBeFalsy();
-      // HTTP meta-tool calls were admitted by the transport: no point taken here.
-      expect((await gateway.callMetaTool(meta, {}, session("http"))).isError).toBeFalsy();
-      // stdio: the chain counts a generated tool, callMetaTool counts a meta-tool.
-      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal })).isError).toBeFalsy();
-      expect((await gateway.callMetaTool(meta, {}, session("stdio"))).isError).toBeFalsy();
-      expect((await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal })).isError).toBeFalsy();
+      // A generated tool over HTTP, a meta-tool over stdio, call_tool (whose inner call is not charged again).
+      expect((await callAs(gateway, secret, "list_tasks", {}, { transport: "http" })).isError).toBeFalsy();
+      expect((await callAs(gateway, secret, "list_pending_actions", {}, { transport: "stdio" })).isError).toBeFalsy();
+      expect((await callAs(gateway, secret, "call_tool", { name: "list_tasks", arguments: {} }, { transport: "http" })).isError).toBeFalsy();
+      expect((await callAs(gateway, secret, "list_tasks", {}, { transport: "stdio" })).isError).toBeFalsy();
       // 4 points spent: the next of either kind is refused.
-      const refused = await gateway.callMetaTool(meta, {}, session("stdio"));
+      const refused = await callAs(gateway, secret, "list_pending_actions", {});
       expect(refused.structuredContent).toMatchObject({ error: { code: "rate_limited", bucket: "normal" } });
-      const refused2 = await gateway.callTool({ name: "list_tasks", args: {}, credential: secret, transport: "stdio", signal });
+      const refused2 = await callAs(gateway, secret, "list_tasks", {});
       expect(refused2.structuredContent).toMatchObject({ error: { code: "rate_limited", bucket: "normal", limit: 4 }, retry_after_seconds: expect.any(Number) });
     } finally {
       await gateway.close();

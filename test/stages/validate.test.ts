@@ -4,6 +4,7 @@ import { createLog } from "../../src/log.js";
 import { createArgumentValidator } from "../../src/stages/validate.js";
 import { startAppHarness, type AppHarness } from "../app-harness.js";
 import { fixtureTool } from "../fixtures/tools/index.js";
+import { callAs } from "../support/call.js";
 
 describe("argument validator", () => {
   const v = createArgumentValidator();
@@ -60,7 +61,7 @@ describe("validate stage in the chain", () => {
   beforeEach(() => h.upstream.reset());
 
   const call = (args: Record<string, unknown>) =>
-    h.gateway.callTool({ name: "get_item", args, credential: h.token, transport: "stdio", signal: new AbortController().signal });
+    callAs(h.gateway, h.token, "get_item", args);
 
   it("answers invalid arguments with a tool error and makes no upstream request", async () => {
     const result = await call({ item_id: 5, bogus: true });

@@ -21,7 +21,7 @@ import { createLog } from "../../src/log.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { watchForGateway, type Watcher } from "../../src/surface/hot-reload.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
-import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 
 const TOKEN = mintToken();
 

@@ -18,7 +18,7 @@ import { createLog } from "../../src/log.js";
 import { createRegistry } from "../../src/registry.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
-import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { toolsOf } from "./apis.js";
 
 const INSPECTOR = "@modelcontextprotocol/inspector@2.12.0";

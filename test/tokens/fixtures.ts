@@ -28,7 +28,9 @@ export function context(t: ToolDescriptor, over: Partial<CallContext> = {}): Cal
   return {
     requestId: "req-1",
     transport: "stdio",
+    name: t.name,
     tool: t,
+    principal: principal(),
     args: {},
     signal: new AbortController().signal,
     audit: { ts: new Date().toISOString(), requestId: "req-1", transport: "stdio", tool: t.name },

@@ -3,9 +3,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { CallRequest, Gateway } from "../../src/app.js";
+import type { AdmissionRequest, CallRequest, Gateway } from "../../src/app.js";
 import { GatewayError } from "../../src/errors.js";
-import { startHttpServer, type HttpHandle } from "../../src/transports/http.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { startAppHarness, type AppHarness } from "../app-harness.js";
 import { fixtureTools } from "../fixtures/tools/index.js";
 
@@ -40,6 +40,7 @@ describe("stateful Streamable HTTP", () => {
   let h: AppHarness;
   let server: HttpHandle;
   const calls: CallRequest[] = [];
+  const admissions: AdmissionRequest[] = [];
   let rateLimited = false;
 
   beforeAll(async () => {
@@ -47,11 +48,12 @@ describe("stateful Streamable HTTP", () => {
     // Wrap the real gateway to observe what the transport hands over and to force a 429.
     const g = h.gateway;
     const observed: Gateway = Object.create(g, {
-      callTool: { value: (req: CallRequest) => (calls.push(req), g.callTool(req)) },
+      call: { value: (req: CallRequest) => (calls.push(req), g.call(req)) },
       admit: {
-        value: async (principal: Parameters<Gateway["admit"]>[0], name: string) => {
-          if (rateLimited) throw new GatewayError("rate_limited", "Rate limit exceeded for the normal bucket", { retryAfterSeconds: 12, details: { bucket: "normal" } });
-          return g.admit(principal, name);
+        value: async (req: AdmissionRequest) => {
+          if (rateLimited && req.calls?.some((c) => c.name !== "initialize")) throw Object.assign(new GatewayError("rate_limited", "Rate limit exceeded for the normal bucket", { retryAfterSeconds: 12, details: { bucket: "normal" } }), { rpcId: req.calls[0]!.id });
+          admissions.push(req);
+          return g.admit(req);
         },
       },
     });
@@ -64,6 +66,7 @@ describe("stateful Streamable HTTP", () => {
   beforeEach(() => {
     h.upstream.reset();
     calls.length = 0;
+    admissions.length = 0;
     rateLimited = false;
   });
 
@@ -88,13 +91,14 @@ describe("stateful Streamable HTTP", () => {
     await client.close();
   });
 
-  it("calls a tool through the chain and returns structured content, marking it admitted", async () => {
+  it("calls a tool through the chain and returns structured content, after admitting the request once", async () => {
     const client = await connect(server.url, h.token);
     const result = await client.callTool({ name: "get_item", arguments: { item_id: "42" } });
     expect(result.structuredContent).toEqual({ id: "42", name: "Widget" });
     expect(h.upstream.requests.map((r) => r.url)).toEqual(["/v1/items/42"]);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ name: "get_item", transport: "http", admitted: true, credential: h.token });
+    expect(calls[0]).toMatchObject({ name: "get_item", transport: "http", principal: { tokenId: expect.any(String) } });
+    expect(admissions.filter((a) => a.calls?.some((c) => c.name === "get_item"))).toEqual([expect.objectContaining({ transport: "http", credential: h.token, request: "POST /mcp" })]);
     expect(calls[0]!.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     // Output schemas are not listed by default, so an error keeps its details in structuredContent.
     const invalid = await client.callTool({ name: "get_item", arguments: {} });
@@ -151,7 +155,8 @@ describe("stateful Streamable HTTP", () => {
     const answers = (await batch.json()) as { id: number; result: Record<string, unknown> }[];
     expect(answers.map((a) => a.id)).toEqual([8, 9]);
     expect(answers[1]!.result.tools).toBeInstanceOf(Array);
-    expect(calls.filter((c) => c.admitted)).toHaveLength(2);
+    // The batch was admitted once, charging its one tools/call (tools/list is not charged).
+    expect(admissions.at(-1)?.calls).toEqual([{ id: 8, name: "get_item", args: expect.anything() }]);
 
     const progress = await post(call(10, { progressToken: "p" }));
     expect(progress.headers.get("content-type")).toBe("text/event-stream");
@@ -278,14 +283,19 @@ describe("session limits", () => {
     await h.close();
   });
 
-  it("caps open sessions and reaps idle ones", async () => {
+  it("caps open sessions (a token at the cap recycles its own oldest idle session, never another's) and reaps idle ones", async () => {
     const auth = { ...MCP_HEADERS, authorization: `Bearer ${h.token}` };
+    const first = await raw(server.url, { headers: auth, body: INIT });
+    expect(first.status).toBe(200);
     expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
-    expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
+    const other = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.otherToken}` }, body: INIT });
+    expect(other.status).toBe(503);
+    expect(other.headers["retry-after"]).toBe("5");
     const third = await raw(server.url, { headers: auth, body: INIT });
-    expect(third.status).toBe(503);
-    expect(third.headers["retry-after"]).toBe("5");
+    expect(third.status).toBe(200);
     expect(server.sessionCount()).toBe(2);
+    const gone = await raw(server.url, { headers: { ...auth, "mcp-session-id": first.headers["mcp-session-id"] as string, "mcp-protocol-version": "2025-06-18" }, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+    expect(gone.status).toBe(404);
     await expect.poll(() => server.sessionCount(), { timeout: 5000, interval: 100 }).toBe(0);
     expect((await raw(server.url, { headers: auth, body: INIT })).status).toBe(200);
   });

@@ -21,7 +21,6 @@ import { createGateway, type Gateway } from "../../src/app.js";
 import { resolveConfig } from "../../src/config.js";
 import type { ToolResult } from "../../src/context.js";
 import { createLog } from "../../src/log.js";
-import type { SessionContext } from "../../src/mcp/meta-tools.js";
 import { createRegistry } from "../../src/registry.js";
 import { createArgumentValidator } from "../../src/stages/validate.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
@@ -29,6 +28,7 @@ import { hashToken, mintToken } from "../../src/tokens/format.js";
 import { createUpstreamClient } from "../../src/upstream/upstream-client.js";
 import { sampleArguments } from "./sample-args.js";
 import type { UpstreamFetch } from "../../src/upstream/node-fetch.js";
+import { callAs } from "../support/call.js";
 
 const SPECS = join(process.cwd(), "test/fixtures/specs");
 const PRISM = join(process.cwd(), "node_modules/.bin/prism");
@@ -116,8 +116,6 @@ async function exercise(specGz: string, pick: (tools: ToolDescriptor[]) => ToolD
     upstream: createUpstreamClient(config.upstream, { fetch: recordingFetch }),
   });
   const validator = createArgumentValidator();
-  const confirm = gateway.metaTools.find((t) => t.name === "confirm_action")!;
-  const principal = await gateway.authenticate(secret);
 
   const chosen = pick(all.filter((t) => t.policy.excluded === false));
   const checked: { tool: string; exchange: Exchange }[] = [];
@@ -131,11 +129,10 @@ async function exercise(specGz: string, pick: (tools: ToolDescriptor[]) => ToolD
     }
     const before = exchanges.length;
     const signal = new AbortController().signal;
-    let result: ToolResult = await gateway.callTool({ name: tool.name, args, credential: secret, transport: "stdio", signal });
+    let result: ToolResult = await callAs(gateway, secret, tool.name, args, { signal });
     const pending = result.structuredContent as { status?: string; confirm_token?: string } | undefined;
     if (pending?.status === "pending_confirmation") {
-      const session: SessionContext = { principal, credential: secret, transport: "stdio", signal, gateway, params: {}, notifyToolsChanged: async () => {} };
-      result = await gateway.callMetaTool(confirm, { confirm_token: pending.confirm_token }, session);
+      result = await callAs(gateway, secret, "confirm_action", { confirm_token: pending.confirm_token }, { signal });
     }
     // The write's own request is the last one (a preview may have read the current state first).
     const exchange = exchanges.slice(before).at(-1);

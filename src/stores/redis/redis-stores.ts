@@ -168,18 +168,9 @@ async function connectForCli(config: Pick<Config, "redis">): Promise<RedisConnec
 /** Meta-tools that write pending-action state in Redis. */
 const WRITING_META_TOOLS = new Set(["confirm_action", "cancel_action"]);
 
-/**
- * Wraps the transport-side admission so a write (a preview of a write tool, confirm_action,
- * cancel_action) is refused with 503 + Retry-After while Redis is down, before the SDK starts a
- * response and before any rate-limit point is taken. Reads pass through to the limiter.
- */
-export function guardWrites<P>(
-  stores: Pick<RedisStores, "assertWritable">,
-  admit: (principal: P, toolName?: string) => Promise<void>,
-  isWriteTool: (name: string) => boolean,
-): (principal: P, toolName?: string) => Promise<void> {
-  return async function admitUnlessRedisDown(principal, toolName) {
-    if (toolName !== undefined && (WRITING_META_TOOLS.has(toolName) || isWriteTool(toolName))) stores.assertWritable();
-    return admit(principal, toolName);
+/** Admission's check before a tool's point is taken: writes and confirms fail closed while Redis is down. */
+export function writeGuard(stores: Pick<RedisStores, "assertWritable">, isWriteTool: (name: string) => boolean): (toolName: string) => void {
+  return function failClosedWhileRedisDown(toolName) {
+    if (WRITING_META_TOOLS.has(toolName) || isWriteTool(toolName)) stores.assertWritable();
   };
 }

@@ -1,0 +1,143 @@
+/**
+ * The gateway's contracts: what the composition root (src/app.ts) builds and what transports,
+ * the MCP server adapter and meta-tools use. This file imports no implementation, so none of them
+ * depends on another's.
+ */
+import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
+import type { AuditRecorder } from "./audit/recorder.js";
+import type { Config } from "./config.js";
+import type { AdmittedCall, CallContext, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
+import type { GatewayError } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { Metrics } from "./metrics.js";
+import type { AdmissionStages, Stages } from "./pipeline.js";
+import type { Registry } from "./registry.js";
+import type { ArgumentValidator } from "./stages/validate.js";
+import type { AuditSink } from "./stores/audit-sink.js";
+import type { PendingActionStore } from "./stores/pending-actions.js";
+import type { RateLimits } from "./stores/rate-limits.js";
+import type { TokenStore } from "./stores/tokens.js";
+import type { UpstreamClient } from "./upstream/upstream-client.js";
+
+/** Everything the stages, meta-tools and transports are built from. */
+export interface Deps {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly upstream: UpstreamClient;
+  readonly validator: ArgumentValidator;
+  readonly pendingActions: PendingActionStore;
+  /** Prometheus metrics of this gateway (served at /metrics). */
+  readonly metrics: Metrics;
+  /** Where audit records go: JSON Lines in the data dir by default. */
+  readonly auditSink: AuditSink;
+  /** Turns finished calls, refusals and action events into audit records. */
+  readonly audit: AuditRecorder;
+  readonly tokens: TokenStore;
+  readonly rateLimits: RateLimits;
+  /** Milliseconds since the epoch; a fake clock in tests. */
+  readonly now: () => number;
+  /** Test hook: replaces individual stages. */
+  readonly stages?: Partial<Stages>;
+  readonly admissionStages?: Partial<AdmissionStages>;
+}
+
+/** One request to admit: who presents what, asking for which tools/calls. */
+export interface AdmissionRequest {
+  readonly transport: Transport;
+  readonly credential?: string;
+  readonly sessionId?: string;
+  /** What was asked, for a refusal's audit record ("POST /mcp", "tools/list"). */
+  readonly request: string;
+  readonly calls?: readonly AdmittedCall[];
+  /** The caller's address, when known (refusals from unauthenticated callers are aggregated by it). */
+  readonly source?: string;
+}
+
+/** One tools/call of an admitted request. */
+export interface CallRequest {
+  readonly name: string;
+  readonly args: Record<string, unknown>;
+  /** The principal admission resolved for the request this call belongs to. */
+  readonly principal: Principal;
+  readonly transport: Transport;
+  readonly sessionId?: string;
+  readonly signal: AbortSignal;
+  readonly progress?: ProgressSink;
+  /** The session, for meta-tools (exposure mode, enabled modules, list_changed). */
+  readonly session?: SessionContext;
+  /** Executes the claimed pending action (confirm_action, a person's approval). */
+  readonly confirmed?: CallContext["confirmed"];
+  /** The meta-tool call this one runs inside (call_tool, confirm_action). */
+  readonly parent?: CallContext;
+}
+
+/** The typed outcome of one tools/call: the rendered result, plus what the stages decided. */
+export interface CallOutcome {
+  readonly result: ToolResult;
+  /** The refusal or failure, when the chain threw. */
+  readonly error?: GatewayError;
+  readonly pending?: PendingInfo;
+  readonly upstream?: UpstreamInfo;
+}
+
+/** What a meta-tool knows about the session that called it. */
+export interface SessionContext {
+  readonly principal: Principal;
+  readonly transport: Transport;
+  readonly sessionId?: string;
+  /** Aborted when the client cancels this call. */
+  readonly signal: AbortSignal;
+  /** Present when the client asked for progress on this call. */
+  readonly progress?: ProgressSink;
+  readonly gateway: Gateway;
+  /** Modules enabled for this session (exposure modes); shared by every call of the session. */
+  readonly enabledModules?: Set<string>;
+  /** Connection parameters: HTTP `/mcp?mode=...&modules=...` query, or their env equivalents over stdio. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Sends `notifications/tools/list_changed` to this session's client. */
+  notifyToolsChanged(): Promise<void>;
+}
+
+/** A tool as tools/list shows it (SDK-independent). */
+export interface ListedTool {
+  readonly name: string;
+  readonly title?: string;
+  readonly description: string;
+  readonly inputSchema: { readonly [key: string]: unknown };
+  readonly outputSchema?: { readonly [key: string]: unknown };
+  readonly annotations?: ToolAnnotations;
+}
+
+/** A tool implemented by the gateway itself: what tools/list shows, plus its handler. */
+export interface MetaTool extends ListedTool {
+  /** Runs inside the tool-call chain (`call` is its context: audit words, nested calls). */
+  handle(args: Record<string, unknown>, session: SessionContext, call: CallContext): Promise<ToolResult>;
+}
+
+/** Builds meta-tools from the gateway's dependencies (stores, registry, config). */
+export type MetaToolFactory = (deps: Deps) => readonly MetaTool[];
+
+/** What transports and meta-tools use. */
+export interface Gateway {
+  readonly deps: Deps;
+  readonly registry: Registry;
+  /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
+  replaceRegistry(registry: Registry): void;
+  readonly metaTools: readonly MetaTool[];
+  /**
+   * The admission chain: authenticates the credential once for the request, takes one normal-bucket
+   * point per tools/call in it, audits a refusal. Throws the GatewayError to answer (a call-level
+   * refusal carries `rpcId`).
+   */
+  admit(request: AdmissionRequest): Promise<Principal>;
+  /** The generated tools this principal may see. */
+  visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
+  /** tools/list: visible generated tools, then meta-tools. */
+  listTools(session: SessionContext): ListedTool[];
+  /** What the gateway depends on, checked now (the data dir; Redis in the distributed mode). */
+  readiness(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+  /** Runs one tools/call of an admitted request through the tool-call chain; never throws. */
+  call(request: CallRequest): Promise<CallOutcome>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+/**
+ * Streamable HTTP on Koa: `/mcp` (POST, GET for the server stream, DELETE to end a session) and
+ * the probes. `/mcp` is one composition of middleware, in order: error answers, Host/Origin guard,
+ * methods, body, admission, then the SDK server of the request's session.
+ */
+import type { Server as NodeServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import Koa from "koa";
+import Router from "@koa/router";
+import type { Gateway } from "../../gateway.js";
+import { admission } from "./admission.js";
+import { jsonRpcBody } from "./body.js";
+import { errorAnswers } from "./errors.js";
+import { hostGuard, methods } from "./guards.js";
+import { mcpHandler } from "./mcp.js";
+import { addProbes } from "./probes.js";
+import { createSessions, type LiveSession } from "./sessions.js";
+import type { McpState } from "./state.js";
+
+/** A running HTTP gateway. */
+export interface HttpHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly server: NodeServer;
+  /** Open stateful sessions. */
+  sessionCount(): number;
+  /** Sends notifications/tools/list_changed to every open session (hot reload). */
+  notifyToolsChanged(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the Koa app for a gateway; `listen` it yourself or use startHttpServer. */
+export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; sessions: Map<string, LiveSession>; closeSessions(): Promise<void> } {
+  const config = gateway.deps.config.http;
+  const log = gateway.deps.log;
+  const sessions = createSessions(gateway);
+  const app = new Koa();
+  const router = new Router();
+
+  app.use(errorAnswers(log));
+  addProbes(router, gateway, () => sessions.live.size);
+  router.all(
+    "/mcp",
+    hostGuard(config),
+    methods(config.stateless ? ["POST"] : ["GET", "POST", "DELETE"]),
+    jsonRpcBody(gateway.deps.config),
+    admission(gateway),
+    mcpHandler(gateway, sessions),
+  );
+
+  app.on("error", (err: unknown) => log.warn({ err }, "http error"));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  return { app, router, sessions: sessions.live, closeSessions: () => sessions.close() };
+}
+
+/** Starts the HTTP gateway; port 0 picks a free port. */
+export async function startHttpServer(gateway: Gateway, options: { port?: number; host?: string } = {}): Promise<HttpHandle> {
+  const { app, sessions, closeSessions } = createHttpApp(gateway);
+  const host = options.host ?? gateway.deps.config.http.host;
+  const port = options.port ?? gateway.deps.config.http.port;
+  const server = app.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${actual}/mcp`,
+    port: actual,
+    server,
+    sessionCount: () => sessions.size,
+    async notifyToolsChanged() {
+      await Promise.all([...sessions.values()].map((s) => s.server.sendToolListChanged().catch(() => undefined)));
+    },
+    async close() {
+      await closeSessions();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
