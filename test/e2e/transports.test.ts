@@ -11,9 +11,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixtureTools } from "./fixtures/tools/index.js";
-import { writeGenerated } from "./support/generated.js";
-import { startFixtureUpstream, type FixtureUpstream } from "./fixtures/upstream/server.mjs";
+import { fixtureTools } from "../fixtures/tools/index.js";
+import { writeGenerated } from "../support/generated.js";
+import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
 
 const CLI = join(process.cwd(), "bin/countersign.js");
 let up: FixtureUpstream;

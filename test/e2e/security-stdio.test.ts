@@ -11,10 +11,10 @@ import { join, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken } from "../src/tokens/format.js";
-import { SECURITY_TOOLS, filesUnder, secretNeedles, startCountingUpstream, tokensOn, writeGenerated, type CountingUpstream } from "./tokens/security-harness.js";
+import { mintToken } from "../../src/tokens/format.js";
+import { SECURITY_TOOLS, filesUnder, secretNeedles, startCountingUpstream, tokensOn, writeGenerated, type CountingUpstream } from "../tokens/security-harness.js";
 
-const bin = resolve(import.meta.dirname, "../bin/countersign.js");
+const bin = resolve(import.meta.dirname, "../../bin/countersign.js");
 const tmp = mkdtempSync(join(tmpdir(), "cs-e2e-security-stdio-"));
 const dataDir = join(tmp, "data");
 const generatedDir = join(tmp, "generated");

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createGateway, type Gateway } from "../src/app.js";
-import { resolveConfig } from "../src/config.js";
-import { createRegistry } from "../src/registry.js";
-import { createTokenFileStore } from "../src/stores/token-file-store.js";
-import type { TokenStore } from "../src/stores/tokens.js";
-import { hashToken, mintToken } from "../src/tokens/format.js";
-import { startHttpServer, type HttpHandle } from "../src/transports/http/index.js";
-import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "./fixtures/confirm/tasks-api.js";
+import { createGateway, type Gateway } from "../../src/app.js";
+import { resolveConfig } from "../../src/config.js";
+import { createRegistry } from "../../src/registry.js";
+import { createTokenFileStore } from "../../src/stores/token-file-store.js";
+import type { TokenStore } from "../../src/stores/tokens.js";
+import { hashToken, mintToken } from "../../src/tokens/format.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
+import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 
 type Result = { content: { type: string; text?: string }[]; structuredContent?: Record<string, any>; isError?: boolean };
 

@@ -3,11 +3,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AdmissionRequest, CallRequest, Gateway } from "../../src/app.js";
-import { GatewayError } from "../../src/errors.js";
-import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
-import { startAppHarness, type AppHarness } from "../app-harness.js";
-import { fixtureTools } from "../fixtures/tools/index.js";
+import type { AdmissionRequest, CallRequest, Gateway } from "../../../src/app.js";
+import { GatewayError } from "../../../src/errors.js";
+import { startHttpServer, type HttpHandle } from "../../../src/transports/http/index.js";
+import { startAppHarness, type AppHarness } from "../../app-harness.js";
+import { fixtureTools } from "../../fixtures/tools/index.js";
 
 async function connect(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "http-test", version: "1.0.0" });

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeGenerated } from "./support/generated.js";
-import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "./fixtures/confirm/tasks-api.js";
+import { writeGenerated } from "../support/generated.js";
+import { startTasksUpstream, TASK_TOOLS, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 
 type Result = { content: { type: string; text?: string }[]; structuredContent?: Record<string, any>; isError?: boolean };
 

@@ -13,12 +13,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGateway, type Gateway } from "../src/app.js";
-import { resolveConfig } from "../src/config.js";
-import { createRegistry } from "../src/registry.js";
-import { mintToken } from "../src/tokens/format.js";
-import { startHttpServer, type HttpHandle } from "../src/transports/http/index.js";
-import { SECURITY_TOOLS as TOOLS, filesUnder, secretNeedles, startCountingUpstream, tokensOn, writeGenerated, type CountingUpstream } from "./tokens/security-harness.js";
+import { createGateway, type Gateway } from "../../src/app.js";
+import { resolveConfig } from "../../src/config.js";
+import { createRegistry } from "../../src/registry.js";
+import { mintToken } from "../../src/tokens/format.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
+import { SECURITY_TOOLS as TOOLS, filesUnder, secretNeedles, startCountingUpstream, tokensOn, writeGenerated, type CountingUpstream } from "../tokens/security-harness.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "cs-e2e-security-"));
 const dataDir = join(tmp, "data");
