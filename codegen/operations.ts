@@ -12,6 +12,7 @@ import { evaluateRules, type Rule } from "./rules.js";
 import { createSchemaTranslator } from "./schema.js";
 import { SpecError } from "./spec-error.js";
 import { firstSentence } from "./text.js";
+import { addWarning, compareWarnings, type SpecWarning } from "./warnings.js";
 import { cmp, type Obj, type RawOperation } from "./transform/context.js";
 import { buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
 import { collectOperations } from "./transform/paths.js";
@@ -34,10 +35,17 @@ export interface ModuleInfo {
   readonly file: string;
 }
 
+/** A worked-around problem and the tools it touched (none when the part was dropped or its operation excluded). */
+export interface BuildWarning extends SpecWarning {
+  readonly tools: readonly string[];
+}
+
 export interface BuildResult {
   readonly tools: readonly ToolDescriptor[];
   readonly excluded: readonly ExcludedOperation[];
   readonly modules: readonly ModuleInfo[];
+  /** Sorted by pointer; empty for a spec without problems. */
+  readonly warnings: readonly BuildWarning[];
 }
 
 /** Builds every tool (and exclusion) of a loaded spec. */
@@ -48,14 +56,32 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
   const tagObjects = collectTags(root);
   const oauthPaths = collectOAuthPaths(root, resolver, spec.rootUrl);
 
-  const raws = collectOperations(root, resolver, spec.rootUrl);
-  const included: { raw: RawOperation; module: string; sensitive: boolean; base: string; explicit: boolean }[] = [];
+  const warnings = new Map<string, { w: SpecWarning; tools: Set<string> }>();
+  const record = (list: readonly SpecWarning[], tool?: string): void => {
+    for (const w of list) {
+      const key = `${w.pointer}\u0000${w.problem}`;
+      const entry = warnings.get(key) ?? { w, tools: new Set<string>() };
+      if (tool !== undefined) entry.tools.add(tool);
+      warnings.set(key, entry);
+    }
+  };
   const excluded: ExcludedOperation[] = [];
+  /** No sane tool can be made: the operation is listed as excluded, and the problem is a warning. */
+  const invalid = (method: string, path: string, operationId: string | undefined, problem: SpecWarning, also: readonly SpecWarning[] = []): void => {
+    excluded.push({ operationId: operationId ?? nameFromRoute(method, path), method, path, reason: `invalid: ${problem.problem} (${problem.pointer})` });
+    record([...also, { pointer: problem.pointer, problem: `${problem.problem}; the operation was excluded` }]);
+  };
 
-  for (const raw of raws) {
+  const specWarnings: SpecWarning[] = [...(spec.warnings ?? [])];
+  const collected = collectOperations(root, resolver, spec.rootUrl, specWarnings);
+  for (const bad of collected.invalid) invalid(bad.method, bad.path, undefined, bad.problem);
+  const included: { raw: RawOperation; module: string; sensitive: boolean; base: string; explicit: boolean; warnings: SpecWarning[] }[] = [];
+
+  for (const raw of collected.operations) {
     const { op, at } = raw;
     const method = raw.method.toUpperCase();
     const operationId = typeof op.operationId === "string" && op.operationId !== "" ? op.operationId : undefined;
+    const opWarnings: SpecWarning[] = [];
     const tags = Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === "string") : [];
     const reason = explicitExclusion(raw, tags, tagObjects);
     const mediaTypes = operationMediaTypes(raw, resolver);
@@ -66,28 +92,48 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
       excluded.push({ operationId: operationId ?? nameFromRoute(method, raw.path), method, path: raw.path, reason: why });
       continue;
     }
-    const mcpName = op["x-mcp-name"];
+    let mcpName = op["x-mcp-name"];
     if (mcpName !== undefined && (typeof mcpName !== "string" || !TOOL_NAME.test(mcpName))) {
-      throw new SpecError(`${at}/x-mcp-name`, "must be a string matching [a-z0-9_]{1,64}");
+      addWarning(opWarnings, { pointer: `${at}/x-mcp-name`, problem: "must be a string matching [a-z0-9_]{1,64}; ignored" });
+      mcpName = undefined;
     }
     const sensitive =
       op["x-mcp-sensitive"] === true || tags.some((t) => tagObjects.get(t)?.["x-mcp-sensitive"] === true) || (op["x-mcp-sensitive"] !== false && verdict.sensitive !== undefined);
-    const base = typeof mcpName === "string" ? mcpName : operationId ? fitName(snakeCase(operationId) || nameFromRoute(method, raw.path)) : nameFromRoute(method, raw.path);
-    included.push({ raw, module: moduleFor(raw, tags), sensitive, base, explicit: typeof mcpName === "string" });
+    const base = typeof mcpName === "string" ? mcpName : derivedName(raw);
+    included.push({ raw, module: moduleFor(raw, tags, opWarnings), sensitive, base, explicit: typeof mcpName === "string", warnings: opWarnings });
   }
 
-  // Names: explicit x-mcp-name first (a duplicate is an error), then derived names in path order.
+  // Names: explicit x-mcp-name first (a repeated one falls back to the derived name), then derived names in path order.
   const taken = new Set<string>();
   const names = new Map<(typeof included)[number], string>();
   for (const inc of included) {
     if (!inc.explicit) continue;
-    if (taken.has(inc.base)) throw new SpecError(`${inc.raw.at}/x-mcp-name`, `tool name ${JSON.stringify(inc.base)} is used twice`);
+    if (taken.has(inc.base)) {
+      addWarning(inc.warnings, { pointer: `${inc.raw.at}/x-mcp-name`, problem: `tool name ${JSON.stringify(inc.base)} is used twice; the operationId's name is used instead` });
+      inc.explicit = false;
+      inc.base = derivedName(inc.raw);
+      continue;
+    }
     taken.add(inc.base);
     names.set(inc, inc.base);
   }
   for (const inc of included) if (!inc.explicit) names.set(inc, claim(inc.base, taken));
 
-  const tools = included.map((inc) => buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, { spec, resolver, schemas }));
+  const ctx = { spec, resolver, schemas };
+  const tools: ToolDescriptor[] = [];
+  for (const inc of included) {
+    const method = inc.raw.method.toUpperCase();
+    const operationId = typeof inc.raw.op.operationId === "string" && inc.raw.op.operationId !== "" ? inc.raw.op.operationId : undefined;
+    try {
+      const tool = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
+      tools.push(tool);
+      record(inc.warnings, tool.name);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      invalid(method, inc.raw.path, operationId, { pointer: err.pointer, problem: err.problem }, inc.warnings);
+    }
+  }
+  record(specWarnings);
   tools.sort((a, b) => cmp(a.name, b.name));
   excluded.sort((a, b) => cmp(a.path, b.path) || cmp(a.method, b.method));
 
@@ -97,7 +143,17 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     description: moduleDescription(name, root, tagObjects),
     file: `${RESERVED_FILES.has(name) ? `${name}_tools` : name}.ts`,
   }));
-  return { tools, excluded, modules };
+  const sortedWarnings = [...warnings.values()]
+    .map(({ w, tools: names }) => ({ pointer: w.pointer, problem: w.problem, tools: [...names].sort(cmp) }))
+    .sort(compareWarnings);
+  return { tools, excluded, modules, warnings: sortedWarnings };
+}
+
+/** The name an operation gets without `x-mcp-name`. */
+function derivedName(raw: RawOperation): string {
+  const method = raw.method.toUpperCase();
+  const operationId = typeof raw.op.operationId === "string" && raw.op.operationId !== "" ? raw.op.operationId : undefined;
+  return operationId ? fitName(snakeCase(operationId) || nameFromRoute(method, raw.path)) : nameFromRoute(method, raw.path);
 }
 
 /** Tag Objects (§4.8.22) by name; the first of a repeated name wins. */

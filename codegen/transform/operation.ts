@@ -3,8 +3,9 @@ import type { HttpBinding, JsonSchema, ToolAnnotations, ToolDescriptor } from ".
 import { isObject } from "../load-spec.js";
 import { moduleName, snakeCase } from "../naming.js";
 import type { Resolver } from "../resolver.js";
-import type { DefsSink } from "../schema.js";
-import { SpecError, pointer } from "../spec-error.js";
+import { newSink } from "../schema.js";
+import { pointer } from "../spec-error.js";
+import { addWarning, type SpecWarning } from "../warnings.js";
 import { firstSentence, plain, titleFrom } from "../text.js";
 import { READ_METHODS, type Ctx, type Obj, type RawOperation } from "./context.js";
 import { buildArguments } from "./parameter.js";
@@ -15,14 +16,16 @@ import { serverPath } from "./servers.js";
 
 const HINTS = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
 
-/** The descriptor of one included operation, under its final name and module. */
-export function buildTool(raw: RawOperation, name: string, module: string, sensitive: boolean, ctx: Ctx): ToolDescriptor {
+/**
+ * The descriptor of one included operation, under its final name and module. What had to be
+ * relaxed goes to `warnings`; a SpecError means no sane tool can be made (the caller excludes it).
+ */
+export function buildTool(raw: RawOperation, name: string, module: string, sensitive: boolean, ctx: Ctx, warnings: SpecWarning[]): ToolDescriptor {
   const { op, at } = raw;
   const method = raw.method.toUpperCase() as HttpBinding["method"];
-  const defs: DefsSink = new Set();
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
-  const sink = { defs, properties, required, argNames: new Set<string>() };
+  const sink = { ...newSink(), properties, required, argNames: new Set<string>() };
 
   const args = buildArguments(raw, ctx, sink);
   const body = buildBody(raw, ctx, sink);
@@ -30,12 +33,15 @@ export function buildTool(raw: RawOperation, name: string, module: string, sensi
   const inputSchema: Obj = { type: "object", properties };
   if (required.length > 0) inputSchema.required = required;
   inputSchema.additionalProperties = false;
-  const inputDefs = ctx.schemas.buildDefs(defs, "request");
+  const inputDefs = ctx.schemas.buildDefs(sink, "request");
   if (inputDefs) inputSchema.$defs = inputDefs;
+  for (const w of sink.warnings) addWarning(warnings, w);
 
-  const { outputSchema, responseMediaTypes } = buildOutput(raw, ctx);
+  const { outputSchema, responseMediaTypes } = buildOutput(raw, ctx, warnings);
   const write = typeof op["x-mcp-write"] === "boolean" ? op["x-mcp-write"] : !READ_METHODS.has(method);
-  if (op["x-mcp-write"] !== undefined && typeof op["x-mcp-write"] !== "boolean") throw new SpecError(`${at}/x-mcp-write`, "must be true or false");
+  if (op["x-mcp-write"] !== undefined && typeof op["x-mcp-write"] !== "boolean") {
+    addWarning(warnings, { pointer: `${at}/x-mcp-write`, problem: `must be true or false; ignored (${write ? "a write" : "a read"} by its method)` });
+  }
 
   const summary = typeof op.summary === "string" && op.summary.trim() ? op.summary.trim() : undefined;
   const longText = typeof op.description === "string" && op.description.trim() ? op.description.trim() : undefined;
@@ -63,14 +69,14 @@ export function buildTool(raw: RawOperation, name: string, module: string, sensi
     ...(operationId !== undefined ? { operationId } : {}),
     inputSchema,
     ...(outputSchema ? { outputSchema } : {}),
-    annotations: buildAnnotations(raw, title, method, write),
+    annotations: buildAnnotations(raw, title, method, write, warnings),
     binding,
     policy: { write, sensitive, excluded: false },
   };
 }
 
 /** Method defaults, overridden key by key by `x-mcp-annotations`. */
-function buildAnnotations(raw: RawOperation, title: string, method: string, write: boolean): ToolAnnotations {
+function buildAnnotations(raw: RawOperation, title: string, method: string, write: boolean, warnings: SpecWarning[]): ToolAnnotations {
   const base = {
     title,
     readOnlyHint: !write,
@@ -81,14 +87,27 @@ function buildAnnotations(raw: RawOperation, title: string, method: string, writ
   const o = raw.op["x-mcp-annotations"];
   if (o === undefined) return base;
   const at = `${raw.at}/x-mcp-annotations`;
-  if (!isObject(o)) throw new SpecError(at, "must be an object of MCP tool annotations");
+  const warn = (where: string, problem: string): void => addWarning(warnings, { pointer: where, problem: `${problem}; ignored` });
+  if (!isObject(o)) {
+    warn(at, "must be an object of MCP tool annotations");
+    return base;
+  }
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(o)) {
     if (k === "title") {
-      if (typeof v !== "string") throw new SpecError(`${at}/title`, "must be a string");
+      if (typeof v !== "string") {
+        warn(`${at}/title`, "must be a string");
+        continue;
+      }
     } else if (HINTS.includes(k)) {
-      if (typeof v !== "boolean") throw new SpecError(pointer(at, k), "must be true or false");
-    } else throw new SpecError(pointer(at, k), "is not an MCP tool annotation (title, readOnlyHint, destructiveHint, idempotentHint, openWorldHint)");
+      if (typeof v !== "boolean") {
+        warn(pointer(at, k), "must be true or false");
+        continue;
+      }
+    } else {
+      warn(pointer(at, k), "is not an MCP tool annotation (title, readOnlyHint, destructiveHint, idempotentHint, openWorldHint)");
+      continue;
+    }
     out[k] = v;
   }
   return out as ToolAnnotations;
@@ -130,13 +149,11 @@ export function operationMediaTypes(raw: RawOperation, resolver: Resolver): stri
 }
 
 /** `x-mcp-module`, else the first tag, else the first path segment that is not a version prefix. */
-export function moduleFor(raw: RawOperation, tags: string[]): string {
+export function moduleFor(raw: RawOperation, tags: string[], warnings: SpecWarning[]): string {
   const explicit = raw.op["x-mcp-module"];
   if (explicit !== undefined) {
-    if (typeof explicit !== "string" || snakeCase(explicit) === "") {
-      throw new SpecError(`${raw.at}/x-mcp-module`, "must be a non-empty module name");
-    }
-    return moduleName(explicit);
+    if (typeof explicit === "string" && snakeCase(explicit) !== "") return moduleName(explicit);
+    addWarning(warnings, { pointer: `${raw.at}/x-mcp-module`, problem: "must be a non-empty module name; ignored" });
   }
   if (tags.length > 0) return moduleName(tags[0]!);
   // Version and API prefixes (`/v1`, `/api`) say nothing about the module.

@@ -2,9 +2,10 @@
 import type { ArgumentBinding, JsonSchema, ParameterLocation } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
 import { argumentName, claim, fitName } from "../naming.js";
-import type { DefsSink } from "../schema.js";
-import { SpecError, pointer } from "../spec-error.js";
-import type { Ctx, Obj, RawOperation } from "./context.js";
+import { describe, type DefsSink } from "../schema.js";
+import { pointer } from "../spec-error.js";
+import { RELAXED, addWarning } from "../warnings.js";
+import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 
 const LOCATIONS = new Set<ParameterLocation>(["path", "query", "header", "cookie"]);
 /** Header parameters OpenAPI says to ignore (§4.8.12.1): they are set by the HTTP layer. */
@@ -13,8 +14,7 @@ const IGNORED_HEADERS = new Set(["accept", "content-type", "authorization"]);
 const GATEWAY_HEADERS = new Set(["idempotency-key"]);
 
 /** Where a tool's arguments go: the input schema's properties and required list, and the names already used. */
-export interface InputSink {
-  readonly defs: DefsSink;
+export interface InputSink extends DefsSink {
   readonly properties: Record<string, JsonSchema>;
   readonly required: string[];
   readonly argNames: Set<string>;
@@ -22,7 +22,8 @@ export interface InputSink {
 
 /** Path-level then operation-level parameters; the operation's win on (name, in) (§4.8.10.1). */
 export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): ArgumentBinding[] {
-  const { defs, properties, required, argNames } = sink;
+  const { properties, required, argNames, warnings } = sink;
+  const warn = (at: string, problem: string): void => addWarning(warnings, { pointer: at, problem });
   const merged = new Map<string, { param: Obj; url: string; at: string }>();
   const lists: [unknown, string][] = [
     [raw.item.parameters, `${raw.at.slice(0, raw.at.lastIndexOf("/"))}/parameters`],
@@ -30,24 +31,35 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
   ];
   for (const [list, listAt] of lists) {
     if (list === undefined) continue;
-    if (!Array.isArray(list)) throw new SpecError(listAt, "parameters must be a list");
+    if (!Array.isArray(list)) {
+      warn(listAt, `parameters must be a list, not ${describe(list)}; ignored`);
+      continue;
+    }
+    const seen = new Set<string>();
     list.forEach((p, i) => {
       const at = `${listAt}/${i}`;
-      const r = ctx.resolver.deref(p, raw.itemUrl, at);
+      const r = tryDeref(ctx, p, raw.itemUrl, at, warnings, "parameter ignored");
+      if (!r) return;
       const param = r.value;
-      const pAt = r.key === "" ? at : ctx.resolver.display(r.url, r.fragment);
-      if (!isObject(param)) throw new SpecError(pAt, "parameter must be an object");
-      if (typeof param.name !== "string" || param.name === "") throw new SpecError(pAt, "parameter has no name");
+      const pAt = shownAt(ctx, r, at);
+      if (!isObject(param)) return warn(pAt, `parameter must be an object, not ${describe(param)}; ignored`);
+      if (typeof param.name !== "string" || param.name === "") return warn(pAt, "parameter has no name; ignored");
       if (typeof param.in !== "string" || !LOCATIONS.has(param.in as ParameterLocation)) {
-        throw new SpecError(pAt, `parameter ${JSON.stringify(param.name)} has an invalid location ${JSON.stringify(param.in)} (path, query, header or cookie)`);
+        return warn(pAt, `parameter ${JSON.stringify(param.name)} has an invalid location ${JSON.stringify(param.in)} (path, query, header or cookie); ignored`);
       }
-      merged.set(`${param.in}:${param.name}`, { param, url: r.key === "" ? raw.itemUrl : r.url, at: pAt });
+      const key = `${param.in}:${param.name}`;
+      // A list must not repeat (name, in) (§4.8.10.1); the later one wins, as before it was checked.
+      if (seen.has(key)) warn(pAt, `duplicate parameter ${JSON.stringify(param.name)} in ${param.in}; the later one is used`);
+      seen.add(key);
+      merged.set(key, { param, url: baseOf(r, raw.itemUrl), at: pAt });
     });
   }
 
   const templateNames = [...raw.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
   for (const t of templateNames) {
-    if (!merged.has(`path:${t}`)) throw new SpecError(raw.at, `path template variable {${t}} has no path parameter`);
+    if (merged.has(`path:${t}`)) continue;
+    warn(raw.at, `path template variable {${t}} has no path parameter; a required string argument was added`);
+    merged.set(`path:${t}`, { param: { name: t, in: "path", required: true, schema: { type: "string" } }, url: raw.itemUrl, at: raw.at });
   }
 
   const out: ArgumentBinding[] = [];
@@ -69,14 +81,16 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
     let contentType: string | undefined;
     if (param.schema === undefined) {
       if (!isObject(param.content) || Object.keys(param.content).length === 0) {
-        throw new SpecError(at, "parameter has neither schema nor content");
+        warn(at, `parameter has neither schema nor content; ${RELAXED}`);
+        schemaValue = {};
+      } else {
+        contentType = Object.keys(param.content)[0]!;
+        const media = param.content[contentType];
+        schemaValue = isObject(media) && media.schema !== undefined ? media.schema : {};
+        schemaAt = pointer(`${at}/content`, contentType, "schema");
       }
-      contentType = Object.keys(param.content)[0]!;
-      const media = param.content[contentType];
-      schemaValue = isObject(media) && media.schema !== undefined ? media.schema : {};
-      schemaAt = pointer(`${at}/content`, contentType, "schema");
     }
-    let schema = ctx.schemas.translate(schemaValue, url, schemaAt, "request", defs);
+    let schema = ctx.schemas.translate(schemaValue, url, schemaAt, "request", sink);
     schema = withDescription(schema, typeof param.description === "string" ? param.description : undefined, param.deprecated === true);
 
     let argName = argumentName(wire);

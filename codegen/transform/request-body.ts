@@ -2,8 +2,10 @@
 import type { BodyBinding, JsonSchema } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
 import { ARGUMENT_NAME, claim } from "../naming.js";
-import { SpecError, pointer } from "../spec-error.js";
-import type { Ctx, Obj, RawOperation } from "./context.js";
+import { describe } from "../schema.js";
+import { pointer } from "../spec-error.js";
+import { RELAXED, addWarning } from "../warnings.js";
+import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 import { buildEncoding, mediaRank, rankMedia } from "./media-type.js";
 import { withDescription, type InputSink } from "./parameter.js";
 
@@ -11,23 +13,37 @@ const FLAT_BLOCKERS = ["anyOf", "oneOf", "allOf", "not", "if", "$ref", "patternP
 
 /** Adds the body's arguments to `sink` and returns how to assemble it, or undefined when there is no body. */
 export function buildBody(raw: RawOperation, ctx: Ctx, sink: InputSink): BodyBinding | undefined {
-  const { defs, properties, required, argNames } = sink;
+  const { properties, required, argNames, warnings } = sink;
   if (raw.op.requestBody === undefined) return undefined;
   const at = `${raw.at}/requestBody`;
-  const r = ctx.resolver.deref(raw.op.requestBody, raw.itemUrl, at);
+  // A body the spec does not describe usably is still sent: as JSON, any value, optional.
+  const loose = (): BodyBinding => {
+    const argument = claim(argNames.has("body") ? "request_body" : "body", argNames);
+    properties[argument] = {};
+    return { mediaType: "application/json", mode: "wrapped", argument, required: false };
+  };
+  const r = tryDeref(ctx, raw.op.requestBody, raw.itemUrl, at, warnings, RELAXED);
+  if (!r) return loose();
   const body = r.value;
-  const bAt = r.key === "" ? at : ctx.resolver.display(r.url, r.fragment);
-  const url = r.key === "" ? raw.itemUrl : r.url;
-  if (!isObject(body)) throw new SpecError(bAt, "requestBody must be an object");
-  if (!isObject(body.content) || Object.keys(body.content).length === 0) throw new SpecError(bAt, "requestBody has no content");
+  const bAt = shownAt(ctx, r, at);
+  const url = baseOf(r, raw.itemUrl);
+  if (!isObject(body)) {
+    addWarning(warnings, { pointer: bAt, problem: `requestBody must be an object, not ${describe(body)}; ${RELAXED}` });
+    return loose();
+  }
+  if (!isObject(body.content) || Object.keys(body.content).length === 0) {
+    addWarning(warnings, { pointer: bAt, problem: `requestBody has no content; ${RELAXED}` });
+    return loose();
+  }
   const mediaType = rankMedia(Object.keys(body.content))[0]!;
-  const media = body.content[mediaType];
-  if (!isObject(media)) throw new SpecError(pointer(`${bAt}/content`, mediaType), "media type object must be an object");
+  const rawMedia = body.content[mediaType];
+  if (!isObject(rawMedia)) addWarning(warnings, { pointer: pointer(`${bAt}/content`, mediaType), problem: `media type object must be an object, not ${describe(rawMedia)}; ${RELAXED}` });
+  const media: Obj = isObject(rawMedia) ? rawMedia : {};
   const rank = mediaRank(mediaType);
   const bodyRequired = body.required === true;
   const schemaAt = pointer(`${bAt}/content`, mediaType, "schema");
   let schema: JsonSchema =
-    media.schema !== undefined ? ctx.schemas.translateTop(media.schema, url, schemaAt, "request", defs) : rank <= 3 ? {} : { type: "string" };
+    media.schema !== undefined ? ctx.schemas.translateTop(media.schema, url, schemaAt, "request", sink) : rank <= 3 ? {} : { type: "string" };
 
   const encoding = buildEncoding(media, rank);
   const fileProperties: string[] = [];
