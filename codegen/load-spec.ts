@@ -9,6 +9,7 @@ import path from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { SpecError } from "./spec-error.js";
+import { convertSwagger2 } from "./swagger2.js";
 import type { SpecWarning } from "./warnings.js";
 
 /** One parsed document (the root spec or a file it refers to), keyed by absolute URL. */
@@ -116,41 +117,6 @@ export function parseText(text: string, abs: string, shown: string): unknown {
     throw new SpecError("", `${shown}${line ? ` line ${line}` : ""}: invalid YAML (${firstLine})`);
   }
   return doc.toJS({ maxAliasCount: -1 });
-}
-
-/**
- * Swagger 2.0 → OpenAPI 3.0. A spec split across files (`source` set) has its external `$ref`s
- * resolved by the converter first, so parameters, responses and schemas in other files are
- * converted too (Swagger 2.0 fragments are not valid OpenAPI 3 on their own).
- */
-async function convertSwagger2(spec: Record<string, unknown>, source: string | undefined, options: LoadOptions, warnings: SpecWarning[]): Promise<Record<string, unknown>> {
-  const { default: converter } = await import("swagger2openapi");
-  const convert = async (resolve: boolean): Promise<Record<string, unknown>> => {
-    // The converter mutates its input; each attempt gets its own copy.
-    const input = structuredClone(spec);
-    const out = await converter.convertObj(input as never, { patch: true, warnOnly: true, resolve, ...(resolve ? { source, fetch: remoteFetch(options) } : {}) } as never);
-    return out.openapi as unknown as Record<string, unknown>;
-  };
-  if (source !== undefined) {
-    try {
-      return await convert(true);
-    } catch (err) {
-      warnings.push({ pointer: "#", problem: `external $refs of the Swagger 2.0 spec could not be resolved (${(err as Error).message}); converted without them` });
-    }
-  }
-  try {
-    return await convert(false);
-  } catch (err) {
-    throw new SpecError("#", `Swagger 2.0 conversion failed: ${(err as Error).message}`);
-  }
-}
-
-/** The converter's fetch for http(s) `$ref`s: refused unless remote refs are allowed. */
-function remoteFetch(options: LoadOptions): (url: string) => Promise<Response> {
-  return async (url) => {
-    if (!options.allowRemoteRefs) throw new Error(`remote $ref ${JSON.stringify(url)} is not fetched without --allow-remote-refs`);
-    return fetch(url, { signal: AbortSignal.timeout(30_000) });
-  };
 }
 
 /** Walks every loaded document for `$ref`s to other documents and loads them, transitively. */

@@ -1,4 +1,7 @@
 /** A problem inside one operation relaxes that part (with a warning naming its pointer) or excludes the operation; the rest is untouched. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import { byOperationId, expectSound, fixture, generateSpec } from "./helpers.js";
@@ -109,5 +112,36 @@ describe("Swagger 2.0 split across files", async () => {
     expect(get.inputSchema.properties).toEqual({ petId: { type: "string", pattern: "^[a-z0-9-]+$" } });
     const del = byOperationId(g.tools, "deletePet");
     expect(del.binding.arguments.map((a) => `${a.in}:${a.wireName}`)).toEqual(["path:petId", "header:X-Reason"]);
+  });
+});
+
+describe("Swagger 2.0 with fields the converter cannot take", () => {
+  it("drops a mistyped basePath and an operation's mistyped produces, with warnings, and converts the rest", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "countersign-swagger2-"));
+    try {
+      const file = path.join(dir, "bad-types.json");
+      const spec = {
+        swagger: "2.0",
+        info: { title: "t", version: "1" },
+        basePath: 5,
+        paths: {
+          "/things": {
+            get: { operationId: "listThings", produces: 5, responses: { "200": { description: "ok", schema: { type: "object", properties: { n: { type: "integer" } } } } } },
+            post: { operationId: "addThing", parameters: [{ in: "body", name: "body", schema: { type: "object", properties: { name: { type: "string" } } } }], responses: { "201": { description: "ok" } } },
+          },
+        },
+      };
+      await writeFile(file, JSON.stringify(spec));
+      const g = await generateSpec(file);
+      expectSound(g.tools);
+      expect(g.tools.map((t) => t.name).sort()).toEqual(["add_thing", "list_things"]);
+      expect(g.manifest.warnings).toEqual([
+        { pointer: "#/basePath", problem: "must be a string; ignored", tools: [] },
+        { pointer: "#/paths/~1things/get/produces", problem: "must be a list of strings; ignored", tools: [] },
+      ]);
+      expect(byOperationId(g.tools, "addThing").inputSchema.properties).toEqual({ name: { type: "string" } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
