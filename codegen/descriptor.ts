@@ -140,4 +140,8 @@ export interface Manifest {
     readonly annotations: ToolAnnotations;
   }[];
   readonly excluded: readonly { readonly operationId: string; readonly method: string; readonly path: string; readonly reason: string }[];
+  /** Problems in the spec that were worked around (relaxed schemas, dropped parts, invalid operations), by JSON pointer; absent when none. */
+  readonly warnings?: readonly { readonly pointer: string; readonly problem: string; readonly tools: readonly string[] }[];
+  /** Notes on the generation itself (a converted Swagger 2.0 spec, missing upstream types). */
+  readonly notes?: readonly string[];
 }

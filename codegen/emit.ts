@@ -62,7 +62,7 @@ export function emitCore(input: EmitInput): Map<string, string> {
     ].join("\n"),
   );
 
-  const manifest: Manifest & { notes?: readonly string[] } = {
+  const manifest: Manifest = {
     specSha256: input.sha256,
     command: input.command,
     api: input.api,
@@ -79,6 +79,7 @@ export function emitCore(input: EmitInput): Map<string, string> {
       annotations: t.annotations,
     })),
     excluded: input.build.excluded,
+    ...(input.build.warnings.length > 0 ? { warnings: input.build.warnings } : {}),
     ...(input.notes.length > 0 ? { notes: input.notes } : {}),
   };
   files.set("manifest.json", `${JSON.stringify(manifest, null, 2)}\n`);
@@ -88,7 +89,7 @@ export function emitCore(input: EmitInput): Map<string, string> {
 /** The generator's layout for hand-made descriptors (tests, benches): the same files the loader reads. */
 export function emitHandMade(api: string, tools: readonly ToolDescriptor[], command = "hand-made descriptors"): Map<string, string> {
   const modules = [...new Set(tools.map((t) => t.module))].sort().map((name) => ({ name, description: `${name} tools.`, file: `${name}.ts` }));
-  return emitCore({ api, title: api, version: "1", sha256: "0".repeat(64), command, build: { tools, excluded: [], modules }, notes: [] });
+  return emitCore({ api, title: api, version: "1", sha256: "0".repeat(64), command, build: { tools, excluded: [], modules, warnings: [] }, notes: [] });
 }
 
 /** `types.ts`: the descriptor contract, copied verbatim from the package after the header. */

@@ -5,8 +5,8 @@
 import path from "node:path";
 import { ConfigError } from "./config.js";
 import { emitCore, emitTypes, emitUpstream } from "./emit.js";
-import { loadSpec } from "./load-spec.js";
-import { buildTools } from "./operations.js";
+import { isObject, loadSpec } from "./load-spec.js";
+import { buildTools, type BuildWarning } from "./operations.js";
 import { DEFAULT_RULES, type Rule } from "./rules.js";
 import { SpecError } from "./spec-error.js";
 import { startUpstreamTypes } from "./upstream-types.js";
@@ -32,6 +32,8 @@ export interface GenerateSummary {
   readonly modules: number;
   readonly excluded: number;
   readonly notes: readonly string[];
+  /** Problems worked around instead of failing, sorted by pointer (`--strict` makes them fatal). */
+  readonly warnings: readonly BuildWarning[];
 }
 
 export type GenerateOutcome =
@@ -58,7 +60,7 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
       pendingTypes?.cancel();
       throw err;
     }
-    const info = spec.root.info as Record<string, unknown>;
+    const info = isObject(spec.root.info) ? spec.root.info : {};
     const api = req.api ?? apiNameOf(req.specPath);
     const notes: string[] = [];
     if (converted) notes.push(`converted from ${spec.sourceVersion} with swagger2openapi; pointers refer to the converted document`);
@@ -86,7 +88,7 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
     return {
       ok: true,
       files: sorted,
-      summary: { api, sha256: spec.sha256, tools: build.tools.length, modules: build.modules.length, excluded: build.excluded.length, notes },
+      summary: { api, sha256: spec.sha256, tools: build.tools.length, modules: build.modules.length, excluded: build.excluded.length, notes, warnings: build.warnings },
     };
   } catch (err) {
     if (err instanceof SpecError) return { ok: false, error: err.message, pointer: err.pointer };

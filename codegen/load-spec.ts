@@ -9,6 +9,8 @@ import path from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { SpecError } from "./spec-error.js";
+import { convertSwagger2 } from "./swagger2.js";
+import type { SpecWarning } from "./warnings.js";
 
 /** One parsed document (the root spec or a file it refers to), keyed by absolute URL. */
 export interface SpecDocuments {
@@ -27,6 +29,8 @@ export interface LoadedSpec extends SpecDocuments {
   readonly sourceVersion: string;
   /** sha256 of the root file's (decompressed) bytes. */
   readonly sha256: string;
+  /** Problems with the spec as a whole that were worked around (a missing info object, an unreadable referenced file). */
+  readonly warnings: readonly SpecWarning[];
 }
 
 export interface LoadOptions {
@@ -43,12 +47,15 @@ export async function loadSpec(file: string, options: LoadOptions = {}): Promise
   const parsed = parseText(text, abs, path.basename(file));
   if (!isObject(parsed)) throw new SpecError("#", "the spec is not an object");
 
+  const warnings: SpecWarning[] = [];
+  // Walking a 13 MB document for external refs costs more than this scan of its text.
+  const hasExternalRefs = /\$ref["']?\s*:\s*["']?(?!#)[^\s"']/.test(text);
   let root = parsed;
   let sourceVersion: string;
   if (typeof parsed.swagger === "string" || typeof parsed.swagger === "number") {
     sourceVersion = `swagger ${String(parsed.swagger)}`;
     if (!String(parsed.swagger).startsWith("2.")) throw new SpecError("#/swagger", `unsupported Swagger version ${String(parsed.swagger)}`);
-    root = await convertSwagger2(parsed);
+    root = await convertSwagger2(parsed, hasExternalRefs ? abs : undefined, options, warnings);
   } else if (typeof parsed.openapi === "string") {
     sourceVersion = `openapi ${parsed.openapi}`;
   } else {
@@ -59,14 +66,13 @@ export async function loadSpec(file: string, options: LoadOptions = {}): Promise
   if (/^3\.0\.\d+/.test(version)) dialect = "3.0";
   else if (/^3\.[12]\.\d+/.test(version)) dialect = "3.1";
   else throw new SpecError("#/openapi", `unsupported OpenAPI version ${JSON.stringify(version)} (3.0.x, 3.1.x or Swagger 2.0 expected)`);
-  if (!isObject(root.info)) throw new SpecError("#/info", "missing info object");
-  if (root.paths !== undefined && !isObject(root.paths)) throw new SpecError("#/paths", "paths must be an object");
+  if (!isObject(root.info)) warnings.push({ pointer: "#/info", problem: "missing info object; the API is titled after its file" });
+  if (root.paths !== undefined && !isObject(root.paths)) warnings.push({ pointer: "#/paths", problem: "paths must be an object; no operations were read" });
 
   const rootUrl = pathToFileURL(abs).href;
   const documents = new Map<string, unknown>([[rootUrl, root]]);
-  // Walking a 13 MB document for external refs costs more than this scan of its text.
-  if (/\$ref["']?\s*:\s*["']?(?!#)[^\s"']/.test(text)) await loadReferencedDocuments(documents, rootUrl, options);
-  return { root, dialect, sourceVersion, sha256, rootUrl, documents };
+  if (hasExternalRefs) await loadReferencedDocuments(documents, rootUrl, options, warnings);
+  return { root, dialect, sourceVersion, sha256, rootUrl, documents, warnings };
 }
 
 async function readBytes(abs: string, shown: string): Promise<Buffer> {
@@ -113,27 +119,31 @@ export function parseText(text: string, abs: string, shown: string): unknown {
   return doc.toJS({ maxAliasCount: -1 });
 }
 
-async function convertSwagger2(spec: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const { default: converter } = await import("swagger2openapi");
-  try {
-    const out = await converter.convertObj(spec as never, { patch: true, warnOnly: true, resolve: false } as never);
-    return out.openapi as unknown as Record<string, unknown>;
-  } catch (err) {
-    throw new SpecError("#", `Swagger 2.0 conversion failed: ${(err as Error).message}`);
-  }
-}
-
 /** Walks every loaded document for `$ref`s to other documents and loads them, transitively. */
-async function loadReferencedDocuments(documents: Map<string, unknown>, rootUrl: string, options: LoadOptions): Promise<void> {
+async function loadReferencedDocuments(documents: Map<string, unknown>, rootUrl: string, options: LoadOptions, warnings: SpecWarning[]): Promise<void> {
   const queue = [rootUrl];
+  const failed = new Set<string>();
   while (queue.length > 0) {
     const url = queue.shift()!;
     const refs = collectExternalRefs(documents.get(url));
     for (const [ref, where] of refs) {
-      const target = documentUrl(ref, url);
-      if (documents.has(target)) continue;
+      let target: string;
+      try {
+        target = documentUrl(ref, url);
+      } catch {
+        continue; // Not a URL: the resolver reports it where the reference is used.
+      }
+      if (documents.has(target) || failed.has(target)) continue;
       const at = url === rootUrl ? where : `${displayUrl(url, rootUrl)}${where}`;
-      documents.set(target, await fetchDocument(target, at, ref, options));
+      try {
+        documents.set(target, await fetchDocument(target, at, ref, options));
+      } catch (err) {
+        if (!(err instanceof SpecError)) throw err;
+        // Only the operations that use the document lose what it describes.
+        failed.add(target);
+        warnings.push({ pointer: err.pointer, problem: err.problem });
+        continue;
+      }
       queue.push(target);
     }
   }

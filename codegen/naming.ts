@@ -5,9 +5,16 @@ export const TOOL_NAME = /^[a-z0-9_]{1,64}$/;
 /** Property names MCP clients accept in an input schema (Claude: `^[a-zA-Z0-9_.-]{1,64}$`). */
 export const ARGUMENT_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 
-/** Splits an identifier into lowercase words: `getHTTPRepos/list-for_org` → get, http, repos, list, for, org. */
+/**
+ * Splits an identifier into lowercase words: `getHTTPRepos/list-for_org` → get, http, repos,
+ * list, for, org. Acronyms stay whole: a plural one (`IPs`, `URLs`) is one word, and so is a
+ * two-capital word (`OAuth2`, `IPv4`, `OEmbed`), except that a leading `A` before a capitalised
+ * word is the article (`getAUser` → get, a, user).
+ */
 export function words(text: string): string[] {
   return text
+    .replace(/(?<![A-Z])([A-Z]{2,}s)(?![a-z])/g, (_m, plural: string) => ` ${plural.toLowerCase()} `)
+    .replace(/(?<![A-Z])([B-Z])([A-Z])(?=[a-z])/g, (_m, first: string, second: string) => `${first}${second.toLowerCase()}`)
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
     .toLowerCase()

@@ -35,7 +35,12 @@ export function createResolver(docs: SpecDocuments): Resolver {
   }
 
   function resolveRef(ref: string, baseUrl: string, at: string): Resolved {
-    const url = documentUrl(ref, baseUrl);
+    let url: string;
+    try {
+      url = documentUrl(ref, baseUrl);
+    } catch {
+      throw new SpecError(at, `unresolvable $ref ${JSON.stringify(ref)}: not a valid URL`);
+    }
     const hash = ref.indexOf("#");
     const fragment = hash === -1 ? "" : ref.slice(hash + 1);
     const key = `${url}#${fragment}`;

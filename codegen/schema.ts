@@ -10,15 +10,28 @@ import { createHash } from "node:crypto";
 import type { JsonSchema } from "./descriptor.js";
 import type { Resolver, Resolved } from "./resolver.js";
 import { SpecError, escapeToken } from "./spec-error.js";
+import { FIRST_WINS, makeNullable, mergeAllOf } from "./schema-merge.js";
 import { normalizeNode, validRegex } from "./strict-schema.js";
+import { RELAXED, addWarning, type SpecWarning } from "./warnings.js";
 
 type Obj = Record<string, unknown>;
 
 /** Requests drop `readOnly` properties; responses drop `writeOnly` ones. */
 export type Mode = "request" | "response";
 
-/** Collects the recursive components a translated schema refers to (by resolver key). */
-export type DefsSink = Set<string>;
+/**
+ * What translating one tool's schemas collects: the components that stay references (by resolver
+ * key, for `$defs`) and the problems that were relaxed to an unconstrained schema.
+ */
+export interface DefsSink {
+  readonly defs: Set<string>;
+  readonly warnings: SpecWarning[];
+}
+
+/** An empty sink. */
+export function newSink(): DefsSink {
+  return { defs: new Set(), warnings: [] };
+}
 
 export interface SchemaTranslator {
   /** Translates the schema `value` found at `at` inside document `url`; adds needed `$defs` keys to `defs`. */
@@ -34,6 +47,7 @@ export interface SchemaTranslator {
 interface Memo {
   readonly schema: JsonSchema;
   readonly defs: readonly string[];
+  readonly warnings: readonly SpecWarning[];
   /** Length of the schema's JSON text: large shared components become `$defs` instead of copies. */
   readonly size: number;
 }
@@ -79,7 +93,9 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
       else if (v !== null && typeof v === "object") {
         const o = v as Obj;
         if (!names && typeof o.$ref === "string") {
-          out.push(resolver.resolveRef(o.$ref, node.url, resolver.display(node.url, node.fragment)).key);
+          // A broken reference is no edge: translating it reports the problem where it is written.
+          const target = tryResolve(o.$ref, node.url);
+          if (target) out.push(target.key);
         }
         for (const k of Object.keys(o)) {
           if (!names && (k === "$ref" || k === "example" || k === "examples" || k === "enum" || k === "const" || k === "default" || k.startsWith("x-"))) continue;
@@ -90,6 +106,15 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     }
     edgesOf.set(node.key, out);
     return out;
+  }
+
+  function tryResolve(ref: string, url: string): Resolved | undefined {
+    try {
+      return resolver.resolveRef(ref, url, "");
+    } catch (err) {
+      if (err instanceof SpecError) return undefined;
+      throw err;
+    }
   }
 
   const nodes = new Map<string, Resolved>();
@@ -174,11 +199,16 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     return false;
   }
 
-  function translateRefTarget(r: Resolved, mode: Mode, defs: DefsSink | undefined): Memo {
+  function absorb(sink: DefsSink, m: Memo): void {
+    for (const d of m.defs) sink.defs.add(d);
+    for (const w of m.warnings) addWarning(sink.warnings, w);
+  }
+
+  function translateRefTarget(r: Resolved, mode: Mode, sink: DefsSink | undefined): Memo {
     const key = `${mode}|${r.key}`;
     const hit = memo.get(key);
     if (hit) {
-      if (defs) for (const d of hit.defs) defs.add(d);
+      if (sink) absorb(sink, hit);
       return hit;
     }
     if (inProgress.has(key)) {
@@ -186,41 +216,53 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
       throw new SpecError(resolver.display(r.url, r.fragment), "internal: unexpected reference cycle");
     }
     inProgress.add(key);
-    const own: DefsSink = new Set();
+    const own = newSink();
     const schema = tr(r.value, r.url, resolver.display(r.url, r.fragment), mode, own);
     inProgress.delete(key);
-    const m: Memo = { schema, defs: [...own], size: JSON.stringify(schema).length };
+    const m: Memo = { schema, defs: [...own.defs], warnings: own.warnings, size: JSON.stringify(schema).length };
     memo.set(key, m);
-    if (defs) for (const d of own) defs.add(d);
+    if (sink) absorb(sink, m);
     return m;
   }
 
   /** A reference that stays a reference: recursive, or too large to copy into every tool. */
-  function refOrInline(r: Resolved, mode: Mode, defs: DefsSink): JsonSchema {
+  function refOrInline(r: Resolved, mode: Mode, sink: DefsSink): JsonSchema {
     if (isRecursive(r)) {
       nodes.set(r.key, r);
-      defs.add(r.key);
+      sink.defs.add(r.key);
       return { $ref: `#/$defs/${escapeToken(defName(r))}` };
     }
     const m = translateRefTarget(r, mode, undefined);
     if (m.size > INLINE_LIMIT) {
       nodes.set(r.key, r);
-      defs.add(r.key);
+      sink.defs.add(r.key);
       return { $ref: `#/$defs/${escapeToken(defName(r))}` };
     }
-    for (const d of m.defs) defs.add(d);
+    absorb(sink, m);
     return m.schema;
+  }
+
+  /** Follows a `$ref`; a broken one becomes a warning and undefined. */
+  function follow(ref: string, url: string, at: string, sink: DefsSink): Resolved | undefined {
+    try {
+      return resolver.resolveRef(ref, url, at);
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      addWarning(sink.warnings, { pointer: err.pointer || at, problem: `${err.problem}; ${RELAXED}` });
+      return undefined;
+    }
   }
 
   function tr(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
     if (typeof value === "boolean") return value;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new SpecError(at, "schema must be an object or a boolean");
+      addWarning(defs.warnings, { pointer: at, problem: `schema must be an object or a boolean, not ${describe(value)}; ${RELAXED}` });
+      return {};
     }
     const node = value as Obj;
     if (typeof node.$ref === "string") {
-      const r = resolver.resolveRef(node.$ref, url, at);
-      const base = refOrInline(r, mode, defs);
+      const r = follow(node.$ref, url, at, defs);
+      const base = r ? refOrInline(r, mode, defs) : {};
       const siblings = Object.keys(node).filter((k) => k !== "$ref" && !k.startsWith("x-") && !DROPPED_ANNOTATIONS.has(k));
       const nullable = dialect === "3.0" && node.nullable === true;
       if (siblings.length === 0 && !nullable) return base;
@@ -247,7 +289,12 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
 
     if (typeof node.title === "string") out.title = node.title;
     if (typeof node.description === "string" && node.description !== "") out.description = node.description;
-    if (node.type !== undefined) out.type = node.type;
+    if (node.type !== undefined) {
+      out.type = node.type;
+      const names = Array.isArray(node.type) ? node.type : [node.type];
+      const unknown = names.filter((t) => typeof t !== "string" || !SCHEMA_TYPES.has(t));
+      if (unknown.length > 0) addWarning(defs.warnings, { pointer: `${at}/type`, problem: `unknown type ${unknown.map((t) => JSON.stringify(t)).join(", ")}; ignored` });
+    }
     if (node.format !== undefined) out.format = node.format;
     if (node.const !== undefined) out.const = node.const;
     if (node.enum !== undefined) out.enum = node.enum;
@@ -282,10 +329,10 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     // Objects.
     let dropped: Set<string> | undefined;
     if (node.properties !== undefined) {
-      if (node.properties === null || typeof node.properties !== "object" || Array.isArray(node.properties)) {
-        throw new SpecError(`${at}/properties`, "properties must be an object");
-      }
       const props: Obj = {};
+      if (node.properties === null || typeof node.properties !== "object" || Array.isArray(node.properties)) {
+        addWarning(defs.warnings, { pointer: `${at}/properties`, problem: `properties must be an object, not ${describe(node.properties)}; ignored` });
+      } else
       for (const [name, s] of Object.entries(node.properties as Obj)) {
         if (mode === "request" && hasFlag(s, url, "readOnly")) {
           (dropped ??= new Set()).add(name);
@@ -333,7 +380,8 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     return result;
   }
 
-  function buildDefs(keys: DefsSink, mode: Mode): Record<string, JsonSchema> | undefined {
+  function buildDefs(sink: DefsSink, mode: Mode): Record<string, JsonSchema> | undefined {
+    const keys = sink.defs;
     if (keys.size === 0) return undefined;
     const all = new Map<string, JsonSchema>();
     const maxDepth = MAX_DEF_DEPTH[mode];
@@ -353,6 +401,7 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
         }
         spent += m.size;
         all.set(name, m.schema);
+        for (const w of m.warnings) addWarning(sink.warnings, w);
         for (const d of [...m.defs].sort()) if (!all.has(defName(nodes.get(d)!))) next.push(d);
       }
       level = next;
@@ -363,10 +412,11 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   /** Top level of a body or response: a reference is always unwrapped one level, never left as a bare `$ref`. */
   function translateTop(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
     if (value !== null && typeof value === "object" && typeof (value as Obj).$ref === "string" && Object.keys(value as Obj).length === 1) {
-      const r = resolver.resolveRef((value as Obj).$ref as string, url, at);
+      const r = follow((value as Obj).$ref as string, url, at, defs);
+      if (!r) return {};
       if (isRecursive(r)) {
         nodes.set(r.key, r);
-        defs.add(r.key);
+        defs.defs.add(r.key);
       }
       return translateRefTarget(r, mode, defs).schema;
     }
@@ -381,90 +431,13 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   };
 }
 
-/** Adds `null` to what a schema accepts (OpenAPI 3.0 `nullable: true`). */
-export function makeNullable(s: JsonSchema): JsonSchema {
-  if (s === true) return true;
-  if (s === false) return { type: "null" };
-  const o = s as Obj;
-  const composite = "allOf" in o || "anyOf" in o || "oneOf" in o || "$ref" in o || "not" in o || "const" in o || "if" in o;
-  if (!composite && typeof o.type === "string") {
-    const out: Obj = { ...o, type: o.type === "null" ? "null" : [o.type, "null"] };
-    if (Array.isArray(o.enum) && !o.enum.includes(null)) out.enum = [...o.enum, null];
-    return out;
-  }
-  if (!composite && Array.isArray(o.type)) {
-    if (o.type.includes("null")) return o;
-    const out: Obj = { ...o, type: [...o.type, "null"] };
-    if (Array.isArray(o.enum) && !o.enum.includes(null)) out.enum = [...o.enum, null];
-    return normalizeNode(out);
-  }
-  if (Object.keys(o).length === 0) return o;
-  const { description, title, ...rest } = o;
-  const out: Obj = {};
-  if (title !== undefined) out.title = title;
-  if (description !== undefined) out.description = description;
-  out.anyOf = [rest, { type: "null" }];
-  return out;
-}
+/** Schema types OpenAPI knows (3.0 also has `file` from converted Swagger 2.0). */
+const SCHEMA_TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null", "file"]);
 
-const FIRST_WINS = new Set(["title", "description", "default", "deprecated"]);
-
-/**
- * Merges translated allOf members into one schema, or returns undefined when that could change
- * the meaning (conflicting keywords, references that must stay references).
- */
-export function mergeAllOf(parts: JsonSchema[]): JsonSchema | undefined {
-  const out: Obj = {};
-  for (const p of parts) {
-    if (p === true) continue;
-    if (p === false) return undefined;
-    const o = p as Obj;
-    if ("$ref" in o) return undefined;
-    for (const [k, v] of Object.entries(o)) {
-      if (!(k in out)) {
-        out[k] = k === "properties" ? { ...(v as Obj) } : k === "required" ? [...(v as string[])] : v;
-        continue;
-      }
-      if (FIRST_WINS.has(k)) continue;
-      if (k === "properties") {
-        const props = out.properties as Obj;
-        for (const [name, ps] of Object.entries(v as Obj)) {
-          const prev = props[name] as JsonSchema | undefined;
-          if (prev === undefined || isEmptySchema(prev)) props[name] = ps;
-          else if (isEmptySchema(ps as JsonSchema) || sameJson(prev, ps)) continue;
-          else props[name] = mergeAllOf([prev, ps as JsonSchema]) ?? { allOf: [prev, ps] };
-        }
-      } else if (k === "required") {
-        out.required = [...new Set([...(out.required as string[]), ...(v as string[])])];
-      } else if (k === "type") {
-        const merged = intersectTypes(out.type, v);
-        if (merged === undefined) return undefined;
-        out.type = merged;
-      } else if (!sameJson(out[k], v)) {
-        return undefined;
-      }
-    }
-  }
-  return normalizeNode(out);
-}
-
-function intersectTypes(a: unknown, b: unknown): unknown {
-  const as = Array.isArray(a) ? (a as string[]) : [a as string];
-  const bs = Array.isArray(b) ? (b as string[]) : [b as string];
-  const out: string[] = [];
-  for (const t of as) {
-    if (bs.includes(t)) out.push(t);
-    else if (t === "integer" && bs.includes("number")) out.push("integer");
-    else if (t === "number" && bs.includes("integer")) out.push("integer");
-  }
-  if (out.length === 0) return undefined;
-  return out.length === 1 ? out[0] : out;
-}
-
-function isEmptySchema(s: JsonSchema): boolean {
-  return s === true || (typeof s === "object" && Object.keys(s).length === 0);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+/** `null`, `an array`, `a number`, ...: for messages. */
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "missing";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }

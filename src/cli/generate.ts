@@ -1,8 +1,9 @@
 /**
- * `countersign generate [--spec FILE] [--out DIR] [--config FILE] [--check] [--allow-remote-refs]`
+ * `countersign generate [--spec FILE] [--out DIR] [--config FILE] [--check] [--strict] [--allow-remote-refs]`
  *
  * Exit codes: 0 written (or up to date with --check), 1 stale output with --check or a write
- * failure, 2 bad spec, bad config or bad usage (nothing written).
+ * failure, 2 unreadable or non-OpenAPI spec, bad config, bad usage, or with --strict any warning
+ * (nothing written). Problems inside operations are warnings on stderr, not failures.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -13,12 +14,13 @@ import { staleFiles, writeAtomically } from "../../codegen/output.js";
 const DEFAULT_SPEC = "openapi/workspace.yaml";
 const DEFAULT_CONFIG = "openapi/countersign.yaml";
 
-const USAGE = `usage: countersign generate [--spec FILE] [--out DIR] [--config FILE] [--check] [--allow-remote-refs]
+const USAGE = `usage: countersign generate [--spec FILE] [--out DIR] [--config FILE] [--check] [--strict] [--allow-remote-refs]
 
   --spec FILE           OpenAPI 3.0/3.1 or Swagger 2.0, JSON or YAML (env COUNTERSIGN_SPEC; default ${DEFAULT_SPEC})
   --out DIR             output folder (env COUNTERSIGN_OUT; default generated/<spec base name>)
   --config FILE         generator config (env COUNTERSIGN_GENERATE_CONFIG; default ${DEFAULT_CONFIG} if present)
   --check               regenerate in memory; exit 1 and list stale files if the output differs
+  --strict              any warning (a relaxed schema, an invalid operation) fails: exit 2, nothing written
   --allow-remote-refs   fetch http(s) $refs (off by default)
 `;
 
@@ -27,12 +29,13 @@ interface Args {
   out?: string;
   config?: string;
   check: boolean;
+  strict: boolean;
   allowRemoteRefs: boolean;
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const args: Args = { check: false, allowRemoteRefs: false, help: false };
+  const args: Args = { check: false, strict: false, allowRemoteRefs: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -48,6 +51,9 @@ function parseArgs(argv: string[]): Args | string {
       }
       case "--check":
         args.check = true;
+        break;
+      case "--strict":
+        args.strict = true;
         break;
       case "--allow-remote-refs":
         args.allowRemoteRefs = true;
@@ -120,6 +126,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const s = outcome.summary;
+  for (const w of s.warnings) process.stderr.write(`countersign generate: warning: ${w.pointer ? `${w.pointer}: ` : ""}${w.problem}\n`);
+  if (parsed.strict && s.warnings.length > 0) {
+    process.stderr.write(`countersign generate --strict: ${shown(spec)} has ${s.warnings.length} warning${s.warnings.length === 1 ? "" : "s"}; nothing written\n`);
+    return 2;
+  }
   if (parsed.check) {
     const stale = existsSync(out) ? await staleFiles(out, outcome.files) : [`${shown(out)} (missing)`];
     if (stale.length > 0) {

@@ -7,6 +7,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const COMMANDS: Record<string, Command> = {
   generate: { summary: "generate tool modules from an OpenAPI spec", load: () => import("./generate.js") },
+  lint: { summary: "report what agents will see of a spec and what to fix in it (Markdown, or --json)", load: () => import("./lint.js") },
   tokens: { summary: "create, list and revoke access tokens", load: () => import("./tokens.js") },
   audit: { summary: "read the audit trail: tail [--follow] | query [--token --tool --outcome --since]", load: () => import("./audit.js") },
   serve: { summary: "serve the tools over Streamable HTTP (/mcp)", load: () => import("./serve.js") },

@@ -44,9 +44,13 @@ describe("remote $refs", () => {
         paths: { "/items": { get: { operationId: "listItems", parameters: [{ $ref: `${base}/components.yaml#/Limit` }], responses: { "200": { description: "ok" } } } } },
       }),
     );
+    // Refused: a warning naming where the reference is, and the parameter is left out.
     const refused = await generate({ specPath: spec, command: "t", upstreamTypes: false });
-    expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.error).toContain("#/paths/~1items/get/parameters/0: remote $ref");
+    expect(refused.ok).toBe(true);
+    const refusedWarnings = refused.ok ? refused.summary.warnings.map((w) => `${w.pointer}: ${w.problem}`) : [];
+    expect(refusedWarnings[0]).toContain("#/paths/~1items/get/parameters/0: remote $ref");
+    expect(refusedWarnings[0]).toContain("is not fetched without --allow-remote-refs");
+    expect(refusedWarnings[1]).toMatch(/^#\/paths\/~1items\/get\/parameters\/0: unresolvable \$ref .*document not loaded; parameter ignored$/);
     expect(requests).toBe(0);
 
     const g = await generateSpec(spec, { allowRemoteRefs: true });
@@ -56,7 +60,7 @@ describe("remote $refs", () => {
     const missing = spec.replace("remote.json", "missing.json");
     await writeFile(missing, JSON.stringify({ openapi: "3.0.3", info: { title: "m", version: "1" }, paths: { "/x": { get: { parameters: [{ $ref: `${base}/nope.yaml#/P` }], responses: {} } } } }));
     const notFound = await generate({ specPath: missing, command: "t", upstreamTypes: false, allowRemoteRefs: true });
-    expect(!notFound.ok && notFound.error).toMatch(/unresolvable \$ref .*HTTP 404/);
+    expect(notFound.ok && notFound.summary.warnings.map((w) => w.problem).join("\n")).toMatch(/unresolvable \$ref .*HTTP 404/);
   });
 });
 
