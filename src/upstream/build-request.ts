@@ -51,6 +51,48 @@ function invalid(message: string, argument?: string): GatewayError {
   return new GatewayError("invalid_arguments", message, argument ? { details: { argument } } : undefined);
 }
 
+/** In a `u` regex a surrogate pair is one code point, so only an unpaired half matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The first string (key or value) in `v` with a lone surrogate: its path and the offending code unit. */
+function findLoneSurrogate(v: unknown, path: string, depth = 0): { path: string; at: number; unit: number } | undefined {
+  if (typeof v === "string") {
+    const m = LONE_SURROGATE.exec(v);
+    return m ? { path, at: m.index, unit: v.charCodeAt(m.index) } : undefined;
+  }
+  if (typeof v !== "object" || v === null || v instanceof Uint8Array || depth > 64) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = findLoneSurrogate(v[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const inKey = findLoneSurrogate(k, path, depth + 1);
+    if (inKey) return inKey;
+    const found = findLoneSurrogate(x, `${path}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a value with a lone UTF-16 surrogate where it would be percent-encoded or sent as text:
+ * encodeURIComponent throws on one, and FormData, Buffer and header encoding replace it with U+FFFD,
+ * so the upstream would never see what the caller sent. (JSON bodies carry it as a `\uD800` escape.)
+ */
+function assertWellFormed(v: unknown, argument: string): void {
+  const found = findLoneSurrogate(v, argument);
+  if (!found) return;
+  const unit = found.unit.toString(16).toUpperCase();
+  throw new GatewayError(
+    "invalid_arguments",
+    `${found.path}: contains a lone UTF-16 surrogate (U+${unit} at index ${found.at}), which cannot be sent upstream; send well-formed Unicode text`,
+    { details: { argument, path: found.path, reason: "lone_surrogate" } },
+  );
+}
+
 /** Path parameters: simple (default), label, matrix. */
 function serializePath(b: ArgumentBinding, v: unknown): string {
   const style = b.style || "simple";
@@ -236,6 +278,10 @@ function buildBody(tool: ToolDescriptor, args: Dict): { body?: BuiltRequest["bod
     return {};
   }
   const mt = body.mediaType.toLowerCase();
+  if (!isJson(mt)) {
+    if (body.mode === "wrapped") assertWellFormed(value, body.argument ?? "body");
+    else for (const arg of Object.keys(body.properties ?? {})) assertWellFormed(args[arg], arg);
+  }
   if (isJson(mt)) return { body: JSON.stringify(value), contentType: body.mediaType };
   if (mt === "application/x-www-form-urlencoded") return { body: formBody(body, value), contentType: body.mediaType };
   if (mt.startsWith("multipart/")) return { body: multipartBody(tool, body, value) };
@@ -305,6 +351,7 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
       if (b.in === "path") throw invalid(`Missing path argument '${b.name}'`, b.name);
       continue;
     }
+    assertWellFormed(v, b.name);
     switch (b.in) {
       case "path": {
         const s = serializePath(b, v);
