@@ -208,3 +208,21 @@ describe("lone UTF-16 surrogates", () => {
     expect(r.body).toBe('{"name":"\\ud800"}');
   });
 });
+
+describe("found by the property tests", () => {
+  it("encodes '.' inside a label-style value, which would read as the separator", () => {
+    const r = buildRequest(fixtureTool("path_styles"), { plain: "a", labelled: ["a.b", "c"], matrixed: { a: "1" } }, base);
+    expect(new URL(r.url).pathname.split("/")[4]).toBe(".a%2Eb,c");
+  });
+
+  it("refuses an exploded object key that would be sent as another query parameter", () => {
+    const err = refused(() => buildRequest(fixtureTool("search_items"), { q: "x", tags: { limit: "1000" } }, base));
+    expect(err.code).toBe("invalid_arguments");
+    expect(err.message).toMatch(/^tags: key 'limit' would be sent as the query parameter 'limit'/);
+  });
+
+  it("refuses a space or pipe inside a spaceDelimited or pipeDelimited value", () => {
+    expect(refused(() => buildRequest(fixtureTool("search_items"), { ids: ["1", "2 3"] }, base)).message).toMatch(/^ids\[1\]: contains ' ', which spaceDelimited/);
+    expect(refused(() => buildRequest(fixtureTool("search_items"), { codes: ["p|q"] }, base)).message).toMatch(/^codes\[0\]: contains '\|', which pipeDelimited/);
+  });
+});
