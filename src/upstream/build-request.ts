@@ -51,24 +51,70 @@ function invalid(message: string, argument?: string): GatewayError {
   return new GatewayError("invalid_arguments", message, argument ? { details: { argument } } : undefined);
 }
 
+/** In a `u` regex a surrogate pair is one code point, so only an unpaired half matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The first string (key or value) in `v` with a lone surrogate: its path and the offending code unit. */
+function findLoneSurrogate(v: unknown, path: string, depth = 0): { path: string; at: number; unit: number } | undefined {
+  if (typeof v === "string") {
+    const m = LONE_SURROGATE.exec(v);
+    return m ? { path, at: m.index, unit: v.charCodeAt(m.index) } : undefined;
+  }
+  if (typeof v !== "object" || v === null || v instanceof Uint8Array || depth > 64) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = findLoneSurrogate(v[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const inKey = findLoneSurrogate(k, path, depth + 1);
+    if (inKey) return inKey;
+    const found = findLoneSurrogate(x, `${path}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a value with a lone UTF-16 surrogate where it would be percent-encoded or sent as text:
+ * encodeURIComponent throws on one, and FormData, Buffer and header encoding replace it with U+FFFD,
+ * so the upstream would never see what the caller sent. (JSON bodies carry it as a `\uD800` escape.)
+ */
+function assertWellFormed(v: unknown, argument: string): void {
+  const found = findLoneSurrogate(v, argument);
+  if (!found) return;
+  const unit = found.unit.toString(16).toUpperCase();
+  throw new GatewayError(
+    "invalid_arguments",
+    `${found.path}: contains a lone UTF-16 surrogate (U+${unit} at index ${found.at}), which cannot be sent upstream; send well-formed Unicode text`,
+    { details: { argument, path: found.path, reason: "lone_surrogate" } },
+  );
+}
+
+const encLabel = (s: string) => enc(s).replace(/\./g, "%2E");
+
 /** Path parameters: simple (default), label, matrix. */
 function serializePath(b: ArgumentBinding, v: unknown): string {
   const style = b.style || "simple";
   if (b.contentType) return enc(JSON.stringify(v));
-  const name = style === "matrix" ? enc(b.wireName) : "";
+  // Label style separates with "."; a "." inside a value must not read as one.
+  const encode = style === "label" ? encLabel : enc;
+  const name = style === "matrix" ? encode(b.wireName) : "";
   if (Array.isArray(v)) {
-    const items = v.map((x) => enc(scalar(x)));
+    const items = v.map((x) => encode(scalar(x)));
     if (style === "label") return "." + items.join(b.explode ? "." : ",");
     if (style === "matrix") return b.explode ? items.map((i) => `;${name}=${i}`).join("") : `;${name}=${items.join(",")}`;
     return items.join(",");
   }
   if (isObject(v)) {
-    const pairs = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [enc(k), enc(scalar(x))] as const);
+    const pairs = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [encode(k), encode(scalar(x))] as const);
     if (style === "label") return "." + (b.explode ? pairs.map(([k, x]) => `${k}=${x}`).join(".") : pairs.flat().join(","));
     if (style === "matrix") return b.explode ? pairs.map(([k, x]) => `;${k}=${x}`).join("") : `;${name}=${pairs.flat().join(",")}`;
     return b.explode ? pairs.map(([k, x]) => `${k}=${x}`).join(",") : pairs.flat().join(",");
   }
-  const s = enc(scalar(v));
+  const s = encode(scalar(v));
   if (style === "label") return `.${s}`;
   if (style === "matrix") return `;${name}=${s}`;
   return s;
@@ -80,6 +126,20 @@ function deepObject(prefix: string, v: unknown, out: string[], encValue: (s: str
   if (Array.isArray(v)) v.forEach((x, i) => deepObject(`${prefix}[${i}]`, x, out, encValue));
   else if (isObject(v)) for (const [k, x] of Object.entries(v)) deepObject(`${prefix}[${enc(k)}]`, x, out, encValue);
   else out.push(`${prefix}=${encValue(scalar(v))}`);
+}
+
+/**
+ * spaceDelimited and pipeDelimited join with an encoded space or pipe (`%20`, `%7C`), which is also
+ * how a space or pipe inside a value is encoded: the upstream could not tell them apart.
+ */
+function refuseDelimiter(wireName: string, style: string, v: unknown[] | Dict): void {
+  const delimiter = style === "spaceDelimited" ? " " : "|";
+  const items = Array.isArray(v) ? v.map((x, i) => [`[${i}]`, x] as const) : Object.entries(v).flatMap(([k, x]) => [[`.${k}`, k], [`.${k}`, x]] as const);
+  for (const [at, x] of items) {
+    if (x !== undefined && x !== null && scalar(x).includes(delimiter)) {
+      throw invalid(`${wireName}${at}: contains '${delimiter}', which ${style} style uses to separate values`, wireName);
+    }
+  }
 }
 
 /** Query-string style serialization of one named value (also used for form bodies). */
@@ -105,6 +165,7 @@ function serializeForm(
     return;
   }
   const sep = style === "spaceDelimited" ? "%20" : style === "pipeDelimited" ? "%7C" : ",";
+  if (sep !== "," && (Array.isArray(v) || isObject(v))) refuseDelimiter(wireName, style, v);
   if (Array.isArray(v)) {
     if (v.length === 0) return;
     const items = v.map((x) => encValue(scalar(x)));
@@ -236,6 +297,10 @@ function buildBody(tool: ToolDescriptor, args: Dict): { body?: BuiltRequest["bod
     return {};
   }
   const mt = body.mediaType.toLowerCase();
+  if (!isJson(mt)) {
+    if (body.mode === "wrapped") assertWellFormed(value, body.argument ?? "body");
+    else for (const arg of Object.keys(body.properties ?? {})) assertWellFormed(args[arg], arg);
+  }
   if (isJson(mt)) return { body: JSON.stringify(value), contentType: body.mediaType };
   if (mt === "application/x-www-form-urlencoded") return { body: formBody(body, value), contentType: body.mediaType };
   if (mt.startsWith("multipart/")) return { body: multipartBody(tool, body, value) };
@@ -291,6 +356,22 @@ function joinUrl(baseUrl: string, basePathOverride: string | undefined, serverPa
   return `${base.origin}${prefix}${path}${query.length ? `?${query.join("&")}` : ""}`;
 }
 
+/**
+ * A form-exploded object's keys become parameters of their own (`?k1=v1&k2=v2`, or cookies): a key
+ * named like another parameter of the operation in the same place (or its API key there) would
+ * smuggle a value into it.
+ */
+function refuseCollidingKeys(binding: ToolDescriptor["binding"], b: ArgumentBinding, v: Dict): void {
+  const taken = new Set<string>();
+  for (const a of binding.arguments) if (a.in === b.in && a !== b) taken.add(a.wireName);
+  for (const alt of binding.security) for (const s of alt) if (s.type === "apiKey" && s.in === b.in && s.paramName) taken.add(s.paramName);
+  for (const k of Object.keys(v)) {
+    if (taken.has(k) && v[k] !== undefined && v[k] !== null) {
+      throw invalid(`${b.name}: key '${k}' would be sent as the ${b.in} parameter '${k}', which is another parameter of this operation`, b.name);
+    }
+  }
+}
+
 /** Builds the upstream request; throws GatewayError("invalid_arguments") for values that cannot be sent safely. */
 export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options: BuildOptions): BuiltRequest {
   const binding = tool.binding;
@@ -305,6 +386,7 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
       if (b.in === "path") throw invalid(`Missing path argument '${b.name}'`, b.name);
       continue;
     }
+    assertWellFormed(v, b.name);
     switch (b.in) {
       case "path": {
         const s = serializePath(b, v);
@@ -313,12 +395,14 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
         break;
       }
       case "query":
+        if ((b.style || "form") === "form" && b.explode && !b.contentType && isObject(v)) refuseCollidingKeys(binding, b, v);
         serializeForm(b.wireName, v, b.style || "form", b.explode, b.allowReserved, b.contentType, query);
         break;
       case "header":
         if (!RESERVED_HEADERS.has(b.wireName.toLowerCase())) headers[b.wireName.toLowerCase()] = serializeHeader(b, v);
         break;
       case "cookie": {
+        if (b.explode && !b.contentType && isObject(v)) refuseCollidingKeys(binding, b, v);
         const parts: string[] = [];
         serializeForm(b.wireName, v, "form", b.explode, false, b.contentType, parts);
         cookies.push(...parts);

@@ -8,6 +8,8 @@
  * Like `fetch(url, { redirect: "manual" })`: redirects are answered, not followed; network
  * failures reject with a TypeError whose `cause` is the system error; `signal` aborts the request;
  * it asks for gzip, deflate or br and hands back the decoded body (headers as the upstream sent them).
+ * Unlike fetch, a failure says whether the request had been fully written (`UpstreamFetchError.sent`):
+ * the caller must know whether the upstream may have acted on it.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -19,6 +21,18 @@ export interface UpstreamRequestInit {
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string | Uint8Array | FormData;
   readonly signal?: AbortSignal;
+}
+
+/** A failed upstream request, and whether it had been fully handed to the network before it failed. */
+export class UpstreamFetchError extends TypeError {
+  /** True once every byte of the request was written (the upstream may have acted on it); false before. */
+  readonly sent: boolean;
+
+  constructor(message: string, options: { cause?: unknown; sent: boolean }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "UpstreamFetchError";
+    this.sent = options.sent;
+  }
 }
 
 /** The reader of an upstream body: chunks until done, or cancel to drop the rest. */
@@ -79,14 +93,19 @@ export const nodeFetch: UpstreamFetch = (url, init) => {
   if (init.body instanceof FormData) return fetch(url, { ...init, body: init.body, redirect: "manual" });
   const target = new URL(url);
   const tls = target.protocol === "https:";
-  if (!tls && target.protocol !== "http:") return Promise.reject(new TypeError(`unsupported protocol ${target.protocol}`));
+  if (!tls && target.protocol !== "http:") return Promise.reject(new UpstreamFetchError(`unsupported protocol ${target.protocol}`, { sent: false }));
+  if (init.signal?.aborted) return Promise.reject(new UpstreamFetchError("fetch aborted", { cause: init.signal.reason, sent: false }));
   const headers: Record<string, string> = { accept: "*/*", "accept-encoding": "gzip, deflate, br" };
   for (const [name, value] of Object.entries(init.headers)) headers[name.toLowerCase()] = value;
   if (init.body !== undefined) headers["content-length"] = String(typeof init.body === "string" ? Buffer.byteLength(init.body) : init.body.byteLength);
   return new Promise<UpstreamResponse>((resolve, reject) => {
     const options = { method: init.method, headers, signal: init.signal, agent: tls ? httpsAgent : httpAgent };
     const req = (tls ? httpsRequest : httpRequest)(target, options, (res) => resolve(answer(res)));
-    req.on("error", (err) => reject(new TypeError("fetch failed", { cause: err })));
+    // 'finish': the last byte went to the kernel; before that the upstream cannot have seen a
+    // complete request.
+    let sent = false;
+    req.once("finish", () => (sent = true));
+    req.on("error", (err) => reject(new UpstreamFetchError("fetch failed", { cause: err, sent })));
     req.end(init.body);
   });
 };

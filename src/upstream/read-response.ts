@@ -10,8 +10,17 @@ import type { ContentBlock, ProgressSink, ToolResult } from "../context.js";
 import { GatewayError, toToolResult } from "../errors.js";
 import type { UpstreamResponse } from "./node-fetch.js";
 
+/**
+ * How far a request got: `not_sent` (refused, unresolvable, timed out or cancelled before the whole
+ * request was written: safe to retry), `sent` (fully written, then no answer: the upstream may have
+ * acted on it), `answered` (a status line came back).
+ */
+export type UpstreamDelivery = "not_sent" | "sent" | "answered";
+
 /** What the upstream answered, raw and as a tool result. */
 export interface UpstreamOutcome {
+  /** Always `answered` on an outcome; failures carry theirs in the GatewayError (see `deliveryOf`). */
+  readonly delivery: "answered";
   readonly status: number;
   /** Response headers, lower-case names. */
   readonly headers: Record<string, string>;
@@ -292,16 +301,16 @@ export async function readResponse(tool: ToolDescriptor, res: UpstreamResponse, 
 
   if (status >= 200 && status < 300 && mt === "text/event-stream") {
     const { body, truncated, result } = await relayEventStream(tool, res, opts);
-    return { status, headers, body, truncated, result };
+    return { delivery: "answered", status, headers, body, truncated, result };
   }
   const { bytes, truncated } = await readCapped(res, opts.maxBytes);
   if (status >= 200 && status < 300) {
     const { body, result } = successResult(tool, mt, bytes, truncated, { ...opts, contentType: headers["content-type"] ?? "" }, status);
-    return { status, headers, body, truncated, result };
+    return { delivery: "answered", status, headers, body, truncated, result };
   }
   const text = Buffer.from(bytes).toString("utf8");
   const parsed = isJson(mt) && !truncated ? tryJson(text) : ({ ok: false } as const);
   const body = bytes.byteLength === 0 ? undefined : parsed.ok ? parsed.value : isText(mt) || isJson(mt) || mt === "" ? text : bytes;
   const error = statusError(status, res.statusText, headers, body);
-  return { status, headers, body, truncated, result: toToolResult(error), error };
+  return { delivery: "answered", status, headers, body, truncated, result: toToolResult(error), error };
 }

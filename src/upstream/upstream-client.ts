@@ -8,10 +8,31 @@ import type { ProgressSink } from "../context.js";
 import type { UpstreamConfig } from "../config.js";
 import { GatewayError } from "../errors.js";
 import { buildRequest, type BuiltRequest } from "./build-request.js";
-import { nodeFetch, type UpstreamFetch } from "./node-fetch.js";
-import { readResponse, type UpstreamOutcome } from "./read-response.js";
+import { nodeFetch, UpstreamFetchError, type UpstreamFetch } from "./node-fetch.js";
+import { readResponse, type UpstreamDelivery, type UpstreamOutcome } from "./read-response.js";
 
-export type { BuiltRequest, UpstreamOutcome };
+export type { BuiltRequest, UpstreamDelivery, UpstreamOutcome };
+
+/**
+ * The `details` of an upstream_unavailable error raised by `executeUpstream` for a call that got
+ * no (complete) answer. `outcome: "unknown"` is set whenever the request was fully sent: the
+ * upstream may have performed it; such an error is never retryable for a write.
+ */
+export interface UpstreamFailureDetails {
+  readonly delivery: UpstreamDelivery;
+  readonly outcome?: "unknown";
+  /** The status line, when the upstream answered but its body could not be read. */
+  readonly upstream_status?: number;
+  readonly timeout_ms?: number;
+  /** The network error (`ECONNREFUSED`, `ECONNRESET`, ...). */
+  readonly reason?: string;
+}
+
+/** How far the failed call behind `err` got, when `err` came from `executeUpstream`; undefined otherwise. */
+export function deliveryOf(err: unknown): UpstreamDelivery | undefined {
+  const d = err instanceof GatewayError ? err.details?.delivery : undefined;
+  return d === "not_sent" || d === "sent" || d === "answered" ? d : undefined;
+}
 
 /** Per-call options. */
 export interface UpstreamCallOptions {
@@ -33,7 +54,8 @@ export interface UpstreamClient {
   buildRequest(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options?: Pick<UpstreamCallOptions, "idempotencyKey" | "ifMatch" | "credential">): BuiltRequest;
   /**
    * Sends the call. HTTP answers of any status resolve (with `error` set for non-2xx); network
-   * failures, timeouts and cancellation throw GatewayError("upstream_unavailable").
+   * failures, timeouts and cancellation throw GatewayError("upstream_unavailable") whose details
+   * are `UpstreamFailureDetails` (read them with `deliveryOf`).
    */
   executeUpstream(tool: ToolDescriptor, args: Readonly<Record<string, unknown>>, options?: UpstreamCallOptions): Promise<UpstreamOutcome>;
 }
@@ -48,6 +70,51 @@ function networkReason(err: unknown): string {
   return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
 }
 
+/** Errors raised before a connection exists: nothing can have reached the upstream. */
+const NOT_CONNECTED = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|EADDRNOTAVAIL|UND_ERR_CONNECT_TIMEOUT|ERR_INVALID_URL|ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)$/;
+
+/** Whether a request that failed without an answer had been fully written. */
+function wasSent(err: unknown): boolean {
+  if (err instanceof UpstreamFetchError) return err.sent;
+  // Another fetch (injected, or the global one for multipart) can't say: only an error that
+  // happens before connecting proves nothing was sent; anything else may have been.
+  const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+  return !(typeof code === "string" && NOT_CONNECTED.test(code));
+}
+
+/** Methods whose repetition is harmless; anything else is treated as a write. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Maps a call that got no complete answer to the error its caller sees, saying how far it got. */
+function deliveryError(tool: ToolDescriptor, err: unknown, how: { status?: number; cancelled: boolean; timedOut: boolean; timeoutMs: number }): GatewayError {
+  const delivery: UpstreamDelivery = how.status !== undefined ? "answered" : wasSent(err) ? "sent" : "not_sent";
+  const reason = networkReason(err);
+  const write = tool.policy?.write ?? !SAFE_METHODS.has(tool.binding.method.toUpperCase());
+  const details: UpstreamFailureDetails = {
+    delivery,
+    ...(delivery === "not_sent" ? {} : { outcome: "unknown" as const }),
+    ...(how.status !== undefined ? { upstream_status: how.status } : {}),
+    ...(how.timedOut ? { timeout_ms: how.timeoutMs } : how.cancelled ? {} : { reason }),
+  };
+  let what: string;
+  if (delivery === "not_sent") {
+    what = how.cancelled
+      ? "The call was cancelled by the client before the request was sent; nothing was sent"
+      : how.timedOut
+        ? `The upstream did not take the request within ${how.timeoutMs} ms; nothing was sent`
+        : `The upstream could not be reached (${reason}); nothing was sent`;
+    // A cancelled call is not retried on the client's behalf: the client chose to stop it.
+    return new GatewayError("upstream_unavailable", what, { cause: err, details: { ...details }, retryable: !how.cancelled });
+  }
+  if (how.status !== undefined) what = `The upstream answered HTTP ${how.status}, but the connection failed before its answer was read (${reason})`;
+  else if (how.cancelled) what = "The call was cancelled by the client after the request was sent; the upstream request was aborted";
+  else if (how.timedOut) what = `The upstream did not answer within ${how.timeoutMs} ms`;
+  else what = `The connection to the upstream failed after the request was sent (${reason})`;
+  if (write) {
+    what += `; the outcome is unknown: the upstream may have performed this ${tool.binding.method.toUpperCase()}. Read the resource before trying again`;
+  } else what += "; the outcome is unknown";
+  return new GatewayError("upstream_unavailable", what, { cause: err, details: { ...details }, retryable: !write && !how.cancelled });
+}
 /** Creates the upstream executor from the upstream section of the config. */
 export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClientDeps = {}): UpstreamClient {
   const doFetch = deps.fetch ?? nodeFetch;
@@ -86,6 +153,7 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
       const onCancel = () => abort.abort(caller?.reason);
       if (caller?.aborted) onCancel();
       else caller?.addEventListener("abort", onCancel, { once: true });
+      let status: number | undefined;
       try {
         const res = await doFetch(req.url, {
           method: req.method,
@@ -93,17 +161,11 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
           body: req.body,
           signal: abort.signal,
         });
+        status = res.status;
         return await readResponse(tool, res, { maxBytes: config.maxResponseBytes, url: req.url, progress: options.progress });
       } catch (err) {
         if (err instanceof GatewayError) throw err;
-        if (caller?.aborted) {
-          throw new GatewayError("upstream_unavailable", "The call was cancelled by the client; the upstream request was aborted", { retryable: false, cause: err });
-        }
-        if (timedOut) {
-          throw new GatewayError("upstream_unavailable", `The upstream did not answer within ${config.timeoutMs} ms`, { cause: err, details: { timeout_ms: config.timeoutMs } });
-        }
-        const reason = networkReason(err);
-        throw new GatewayError("upstream_unavailable", `The upstream could not be reached (${reason})`, { cause: err, details: { reason } });
+        throw deliveryError(tool, err, { status, cancelled: caller?.aborted === true, timedOut, timeoutMs: config.timeoutMs });
       } finally {
         clearTimeout(timer);
         caller?.removeEventListener("abort", onCancel);

@@ -142,3 +142,87 @@ describe("credentials", () => {
     expect(r.url).not.toContain("s3cret");
   });
 });
+
+describe("lone UTF-16 surrogates", () => {
+  // encodeURIComponent throws URIError on them, FormData and Buffer silently turn them into U+FFFD:
+  // either way the upstream would not get what the caller sent. Refused before anything is sent.
+  const lone = ["\ud800", "a\udfffb", "x\ud83d", "\ude00y"];
+
+  function refusal(tool: string, args: Record<string, unknown>, argument: string): void {
+    const err = refused(() => buildRequest(fixtureTool(tool), args, base));
+    expect(err.code).toBe("invalid_arguments");
+    expect(err.message).toMatch(new RegExp(`^${argument.replace(/[[\]]/g, "\\$&")}: contains a lone UTF-16 surrogate`));
+    expect(err.details?.argument).toBe(argument.split(/[.[]/)[0]);
+  }
+
+  it("refuses them in a path argument, every style, naming the argument", () => {
+    for (const s of lone) {
+      refusal("get_item", { item_id: s }, "item_id");
+      refusal("path_styles", { plain: ["a", s], labelled: "x", matrixed: { a: "1" } }, "plain[1]");
+      refusal("path_styles", { plain: "a", labelled: [s], matrixed: { a: "1" } }, "labelled[0]");
+      refusal("path_styles", { plain: "a", labelled: "x", matrixed: { [s]: "1" } }, "matrixed");
+    }
+  });
+
+  it("refuses them in query arguments, every style, keys included", () => {
+    for (const s of lone) {
+      refusal("search_items", { q: s }, "q");
+      refusal("search_items", { tags: ["ok", s] }, "tags[1]");
+      refusal("search_items", { ids: [s] }, "ids[0]");
+      refusal("search_items", { codes: [s] }, "codes[0]");
+      refusal("search_items", { filter: { status: s } }, "filter.status");
+      refusal("search_items", { filter: { [s]: "x" } }, "filter");
+      refusal("search_items", { next: s }, "next");
+    }
+  });
+
+  it("refuses them in headers and cookies", () => {
+    for (const s of lone) {
+      refusal("with_headers", { trace_id: s }, "trace_id");
+      refusal("with_headers", { pref: s }, "pref");
+    }
+  });
+
+  it("refuses them in form, multipart and text bodies", () => {
+    for (const s of lone) {
+      refusal("create_charge", { amount: 1, currency: s }, "currency");
+      refusal("create_charge", { amount: 1, currency: "eur", metadata: { order: s } }, "metadata.order");
+      refusal("upload_file", { file: "aGVsbG8=", description: s }, "description");
+      refusal("upload_file", { file: { text: s, filename: "a.txt" } }, "file.text");
+      refusal("upload_file", { file: { base64: "aGVsbG8=", filename: `n${s}.png` } }, "file.filename");
+      refusal("upload_note", { body: { note: s } }, "body.note");
+      refusal("post_text", { body: s }, "body");
+    }
+  });
+
+  it("keeps well-formed text with astral characters (a surrogate pair is not lone)", () => {
+    const r = buildRequest(fixtureTool("get_item"), { item_id: "😀é" }, base);
+    expect(decodeURIComponent(new URL(r.url).pathname.split("/").pop()!)).toBe("😀é");
+    const q = buildRequest(fixtureTool("search_items"), { q: "😀", filter: { "ключ": "😀" } }, base);
+    expect(new URL(q.url).searchParams.get("q")).toBe("😀");
+    expect(new URL(q.url).searchParams.get("filter[ключ]")).toBe("😀");
+  });
+
+  it("leaves JSON bodies alone: JSON carries a lone surrogate as an escape", () => {
+    const r = buildRequest(fixtureTool("create_item"), { project_id: 1, name: "\ud800" }, base);
+    expect(r.body).toBe('{"name":"\\ud800"}');
+  });
+});
+
+describe("found by the property tests", () => {
+  it("encodes '.' inside a label-style value, which would read as the separator", () => {
+    const r = buildRequest(fixtureTool("path_styles"), { plain: "a", labelled: ["a.b", "c"], matrixed: { a: "1" } }, base);
+    expect(new URL(r.url).pathname.split("/")[4]).toBe(".a%2Eb,c");
+  });
+
+  it("refuses an exploded object key that would be sent as another query parameter", () => {
+    const err = refused(() => buildRequest(fixtureTool("search_items"), { q: "x", tags: { limit: "1000" } }, base));
+    expect(err.code).toBe("invalid_arguments");
+    expect(err.message).toMatch(/^tags: key 'limit' would be sent as the query parameter 'limit'/);
+  });
+
+  it("refuses a space or pipe inside a spaceDelimited or pipeDelimited value", () => {
+    expect(refused(() => buildRequest(fixtureTool("search_items"), { ids: ["1", "2 3"] }, base)).message).toMatch(/^ids\[1\]: contains ' ', which spaceDelimited/);
+    expect(refused(() => buildRequest(fixtureTool("search_items"), { codes: ["p|q"] }, base)).message).toMatch(/^codes\[0\]: contains '\|', which pipeDelimited/);
+  });
+});

@@ -27,6 +27,8 @@ export interface RedisConnectionOptions {
   readonly onStatus?: (up: boolean, detail: string) => void;
   /** How often an idle-looking connection is PINGed to notice a Redis that stopped answering (default 1000 ms; 0 = never). */
   readonly healthCheckMs?: number;
+  /** How long `close` waits for Redis to acknowledge QUIT before dropping the sockets (default 500 ms). */
+  readonly closeTimeoutMs?: number;
 }
 
 /** A connection plus the naming and health helpers the Redis stores share. */
@@ -49,7 +51,11 @@ export interface RedisConnection {
   createSubscriber(): RedisClient;
   /** Runs a command, mapping connection trouble to GatewayError("unavailable"). */
   guard<T>(run: () => Promise<T>): Promise<T>;
-  /** Closes this connection and every subscriber made from it. */
+  /**
+   * Closes this connection and every subscriber made from it: one QUIT each, all at once, bounded
+   * by `closeTimeoutMs`, then the sockets are dropped. Resolves with nothing of ioredis left to keep
+   * the process alive, whether Redis answers, hangs or was never reached.
+   */
   close(): Promise<void>;
 }
 
@@ -95,6 +101,10 @@ function commonOptions(timeoutMs: number): RedisOptions {
     maxRetriesPerRequest: 1,
     commandTimeout: timeoutMs,
     connectTimeout: Math.max(timeoutMs, 1000),
+    // After disconnect(), how long ioredis waits for the socket to close before destroying it.
+    // Its default (2 s) holds a shutting-down process, and ioredis also arms that timer for a
+    // socket that already failed to connect, whose close it will never see.
+    disconnectTimeout: 100,
     enableReadyCheck: true,
     // Reconnect forever, at most a second apart, so recovery is quick once Redis is back.
     retryStrategy: (times: number) => Math.min(50 * times, 1000),
@@ -137,6 +147,21 @@ function build(target: RedisTarget, options: RedisOptions): RedisClient {
   }
 }
 
+/** A polite QUIT when the connection is up, never waiting longer than `ms` for it; then a hard disconnect. */
+async function closeOne(c: RedisClient, ms: number): Promise<void> {
+  if (c.status === "end") return;
+  if (c.status === "ready") {
+    let timer: NodeJS.Timeout | undefined;
+    const quit = c.quit().then(() => true, () => false);
+    const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+    const polite = await Promise.race([quit, timedOut]);
+    clearTimeout(timer);
+    if (polite) return;
+  }
+  // Stops reconnecting too; a stream that hangs on is destroyed after `disconnectTimeout`.
+  c.disconnect();
+}
+
 /** Opens the connection (it connects in the background; use `ready()` to wait). Throws on a bad URL. */
 export function createRedisConnection(options: RedisConnectionOptions): RedisConnection {
   const parsed = parseRedisUrl(options.url);
@@ -145,6 +170,7 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
   const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   const timeoutMs = options.commandTimeoutMs ?? 2000;
   const retryAfterSeconds = options.retryAfterSeconds ?? 2;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 500;
   const client = build(target, commonOptions(timeoutMs));
   const subscribers = new Set<RedisClient>();
   let up = false;
@@ -228,17 +254,9 @@ export function createRedisConnection(options: RedisConnectionOptions): RedisCon
     },
     async close() {
       if (health) clearInterval(health);
-      for (const c of [...subscribers, client]) {
-        if (c.status !== "ready") {
-          c.disconnect();
-          continue;
-        }
-        // A polite QUIT, but never waiting long on a server that stopped answering.
-        const quit = c.quit().then(() => true, () => false);
-        const timedOut = new Promise<boolean>((r) => setTimeout(() => r(false), 500).unref());
-        if (!(await Promise.race([quit, timedOut]))) c.disconnect();
-      }
+      const all = [...subscribers, client];
       subscribers.clear();
+      await Promise.all(all.map((c) => closeOne(c, closeTimeoutMs)));
     },
   };
 }
