@@ -95,9 +95,8 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     }
     // Sent, but no answer came back: the upstream may have acted. Never retried, never "failed".
     if (error && outcome.upstream?.delivery === "sent") {
-      const unknown = toToolResult(new GatewayError(error.code, `${error.message}. The outcome is unknown: the request reached the upstream but no answer came back. Read the resource before trying again; this action will not run again.`, { retryable: false, details: { ...error.details, outcome: "unknown" } }));
-      await settle(action.id, "unknown", unknown);
-      return withStatus(unknown, "unknown", action.id, `The outcome of action ${action.id} is unknown: ${action.preview.summary}`);
+      await settle(action.id, "unknown", result);
+      return withStatus(result, "unknown", action.id, `The outcome of action ${action.id} is unknown, and it will not run again: ${action.preview.summary}`);
     }
     const status = error ? "failed" : "executed";
     await settle(action.id, status, result);

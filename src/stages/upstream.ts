@@ -3,7 +3,7 @@
  */
 import type { Stage } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { UpstreamClient } from "../upstream/upstream-client.js";
+import { deliveryOf, type UpstreamClient } from "../upstream/upstream-client.js";
 
 /** Calls the upstream; non-2xx answers become GatewayErrors (upstream_error / upstream_unavailable). */
 export function createUpstreamStage(deps: { upstream: UpstreamClient }): Stage {
@@ -19,9 +19,9 @@ export function createUpstreamStage(deps: { upstream: UpstreamClient }): Stage {
         ifMatch: ctx.confirmed?.ifMatch,
       });
     } catch (err) {
-      // The request went out but no answer came back: whether the upstream acted is unknown.
-      const unknown = err instanceof GatewayError && err.details?.outcome === "unknown";
-      ctx.upstream = { delivery: unknown ? "sent" : "not_sent" };
+      // Sent, but no complete answer came back: whether the upstream acted is unknown.
+      const delivery = deliveryOf(err);
+      ctx.upstream = { delivery: delivery === undefined || delivery === "not_sent" ? "not_sent" : "sent" };
       throw err;
     }
     ctx.upstream = { status: outcome.status, delivery: "answered" };

@@ -102,6 +102,22 @@ describe("confirm_action", () => {
     expect([...upstream.tasks.values()].filter((t) => t.title === "Once only")).toHaveLength(1);
   });
 
+  it("a write that times out after it was sent is settled unknown, never retryable, and never runs again", async () => {
+    chain = createMiniChain({ store, upstreamUrl: upstream.url, now: () => clock, upstreamTimeoutMs: 300 });
+    actions = createConfirmActions({ store, gateway: chain });
+    const { token, id } = await preview("create_task", { project_id: 42, title: "Slow write" });
+    upstream.writeDelayMs = 1_000;
+    const r = await actions.confirm(token, caller());
+    expect(r.isError).toBe(true);
+    expect(sc(r)).toMatchObject({ status: "unknown", action_id: id, error: { code: "upstream_unavailable", retryable: false, outcome: "unknown", delivery: "sent" } });
+    expect(sc(r).error.message).toMatch(/outcome is unknown.*Read the resource before trying again/);
+    // The upstream did perform it.
+    await expect.poll(() => upstream.writes.filter((w) => w.method === "POST").length, { timeout: 3_000 }).toBe(1);
+    const again = await actions.confirm(token, caller());
+    expect(sc(again)).toMatchObject({ status: "already_executed", outcome: "unknown" });
+    expect(upstream.writes.filter((w) => w.method === "POST")).toHaveLength(1);
+  });
+
   it("refuses an expired token and sends nothing", async () => {
     const { token } = await preview("create_task", { project_id: 42, title: "Too late" });
     clock += 600_001;
