@@ -339,12 +339,13 @@ function tiersOf(value: unknown, base: TierLimits): Record<string, TierLimits> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("rateLimits.tiers", "expected a map of tier name → { normal, sensitive }");
   const tiers: Record<string, TierLimits> = { default: base };
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (name === "default") continue;
     const key = `rateLimits.tiers.${name}`;
     if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) fail(key, "tier names use letters, digits, - and _");
     if (typeof v !== "object" || v === null || Array.isArray(v)) fail(key, "expected { normal, sensitive }");
     const limits = v as Record<string, unknown>;
     for (const k of Object.keys(limits)) if (k !== "normal" && k !== "sensitive") fail(`${key}.${k}`, `unknown field (normal, sensitive)${didYouMean(k, ["normal", "sensitive"])}`);
+    // The default tier's two limits are settings of their own (they have variables), read above.
+    if (name === "default") continue;
     tiers[name] = {
       normal: limits.normal === undefined ? base.normal : asInt(`${key}.normal`, limits.normal, 1, Number.MAX_SAFE_INTEGER),
       sensitive: limits.sensitive === undefined ? base.sensitive : asInt(`${key}.sensitive`, limits.sensitive, 1, Number.MAX_SAFE_INTEGER),

@@ -73,6 +73,8 @@ describe("unknown names", () => {
     expect(() => resolveConfig({ file: { dataDri: "x" } })).toThrow("unknown config key 'dataDri' (did you mean 'dataDir'?)");
     expect(() => resolveConfig({ file: { telemetry: { on: true } } })).toThrow("unknown config key 'telemetry' (see docs/configuration.md for the keys)");
     expect(() => resolveConfig({ file: { rateLimits: { tiers: { gold: { normall: 3 } } } } })).toThrow(/rateLimits.tiers.gold.normall: unknown field .*did you mean 'normal'/);
+    expect(() => resolveConfig({ file: { rateLimits: { tiers: { default: { sensitve: 3 } } } } })).toThrow(/rateLimits.tiers.default.sensitve: unknown field .*did you mean 'sensitive'/);
+    expect(resolveConfig({ file: { rateLimits: { tiers: { default: { normal: 7 } } } } }).rateLimits.tiers.default).toEqual({ normal: 7, sensitive: 100 });
   });
 
   it("refuses an unknown config file key read through loadConfig too (a typo no longer starts on the default)", () => {
