@@ -422,6 +422,8 @@ function deepFreeze<T>(value: T): T {
 export interface Resolved {
   readonly config: Config;
   readonly warnings: readonly string[];
+  /** Where each set value came from, by config key: `--port`, `PORT`, `http.port` (the file), or `default`. */
+  readonly sources: Readonly<Record<string, string>>;
 }
 
 /** Resolves, validates and freezes the configuration, with its warnings; throws GatewayError("bad_request") naming the key. */
@@ -432,9 +434,11 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
   const warnings: string[] = [];
   const out: Record<string, unknown> = {};
   const picked = new Map<string, Picked | undefined>();
+  const sources: Record<string, string> = {};
   for (const s of SETTINGS) {
     const p = pick(s, src, warnings);
     picked.set(s.key, p);
+    if (p) sources[s.key] = p.origin === "default" ? "default" : p.origin === "file" ? `config file (${p.name})` : p.name;
     if (s.type === "tiers" || s.type === "exclusions") continue;
     const value = p === undefined ? undefined : readSetting(s, p, src, paths);
     if (value !== undefined) setPath(out, s.into ?? s.key, value);
@@ -444,7 +448,7 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
   out.exclusions = exclusionsOf(picked.get("exclusions"));
   const surface = out.surface as { modules?: readonly string[] };
   if (surface.modules?.length === 0) delete surface.modules;
-  return { config: deepFreeze(out as unknown as Config), warnings };
+  return { config: deepFreeze(out as unknown as Config), warnings, sources };
 }
 
 /** Resolves, validates and freezes the configuration; throws GatewayError("bad_request") naming the key. */
@@ -462,12 +466,17 @@ export interface LoadOptions {
 
 /** Resolves the configuration for a CLI command: reads `--config` / `COUNTERSIGN_CONFIG` when given. */
 export function loadConfig(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env, options: LoadOptions = {}): Config {
+  return loadConfigWithSources(flags, env, options).config;
+}
+
+/** loadConfig, also telling where each value came from (`countersign config`). */
+export function loadConfigWithSources(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env, options: LoadOptions = {}): Resolved {
   const path = (typeof flags?.config === "string" ? flags.config : undefined) ?? (env.COUNTERSIGN_CONFIG || undefined);
   const file = path ? readConfigFile(path) : undefined;
-  const { config, warnings } = resolveConfigWithWarnings({ flags, env, file, fileDir: path ? dirname(resolve(path)) : undefined, defaults: options.defaults });
+  const resolved = resolveConfigWithWarnings({ flags, env, file, fileDir: path ? dirname(resolve(path)) : undefined, defaults: options.defaults });
   const warn = options.warn ?? ((m: string) => process.stderr.write(`countersign: warning: ${m}\n`));
-  for (const w of warnings) warn(w);
-  return config;
+  for (const w of resolved.warnings) warn(w);
+  return resolved;
 }
 
 /** The agent token for `stdio` and `connect`: `COUNTERSIGN_MCP_TOKEN`, or its alias `MCP_TOKEN`. */
