@@ -120,6 +120,17 @@ export interface SurfaceConfig {
   readonly listOutputSchemas: boolean;
 }
 
+/** The console for people (src/console): served under /console on the gateway's port. */
+export interface ConsoleConfig {
+  readonly enabled: boolean;
+  /** A console session ends after this long without a request. */
+  readonly idleMinutes: number;
+  /** Trust X-Forwarded-Proto from the proxy in front (cookies become Secure behind HTTPS). */
+  readonly trustProxy: boolean;
+  /** Where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records). */
+  readonly auditIndex: "sqlite" | "memory";
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -135,6 +146,7 @@ export interface Config {
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
+  readonly console: ConsoleConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
@@ -283,7 +295,9 @@ function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPa
       const max = s.max ?? Number.MAX_SAFE_INTEGER;
       // An alias in another unit is checked in its own unit, so the bounds in the message read right.
       const n = asInt(label, value, Math.ceil(min / p.multiplier), Math.floor(max / p.multiplier)) * p.multiplier;
-      if (s.divisor !== undefined && n % s.divisor !== 0) fail(label, `must be a whole number of seconds (a multiple of ${s.divisor} ms), got ${n}`);
+      if (s.divisor !== undefined && n % s.divisor !== 0) {
+        fail(label, `must be a whole number of ${s.divisor === 60_000 ? "minutes" : "seconds"} (a multiple of ${s.divisor} ms), got ${n}`);
+      }
       return s.divisor !== undefined ? n / s.divisor : n;
     }
     case "bool":

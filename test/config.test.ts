@@ -139,6 +139,16 @@ describe("aliases and units", () => {
     expect(() => resolveConfig({ env: { COUNTERSIGN_CONFIRM_TTL_MS: "1500" } })).toThrow(/must be a whole number of seconds/);
   });
 
+  it("reads the console's idle time in milliseconds, its minutes names converted, and --console on|off", () => {
+    expect(resolveConfig({ env: {} }).console).toEqual({ enabled: true, idleMinutes: 30, trustProxy: false, auditIndex: "sqlite" });
+    expect(resolveConfig({ env: { COUNTERSIGN_CONSOLE_IDLE_MS: "600000" } }).console.idleMinutes).toBe(10);
+    expect(resolveConfig({ env: { COUNTERSIGN_CONSOLE_IDLE_MINUTES: "45" } }).console.idleMinutes).toBe(45);
+    expect(resolveConfig({ file: { console: { idleMinutes: 5 } } }).console.idleMinutes).toBe(5);
+    expect(() => resolveConfig({ env: { COUNTERSIGN_CONSOLE_IDLE_MS: "90000" } })).toThrow(/must be a whole number of minutes/);
+    expect(resolveConfig({ flags: { console: "off" }, env: { COUNTERSIGN_CONSOLE: "on" } }).console.enabled).toBe(false);
+    expect(() => resolveConfig({ env: { COUNTERSIGN_CONSOLE_AUDIT_INDEX: "postgres" } })).toThrow(/console.auditIndex \(COUNTERSIGN_CONSOLE_AUDIT_INDEX\): must be one of sqlite, memory/);
+  });
+
   it("names every duration in milliseconds, outside", () => {
     for (const s of SETTINGS.filter((row) => row.unit === "ms")) {
       expect(s.key).toMatch(/Ms$/);

@@ -9,13 +9,13 @@ type Option = { type: "string" | "boolean"; short?: string };
 /** parseArgs options for the command's configuration flags, plus `--config` and `--help`. */
 export function configOptions(command: ConfigCommand): Record<string, Option> {
   const options: Record<string, Option> = { config: { type: "string" }, help: { type: "boolean", short: "h" } };
-  for (const s of flagSettings(command)) options[s.flag!] = { type: s.type === "bool" ? "boolean" : "string" };
+  for (const s of flagSettings(command)) options[s.flag!] = { type: s.type === "bool" && !s.flagTakesValue ? "boolean" : "string" };
   return options;
 }
 
 function placeholder(s: Setting): string {
-  if (s.type === "bool") return "";
   if (s.placeholder) return ` ${s.placeholder}`;
+  if (s.type === "bool") return "";
   if (s.type === "enum") return ` ${(s.values ?? []).join("|")}`;
   if (s.type === "list") return " a,b";
   if (s.type === "int") return " N";

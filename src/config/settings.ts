@@ -45,6 +45,8 @@ export interface Setting {
   readonly fileAliases?: readonly Alias[];
   /** Flag name without the dashes. */
   readonly flag?: string;
+  /** A boolean flag that takes a value (`--console off`) instead of being a switch. */
+  readonly flagTakesValue?: boolean;
   /** The flag's value in usage lines (default from the type: N, DIR, URL, a,b, the enum's values). */
   readonly placeholder?: string;
   /** Commands whose parser accepts the flag. */
@@ -65,7 +67,7 @@ export interface Setting {
   readonly divisor?: number;
 }
 
-export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis";
+export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console";
 
 /** Section titles, in document order. */
 export const SECTIONS: Readonly<Record<SectionId, string>> = {
@@ -76,6 +78,7 @@ export const SECTIONS: Readonly<Record<SectionId, string>> = {
   limits: "Tokens, limits, exclusions, confirmation",
   audit: "Audit",
   redis: "Distributed mode",
+  console: "Console",
 };
 
 const GATEWAY: readonly ConfigCommand[] = ["serve", "stdio", "demo"];
@@ -387,6 +390,44 @@ export const SETTINGS: readonly Setting[] = [
     doc: "`redis://`, `rediss://`, `redis+cluster://`, `redis+sentinel://` (see [distributed.md](distributed.md))",
   },
   { key: "redis.keyPrefix", section: "redis", env: "COUNTERSIGN_REDIS_PREFIX", type: "keyPrefix", default: "countersign:", doc: "prefix of every key and channel, so several gateways can share one Redis" },
+  // Console
+  {
+    key: "console.enabled",
+    section: "console",
+    env: "COUNTERSIGN_CONSOLE",
+    flag: "console",
+    flagTakesValue: true,
+    placeholder: "on|off",
+    commands: ["serve"],
+    type: "bool",
+    default: true,
+    doc: "serve the console for people under `/console` on the gateway's port",
+  },
+  {
+    key: "console.idleMs",
+    section: "console",
+    env: "COUNTERSIGN_CONSOLE_IDLE_MS",
+    envAliases: [{ name: "COUNTERSIGN_CONSOLE_IDLE_MINUTES", deprecated: true, multiplier: 60_000 }],
+    fileAliases: [{ name: "console.idleMinutes", deprecated: true, multiplier: 60_000 }],
+    type: "int",
+    unit: "ms",
+    default: 1_800_000,
+    min: 60_000,
+    max: 7 * DAY_MS,
+    into: "console.idleMinutes",
+    divisor: 60_000,
+    doc: "a console session ends after this long without a request (whole minutes)",
+  },
+  { key: "console.trustProxy", section: "console", env: "COUNTERSIGN_TRUST_PROXY", type: "bool", default: false, doc: "trust `X-Forwarded-Proto` from the proxy in front (cookies become `Secure` behind HTTPS)" },
+  {
+    key: "console.auditIndex",
+    section: "console",
+    env: "COUNTERSIGN_CONSOLE_AUDIT_INDEX",
+    type: "enum",
+    values: ["sqlite", "memory"],
+    default: "sqlite",
+    doc: "where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records)",
+  },
 ];
 
 /** Environment variables read outside the resolved `Config`; known, so never refused as typos. */
@@ -411,6 +452,7 @@ export const OTHER_VARIABLES: readonly OtherVariable[] = [
   { name: "COUNTERSIGN_ORACLE_GITHUB", doc: "`0` skips the GitHub sample of the Prism oracle test", tooling: true },
   { name: "COUNTERSIGN_BENCH_BASE", doc: "a second built checkout the benchmarks compare against", tooling: true },
   { name: "COUNTERSIGN_HEAP_MB", doc: "heap cap used by `bench/memory.js` runs", tooling: true },
+  { name: "COUNTERSIGN_PROPERTY_RUNS", doc: "runs per property in the property-based tests", tooling: true },
 ];
 
 /** The one prefix of the gateway's own environment variables. */

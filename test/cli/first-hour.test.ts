@@ -85,7 +85,7 @@ describe("which data dir", () => {
     await new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (b: Buffer) => {
         stderr += b.toString();
-        if (stderr.includes("\n") && stderr.includes("ready")) resolve();
+        if (/countersign stdio: ready .*\n/.test(stderr)) resolve();
       });
       child.once("exit", (code) => reject(new Error(`stdio exited ${code}: ${stderr}`)));
     });
