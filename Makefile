@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 CLI := node bin/countersign.js
 
-.PHONY: install build run test generate check typecheck lint-spec drift bench bench-soak conformance clean
+.PHONY: install build run test generate check typecheck lint-spec drift config-doc bench bench-soak conformance clean
 
 # Reinstall only when the lockfile changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -29,8 +29,8 @@ test: build
 generate: build
 	$(CLI) generate
 
-## Typecheck, lint the bundled spec, and fail on generated/ drift.
-check: typecheck lint-spec drift
+## Typecheck, lint the bundled spec, and fail on generated/ or docs/configuration.md drift.
+check: typecheck lint-spec drift config-doc
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
@@ -41,6 +41,10 @@ lint-spec: install
 
 drift: build
 	$(CLI) generate --check
+
+# docs/configuration.md is rendered from src/config/settings.ts; `node scripts/config-doc.js` rewrites it.
+config-doc: build
+	node scripts/config-doc.js --check
 
 bench: build
 	node bench/run.js

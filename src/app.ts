@@ -23,6 +23,7 @@ import { createMetaStage, createResolveStage } from "./stages/resolve.js";
 import { createRateLimits } from "./stores/rate-limits.js";
 import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
+import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
@@ -116,7 +117,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 
-  const authenticator = createAuthenticator({ store: deps.tokens, now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  const authenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
   const policy = createPolicy({ exclusions: config.exclusions });

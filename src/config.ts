@@ -1,17 +1,24 @@
 /**
  * The gateway's configuration, resolved once from flags, environment and an optional config file
- * (flags win over environment, environment over the file), fully defaulted, validated and frozen.
+ * (flags win over environment, environment over the file, the file over defaults), fully
+ * defaulted, validated and frozen.
  *
- * Each section has its own small resolver below; feature owners extend their section there.
+ * What each setting is called outside (file key, environment variable, flag), its type, unit,
+ * default and bounds live in one table, src/config/settings.ts; this module reads that table.
+ * A new setting is a row there plus its property in the interfaces below.
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { createRequire } from "node:module";
 import { GatewayError } from "./errors.js";
 import { checkKeyPrefix, parseRedisUrl } from "./stores/redis/redis-url.js";
 import { checkExclusions, type ExclusionRule } from "./stages/policy.js";
-import { EXPOSURE_MODES, isModeSetting, type ModeSetting } from "./surface/exposure.js";
-import { isSchemaProfile, SCHEMA_PROFILES, type SchemaProfile } from "./surface/schema-profile.js";
+import type { ModeSetting } from "./surface/exposure.js";
+import type { SchemaProfile } from "./surface/schema-profile.js";
+import { readSecretKey } from "./tokens/sealed-credential.js";
+import { ENV_PREFIX, knownEnvNames, SETTINGS, type Alias, type Setting } from "./config/settings.js";
+import { defaultPaths, type DefaultPaths } from "./config/paths.js";
+import { didYouMean } from "./config/suggest.js";
 
 /** Where the upstream API lives and how the gateway talks to it. */
 export interface UpstreamConfig {
@@ -38,12 +45,12 @@ export interface HttpConfig {
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
-  /** The bearer /metrics asks for when the gateway listens on a non-loopback address. */
-  readonly metricsToken?: string;
   /** A tools/call still running after this long has its SSE stream closed; the client resumes and polls (0 = never). */
   readonly pollAfterMs: number;
   /** Reconnection delay suggested to clients in SSE `retry:` fields. */
   readonly sseRetryMs: number;
+  /** The bearer /metrics asks for when the gateway listens on a non-loopback address. */
+  readonly metricsToken?: string;
 }
 
 /** The MCP server adapter. */
@@ -117,6 +124,17 @@ export interface SurfaceConfig {
   readonly listOutputSchemas: boolean;
 }
 
+/** The console for people (src/console): served under /console on the gateway's port. */
+export interface ConsoleConfig {
+  readonly enabled: boolean;
+  /** A console session ends after this long without a request. */
+  readonly idleMinutes: number;
+  /** Trust X-Forwarded-Proto from the proxy in front (cookies become Secure behind HTTPS). */
+  readonly trustProxy: boolean;
+  /** Where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records). */
+  readonly auditIndex: "sqlite" | "memory";
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -132,15 +150,26 @@ export interface Config {
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
+  readonly console: ConsoleConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
+  /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
+  readonly secretKey?: string;
 }
 
-/** Raw inputs: parsed CLI flags, the environment, and the parsed config file. */
+/** Raw inputs: parsed CLI flags (by flag name), the environment, and the parsed config file. */
 export interface ConfigSources {
   readonly flags?: Readonly<Record<string, string | boolean | undefined>>;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly file?: Readonly<Record<string, unknown>>;
+  /** The config file's folder: relative paths in the file are relative to it (default: the working directory). */
+  readonly fileDir?: string;
+  /** Defaults that replace the table's for one command (by config key), e.g. `demo` logs at `warn`. */
+  readonly defaults?: Readonly<Record<string, unknown>>;
+  /** Relative flags and environment paths resolve against this (default: the working directory). */
+  readonly cwd?: string;
+  /** Where default paths point (default: the package root, src/config/paths.ts). */
+  readonly paths?: DefaultPaths;
 }
 
 /** Reads a JSON or YAML config file into a plain object (errors name the file). */
@@ -166,134 +195,186 @@ export function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Looks up one setting: flag, then environment variable, then a dotted path in the file. */
-function lookup(src: ConfigSources, flag: string | undefined, envName: string | undefined, filePath: string): unknown {
-  const fromFlag = flag === undefined ? undefined : src.flags?.[flag];
-  if (fromFlag !== undefined) return fromFlag;
-  const fromEnv = envName === undefined ? undefined : src.env?.[envName];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  let node: unknown = src.file;
-  for (const part of filePath.split(".")) {
-    if (node === null || typeof node !== "object") return undefined;
+function fail(label: string, problem: string): never {
+  throw new GatewayError("bad_request", `config ${label}: ${problem}`);
+}
+
+/** A value picked for one setting, and where it came from. */
+interface Picked {
+  readonly value: unknown;
+  readonly origin: "flag" | "env" | "file" | "default";
+  /** The name the value was given under: `--port`, `PORT`, `http.port`. */
+  readonly name: string;
+  /** The value times this is in the setting's own unit (an alias in seconds: 1000). */
+  readonly multiplier: number;
+}
+
+function filePath(file: unknown, key: string): unknown {
+  let node = file;
+  for (const part of key.split(".")) {
+    if (node === null || typeof node !== "object" || Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[part];
   }
   return node;
 }
 
-function fail(key: string, problem: string): never {
-  throw new GatewayError("bad_request", `config ${key}: ${problem}`);
+/** Flag, then environment (the variable, then its aliases), then the file (the key, then its aliases), then the default. */
+function pick(s: Setting, src: ConfigSources, warnings: string[]): Picked | undefined {
+  if (s.flag !== undefined) {
+    const v = src.flags?.[s.flag];
+    if (v !== undefined) return { value: v, origin: "flag", name: `--${s.flag}`, multiplier: 1 };
+  }
+  const envNames: Alias[] = [...(s.env ? [{ name: s.env }] : []), ...(s.envAliases ?? [])];
+  for (const alias of envNames) {
+    const v = src.env?.[alias.name];
+    if (v === undefined || v === "") continue;
+    if (alias.deprecated) warnings.push(`${alias.name} is deprecated; use ${s.env}${alias.multiplier ? ` (in milliseconds)` : ""}`);
+    return { value: v, origin: "env", name: alias.name, multiplier: alias.multiplier ?? 1 };
+  }
+  for (const alias of [{ name: s.key }, ...(s.fileAliases ?? [])] as Alias[]) {
+    const v = filePath(src.file, alias.name);
+    if (v === undefined || v === null) continue;
+    if (alias.deprecated) warnings.push(`config key '${alias.name}' is deprecated; use '${s.key}'${alias.multiplier ? " (in milliseconds)" : ""}`);
+    return { value: v, origin: "file", name: alias.name, multiplier: alias.multiplier ?? 1 };
+  }
+  const override = src.defaults?.[s.key];
+  if (override !== undefined) return { value: override, origin: "default", name: s.key, multiplier: 1 };
+  if (s.default !== undefined) return { value: s.default, origin: "default", name: s.key, multiplier: 1 };
+  return undefined;
 }
 
-/** Typed readers: each names the key when the value is wrong. */
-const read = {
-  string(key: string, value: unknown, fallback?: string): string | undefined {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value !== "string") fail(key, `expected a string, got ${typeof value}`);
-    return value;
-  },
-  int(key: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    if (value === undefined || value === null) return fallback;
-    const n = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-    if (!Number.isInteger(n)) fail(key, `expected an integer, got ${JSON.stringify(value)}`);
-    if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
-    return n;
-  },
-  bool(key: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value === "boolean") return value;
-    if (typeof value === "string" && /^(1|true|yes|on)$/i.test(value)) return true;
-    if (typeof value === "string" && /^(0|false|no|off)$/i.test(value)) return false;
-    fail(key, `expected a boolean, got ${JSON.stringify(value)}`);
-  },
-  list(key: string, value: unknown, fallback: readonly string[]): readonly string[] {
-    if (value === undefined || value === null) return fallback;
-    if (typeof value === "string") return value.split(",").map((s) => s.trim()).filter(Boolean);
-    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
-    fail(key, "expected a list of strings (or a comma-separated string)");
-  },
-  basePath(key: string, value: unknown): string | undefined {
-    const s = read.string(key, value);
-    if (s !== undefined && s !== "" && !/^\/[^?#]*$/.test(s)) fail(key, `must be empty or a path starting with '/', got ${JSON.stringify(s)}`);
-    return s;
-  },
-  url(key: string, value: unknown): string | undefined {
-    const s = read.string(key, value);
-    if (s === undefined) return undefined;
-    let u: URL;
-    try {
-      u = new URL(s);
-    } catch {
-      fail(key, `not a valid URL: ${JSON.stringify(s)}`);
+/** How a key is named in an error: the key, and the variable or flag when the value came from one. */
+function labelOf(s: Setting, p: Picked): string {
+  if (p.origin === "env" || p.origin === "flag") return `${s.key} (${p.name})`;
+  return p.name;
+}
+
+function asString(label: string, value: unknown): string {
+  if (typeof value !== "string") fail(label, `expected a string, got ${Array.isArray(value) ? "a list" : typeof value}`);
+  return value;
+}
+
+function asInt(label: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n)) fail(label, `expected an integer, got ${JSON.stringify(value)}`);
+  if (n < min || n > max) fail(label, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function asBool(label: string, value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string" && /^(1|true|yes|on)$/i.test(value)) return true;
+  if (typeof value === "string" && /^(0|false|no|off)$/i.test(value)) return false;
+  fail(label, `expected a boolean (true/false, 1/0, yes/no, on/off), got ${JSON.stringify(value)}`);
+}
+
+function asList(label: string, value: unknown): readonly string[] {
+  if (typeof value === "string") return value.split(",").map((v) => v.trim()).filter(Boolean);
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+  fail(label, "expected a list of strings (or a comma-separated string)");
+}
+
+function asUrl(label: string, value: unknown): string {
+  const s = asString(label, value);
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    fail(label, `not a valid URL: ${JSON.stringify(s)}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") fail(label, `must be an http(s) URL, got ${u.protocol}`);
+  if (u.search || u.hash) fail(label, "must not carry a query string or fragment");
+  return s.replace(/\/+$/, "");
+}
+
+/** Reads one setting's value in its own unit (undefined when unset and without a default). */
+function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPaths): unknown {
+  const label = labelOf(s, p);
+  const { value } = p;
+  switch (s.type) {
+    case "string":
+      return asString(label, value);
+    case "int": {
+      const min = s.min ?? 0;
+      const max = s.max ?? Number.MAX_SAFE_INTEGER;
+      // An alias in another unit is checked in its own unit, so the bounds in the message read right.
+      const n = asInt(label, value, Math.ceil(min / p.multiplier), Math.floor(max / p.multiplier)) * p.multiplier;
+      if (s.divisor !== undefined && n % s.divisor !== 0) {
+        fail(label, `must be a whole number of ${s.divisor === 60_000 ? "minutes" : "seconds"} (a multiple of ${s.divisor} ms), got ${n}`);
+      }
+      return s.divisor !== undefined ? n / s.divisor : n;
     }
-    if (u.protocol !== "http:" && u.protocol !== "https:") fail(key, `must be an http(s) URL, got ${u.protocol}`);
-    if (u.search || u.hash) fail(key, "must not carry a query string or fragment");
-    return s.replace(/\/+$/, "");
-  },
-};
-
-const LOCALHOST = ["localhost", "127.0.0.1", "[::1]"];
-
-function resolveUpstream(src: ConfigSources): UpstreamConfig {
-  return {
-    url: read.url("upstream.url", lookup(src, "upstream", "COUNTERSIGN_UPSTREAM_URL", "upstream.url")),
-    basePath: read.basePath("upstream.basePath", lookup(src, "upstream-base-path", "COUNTERSIGN_UPSTREAM_BASE_PATH", "upstream.basePath")),
-    token: read.string("upstream.token", lookup(src, undefined, "COUNTERSIGN_UPSTREAM_TOKEN", "upstream.token")),
-    timeoutMs: read.int("upstream.timeoutMs", lookup(src, "upstream-timeout", "COUNTERSIGN_UPSTREAM_TIMEOUT_MS", "upstream.timeoutMs"), 30_000, 1, 3_600_000),
-    maxResponseBytes: read.int("upstream.maxResponseBytes", lookup(src, undefined, "COUNTERSIGN_MAX_RESPONSE_BYTES", "upstream.maxResponseBytes"), 1_048_576, 1024),
-  };
+    case "bool":
+      return asBool(label, value);
+    case "list":
+      return asList(label, value);
+    case "enum": {
+      const v = asString(label, value);
+      const values = s.values ?? [];
+      if (!values.includes(v)) fail(label, `must be one of ${values.join(", ")}; got ${JSON.stringify(v)}${didYouMean(v, values)}`);
+      return v;
+    }
+    case "url":
+      return asUrl(label, value);
+    case "basePath": {
+      const v = asString(label, value);
+      if (v !== "" && !/^\/[^?#]*$/.test(v)) fail(label, `must be empty or a path starting with '/', got ${JSON.stringify(v)}`);
+      return v;
+    }
+    case "path": {
+      const v = asString(label, value);
+      if (v.trim() === "") fail(label, "must not be empty");
+      if (p.origin === "file") return resolve(src.fileDir ?? src.cwd ?? process.cwd(), v);
+      if (p.origin === "default") return s.key === "dataDir" && v === ".data" ? paths.dataDir : resolve(paths.root, v);
+      return resolve(src.cwd ?? process.cwd(), v);
+    }
+    case "secretKey": {
+      const v = asString(label, value);
+      const key = readSecretKey({ COUNTERSIGN_SECRET_KEY: v });
+      if (!key.ok) fail(label, key.reason.replace(/^COUNTERSIGN_SECRET_KEY /, ""));
+      return v.trim();
+    }
+    case "redisUrl": {
+      const v = asString(label, value);
+      const parsed = parseRedisUrl(v);
+      if (!parsed.ok) fail(label, parsed.error);
+      return v;
+    }
+    case "keyPrefix": {
+      const v = asString(label, value);
+      const bad = checkKeyPrefix(v);
+      if (bad) fail(label, bad);
+      return v;
+    }
+    case "tiers":
+    case "exclusions":
+      return value;
+  }
 }
 
-function resolveHttp(src: ConfigSources): HttpConfig {
-  return {
-    host: read.string("http.host", lookup(src, "host", "HOST", "http.host"), "127.0.0.1")!,
-    port: read.int("http.port", lookup(src, "port", "PORT", "http.port"), 8787, 0, 65535),
-    stateless: read.bool("http.stateless", lookup(src, "stateless", "COUNTERSIGN_STATELESS", "http.stateless"), false),
-    allowedHosts: read.list("http.allowedHosts", lookup(src, "allowed-hosts", "COUNTERSIGN_ALLOWED_HOSTS", "http.allowedHosts"), LOCALHOST),
-    allowedOrigins: read.list("http.allowedOrigins", lookup(src, "allowed-origins", "COUNTERSIGN_ALLOWED_ORIGINS", "http.allowedOrigins"), LOCALHOST),
-    maxBodyBytes: read.int("http.maxBodyBytes", lookup(src, undefined, "COUNTERSIGN_MAX_BODY_BYTES", "http.maxBodyBytes"), 4_194_304, 1024),
-    sessionIdleMs: read.int("http.sessionIdleMs", lookup(src, undefined, "COUNTERSIGN_SESSION_IDLE_MS", "http.sessionIdleMs"), 30 * 60_000, 1000),
-    maxSessions: read.int("http.maxSessions", lookup(src, undefined, "COUNTERSIGN_MAX_SESSIONS", "http.maxSessions"), 1000, 1),
-    pollAfterMs: read.int("http.pollAfterMs", lookup(src, undefined, "COUNTERSIGN_POLL_AFTER_MS", "http.pollAfterMs"), 0, 0),
-    sseRetryMs: read.int("http.sseRetryMs", lookup(src, undefined, "COUNTERSIGN_SSE_RETRY_MS", "http.sseRetryMs"), 1000, 1),
-    metricsToken: read.string("http.metricsToken", lookup(src, undefined, "COUNTERSIGN_METRICS_TOKEN", "http.metricsToken")),
-  };
-}
-
-function resolveMcp(src: ConfigSources): McpConfig {
-  return { pageSize: read.int("mcp.pageSize", lookup(src, undefined, "COUNTERSIGN_PAGE_SIZE", "mcp.pageSize"), 500, 1, 100_000) };
-}
-
-function resolveAuth(src: ConfigSources): AuthConfig {
-  return {
-    lastUsedIntervalMs: read.int("auth.lastUsedIntervalMs", lookup(src, undefined, undefined, "auth.lastUsedIntervalMs"), 60_000, 0),
-  };
-}
-
-function resolveRateLimits(src: ConfigSources): RateLimitConfig {
-  const windowSeconds = read.int("rateLimits.windowSeconds", lookup(src, undefined, "COUNTERSIGN_RATE_WINDOW_SECONDS", "rateLimits.windowSeconds"), 60, 1, 86_400);
-  const fileTiers = lookup(src, undefined, undefined, "rateLimits.tiers") ?? {};
-  if (typeof fileTiers !== "object" || fileTiers === null || Array.isArray(fileTiers)) fail("rateLimits.tiers", "expected a map of tier name → { normal, sensitive }");
-  const fileDefault = (fileTiers as Record<string, Record<string, unknown> | undefined>).default;
-  const base: TierLimits = {
-    normal: read.int("rateLimits.tiers.default.normal", lookup(src, undefined, "COUNTERSIGN_RATE_NORMAL", "rateLimits.tiers.default.normal") ?? fileDefault?.normal, 1000, 1),
-    sensitive: read.int("rateLimits.tiers.default.sensitive", lookup(src, undefined, "COUNTERSIGN_RATE_SENSITIVE", "rateLimits.tiers.default.sensitive") ?? fileDefault?.sensitive, 100, 1),
-  };
+function tiersOf(value: unknown, base: TierLimits): Record<string, TierLimits> {
+  const raw = value ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("rateLimits.tiers", "expected a map of tier name → { normal, sensitive }");
   const tiers: Record<string, TierLimits> = { default: base };
-  for (const [name, value] of Object.entries(fileTiers as Record<string, unknown>)) {
-    if (name === "default") continue;
+  for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     const key = `rateLimits.tiers.${name}`;
     if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) fail(key, "tier names use letters, digits, - and _");
-    if (typeof value !== "object" || value === null || Array.isArray(value)) fail(key, "expected { normal, sensitive }");
-    const v = value as Record<string, unknown>;
-    for (const k of Object.keys(v)) if (k !== "normal" && k !== "sensitive") fail(`${key}.${k}`, "unknown field (normal, sensitive)");
-    tiers[name] = { normal: read.int(`${key}.normal`, v.normal, base.normal, 1), sensitive: read.int(`${key}.sensitive`, v.sensitive, base.sensitive, 1) };
+    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(key, "expected { normal, sensitive }");
+    const limits = v as Record<string, unknown>;
+    for (const k of Object.keys(limits)) if (k !== "normal" && k !== "sensitive") fail(`${key}.${k}`, `unknown field (normal, sensitive)${didYouMean(k, ["normal", "sensitive"])}`);
+    // The default tier's two limits are settings of their own (they have variables), read above.
+    if (name === "default") continue;
+    tiers[name] = {
+      normal: limits.normal === undefined ? base.normal : asInt(`${key}.normal`, limits.normal, 1, Number.MAX_SAFE_INTEGER),
+      sensitive: limits.sensitive === undefined ? base.sensitive : asInt(`${key}.sensitive`, limits.sensitive, 1, Number.MAX_SAFE_INTEGER),
+    };
   }
-  return { windowSeconds, tiers };
+  return tiers;
 }
 
-function resolveExclusions(src: ConfigSources): readonly ExclusionRule[] {
-  const fromEnv = src.env?.COUNTERSIGN_EXCLUDE_TOOLS;
-  const value = fromEnv ? read.list("exclusions", fromEnv, []).map((tool) => ({ tool, reason: "excluded by COUNTERSIGN_EXCLUDE_TOOLS" })) : lookup(src, undefined, undefined, "exclusions");
+function exclusionsOf(p: Picked | undefined): readonly ExclusionRule[] {
+  const value =
+    p?.origin === "env" ? asList(`exclusions (${p.name})`, p.value).map((tool) => ({ tool, reason: `excluded by ${p.name}` })) : p?.value;
   try {
     return checkExclusions(value);
   } catch (err) {
@@ -301,42 +382,50 @@ function resolveExclusions(src: ConfigSources): readonly ExclusionRule[] {
   }
 }
 
-function resolveConfirm(src: ConfigSources): ConfirmConfig {
-  return {
-    ttlSeconds: read.int("confirm.ttlSeconds", lookup(src, undefined, "COUNTERSIGN_CONFIRM_TTL_SECONDS", "confirm.ttlSeconds"), 600, 1, 86_400),
-    elicitation: read.bool("confirm.elicitation", lookup(src, undefined, "COUNTERSIGN_CONFIRM_ELICITATION", "confirm.elicitation"), false),
-    requireGuard: read.bool("confirm.requireGuard", lookup(src, undefined, "COUNTERSIGN_CONFIRM_REQUIRE_GUARD", "confirm.requireGuard"), false),
+/** Keys whose value is a free-form map or list, checked by their own reader rather than key by key. */
+const OPEN_KEYS = new Set(SETTINGS.filter((s) => s.type === "tiers" || s.type === "exclusions").map((s) => s.key));
+
+/** Every key a config file may hold (the table's keys and their aliases). */
+function fileKeys(): string[] {
+  return SETTINGS.flatMap((s) => [s.key, ...(s.fileAliases ?? []).map((a) => a.name)]);
+}
+
+/** Refuses keys of the config file that no setting reads, naming the nearest valid one. */
+export function checkFileKeys(file: Readonly<Record<string, unknown>>): void {
+  const keys = fileKeys();
+  const leaves = new Set(keys);
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [name, value] of Object.entries(node)) {
+      const key = prefix ? `${prefix}.${name}` : name;
+      if (leaves.has(key) || OPEN_KEYS.has(key)) continue;
+      const isSection = keys.some((k) => k.startsWith(`${key}.`));
+      if (isSection) {
+        if (value === null || value === undefined) continue;
+        if (typeof value !== "object" || Array.isArray(value)) fail(key, `expected a section (a map of ${keys.filter((k) => k.startsWith(`${key}.`)).map((k) => k.slice(key.length + 1)).join(", ")})`);
+        walk(value as Record<string, unknown>, key);
+        continue;
+      }
+      throw new GatewayError("bad_request", `unknown config key '${key}'${didYouMean(key, keys) || " (see docs/configuration.md for the keys)"}`);
+    }
   };
+  walk(file, "");
 }
 
-function resolveAudit(src: ConfigSources): AuditConfig {
-  return {
-    dir: read.string("audit.dir", lookup(src, undefined, "COUNTERSIGN_AUDIT_DIR", "audit.dir")),
-    maxFileBytes: read.int("audit.maxFileBytes", lookup(src, undefined, "COUNTERSIGN_AUDIT_MAX_FILE_BYTES", "audit.maxFileBytes"), 10 * 1_048_576, 4096),
-    maxFiles: read.int("audit.maxFiles", lookup(src, undefined, "COUNTERSIGN_AUDIT_MAX_FILES", "audit.maxFiles"), 10, 1, 10_000),
-    bufferRecords: read.int("audit.bufferRecords", lookup(src, undefined, "COUNTERSIGN_AUDIT_BUFFER", "audit.bufferRecords"), 10_000, 1, 10_000_000),
-    capBytes: read.int("audit.capBytes", lookup(src, undefined, undefined, "audit.capBytes"), 4096, 256, 1_048_576),
-  };
+/** Refuses `COUNTERSIGN_*` variables that nothing reads, naming the nearest known one. */
+export function checkEnvNames(env: Readonly<Record<string, string | undefined>>): void {
+  const known = knownEnvNames();
+  const ours = [...known].filter((n) => n.startsWith(ENV_PREFIX));
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(ENV_PREFIX) || known.has(name)) continue;
+    throw new GatewayError("bad_request", `unknown environment variable '${name}'${didYouMean(name, ours) || " (see docs/configuration.md for the variables)"}`);
+  }
 }
 
-function resolveRedis(src: ConfigSources): RedisConfig {
-  const url = read.string("redis.url", lookup(src, undefined, "REDIS_URL", "redis.url"));
-  const parsed = url === undefined ? undefined : parseRedisUrl(url);
-  if (parsed && !parsed.ok) fail("redis.url (REDIS_URL)", parsed.error);
-  const keyPrefix = read.string("redis.keyPrefix", lookup(src, "redis-prefix", "COUNTERSIGN_REDIS_PREFIX", "redis.keyPrefix"), "countersign:")!;
-  const bad = checkKeyPrefix(keyPrefix);
-  if (bad) fail("redis.keyPrefix (COUNTERSIGN_REDIS_PREFIX)", bad);
-  return { ...(url !== undefined ? { url } : {}), keyPrefix };
-}
-
-function resolveSurface(src: ConfigSources): SurfaceConfig {
-  const mode = read.string("surface.mode", lookup(src, "mode", "COUNTERSIGN_MODE", "surface.mode"), "auto")!;
-  if (!isModeSetting(mode)) fail("surface.mode", `must be one of auto, ${EXPOSURE_MODES.join(", ")}; got ${JSON.stringify(mode)}`);
-  const schemaProfile = read.string("surface.schemaProfile", lookup(src, "schema-profile", "COUNTERSIGN_SCHEMA_PROFILE", "surface.schemaProfile"), "default")!;
-  if (!isSchemaProfile(schemaProfile)) fail("surface.schemaProfile", `must be one of ${SCHEMA_PROFILES.join(", ")}; got ${JSON.stringify(schemaProfile)}`);
-  const modules = read.list("surface.modules", lookup(src, "modules", "COUNTERSIGN_MODULES", "surface.modules"), []);
-  const listOutputSchemas = read.bool("surface.listOutputSchemas", lookup(src, "list-output-schemas", "COUNTERSIGN_LIST_OUTPUT_SCHEMAS", "surface.listOutputSchemas"), false);
-  return { mode, schemaProfile, listOutputSchemas, ...(modules.length > 0 ? { modules } : {}) };
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[parts[parts.length - 1]] = value;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -347,33 +436,68 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The configuration and the warnings met while resolving it (deprecated names). */
+export interface Resolved {
+  readonly config: Config;
+  readonly warnings: readonly string[];
+  /** Where each set value came from, by config key: `--port`, `PORT`, `http.port` (the file), or `default`. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+/** Resolves, validates and freezes the configuration, with its warnings; throws GatewayError("bad_request") naming the key. */
+export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
+  if (src.env) checkEnvNames(src.env);
+  if (src.file) checkFileKeys(src.file);
+  const paths = src.paths ?? defaultPaths(src.env ?? {}, src.cwd);
+  const warnings: string[] = [];
+  const out: Record<string, unknown> = {};
+  const picked = new Map<string, Picked | undefined>();
+  const sources: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const p = pick(s, src, warnings);
+    picked.set(s.key, p);
+    if (p) sources[s.key] = p.origin === "default" ? "default" : p.origin === "file" ? `config file (${p.name})` : p.name;
+    if (s.type === "tiers" || s.type === "exclusions") continue;
+    const value = p === undefined ? undefined : readSetting(s, p, src, paths);
+    if (value !== undefined) setPath(out, s.into ?? s.key, value);
+  }
+  const rate = out.rateLimits as { windowSeconds: number; tiers: Record<string, TierLimits> };
+  rate.tiers = tiersOf(picked.get("rateLimits.tiers")?.value, rate.tiers.default!);
+  out.exclusions = exclusionsOf(picked.get("exclusions"));
+  const surface = out.surface as { modules?: readonly string[] };
+  if (surface.modules?.length === 0) delete surface.modules;
+  return { config: deepFreeze(out as unknown as Config), warnings, sources };
+}
+
 /** Resolves, validates and freezes the configuration; throws GatewayError("bad_request") naming the key. */
 export function resolveConfig(src: ConfigSources = {}): Config {
-  const cwd = process.cwd();
-  const config: Config = {
-    generatedDir: resolve(cwd, read.string("generatedDir", lookup(src, "generated", "COUNTERSIGN_GENERATED_DIR", "generatedDir"), "generated/workspace")!),
-    dataDir: resolve(cwd, read.string("dataDir", lookup(src, "data-dir", "COUNTERSIGN_DATA_DIR", "dataDir"), ".data")!),
-    logLevel: read.string("logLevel", lookup(src, "log-level", "LOG_LEVEL", "logLevel"), "info")!,
-    upstream: resolveUpstream(src),
-    http: resolveHttp(src),
-    mcp: resolveMcp(src),
-    auth: resolveAuth(src),
-    rateLimits: resolveRateLimits(src),
-    confirm: resolveConfirm(src),
-    audit: resolveAudit(src),
-    redis: resolveRedis(src),
-    surface: resolveSurface(src),
-    exclusions: resolveExclusions(src),
-  };
-  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {
-    fail("logLevel", `must be one of fatal, error, warn, info, debug, trace, silent; got ${JSON.stringify(config.logLevel)}`);
-  }
-  return deepFreeze(config);
+  return resolveConfigWithWarnings(src).config;
+}
+
+/** Options of `loadConfig` beyond its sources. */
+export interface LoadOptions {
+  /** Where deprecation warnings go (default: stderr). */
+  readonly warn?: (message: string) => void;
+  /** Per-command defaults by config key (see ConfigSources.defaults). */
+  readonly defaults?: ConfigSources["defaults"];
 }
 
 /** Resolves the configuration for a CLI command: reads `--config` / `COUNTERSIGN_CONFIG` when given. */
-export function loadConfig(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env): Config {
-  const path = (typeof flags?.config === "string" ? flags.config : undefined) ?? env.COUNTERSIGN_CONFIG;
+export function loadConfig(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env, options: LoadOptions = {}): Config {
+  return loadConfigWithSources(flags, env, options).config;
+}
+
+/** loadConfig, also telling where each value came from (`countersign config`). */
+export function loadConfigWithSources(flags: ConfigSources["flags"], env: ConfigSources["env"] = process.env, options: LoadOptions = {}): Resolved {
+  const path = (typeof flags?.config === "string" ? flags.config : undefined) ?? (env.COUNTERSIGN_CONFIG || undefined);
   const file = path ? readConfigFile(path) : undefined;
-  return resolveConfig({ flags, env, file });
+  const resolved = resolveConfigWithWarnings({ flags, env, file, fileDir: path ? dirname(resolve(path)) : undefined, defaults: options.defaults });
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`countersign: warning: ${m}\n`));
+  for (const w of resolved.warnings) warn(w);
+  return resolved;
+}
+
+/** The agent token for `stdio` and `connect`: `COUNTERSIGN_MCP_TOKEN`, or its alias `MCP_TOKEN`. */
+export function agentToken(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  return env.COUNTERSIGN_MCP_TOKEN?.trim() || env.MCP_TOKEN?.trim() || undefined;
 }

@@ -11,14 +11,74 @@ import { auditDir } from "../audit/setup.js";
 import { CURRENT_FILE, listAuditFiles, readAuditDir, readAuditFile } from "../stores/audit-file-sink.js";
 import type { AuditFilter } from "../stores/audit-sink.js";
 import type { RedisAuditStream } from "../stores/redis/audit-stream.js";
+import { didYouMean } from "../config/suggest.js";
+
+
+/** Outcomes the audit trail stores (src/audit/outcome.ts). */
+export const STORED_OUTCOMES = [
+  "ok",
+  "pending",
+  "executed",
+  "already_executed",
+  "executing",
+  "failed",
+  "not_executed",
+  "unknown",
+  "cancelled",
+  "expired",
+  "denied",
+  "unauthorized",
+  "rate_limited",
+  "invalid",
+  "not_found",
+  "confirmation_invalid",
+  "conflict",
+  "upstream_error",
+  "upstream_unavailable",
+  "unavailable",
+  "error",
+] as const;
+
+/** Error codes (the README's error table) whose stored outcome has another name. */
+export const OUTCOME_ALIASES: Readonly<Record<string, (typeof STORED_OUTCOMES)[number]>> = {
+  forbidden: "denied",
+  invalid_arguments: "invalid",
+  bad_request: "invalid",
+  payload_too_large: "invalid",
+  internal: "error",
+};
+
+/** Activity types of audit records. */
+export const ACTIVITY_TYPES = ["tool_call", "pending", "confirmed", "cancelled", "expired", "rate_limited", "denied"] as const;
+
+/** The stored outcome `--outcome value` asks for; a usage error listing the valid ones otherwise. */
+export function outcomeFilter(value: string): string {
+  const v = value.trim().toLowerCase();
+  if ((STORED_OUTCOMES as readonly string[]).includes(v)) return v;
+  const alias = OUTCOME_ALIASES[v];
+  if (alias) return alias;
+  throw new UsageError(
+    `--outcome: unknown outcome ${JSON.stringify(value)}${didYouMean(v, [...STORED_OUTCOMES, ...Object.keys(OUTCOME_ALIASES)])}; valid: ${STORED_OUTCOMES.join(", ")}, or the error codes ${Object.keys(OUTCOME_ALIASES).join(", ")}`,
+  );
+}
+
+function typeFilter(value: string): string {
+  const v = value.trim().toLowerCase();
+  if ((ACTIVITY_TYPES as readonly string[]).includes(v)) return v;
+  throw new UsageError(`--type: unknown type ${JSON.stringify(value)}${didYouMean(v, ACTIVITY_TYPES)}; valid: ${ACTIVITY_TYPES.join(", ")}`);
+}
 
 const USAGE = `usage:
   countersign audit tail [-n N] [--follow] [--json]
   countersign audit query [--token ID] [--tool T] [--outcome O] [--type T] [--since T] [--limit N] [--json]
 
   --since takes an ISO time (2026-05-01T09:00:00Z) or an age: 30s, 15m, 2h, 7d.
-  Reads the audit files in COUNTERSIGN_DATA_DIR/audit (or audit.dir in the config file),
-  or the Redis stream when REDIS_URL is set (distributed mode).
+  --outcome takes a stored outcome (${STORED_OUTCOMES.join(", ")})
+  or an error code, read as the outcome it is stored as (${Object.entries(OUTCOME_ALIASES).map(([code, outcome]) => `${code} → ${outcome}`).join(", ")}).
+  --type takes ${ACTIVITY_TYPES.join(", ")}.
+  Reads the audit files in the data dir's audit/ folder (COUNTERSIGN_DATA_DIR, --data-dir, or
+  audit.dir in the config file), or the Redis stream when REDIS_URL is set (distributed mode).
+  Also takes --data-dir DIR and --config FILE.
 `;
 
 /** Where the command writes, and what stops --follow (tests pass their own). */
@@ -29,6 +89,8 @@ export interface AuditIo {
   readonly now: () => number;
   /** Ends --follow; by default SIGINT/SIGTERM. */
   readonly signal?: AbortSignal;
+  /** Aborted when stdout's reader has gone (`audit query | head`): stop quietly. */
+  readonly closed?: AbortSignal;
   readonly pollMs?: number;
 }
 
@@ -94,8 +156,10 @@ export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<nu
       io.stdout(USAGE);
       return 0;
     }
-    const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env);
+    const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env, { warn: (m) => io.stderr(`countersign: warning: ${m}\n`) });
     const dir = auditDir(config);
+    // Which trail is read, on stderr: stdout stays records only, for pipes and --json.
+    io.stderr(`countersign audit: reading ${config.redis.url ? `the Redis stream (key prefix ${config.redis.keyPrefix})` : dir}\n`);
     // Distributed mode: the trail of every replica is the Redis stream.
     if (config.redis.url) stream = await (await import("../stores/redis/redis-stores.js")).openRedisAuditStream(config);
     const print = (r: AuditRecord) => io.stdout(`${values.json ? JSON.stringify(r) : formatRecord(r)}\n`);
@@ -103,16 +167,16 @@ export async function run(argv: string[], io: AuditIo = defaultIo()): Promise<nu
       case "tail": {
         const n = positiveInt("-n", values.lines, 20);
         for (const r of stream ? await stream.query({ limit: n }) : await readAuditDir(dir, { limit: n })) print(r);
-        const until = { pollMs: io.pollMs, signal: io.signal ?? untilInterrupted() };
-        if (values.follow) await (stream ? stream.follow(print, until) : follow(dir, print, until));
+        const until = () => ({ pollMs: io.pollMs, signal: AbortSignal.any([io.signal ?? untilInterrupted(), ...(io.closed ? [io.closed] : [])]) });
+        if (values.follow) await (stream ? stream.follow(print, until()) : follow(dir, print, until()));
         return 0;
       }
       case "query": {
         const filter: AuditFilter = {};
         if (values.token) filter.tokenId = values.token;
         if (values.tool) filter.tool = values.tool;
-        if (values.outcome) filter.outcome = values.outcome;
-        if (values.type) filter.type = values.type;
+        if (values.outcome) filter.outcome = outcomeFilter(values.outcome);
+        if (values.type) filter.type = typeFilter(values.type);
         if (values.since) filter.since = parseSince(values.since, io.now());
         if (values.limit !== undefined) filter.limit = positiveInt("--limit", values.limit, 100);
         for (const r of stream ? await stream.query(filter) : await readAuditDir(dir, filter)) print(r);
@@ -197,14 +261,24 @@ export async function follow(dir: string, onRecord: (r: AuditRecord) => void, io
         partial = "";
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, pollMs);
-        io.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
+      await sleepUnlessAborted(pollMs, io.signal);
     }
   } finally {
     await handle?.close();
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind either way (one per poll would pile up). */
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** Aborts on Ctrl-C / SIGTERM; only installed for --follow so other runs keep the default handling. */
@@ -215,8 +289,15 @@ function untilInterrupted(): AbortSignal {
 }
 
 function defaultIo(): AuditIo {
+  // `audit query | head`: once the reader is gone, stop writing and end quietly instead of dying on EPIPE.
+  const closed = new AbortController();
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    closed.abort();
+  });
   return {
-    stdout: (t) => process.stdout.write(t),
+    stdout: (t) => void (closed.signal.aborted || process.stdout.write(t)),
+    closed: closed.signal,
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     now: Date.now,

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { agentToken } from "../config.js";
 
 const USAGE = "usage: countersign connect URL   (the gateway's /mcp endpoint; the token comes from MCP_TOKEN)\n";
 
@@ -40,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`countersign connect: URL '${positionals[0]}' is not valid: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  const token = process.env.MCP_TOKEN?.trim();
+  const token = agentToken();
   if (!token) {
     process.stderr.write("countersign connect: MCP_TOKEN is not set; mint one with `countersign tokens create --name NAME`\n");
     return 2;

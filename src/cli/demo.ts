@@ -6,25 +6,84 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createGateway, type Gateway } from "../app.js";
-import { loadConfig } from "../config.js";
+import { loadConfig, type Config } from "../config.js";
+import { defaultPaths } from "../config/paths.js";
 import { writeFileAtomic } from "../../examples/upstream/store.js";
 import { startUpstream, type RunningUpstream } from "../../examples/upstream/server.js";
 import { startHttpServer, type HttpHandle } from "../transports/http/index.js";
-import { hashToken, mintToken } from "../tokens/format.js";
+import { AUTO_TOOL_LIMIT, isDiscoveryTool, visibleForSession } from "../surface/exposure.js";
+import type { TokenStore } from "../stores/tokens.js";
+import { issueToken } from "../tokens/issue.js";
+import { configFlagHelp, configFlags, configOptions, configUsage } from "./flags.js";
+import { listenFailure } from "./listen-error.js";
 
-const USAGE = "usage: countersign demo [--port N (8787)] [--upstream-port N (4010)] [--host H] [--spec FILE] [--data-dir DIR] [--generated DIR] [--log-level L]\n";
+/** A demo token's lifetime. */
+export const DEMO_TOKEN_DAYS = 7;
+/** The name of the token the demo mints. */
+export const DEMO_TOKEN_NAME = "demo";
 
-/** The repository root (bin/countersign.js lives there), from dist/src/cli/demo.js or src/cli/demo.ts. */
-function repoRoot(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  for (const up of ["../../..", "../.."]) {
-    const dir = resolve(here, up);
-    if (existsSync(join(dir, "bin", "countersign.js"))) return dir;
+const USAGE = `usage: countersign demo ${configUsage("demo")} [--upstream-port N] [--spec FILE]
+
+Starts the sample upstream and the gateway (Streamable HTTP) with a dev token, as \`make run\` does.
+The dev token is named \`demo\` and expires after ${DEMO_TOKEN_DAYS} days; starting the demo again revokes the
+previous one. Logs at \`warn\` unless told otherwise.
+
+${configFlagHelp("demo", [
+  ["--upstream-port N", "the sample upstream's port (default 4010; a taken one falls back to any free port)"],
+  ["--spec FILE", "the spec the sample upstream serves (default openapi/workspace.yaml)"],
+])}`;
+
+/** Demo tokens of earlier runs: named `demo`, or `demo YYYY-MM-DD HH:MM` before tokens were named so. */
+function isDemoToken(name: string): boolean {
+  return name === DEMO_TOKEN_NAME || /^demo \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(name);
+}
+
+/** Revokes the tokens of earlier demo runs and mints a fresh one that expires; returns it and how many were revoked. */
+export async function mintDemoToken(store: TokenStore, now: Date): Promise<{ token: string; expiresAt: Date; revoked: number }> {
+  let revoked = 0;
+  for (const r of await store.list()) {
+    if (!r.revokedAt && isDemoToken(r.name)) {
+      await store.revoke(r.id, now);
+      revoked++;
+    }
   }
-  return process.cwd();
+  const expiresAt = new Date(now.getTime() + DEMO_TOKEN_DAYS * 86_400_000);
+  const { token } = await issueToken(store, { name: DEMO_TOKEN_NAME, modules: "all", readOnly: false, tier: "default", expiresAt, now });
+  return { token, expiresAt, revoked };
+}
+
+/** What a client connecting with the demo token is shown, and how to be shown more or less. */
+export interface SurfaceSummary {
+  readonly total: number;
+  readonly mode: string;
+  readonly listed: number;
+  readonly modules: readonly string[];
+}
+
+function surfaceSummary(gateway: Gateway, config: Config): SurfaceSummary {
+  const tools = gateway.registry.tools;
+  const vis = visibleForSession({ tools, principalScope: "all", mode: config.surface.mode, modulesParam: config.surface.modules });
+  const shown = new Set(vis.metaTools as readonly string[]);
+  const meta = gateway.metaTools.filter((t) => !isDiscoveryTool(t.name) || shown.has(t.name)).length;
+  return { total: tools.length, mode: vis.mode, listed: vis.tools.length + meta, modules: [...new Set(tools.map((t) => t.module))] };
+}
+
+function surfaceText(mcpUrl: string, s: SurfaceSummary): string[] {
+  const example = s.modules.slice(0, 2).join(",") || "a,b";
+  const why =
+    s.mode === "dynamic" && s.total > AUTO_TOOL_LIMIT
+      ? `the API has ${s.total} tools, over the ${AUTO_TOOL_LIMIT} many clients accept, so a client sees ${s.listed} tools (dynamic mode):\n` +
+        "  the discovery tools (list_modules, search_tools, describe_tool, call_tool, enable_modules) and the confirm/activity tools;\n" +
+        "  the agent finds and calls the others through them."
+      : `a client sees ${s.listed} tools (${s.mode} mode, ${s.total} generated).`;
+  return [
+    `What a client sees: ${why}`,
+    `  every tool:        ${mcpUrl}?mode=all          (stdio: COUNTERSIGN_MODE=all)`,
+    `  some modules:      ${mcpUrl}?modules=${example}   (stdio: COUNTERSIGN_MODULES=${example})`,
+    `  modules: ${s.modules.join(", ")}`,
+  ];
 }
 
 /** Reads the upstream's bearer token from the data dir, creating it on first start. */
@@ -48,7 +107,18 @@ async function startUpstreamOn(options: Parameters<typeof startUpstream>[0]): Pr
 }
 
 /** Everything `demo` prints after start-up. */
-export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: string; upstreamToken: string; dataDir: string; generatedDir: string; root: string }): string {
+export function setupText(p: {
+  mcpUrl: string;
+  token: string;
+  upstreamUrl: string;
+  upstreamToken: string;
+  dataDir: string;
+  generatedDir: string;
+  root: string;
+  expiresAt?: Date;
+  revoked?: number;
+  surface?: SurfaceSummary;
+}): string {
   const bin = join(p.root, "bin", "countersign.js");
   const desktop = {
     mcpServers: {
@@ -77,11 +147,20 @@ export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: strin
     "",
     `  gateway (Streamable HTTP)  ${p.mcpUrl}`,
     `  sample upstream            ${p.upstreamUrl}/v1   (data in ${join(p.dataDir, "upstream")})`,
+    `  data dir                   ${p.dataDir}   (tokens, pending actions, audit trail)`,
     "",
     "Your dev token (shown once; it is stored hashed in the data dir):",
     "",
     `  ${p.token}`,
     "",
+    ...(p.expiresAt
+      ? [
+          `It is named '${DEMO_TOKEN_NAME}', sees every module, and expires ${p.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC (in ${DEMO_TOKEN_DAYS} days).` +
+            (p.revoked ? ` The previous demo token${p.revoked > 1 ? `s (${p.revoked})` : ""} no longer work${p.revoked > 1 ? "" : "s"}.` : ""),
+          "",
+        ]
+      : []),
+    ...(p.surface ? [...surfaceText(p.mcpUrl, p.surface), ""] : []),
     "── Claude Desktop: add to claude_desktop_config.json (runs the gateway over stdio) ──",
     JSON.stringify(desktop, null, 2),
     "",
@@ -113,21 +192,12 @@ export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: strin
 
 /** Starts the demo and runs until SIGINT/SIGTERM. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
+  let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
-      options: {
-        port: { type: "string" },
-        "upstream-port": { type: "string", default: "4010" },
-        host: { type: "string", default: "127.0.0.1" },
-        spec: { type: "string" },
-        "data-dir": { type: "string" },
-        generated: { type: "string" },
-        "log-level": { type: "string", default: "warn" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: { ...configOptions("demo"), "upstream-port": { type: "string", default: "4010" }, spec: { type: "string" } },
     }));
   } catch (err) {
     process.stderr.write(`countersign demo: ${(err as Error).message}\n${USAGE}`);
@@ -137,52 +207,56 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const root = repoRoot();
+  const root = defaultPaths().root;
   const upstreamPort = Number(values["upstream-port"]);
   if (!Number.isInteger(upstreamPort) || upstreamPort < 0 || upstreamPort > 65535) {
     process.stderr.write(`countersign demo: --upstream-port must be an integer 0-65535 (got '${values["upstream-port"]}')\n`);
     return 2;
   }
-  const spec = resolve(values.spec ?? join(root, "openapi", "workspace.yaml"));
+  const spec = resolve(typeof values.spec === "string" ? values.spec : join(root, "openapi", "workspace.yaml"));
   if (!existsSync(spec)) {
     process.stderr.write(`countersign demo: spec ${spec} not found (pass --spec FILE)\n`);
     return 2;
   }
+  const { "upstream-port": _port, spec: _spec, ...flags } = configFlags(values);
 
   let upstream: RunningUpstream | undefined;
   let gateway: Gateway | undefined;
   let http: HttpHandle | undefined;
   try {
-    // The data dir and the rest of the config resolve as for `serve`; the demo only fills in the upstream.
-    const base = loadConfig({ "data-dir": values["data-dir"], generated: values.generated, "log-level": values["log-level"] });
+    // The data dir and the rest of the config resolve as for `serve`; the demo fills in the upstream and logs at warn.
+    const defaults = { logLevel: "warn" };
+    const base = loadConfig(flags, process.env, { defaults });
     const upstreamDir = join(base.dataDir, "upstream");
     const upToken = upstreamToken(upstreamDir);
-    upstream = await startUpstreamOn({ spec, port: upstreamPort, host: values.host, dataDir: upstreamDir, token: upToken });
+    upstream = await startUpstreamOn({ spec, port: upstreamPort, host: base.http.host, dataDir: upstreamDir, token: upToken });
     if (!existsSync(join(base.generatedDir, "manifest.json"))) {
       process.stderr.write(`countersign demo: ${base.generatedDir} has no generated tools yet; generating them from ${spec}\n`);
       const generate = await import("./generate.js");
       const code = await generate.run(["--spec", spec, "--out", base.generatedDir]);
       if (code !== 0) throw new Error(`generation failed (exit ${code}); run 'countersign generate' to see why`);
     }
-    const config = loadConfig(
-      { "data-dir": values["data-dir"], generated: values.generated, "log-level": values["log-level"], upstream: upstream.url, port: values.port, host: values.host },
-      { ...process.env, COUNTERSIGN_UPSTREAM_TOKEN: upToken },
-    );
+    const config = loadConfig({ ...flags, upstream: upstream.url }, { ...process.env, COUNTERSIGN_UPSTREAM_TOKEN: upToken }, { defaults, warn: () => undefined });
     gateway = await createGateway(config);
-    http = await startHttpServer(gateway, { port: config.http.port, host: config.http.host });
-    const token = mintToken();
-    const now = new Date();
-    await gateway.deps.tokens.create({
-      id: `tok_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`,
-      hash: hashToken(token),
-      name: `demo ${now.toISOString().slice(0, 16).replace("T", " ")}`,
-      modules: "all",
-      readOnly: false,
-      tier: "default",
-      createdAt: now.toISOString(),
-    });
+    try {
+      http = await startHttpServer(gateway, { port: config.http.port, host: config.http.host });
+    } catch (err) {
+      throw new Error(listenFailure(err, config.http));
+    }
+    const minted = await mintDemoToken(gateway.deps.tokens, new Date());
     process.stdout.write(
-      setupText({ mcpUrl: http.url, token, upstreamUrl: upstream.url, upstreamToken: upToken, dataDir: config.dataDir, generatedDir: config.generatedDir, root }),
+      setupText({
+        mcpUrl: http.url,
+        token: minted.token,
+        upstreamUrl: upstream.url,
+        upstreamToken: upToken,
+        dataDir: config.dataDir,
+        generatedDir: config.generatedDir,
+        root,
+        expiresAt: minted.expiresAt,
+        revoked: minted.revoked,
+        surface: surfaceSummary(gateway, config),
+      }),
     );
   } catch (err) {
     process.stderr.write(`countersign demo: ${err instanceof Error ? err.message : String(err)}\n`);

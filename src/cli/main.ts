@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   stdio: { summary: "serve the tools over stdio (token from MCP_TOKEN)", load: () => import("./stdio.js") },
   demo: { summary: "start the sample upstream and the gateway with a fresh dev token (what `make run` starts)", load: () => import("./demo.js") },
   connect: { summary: "bridge stdio to a running gateway's /mcp (token from MCP_TOKEN)", load: () => import("./connect.js") },
+  config: { summary: "print the configuration serve would start with here, and where each value came from", load: () => import("./config.js") },
 };
 
 function usage(): string {

@@ -9,50 +9,56 @@ import { operatorMessage } from "../errors.js";
 import { startHttpServer } from "../transports/http/index.js";
 import { watchForGateway } from "../surface/hot-reload.js";
 import { warmToolSearch } from "../surface/search.js";
+import { configFlagHelp, configFlags, configOptions, configUsage } from "./flags.js";
+import { listenFailure } from "./listen-error.js";
+
+const USAGE = `usage: countersign serve ${configUsage("serve")} [--watch]
+
+Serves the generated tools over Streamable HTTP at /mcp. Flags win over the environment, the
+environment over the config file (docs/configuration.md lists every setting):
+
+${configFlagHelp("serve", [["--watch", "reload the tools when \`countersign generate\` replaces them"]])}`;
 
 /** Serves until SIGINT/SIGTERM, then closes sessions and stores cleanly. */
 export async function run(argv: string[]): Promise<number> {
-  let values;
+  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        generated: { type: "string" },
-        upstream: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        stateless: { type: "boolean" },
-        config: { type: "string" },
-        mode: { type: "string" },
-        modules: { type: "string" },
-        "schema-profile": { type: "string" },
-        watch: { type: "boolean" },
-      },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args: argv, options: { ...configOptions("serve"), watch: { type: "boolean" } }, strict: true }));
   } catch (err) {
-    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict] [--watch]\n`);
+    process.stderr.write(`countersign serve: ${(err as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   let gateway;
   let heap: HeapTuning;
   try {
     // Before the tools are loaded: V8's heap sizing for a long-running process (src/cli/heap.ts).
     heap = tuneHeap();
-    gateway = await createGateway(loadConfig(values));
+    gateway = await createGateway(loadConfig(configFlags(values)));
   } catch (err) {
     process.stderr.write(`countersign serve: ${operatorMessage(err)}\n`);
     return 1;
   }
-  const handle = await startHttpServer(gateway);
+  const { config, log } = gateway.deps;
+  let handle;
+  try {
+    handle = await startHttpServer(gateway);
+  } catch (err) {
+    process.stderr.write(`countersign serve: ${listenFailure(err, config.http)}\n`);
+    await gateway.close();
+    return 1;
+  }
   // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
   const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
   warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
-  const { config, log } = gateway.deps;
-  log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, heap }, "listening");
+  log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, dataDir: config.dataDir, heap }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.
   process.stderr.write(`countersign: listening on ${handle.url}\n`);
+  process.stderr.write(`countersign: data dir ${config.redis.url ? `${config.dataDir} (tokens, pending actions and audit in Redis)` : config.dataDir}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -10,6 +10,7 @@ import { openTokenStore, type TokenRecord, type TokenStore } from "../stores/tok
 import { parseExpiry } from "../tokens/duration.js";
 import { issueToken } from "../tokens/issue.js";
 import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
+import { configOptions } from "./flags.js";
 
 const USAGE = `usage:
   countersign tokens create --name N [--modules a,b] [--read-only] [--tier T] [--expires DURATION]
@@ -18,8 +19,10 @@ const USAGE = `usage:
   countersign tokens revoke ID [--json]
 
   --expires takes 90m, 12h, 30d, 2w (or an ISO date). --upstream-credential - reads it from stdin;
-  it is encrypted with ${SECRET_KEY_ENV}. Tokens live in COUNTERSIGN_DATA_DIR (default ./.data),
-  or in Redis when REDIS_URL is set (key prefix COUNTERSIGN_REDIS_PREFIX, default countersign:).
+  it is encrypted with ${SECRET_KEY_ENV}. Every subcommand also takes --data-dir DIR, --generated DIR
+  and --config FILE. Tokens live in the data dir (COUNTERSIGN_DATA_DIR; default .data in the
+  countersign folder, whatever the working directory), or in Redis when REDIS_URL is set (key
+  prefix COUNTERSIGN_REDIS_PREFIX, default countersign:).
 `;
 
 /** What the command writes to (tests pass their own). */
@@ -51,13 +54,17 @@ export async function run(argv: string[], io: TokensIo = defaultIo): Promise<num
       return sub ? 0 : 2;
     }
     const { values, positionals } = parse(rest);
-    const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env);
+    if (values.help) {
+      io.stdout(USAGE);
+      return 0;
+    }
+    const config = loadConfig({ config: values.config, "data-dir": values["data-dir"], generated: values.generated }, io.env, { warn: (m) => io.stderr(`countersign: warning: ${m}\n`) });
     store = await openTokenStore({ dataDir: config.dataDir, redis: config.redis });
     switch (sub) {
       case "create":
         return await create(store, config, values, positionals, io);
       case "list":
-        return await list(store, values, positionals, io);
+        return await list(store, config, values, positionals, io);
       case "revoke":
         return await revoke(store, values, positionals, io);
       default:
@@ -87,8 +94,7 @@ function parse(args: string[]) {
       expires: { type: "string" },
       "upstream-credential": { type: "string" },
       json: { type: "boolean" },
-      config: { type: "string" },
-      "data-dir": { type: "string" },
+      ...(configOptions("tokens") as { config: { type: "string" }; "data-dir": { type: "string" }; generated: { type: "string" }; help: { type: "boolean"; short: "h" } }),
     },
   });
 }
@@ -109,7 +115,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
     expiresAt = expiry.expiresAt.toISOString();
   }
   let upstreamCredential: string | undefined;
-  const secretKey = readSecretKey(io.env);
+  const secretKey = readSecretKey({ [SECRET_KEY_ENV]: config.secretKey });
   if (values["upstream-credential"] !== undefined) {
     if (!secretKey.ok) throw new Error(`--upstream-credential needs an encryption key: ${secretKey.reason}`);
     upstreamCredential = values["upstream-credential"] === "-" ? (await (io.stdin ?? readStdin)()).trim() : values["upstream-credential"];
@@ -128,6 +134,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
     io.stdout(JSON.stringify({ ...describe(record), token }) + "\n");
   } else {
     io.stdout(
+      `${where(config)}\n` +
       `Created ${record.id} for ${name}: modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}, tier ${tier}, ` +
         `${expiresAt ? `expires ${expiresAt}` : "never expires"}${upstreamCredential ? ", own upstream credential" : ""}.\n\n` +
         `  ${token}\n\nThis is the only time the token is shown: store it now. A lost token is revoked and re-minted.\n`,
@@ -136,13 +143,14 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   return 0;
 }
 
-async function list(store: TokenStore, values: Values, positionals: string[], io: TokensIo): Promise<number> {
+async function list(store: TokenStore, config: Config, values: Values, positionals: string[], io: TokensIo): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`list takes no positional arguments (got ${positionals.join(" ")})`);
   const records = await store.list();
   if (values.json) {
     io.stdout(JSON.stringify(records.map((r) => describe(r, io.now()))) + "\n");
     return 0;
   }
+  io.stdout(`${where(config)}\n`);
   if (records.length === 0) {
     io.stdout("No tokens yet. Mint one with: countersign tokens create --name NAME\n");
     return 0;
@@ -169,6 +177,11 @@ async function revoke(store: TokenStore, values: Values, positionals: string[], 
   if (values.json) io.stdout(JSON.stringify({ ...describe(record, io.now()), alreadyRevoked: already }) + "\n");
   else io.stdout(already ? `${id} was already revoked on ${record.revokedAt}.\n` : `Revoked ${id} (${record.name}); running gateways refuse it from the next call.\n`);
   return 0;
+}
+
+/** The header naming where the tokens are: a gateway reading another data dir answers `Unknown token`. */
+function where(config: Config): string {
+  return config.redis.url ? `Tokens in Redis (key prefix ${config.redis.keyPrefix})` : `Tokens in ${join(config.dataDir, "tokens.json")}`;
 }
 
 /** The public view of a record: never the hash, never the sealed credential. */
