@@ -73,7 +73,7 @@ beforeAll(async () => {
   upstream = await startCountingUpstream();
   writeGenerated(generatedDir, TOOLS);
   const config = resolveConfig({
-    env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, COUNTERSIGN_UPSTREAM_TOKEN: "service-credential", COUNTERSIGN_GENERATED_DIR: generatedDir, COUNTERSIGN_EXCLUDE_TOOLS: "export_*", LOG_LEVEL: "trace" },
+    env: { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_UPSTREAM_URL: upstream.url, COUNTERSIGN_UPSTREAM_TOKEN: "service-credential", COUNTERSIGN_GENERATED_DIR: generatedDir, COUNTERSIGN_EXCLUDE_TOOLS: "export_*", COUNTERSIGN_SECRET_KEY: SECRET_KEY, LOG_LEVEL: "trace" },
   });
   // Every log line the gateway writes, at the most verbose level, is kept for the secrets check.
   const sink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(String(chunk)), cb()) });
