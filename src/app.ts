@@ -24,7 +24,7 @@ import { createRateLimits, type RateLimits } from "./stores/rate-limits.js";
 import { openTokenStore, type TokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
-import { createPendingActions, type PendingAction, type PendingActionStore } from "./stores/pending-actions.js";
+import { createPendingActions, type PendingAction, type PendingActionStore } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage, type ArgumentValidator } from "./stages/validate.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";

@@ -8,7 +8,7 @@
  */
 import type { Principal, ProgressSink, ToolResult, Transport, ContentBlock } from "../context.js";
 import { GatewayError, toToolResult } from "../errors.js";
-import type { PendingAction, PendingActionStore } from "../stores/pending-actions.js";
+import type { PendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
 import { actionIdOf, confirmTokenMatches } from "./tokens.js";
 
 /** The part of the gateway confirming needs. */

@@ -5,7 +5,7 @@
  */
 import type { CallContext, Stage, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { PendingActionStore } from "../stores/pending-actions.js";
+import type { PendingActionStore } from "../stores/pending-actions/contract.js";
 import { mintConfirmation } from "../confirm/tokens.js";
 import { createPreviewer, renderPreview, type BuiltPreview, type PreviewUpstream } from "../confirm/preview.js";
 import { deepEqual } from "../confirm/diff.js";

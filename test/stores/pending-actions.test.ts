@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPendingActions, type NewPendingAction } from "../../src/stores/pending-actions.js";
+import { createPendingActions, type NewPendingAction } from "../../src/stores/pending-actions/index.js";
 import { mintConfirmation } from "../../src/confirm/tokens.js";
 
 function action(overrides: Partial<NewPendingAction> = {}, now = Date.now()): { action: NewPendingAction; token: string } {

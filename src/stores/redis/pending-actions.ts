@@ -8,7 +8,7 @@
  * expiry sweep). Every state change is one Lua script, so a claim is atomic across replicas.
  * All keys share the `{pa}` hash tag, so the scripts also run on Redis Cluster.
  */
-import type { ActionOutcome, ActionState, ClaimResult, NewPendingAction, PendingAction, PendingActionStore } from "../pending-actions.js";
+import type { ActionOutcome, ActionState, ClaimResult, NewPendingAction, PendingAction, PendingActionStore } from "../pending-actions/contract.js";
 import { defineScript, type RedisConnection } from "./redis-client.js";
 
 /** Options of the Redis pending-action store. */

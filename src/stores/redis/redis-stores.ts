@@ -8,7 +8,7 @@ import type { Config } from "../../config.js";
 import { GatewayError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { AuditSink } from "../audit-sink.js";
-import type { PendingAction, PendingActionStore } from "../pending-actions.js";
+import type { PendingAction, PendingActionStore } from "../pending-actions/contract.js";
 import { createRateLimits, type RateLimits } from "../rate-limits.js";
 import type { TokenStore } from "../tokens.js";
 import { createRedisAuditStream, type RedisAuditStream } from "./audit-stream.js";
