@@ -8,7 +8,7 @@ import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { safeEqual } from "../tokens/safe-equal.js";
 import { writeFileAtomic } from "./fs/atomic-write.js";
-import type { TokenRecord, TokenStore } from "./tokens.js";
+import type { TokenRecord, TokenStore } from "./token-store.js";
 
 /** Options of the file store. */
 export interface TokenFileStoreOptions {

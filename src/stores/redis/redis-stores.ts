@@ -10,7 +10,7 @@ import type { Logger } from "../../log.js";
 import type { AuditSink } from "../audit-sink.js";
 import type { PendingAction, PendingActionStore } from "../pending-actions/contract.js";
 import { createRateLimits, type RateLimits } from "../rate-limits.js";
-import type { TokenStore } from "../tokens.js";
+import type { TokenStore } from "../token-store.js";
 import { createRedisAuditStream, type RedisAuditStream } from "./audit-stream.js";
 import { createRedisPendingActions } from "./pending-actions.js";
 import { createRedisConnection, unavailable, type RedisConnection } from "./redis-client.js";
