@@ -11,6 +11,7 @@ export type ErrorCode =
   | "not_found"             // unknown tool, unknown action
   | "invalid_arguments"     // schema validation failed
   | "rate_limited"          // a bucket is exhausted
+  | "quota_exceeded"        // a token holds too many pending actions, one is too big, or the store is full
   | "confirmation_invalid"  // confirm token unknown, expired, cancelled, another token's
   | "conflict"              // resource changed since preview
   | "upstream_error"        // upstream answered 4xx
@@ -26,6 +27,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   invalid_arguments: 400,
   rate_limited: 429,
+  quota_exceeded: 429,
   confirmation_invalid: 400,
   conflict: 409,
   upstream_error: 502,
@@ -93,6 +95,7 @@ export function operatorMessage(err: unknown): string {
 export const JSONRPC_CODE: Partial<Record<ErrorCode, number>> = {
   unauthorized: -32001,
   rate_limited: -32029,
+  quota_exceeded: -32029,
   unavailable: -32003,
   forbidden: -32002,
   payload_too_large: -32600,

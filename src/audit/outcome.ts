@@ -25,6 +25,7 @@ const ERROR_OUTCOME: Record<ErrorCode, { outcome: string; type: ActivityType }> 
   not_found: { outcome: "not_found", type: "tool_call" },
   invalid_arguments: { outcome: "invalid", type: "tool_call" },
   rate_limited: { outcome: "rate_limited", type: "rate_limited" },
+  quota_exceeded: { outcome: "quota_exceeded", type: "denied" },
   confirmation_invalid: { outcome: "confirmation_invalid", type: "denied" },
   conflict: { outcome: "conflict", type: "tool_call" },
   upstream_error: { outcome: "upstream_error", type: "tool_call" },

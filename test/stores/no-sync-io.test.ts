@@ -36,7 +36,7 @@ afterEach(() => guard?.restore());
 describe("file stores on the request path", () => {
   it("the pending-action store creates, lists, claims, completes, cancels and folds its journal without a synchronous fs call", async () => {
     const d = mkdtempSync(join(tmpdir(), "cs-nosync-"));
-    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0, quotas: { maxOpenPerToken: 5000 } });
     guard = forbidSyncFs();
     const ids: string[] = [];
     // Past the fold threshold (2,000 journal lines), so a runtime compaction runs too.

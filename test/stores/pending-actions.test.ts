@@ -178,7 +178,8 @@ describe("pending-actions store", () => {
 
   it("compacts a long journal into the snapshot", async () => {
     const d = dir();
-    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    // One token holds them all: its open-action quota raised past the default 100.
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0, quotas: { maxOpenPerToken: 5000 } });
     const ids: string[] = [];
     for (let i = 0; i < 2100; i++) {
       const { action: a } = action();
@@ -263,7 +264,7 @@ describe("pending-actions store", () => {
 
   it("keeps every action and its latest state across many folds of a long journal", async () => {
     const d = dir();
-    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0, quotas: { maxOpenPerToken: 5000 } });
     const ids: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const { action: a } = action();

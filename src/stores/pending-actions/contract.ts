@@ -32,6 +32,8 @@ export interface PendingAction {
   /** ETag read at preview time, sent as If-Match at confirm. */
   readonly ifMatch?: string;
   readonly sessionId?: string;
+  /** The token's tier, when the caller passes it: picks the tier's cap on open actions (see quotas.ts). */
+  readonly tier?: string;
   state: ActionState;
   outcome?: ActionOutcome;
   /** Epoch milliseconds of the last state change after creation. */
@@ -48,6 +50,7 @@ export type ClaimResult =
 
 /** The pending-action store. */
 export interface PendingActionStore {
+  /** Stores a new pending action; throws GatewayError("quota_exceeded") over a quota (see quotas.ts), storing nothing. */
   create(action: NewPendingAction): Promise<void>;
   /** The action by id, whatever its token (callers check ownership). */
   get(actionId: string): Promise<PendingAction | undefined>;

@@ -3,4 +3,6 @@
  * embedded store (store.ts); the Redis store lives with the other Redis stores.
  */
 export type { ActionOutcome, ActionState, ClaimResult, NewPendingAction, PendingAction, PendingActionStore } from "./contract.js";
-export { createPendingActions, type PendingActionsOptions } from "./store.js";
+export type { PendingActionsOptions } from "./options.js";
+export { DEFAULT_QUOTAS, type PendingQuotas } from "./quotas.js";
+export { createPendingActions } from "./store.js";

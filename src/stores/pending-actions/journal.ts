@@ -48,8 +48,10 @@ export function filesIn(dir: string): Files {
   };
 }
 
-/** The journal is folded into the snapshot after this many lines written by this process. */
+/** The journal is folded into the snapshot after this many lines written by this process... */
 const COMPACT_AFTER_LINES = 2000;
+/** ...or this many bytes, whichever comes first (big actions must not grow the journal for long). */
+const COMPACT_AFTER_BYTES = 32 * 1024 * 1024;
 
 /** Appends the current version of changed actions to the journal, and folds it when it has grown. */
 export interface JournalWriter {
@@ -68,6 +70,7 @@ export interface JournalWriter {
 export function createJournalWriter(files: Files, view: FoldView): JournalWriter {
   const dirty = new Set<string>();
   let journalLines = 0;
+  let journalBytes = 0;
   let queue: Promise<void> = Promise.resolve();
   let nextWrite: Promise<void> | undefined;
   return {
@@ -82,15 +85,20 @@ export function createJournalWriter(files: Files, view: FoldView): JournalWriter
             const a = view.current(i);
             return a ? [JSON.stringify(a)] : [];
           });
+          const text = `${lines.join("\n")}\n`;
           try {
             await mkdir(files.dir, { recursive: true, mode: 0o700 });
-            if (lines.length > 0) await appendFile(files.journal, `${lines.join("\n")}\n`, { mode: 0o600 });
+            if (lines.length > 0) await appendFile(files.journal, text, { mode: 0o600 });
           } catch (err) {
             for (const i of ids) dirty.add(i);
             throw err;
           }
           journalLines += lines.length;
-          if (journalLines >= COMPACT_AFTER_LINES && (await compact(files, view))) journalLines = 0;
+          journalBytes += text.length;
+          if ((journalLines >= COMPACT_AFTER_LINES || journalBytes >= COMPACT_AFTER_BYTES) && (await compact(files, view))) {
+            journalLines = 0;
+            journalBytes = 0;
+          }
         });
         nextWrite = write;
         queue = write.catch(() => undefined);

@@ -14,34 +14,14 @@
  * synchronously; nothing reachable from a call does.
  */
 import { GatewayError } from "../../errors.js";
+import { createKeyedLock } from "./keyed-lock.js";
 import type { ActionOutcome, ActionState, ClaimResult, NewPendingAction, PendingAction, PendingActionStore } from "./contract.js";
 import { createSettledBound } from "./bound.js";
 import { compactSync, createJournalWriter, filesIn, forEachOnDisk, forEachOnDiskSync, lineId, UNDECIDED_LINE, type FoldView } from "./journal.js";
 import { createMarkers, holderAlive, newHolder, retireHolder, type Marker, type Markers } from "./markers.js";
+import type { PendingActionsOptions } from "./options.js";
+import { actionBytes, checkActionSize, createOpenLedger, openLimitOf, quotaExceeded, resolveQuotas } from "./quotas.js";
 import { capOutcome, isSettled, slim, tombstone } from "./settled.js";
-
-/** Options of the in-process store. */
-export interface PendingActionsOptions {
-  /** Data dir for the snapshot file; omit for a memory-only store. */
-  dataDir?: string;
-  /** Clock in epoch milliseconds (tests pass a fake one). */
-  now?: () => number;
-  /**
-   * How long settled and expired actions are kept so a repeated confirm gets the stored outcome
-   * (default 1 h: every kept action is in the snapshot, which is re-read at start-up).
-   */
-  retainSeconds?: number;
-  /** Told once for each action that expires unconfirmed (for the audit trail). */
-  onExpired?: (action: PendingAction) => void;
-  /** How often expired actions are looked for, in ms (default 30 s; 0 turns the sweep off). */
-  sweepIntervalMs?: number;
-  /**
-   * Most settled actions kept in memory (default 1,000); past it the oldest settled are dropped
-   * first, so memory is bounded whatever the write rate. With a data dir a repeated confirm of a
-   * dropped action still reads its outcome from the files; without one it answers "unknown token".
-   */
-  maxSettled?: number;
-}
 
 const PURGE_INTERVAL_MS = 60_000;
 /** Re-reading the files for actions made by other processes happens at most this often. */
@@ -55,15 +35,18 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   const retainMs = (options.retainSeconds ?? 3600) * 1000;
   const maxSettled = options.maxSettled ?? MAX_SETTLED;
   if (!Number.isInteger(maxSettled) || maxSettled < 1) throw new Error(`maxSettled must be a positive integer, got ${maxSettled}`);
+  const quotas = resolveQuotas(options.quotas);
   const me = newHolder();
   const files = options.dataDir === undefined ? undefined : filesIn(options.dataDir);
   const markers: Markers | undefined = files && createMarkers(files.markers);
   const actions = new Map<string, PendingAction>();
+  /** The pending actions of `actions`, counted per token and in bytes, for the quotas. */
+  const open = createOpenLedger();
   /** Ids this instance changed: its version wins when the journal is folded. */
   const touched = new Set<string>();
   const waiters = new Map<string, Set<() => void>>();
-  /** The tail of each action's chain of operations (the in-process lock). */
-  const locks = new Map<string, Promise<unknown>>();
+  /** Each action's operations in this process, one at a time. */
+  const withLock = createKeyedLock();
   let lastPurge = now();
   let lastReload = 0;
   const bound = createSettledBound(maxSettled);
@@ -79,7 +62,8 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     const { legacy } = forEachOnDiskSync(files, (a) => {
       if (!pastRetention(a)) actions.set(a.id, a);
     });
-    for (const a of actions.values()) applyMarkerTo(a, isSettled(a) && a.state !== "unknown" ? undefined : markers.readSync(a.id));
+    for (const a of [...actions.values()]) applyMarkerTo(a, isSettled(a) && a.state !== "unknown" ? undefined : markers.readSync(a.id));
+    for (const id of actions.keys()) track(id);
     // A snapshot in the old format is rewritten now, so no later pass reads it whole again.
     compactSync(files, view, legacy);
   }
@@ -97,16 +81,11 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   // What the files held may be more settled actions than the bound keeps in memory.
   boundSettled();
 
-  /** Runs `fn` once every earlier operation on this action in this process has finished. */
-  function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    locks.set(id, tail);
-    void tail.then(() => {
-      if (locks.get(id) === tail) locks.delete(id);
-    });
-    return run;
+  /** Counts the action in the open ledger while it is pending in memory, and only then. */
+  function track(id: string): void {
+    const a = actions.get(id);
+    if (a?.state === "pending") open.add(id, a.tokenId, actionBytes(a));
+    else open.remove(id);
   }
 
   /**
@@ -131,7 +110,10 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       (a) => {
         if (pastRetention(a)) return;
         if (a.id === wanted) found = a;
-        if (!actions.has(a.id) && !bound.forgotten(a)) actions.set(a.id, a);
+        if (!actions.has(a.id) && !bound.forgotten(a)) {
+          actions.set(a.id, a);
+          track(a.id);
+        }
       },
       worth,
     );
@@ -157,6 +139,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       await applyMarker(a);
       // A record read back from the files that is somehow still undecided is an ordinary action again.
       if (!actions.has(a.id) && !isSettled(a)) actions.set(a.id, a);
+      track(a.id);
       return actions.get(actionId) ?? a;
     } catch (err) {
       throw unavailable("the pending actions could not be read", err);
@@ -174,11 +157,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
     if (!m) {
       // No marker: nobody holds it (a released claim, or a claim that never reached the disk).
       if (a.state === "executing" && !touched.has(a.id)) a.state = "pending";
+      track(a.id);
       return;
     }
     if (m.state === "executing") {
       if (a.state === "executing" && m.holder.instance === me.instance) return;
       a.state = holderAlive(m.holder) ? "executing" : "unknown";
+      track(a.id);
       return;
     }
     a.state = m.state;
@@ -191,6 +176,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   function retire(a: PendingAction): void {
     slim(a);
     if (actions.get(a.id) === a) actions.set(a.id, tombstone(a));
+    track(a.id);
   }
 
   /** Decides pending → state for this action, here or in any process; false if someone else decided first. */
@@ -247,6 +233,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       if (!pastRetention(a)) continue;
       actions.delete(id);
       touched.delete(id);
+      open.remove(id);
       gone.push(id);
     }
     // Past retention the action is long expired, so a stale copy elsewhere can't be claimed.
@@ -277,16 +264,23 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
   return {
     async create(action: NewPendingAction): Promise<void> {
       if (actions.has(action.id)) throw new Error(`pending action ${action.id} already exists`);
+      const size = checkActionSize(quotas, action);
       await sweep();
       await purge();
       boundSettled();
       if (actions.has(action.id)) throw new Error(`pending action ${action.id} already exists`);
+      // From the checks to the ledger without an await: two creates of this process can't both pass at the cap.
+      const limit = openLimitOf(quotas, action);
+      if (open.openOf(action.tokenId) >= limit) throw quotaExceeded("open_actions", limit, open.openOf(action.tokenId));
+      if (open.bytes + size > quotas.maxStoreBytes) throw quotaExceeded("store_bytes", quotas.maxStoreBytes, open.bytes);
       actions.set(action.id, { ...action, state: "pending" });
+      open.add(action.id, action.tokenId, size);
       try {
         await persist(action.id);
       } catch (err) {
         // Not on disk means it would not survive a restart: refuse rather than half-promise.
         actions.delete(action.id);
+        open.remove(action.id);
         throw unavailable("the pending action could not be saved", err);
       }
     },
@@ -334,11 +328,13 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
         }
         a.state = "executing";
         a.settledAt = now();
+        track(actionId);
         // The claim is on disk before anything runs: a crash from here on shows as `unknown`.
         try {
           await persist(actionId);
         } catch (err) {
           a.state = "pending";
+          track(actionId);
           if (markers) await markers.remove(actionId).catch(() => undefined);
           notify(actionId);
           throw unavailable("the confirmation could not be recorded", err);
@@ -371,6 +367,7 @@ export function createPendingActions(options: PendingActionsOptions = {}): Pendi
       return withLock(actionId, async () => {
         const a = executing(actionId);
         a.state = "pending";
+        track(actionId);
         if (markers) await markers.remove(actionId);
         notify(actionId);
         await persist(actionId);
