@@ -87,7 +87,8 @@ export function actionBytes(action: NewPendingAction): number {
 export function checkActionSize(quotas: ResolvedQuotas, action: NewPendingAction): number {
   const args = argsBytes(action);
   if (args > quotas.maxArgsBytes) throw quotaExceeded("action_bytes", quotas.maxArgsBytes, args);
-  return actionBytes(action);
+  // The rest of the action measured without its arguments: big arguments are serialized once, not twice.
+  return actionBytes({ ...action, args: {} }) - 2 + args;
 }
 
 /**
