@@ -104,6 +104,17 @@ describe("embedded rate limits shared by the processes on one data dir", () => {
     b.close?.();
   });
 
+  it("when the data dir refuses writes, keeps limiting with this process's own count", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "cs-rl-"));
+    // rate-limits/ taken by a plain file: every slot fails with ENOTDIR.
+    writeFileSync(join(dataDir, "rate-limits"), "");
+    const limits = createRateLimits({ tiers: { default: { normal: 2, sensitive: 1 } } }, { dataDir });
+    expect((await limits.consume("normal", "tok_f", "default")).kind).toBe("allowed");
+    expect((await limits.consume("normal", "tok_f", "default")).kind).toBe("allowed");
+    expect(await limits.consume("normal", "tok_f", "default")).toMatchObject({ kind: "limited", limit: 2 });
+    limits.close?.();
+  });
+
   it("without a data dir counts in this process only, as before", async () => {
     const limits = createRateLimits({ tiers: { default: { normal: 2, sensitive: 1 } } });
     expect((await limits.consume("normal", "tok_m", "default")).kind).toBe("allowed");
