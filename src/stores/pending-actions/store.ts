@@ -12,6 +12,9 @@
  * a state check and the marker that records the decision never lets another operation of this
  * process interleave; across processes the marker's link(2) decides. Start-up reads the files
  * synchronously; nothing reachable from a call does.
+ *
+ * `create()` enforces the quotas (quotas.ts) against the pending actions this process knows of,
+ * counted as they enter and leave `pending`.
  */
 import { GatewayError } from "../../errors.js";
 import { createKeyedLock } from "./keyed-lock.js";
