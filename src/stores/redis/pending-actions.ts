@@ -11,6 +11,7 @@
  * share the `{pa}` hash tag, so the scripts also run on Redis Cluster.
  */
 import type { ActionOutcome, ActionState, ClaimResult, NewPendingAction, PendingAction, PendingActionStore } from "../pending-actions/contract.js";
+import { tombstone } from "../pending-actions/settled.js";
 import { checkActionSize, openLimitOf, quotaExceeded, resolveQuotas, type PendingQuotas } from "../pending-actions/quotas.js";
 import { defineScript, type RedisConnection } from "./redis-client.js";
 
@@ -124,6 +125,14 @@ redis.call('INCRBY', KEYS[5], ARGV[8])
 return {1}
 `;
 
+/** Replaces a settled action's document with its slim form. KEYS: action. ARGV: slim json. */
+const SLIM = `
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s or s == 'pending' or s == 'executing' then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1])
+return 1
+`;
+
 /** Forgets an index entry whose action hash is gone (TTL), with its bytes. KEYS: pending index, open bytes by id, their sum. ARGV: id. */
 const DROP = `
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -183,6 +192,7 @@ export function createRedisPendingActions(options: RedisPendingActionsOptions): 
     complete: defineScript(client, "csPaComplete", 1, COMPLETE),
     release: defineScript(client, "csPaRelease", 5, RELEASE),
     drop: defineScript(client, "csPaDrop", 3, DROP),
+    slim: defineScript(client, "csPaSlim", 1, SLIM),
   };
 
   function decode(fields: readonly string[] | undefined): PendingAction | undefined {
@@ -197,10 +207,32 @@ export function createRedisPendingActions(options: RedisPendingActionsOptions): 
     return action;
   }
 
+  /**
+   * A settled action keeps only what a repeated confirm needs (no arguments, the preview's
+   * headline) for its retention period, as in the embedded store. Best effort: the settle itself
+   * has happened, and a failure here only leaves the full document until the key expires.
+   */
+  async function slim(actionId: string, action?: PendingAction): Promise<void> {
+    try {
+      let a = action;
+      if (!a) {
+        const doc = await conn.guard(() => client.hget(actionKey(actionId), "doc"));
+        if (!doc) return;
+        a = { ...(JSON.parse(doc) as NewPendingAction), state: "done" };
+      }
+      const { state: _state, outcome: _outcome, settledAt: _settledAt, ...doc } = tombstone(a);
+      await conn.guard(() => scripts.slim([actionKey(actionId)], [JSON.stringify(doc)]));
+    } catch {
+      // kept whole until the key expires
+    }
+  }
+
   function expiredOnce(reply: ScriptReply): void {
-    if (reply[1] !== 1 || !options.onExpired) return;
+    if (reply[1] !== 1) return;
     const action = decode(reply[2]);
     if (!action) return;
+    void slim(action.id, action);
+    if (!options.onExpired) return;
     try {
       options.onExpired(action);
     } catch {
@@ -313,6 +345,7 @@ export function createRedisPendingActions(options: RedisPendingActionsOptions): 
     async complete(actionId, outcome) {
       const res = await settleWithRetry(() => scripts.complete([actionKey(actionId)], [JSON.stringify(outcome), now(), retainMs]));
       if (res !== "ok") throw new Error(`pending action ${actionId} is not executing (${String(res)})`);
+      await slim(actionId);
     },
 
     async release(actionId) {
@@ -324,7 +357,9 @@ export function createRedisPendingActions(options: RedisPendingActionsOptions): 
     },
 
     async cancel(actionId, tokenId) {
-      return toClaimResult(await transition(scripts.cancel, actionId, tokenId, tokenId, retainMs));
+      const result = toClaimResult(await transition(scripts.cancel, actionId, tokenId, tokenId, retainMs));
+      if (result.kind === "cancelled") await slim(actionId, result.action);
+      return result;
     },
 
     async waitForSettled(actionId, timeoutMs, signal) {
