@@ -19,12 +19,18 @@
  * Writes bench/results/pending-store.json.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { median, round } from "./lib/stats.js";
+
+/** The store's module in a build: a folder since the store was split, one file before. */
+function storeModule(dist) {
+  const split = join(dist, "src/stores/pending-actions/index.js");
+  return pathToFileURL(existsSync(split) ? split : join(dist, "src/stores/pending-actions.js")).href;
+}
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -35,7 +41,7 @@ if (process.argv[2] === "--child") {
 if (process.argv[2] === "--convert") {
   // A first start converts the snapshot to the build's own format (a build that reads version 1
   // natively keeps it), in a process of its own so what it leaves behind is not measured.
-  const { createPendingActions } = await import(pathToFileURL(join(process.argv[3], "src/stores/pending-actions.js")).href);
+  const { createPendingActions } = await import(storeModule(process.argv[3]));
   await createPendingActions({ dataDir: process.argv[4], sweepIntervalMs: 0 }).close();
   process.exit(0);
 }
@@ -96,7 +102,7 @@ function resetPeak() {
 }
 
 async function child(dist, dataDir) {
-  const { createPendingActions } = await import(pathToFileURL(join(dist, "src/stores/pending-actions.js")).href);
+  const { createPendingActions } = await import(storeModule(dist));
   const { mintConfirmation } = await import(pathToFileURL(join(dist, "src/confirm/tokens.js")).href);
   const mb = (b) => Math.round((b / 1048576) * 10) / 10;
   const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(readFileSync("/proc/self/status", "utf8"))[1]);

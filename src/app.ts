@@ -25,7 +25,7 @@ import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
-import { createPendingActions, type PendingAction } from "./stores/pending-actions.js";
+import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
@@ -88,7 +88,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
   const redisModule = config.redis.url ? await import("./stores/redis/redis-stores.js") : undefined;
-  const redis = redisModule ? await redisModule.openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired }) : undefined;
+  const pendingQuotas = { maxOpenPerToken: config.confirm.maxOpenPerToken, maxArgsBytes: config.confirm.maxArgsBytes, maxStoreBytes: config.confirm.maxStoreBytes };
+  const redis = redisModule ? await redisModule.openRedisStores(config, { log, now: overrides.now, onExpired: recordExpired, pendingQuotas }) : undefined;
   const auditing = createAuditing(config, { log, now: overrides.now, metrics: overrides.metrics, sink: overrides.auditSink ?? redis?.auditSink, recorder: overrides.audit });
   const deps: Deps = {
     config,
@@ -99,6 +100,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
       dataDir: config.dataDir,
+      quotas: pendingQuotas,
       now: overrides.now ?? Date.now,
       onExpired: recordExpired,
     }),
@@ -106,7 +108,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     auditSink: auditing.sink,
     audit: auditing.recorder,
     tokens: overrides.tokens ?? redis?.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
-    rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits),
+    // Embedded: the counts live in the data dir, so every process on it shares one limit.
+    rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, { dataDir: config.dataDir }),
     ...overrides,
   };
   const closers: Record<string, () => Promise<void>> = {

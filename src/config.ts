@@ -88,6 +88,12 @@ export interface ConfirmConfig {
   readonly elicitation: boolean;
   /** Refuse to preview an update or delete whose current state can't be read (so it would run unguarded). */
   readonly requireGuard: boolean;
+  /** Open pending actions one token may hold. */
+  readonly maxOpenPerToken: number;
+  /** Bytes of one pending action's serialized arguments. */
+  readonly maxArgsBytes: number;
+  /** Bytes of all open pending actions together. */
+  readonly maxStoreBytes: number;
 }
 
 /** Audit trail (audit engineer). */

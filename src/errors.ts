@@ -11,12 +11,12 @@ export type ErrorCode =
   | "not_found"             // unknown tool, unknown action
   | "invalid_arguments"     // schema validation failed
   | "rate_limited"          // a bucket is exhausted
+  | "quota_exceeded"        // a token holds too many pending actions, one is too big, or the store is full
   | "confirmation_invalid"  // confirm token unknown, expired, cancelled, another token's
   | "conflict"              // resource changed since preview
   | "upstream_error"        // upstream answered 4xx
   | "upstream_unavailable"  // upstream 5xx, timeout, refused (retryable)
   | "unavailable"           // a store (Redis) is down: fail closed, retry
-  | "quota_exceeded"        // a token holds too many pending actions, or one is too large
   | "session_not_found"     // unknown, expired or another token's Mcp-Session-Id
   | "method_not_allowed"    // an HTTP method the endpoint does not serve
   | "payload_too_large"
@@ -30,12 +30,12 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   invalid_arguments: 400,
   rate_limited: 429,
+  quota_exceeded: 429,
   confirmation_invalid: 400,
   conflict: 409,
   upstream_error: 502,
   upstream_unavailable: 502,
   unavailable: 503,
-  quota_exceeded: 429,
   session_not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,

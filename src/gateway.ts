@@ -14,7 +14,7 @@ import type { AdmissionStages, Stages } from "./pipeline.js";
 import type { Registry } from "./registry.js";
 import type { ArgumentValidator } from "./stages/validate.js";
 import type { AuditSink } from "./stores/audit-sink.js";
-import type { PendingActionStore } from "./stores/pending-actions.js";
+import type { PendingActionStore } from "./stores/pending-actions/contract.js";
 import type { RateLimits } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";

@@ -378,6 +378,9 @@ export const SETTINGS: readonly Setting[] = [
     default: false,
     doc: "refuse (`upstream_unavailable`) to preview an update or delete whose current state can't be read, instead of storing it unguarded (`guard: none`)",
   },
+  { key: "confirm.maxOpenPerToken", section: "limits", env: "COUNTERSIGN_MAX_PENDING_PER_TOKEN", type: "int", unit: "count", default: 100, min: 1, max: MAX, doc: "open pending actions one token may hold; past it a write is refused with `quota_exceeded` until one is confirmed or cancelled" },
+  { key: "confirm.maxArgsBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_ARGS_BYTES", type: "int", unit: "bytes", default: 262_144, min: 1024, max: MAX, doc: "serialized arguments of one pending action; a larger write is refused with `quota_exceeded`" },
+  { key: "confirm.maxStoreBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_STORE_BYTES", type: "int", unit: "bytes", default: 67_108_864, min: 65_536, max: MAX, doc: "all open pending actions together, across tokens" },
   // Audit
   { key: "audit.dir", section: "audit", env: "COUNTERSIGN_AUDIT_DIR", type: "path", defaultDoc: "`<dataDir>/audit`", doc: "folder of the JSON Lines files" },
   { key: "audit.maxFileBytes", section: "audit", env: "COUNTERSIGN_AUDIT_MAX_FILE_BYTES", type: "int", unit: "bytes", default: 10_485_760, min: 4096, max: MAX, doc: "`audit.jsonl` is rotated at this size" },

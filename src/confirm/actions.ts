@@ -9,7 +9,7 @@
 import type { CallContext, Principal, ProgressSink, ToolResult, Transport, ContentBlock } from "../context.js";
 import { GatewayError, toToolResult, type ErrorCode } from "../errors.js";
 import type { CallOutcome, CallRequest } from "../gateway.js";
-import type { PendingAction, PendingActionStore } from "../stores/pending-actions.js";
+import type { PendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
 import { actionIdOf, confirmTokenMatches } from "./tokens.js";
 
 /** The part of the gateway confirming needs: the tool-call chain. */

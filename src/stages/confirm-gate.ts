@@ -5,7 +5,7 @@
  */
 import type { CallContext, Stage, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { PendingActionStore } from "../stores/pending-actions.js";
+import type { PendingActionStore } from "../stores/pending-actions/contract.js";
 import { mintConfirmation } from "../confirm/tokens.js";
 import { createPreviewer, renderPreview, type BuiltPreview, type PreviewUpstream } from "../confirm/preview.js";
 import { deepEqual } from "../confirm/diff.js";
@@ -51,6 +51,7 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     await deps.store.create({
       id: minted.actionId,
       tokenId: principal.tokenId,
+      tier: principal.tier,
       tool: tool.name,
       args: built.args,
       tokenHash: minted.tokenHash,

@@ -6,12 +6,11 @@
  * so a slow disk never holds up a call until the buffer is full (then calls wait, nothing is
  * dropped). `close` flushes everything. Reads go across the rotated files, oldest first.
  */
-import { createReadStream } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { AuditRecord } from "../context.js";
 import { createTokenIndex, matches, type AuditFilter, type AuditSink } from "./audit-sink.js";
+import { readLines } from "./fs/lines.js";
 
 /** The file being written; rotated files are `audit-<seq>.jsonl`, a higher seq is newer. */
 export const CURRENT_FILE = "audit.jsonl";
@@ -60,13 +59,10 @@ export async function listAuditFiles(dir: string): Promise<string[]> {
 
 /** Calls `onRecord` for each parseable line of `file`; a torn last line (crash mid-write) is skipped. */
 export async function readAuditFile(file: string, onRecord: (r: AuditRecord) => void, start = 0): Promise<void> {
-  let stream;
   try {
     // Only regular files: reading a pipe or device left in the folder would hang.
     if (!(await stat(file)).isFile()) return;
-    stream = createReadStream(file, { encoding: "utf8", start });
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    for await (const line of lines) {
+    for await (const line of readLines(file, { start })) {
       if (!line) continue;
       try {
         onRecord(JSON.parse(line) as AuditRecord);
@@ -77,8 +73,6 @@ export async function readAuditFile(file: string, onRecord: (r: AuditRecord) => 
   } catch (err) {
     // Rotation may rename/delete a file between listing and reading it.
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  } finally {
-    stream?.destroy();
   }
 }
 

@@ -1,10 +1,14 @@
 /**
  * Per-token rate limits on rate-limiter-flexible, adapted once into a plain result type (the
  * library rejects with a RateLimiterRes, not an Error, when a bucket is exhausted).
- * One limiter per (tier, bucket), created lazily; in memory by default, on Redis when a store
- * client is given (with an in-memory insurance limiter for when Redis is unreachable).
+ * One limiter per (tier, bucket), created lazily; on Redis when a store client is given (with an
+ * in-memory insurance limiter for when Redis is unreachable); else, given a data dir, counted in
+ * files every process on that data dir shares (window-counter-files.ts; the in-memory limiter is
+ * the insurance when the disk fails); else in this process's memory.
  */
+import { join } from "node:path";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { createFileWindowCounter, type WindowCounter } from "./window-counter-files.js";
 
 /** The two buckets every token has. */
 export type Bucket = "normal" | "sensitive";
@@ -33,18 +37,35 @@ export interface RateLimitsOptions {
   readonly keyPrefix?: string;
 }
 
+/** Where the embedded limits are kept. */
+export interface RateLimitsPlacement {
+  /**
+   * The data dir: without a store client, the counts live in `<dataDir>/rate-limits/`, shared by
+   * every process on it (serve and each stdio client). Omitted: this process's memory only.
+   */
+  readonly dataDir?: string;
+  /** Clock in epoch milliseconds for the shared counts (tests). */
+  readonly now?: () => number;
+}
+
 /** Takes points from per-token buckets. */
 export interface RateLimits {
   consume(bucket: Bucket, tokenId: string, tier: string): Promise<ConsumeResult>;
   limitsOf(tier: string): TierLimits | undefined;
   readonly windowSeconds: number;
+  /** Stops background work (the shared counts' clean-up); the limits still answer. */
+  close?(): void;
 }
 
 /** Builds the limiters (the one place rate-limiter-flexible is constructed). */
-export function createRateLimits(options: RateLimitsOptions): RateLimits {
+export function createRateLimits(options: RateLimitsOptions, placement: RateLimitsPlacement = {}): RateLimits {
   const windowSeconds = options.windowSeconds ?? 60;
   const prefix = options.keyPrefix ?? "countersign:rl";
   const limiters = new Map<string, RateLimiterAbstract>();
+  const shared: WindowCounter | undefined =
+    options.storeClient || placement.dataDir === undefined
+      ? undefined
+      : createFileWindowCounter({ dir: join(placement.dataDir, "rate-limits"), windowMs: windowSeconds * 1000, now: placement.now });
 
   function limiterFor(tier: string, bucket: Bucket, points: number): RateLimiterAbstract {
     const key = `${tier}:${bucket}`;
@@ -70,6 +91,14 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
       const limits = limitsOf(tier);
       if (!limits) return { kind: "unknown_tier", tier };
       const points = limits[bucket];
+      if (shared) {
+        try {
+          const took = await shared.take(`${tier}\0${bucket}\0${tokenId}`, points);
+          return took.allowed ? { kind: "allowed", remaining: points - took.count } : { kind: "limited", limit: points, retryAfterMs: took.resetInMs };
+        } catch {
+          // The disk refuses: this process's own count keeps the limit (per process) until it answers again.
+        }
+      }
       try {
         const res = await limiterFor(tier, bucket, points).consume(tokenId, 1);
         return { kind: "allowed", remaining: res.remainingPoints };
@@ -77,6 +106,9 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
         if (rejection instanceof RateLimiterRes) return { kind: "limited", limit: points, retryAfterMs: rejection.msBeforeNext };
         return { kind: "unavailable", error: rejection instanceof Error ? rejection : new Error(String(rejection)) };
       }
+    },
+    close() {
+      shared?.close();
     },
   };
 }

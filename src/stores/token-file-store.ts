@@ -4,12 +4,11 @@
  * (temp + rename); reads re-parse whenever the file's identity (inode, mtime, size) changed, so a
  * `tokens revoke` from the CLI is seen by a running gateway on its next call.
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
-import { open, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { safeEqual } from "../tokens/safe-equal.js";
-import type { TokenRecord, TokenStore } from "./tokens.js";
+import { writeFileAtomic } from "./fs/atomic-write.js";
+import type { TokenRecord, TokenStore } from "./token-store.js";
 
 /** Options of the file store. */
 export interface TokenFileStoreOptions {
@@ -49,9 +48,9 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   const pendingTouches = new Map<string, string>();
   let touchFlush: Promise<void> | undefined;
 
-  function stampOf(): string {
+  async function stampOf(): Promise<string> {
     try {
-      const s = statSync(path, { bigint: true });
+      const s = await stat(path, { bigint: true });
       return `${s.ino}:${s.mtimeNs}:${s.size}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return "absent";
@@ -65,16 +64,16 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
    * never trusted for longer than `maxStaleMs`: a revocation is seen within that bound whatever
    * the file system reports.
    */
-  function current(): Snapshot {
-    const stamp = stampOf();
+  async function current(): Promise<Snapshot> {
+    const stamp = await stampOf();
     if (snapshot && snapshot.stamp === stamp && now() - snapshot.readAt < maxStaleMs) return snapshot;
-    const records = stamp === "absent" ? [] : parse(readFileSync(path, "utf8"), path);
+    const records = stamp === "absent" ? [] : parse(await readFile(path, "utf8"), path);
     snapshot = index(records, stamp, now());
     return snapshot;
   }
 
   async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const deadline = Date.now() + lockTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -104,14 +103,12 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   function mutate<T>(change: (records: Map<string, TokenRecord>) => T): Promise<T> {
     const run = queue.then(() =>
       withLock(async () => {
-        const fresh = current();
+        const fresh = await current();
         const records = new Map(fresh.byId);
         const out = change(records);
         const list = [...records.values()];
-        const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-        await writeFile(tmp, JSON.stringify({ version: 1, tokens: list }, null, 2) + "\n", { mode: 0o600, flush: true });
-        await rename(tmp, path);
-        snapshot = index(list, stampOf(), now());
+        await writeFileAtomic(path, JSON.stringify({ version: 1, tokens: list }, null, 2) + "\n", { durable: true });
+        snapshot = index(list, await stampOf(), now());
         return out;
       }),
     );
@@ -142,15 +139,15 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
       });
     },
     async list() {
-      return [...current().byId.values()];
+      return [...(await current()).byId.values()];
     },
     async getByHash(hash) {
-      const s = current();
+      const s = await current();
       const id = s.idByHash.get(hash);
       return id === undefined ? undefined : s.byId.get(id);
     },
     async get(id) {
-      return current().byId.get(id);
+      return (await current()).byId.get(id);
     },
     revoke(id, at) {
       return mutate((records) => {

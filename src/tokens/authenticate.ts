@@ -6,7 +6,7 @@
  */
 import type { Principal } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { TokenRecord, TokenStore } from "../stores/tokens.js";
+import type { TokenRecord, TokenStore } from "../stores/token-store.js";
 import { TOKEN_LENGTH, TOKEN_PREFIX, checkTokenShape, hashToken } from "./format.js";
 import { safeEqualFixed } from "./safe-equal.js";
 import { openCredential, readSecretKey, type SecretKeyResult } from "./sealed-credential.js";

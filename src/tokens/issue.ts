@@ -3,7 +3,7 @@
  * (and the upstream credential sealed). Used by `countersign tokens create` and `countersign demo`.
  */
 import { randomInt } from "node:crypto";
-import type { TokenRecord, TokenStore } from "../stores/tokens.js";
+import type { TokenRecord, TokenStore } from "../stores/token-store.js";
 import { hashToken, mintToken } from "./format.js";
 import { sealCredential, type SecretKeyResult } from "./sealed-credential.js";
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createConfirmActions, type ActionCaller, type ConfirmActions } from "../../src/confirm/actions.js";
 import type { Stage, ToolResult } from "../../src/context.js";
 import { GatewayError } from "../../src/errors.js";
-import { createPendingActions, type PendingActionStore } from "../../src/stores/pending-actions.js";
+import { createPendingActions, type PendingActionStore } from "../../src/stores/pending-actions/index.js";
 import { createMiniChain, PRINCIPALS, type MiniChain } from "../fixtures/confirm/mini-chain.js";
 import { startTasksUpstream, type TasksUpstream } from "../fixtures/confirm/tasks-api.js";
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintConfirmation } from "../../src/confirm/tokens.js";
 import type { AuditRecord } from "../../src/context.js";
-import type { NewPendingAction, PendingAction } from "../../src/stores/pending-actions.js";
+import type { NewPendingAction, PendingAction } from "../../src/stores/pending-actions/contract.js";
 import { createRedisAuditStream } from "../../src/stores/redis/audit-stream.js";
 import { createRedisPendingActions } from "../../src/stores/redis/pending-actions.js";
 import { createRedisConnection, type RedisConnection } from "../../src/stores/redis/redis-client.js";

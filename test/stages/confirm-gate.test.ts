@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPendingActions, type PendingActionStore } from "../../src/stores/pending-actions.js";
+import { createPendingActions, type PendingActionStore } from "../../src/stores/pending-actions/index.js";
 import type { Preview } from "../../src/confirm/preview.js";
 import { createConfirmGateStage } from "../../src/stages/confirm-gate.js";
 import { compose } from "../../src/pipeline.js";

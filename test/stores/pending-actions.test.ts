@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createPendingActions, type NewPendingAction } from "../../src/stores/pending-actions.js";
+import { createPendingActions, type NewPendingAction } from "../../src/stores/pending-actions/index.js";
 import { mintConfirmation } from "../../src/confirm/tokens.js";
 
 function action(overrides: Partial<NewPendingAction> = {}, now = Date.now()): { action: NewPendingAction; token: string } {
@@ -178,7 +178,8 @@ describe("pending-actions store", () => {
 
   it("compacts a long journal into the snapshot", async () => {
     const d = dir();
-    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    // One token holds them all: its open-action quota raised past the default 100.
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0, quotas: { maxOpenPerToken: 5000 } });
     const ids: string[] = [];
     for (let i = 0; i < 2100; i++) {
       const { action: a } = action();
@@ -263,7 +264,7 @@ describe("pending-actions store", () => {
 
   it("keeps every action and its latest state across many folds of a long journal", async () => {
     const d = dir();
-    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0 });
+    const store = createPendingActions({ dataDir: d, sweepIntervalMs: 0, quotas: { maxOpenPerToken: 5000 } });
     const ids: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const { action: a } = action();

@@ -8,9 +8,10 @@ import type { Config } from "../../config.js";
 import { GatewayError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { AuditSink } from "../audit-sink.js";
-import type { PendingAction, PendingActionStore } from "../pending-actions.js";
+import type { PendingAction, PendingActionStore } from "../pending-actions/contract.js";
+import type { PendingQuotas } from "../pending-actions/quotas.js";
 import { createRateLimits, type RateLimits } from "../rate-limits.js";
-import type { TokenStore } from "../tokens.js";
+import type { TokenStore } from "../token-store.js";
 import { createRedisAuditStream, type RedisAuditStream } from "./audit-stream.js";
 import { createRedisPendingActions } from "./pending-actions.js";
 import { createRedisConnection, unavailable, type RedisConnection } from "./redis-client.js";
@@ -47,6 +48,8 @@ export interface RedisStoresOptions {
   readonly log: Logger;
   readonly now?: () => number;
   readonly onExpired?: (action: PendingAction) => void;
+  /** Caps on pending actions (open per token, one action's size, the store's bytes); defaults when absent. */
+  readonly pendingQuotas?: PendingQuotas;
 }
 
 function connect(config: Pick<Config, "redis">, log?: Logger): RedisConnection {
@@ -76,7 +79,7 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
   const revocations = createRevocations(connection);
   const tokens = createRedisTokenStore({ connection, revocations });
   let lastPending = 0;
-  const pending = createRedisPendingActions({ connection, now: options.now, onExpired: options.onExpired });
+  const pending = createRedisPendingActions({ connection, now: options.now, onExpired: options.onExpired, quotas: options.pendingQuotas });
   // The pending-actions gauge is read at scrape time; a scrape during an outage shows the last count.
   const pendingActions: PendingActionStore = {
     ...pending,

@@ -9,7 +9,7 @@
  * is unreachable, a cached record (even an old one) keeps serving reads for `staleIfErrorMs`:
  * nobody can revoke through a Redis that is down, so it cannot be more wrong than Redis is.
  */
-import type { TokenRecord, TokenStore } from "../tokens.js";
+import type { TokenRecord, TokenStore } from "../token-store.js";
 import { defineScript, type RedisConnection } from "./redis-client.js";
 import type { Revocations } from "./revocations.js";
 

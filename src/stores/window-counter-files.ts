@@ -1,0 +1,130 @@
+/**
+ * Fixed-window counters shared by every process on one data dir, so the embedded rate limits hold
+ * across `serve` and each local client's `stdio` (without this, each process allowed the full limit).
+ *
+ * No lock: the n-th call of a window creates the empty file `<dir>/<key>/<window>/<n>` with
+ * O_CREAT|O_EXCL, which exactly one process can do, so of any number of racing processes exactly
+ * `limit` calls get a slot. A process that finds slot n taken tries n+1; slots are filled in
+ * order (nobody tries n+1 before seeing n exist), so a process new to a window finds the first
+ * free slot by binary search. With no lock there is none to wait for, and none left behind by a
+ * crash. Windows are aligned to the epoch; ended windows are deleted in the background.
+ */
+import { createHash } from "node:crypto";
+import { access, mkdir, open, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+/** What one take answers. */
+export interface WindowTake {
+  readonly allowed: boolean;
+  /** Calls counted in this window so far, this one included when allowed (at most the limit). */
+  readonly count: number;
+  /** Milliseconds until the window ends. */
+  readonly resetInMs: number;
+}
+
+/** Counters of calls per key and window. */
+export interface WindowCounter {
+  /** Counts one call of `key` unless the window already holds `limit`. */
+  take(key: string, limit: number): Promise<WindowTake>;
+  /** Stops the background clean-up. */
+  close(): void;
+}
+
+/** Options of the file counters. */
+export interface FileWindowCounterOptions {
+  /** Folder of the counters (created 0700 on first use). */
+  readonly dir: string;
+  readonly windowMs: number;
+  /** Clock in epoch milliseconds. */
+  readonly now?: () => number;
+}
+
+/** Consecutive taken slots after which a take looks for the first free one by binary search. */
+const SEARCH_AFTER_MISSES = 8;
+
+/** Counters in `dir`, shared with every process that opens the same folder. */
+export function createFileWindowCounter(options: FileWindowCounterOptions): WindowCounter {
+  const { dir, windowMs } = options;
+  const now = options.now ?? Date.now;
+  /** Per key: the window this process last counted in, and the slot it will try next. */
+  const hints = new Map<string, { window: number; next: number }>();
+
+  async function exists(path: string): Promise<boolean> {
+    return access(path).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** The first free slot at or after `from` (slots before it are known taken). */
+  async function firstFree(windowDir: string, from: number, limit: number): Promise<number> {
+    let lo = from;
+    let hi = limit + 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (await exists(join(windowDir, String(mid)))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Deletes the ended windows of one key (any process may do it; losing the race is fine). */
+  async function dropEnded(keyDir: string, current: number): Promise<void> {
+    const names = await readdir(keyDir).catch(() => [] as string[]);
+    for (const name of names) if (Number(name) < current) await rm(join(keyDir, name), { recursive: true, force: true });
+  }
+
+  const sweeper = setInterval(() => {
+    const current = Math.floor(now() / windowMs);
+    void readdir(dir)
+      .then(async (keys) => {
+        for (const key of keys) await dropEnded(join(dir, key), current);
+      })
+      .catch(() => undefined);
+    for (const [key, hint] of hints) if (hint.window < current) hints.delete(key);
+  }, Math.max(windowMs, 60_000));
+  sweeper.unref();
+
+  return {
+    async take(name, limit) {
+      const t = now();
+      const window = Math.floor(t / windowMs);
+      const resetInMs = (window + 1) * windowMs - t;
+      const key = createHash("sha256").update(name).digest("hex").slice(0, 32);
+      const keyDir = join(dir, key);
+      const windowDir = join(keyDir, String(window));
+      let hint = hints.get(key);
+      if (!hint || hint.window !== window) {
+        if (hint) void dropEnded(keyDir, window).catch(() => undefined);
+        hint = { window, next: 0 };
+        hints.set(key, hint);
+      }
+      if (hint.next === 0) hint.next = Math.max(hint.next, await firstFree(windowDir, 1, limit));
+      for (let misses = 0; ; ) {
+        if (hint.next > limit) return { allowed: false, count: limit, resetInMs };
+        const slot = hint.next;
+        try {
+          await (await open(join(windowDir, String(slot)), "wx", 0o600)).close();
+          hint.next = Math.max(hint.next, slot + 1);
+          return { allowed: true, count: slot, resetInMs };
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "ENOENT") {
+            await mkdir(windowDir, { recursive: true, mode: 0o700 });
+          } else if (code === "EEXIST") {
+            hint.next = Math.max(hint.next, slot + 1);
+            if (++misses >= SEARCH_AFTER_MISSES) {
+              hint.next = Math.max(hint.next, await firstFree(windowDir, hint.next, limit));
+              misses = 0;
+            }
+          } else {
+            throw err;
+          }
+        }
+      }
+    },
+    close() {
+      clearInterval(sweeper);
+    },
+  };
+}
