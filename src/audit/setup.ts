@@ -34,10 +34,22 @@ export function createAuditing(
     });
   const stats = (sink as { stats?: () => { buffered: number; dropped?: number } }).stats;
   if (stats) metrics.trackAuditBuffer(() => stats().buffered, () => stats().dropped ?? 0);
+  // Refusals of callers that proved no token get their own small file with its own rotation
+  // budget, so unauthenticated traffic can never rotate real records out of the trail.
+  const refusalSink = options.recorder || options.sink
+    ? undefined
+    : createAuditFileSink({
+        dir: join(auditDir(config), "refusals"),
+        maxFileBytes: Math.min(config.audit.maxFileBytes, 1_048_576),
+        maxFiles: 2,
+        bufferRecords: config.audit.bufferRecords,
+        onError: (err) => log.error({ err }, "audit: writing the refusals file failed"),
+      });
   const recorder =
     options.recorder ??
     createAuditRecorder({
       sink,
+      ...(refusalSink ? { refusalSink } : {}),
       metrics,
       now: options.now,
       capBytes: config.audit.capBytes,

@@ -65,6 +65,9 @@ export async function run(argv: string[]): Promise<number> {
   });
   watcher?.close();
   await handle.close();
+  // Bounded (5 s): what could not be flushed is named in the log.
   await gateway.close();
+  // A backstop: nothing left behind (a socket to an unreachable Redis) keeps the process alive.
+  setTimeout(() => process.exit(0), 1_000).unref();
   return 0;
 }

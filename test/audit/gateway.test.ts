@@ -103,11 +103,19 @@ describe("audit trail through the real gateway and HTTP transport", () => {
     const unknown = await added(() => call(alice, "no_such_tool", {}));
     expect(unknown).toEqual([expect.objectContaining({ tool: "no_such_tool", outcome: "not_found", tokenId: "tok_test1" })]);
 
-    const badToken = await added(async () => {
+    // Refusals of callers that proved no token go to their own file, never into the real trail.
+    const refusals = h.gateway.deps.audit.refusalSink;
+    expect(refusals).not.toBe(h.gateway.deps.auditSink);
+    await refusals.flush();
+    const refusedBefore = (await refusals.query()).length;
+    const inTrail = await added(async () => {
       const res = await fetch(server.url, { method: "POST", headers: { authorization: "Bearer csk_not_a_real_token_at_all", "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
       expect(res.status).toBe(401);
     });
-    expect(badToken).toEqual([expect.objectContaining({ transport: "http", type: "denied", outcome: "unauthorized", summary: expect.stringMatching(/^Denied: POST \/mcp/) })]);
+    expect(inTrail).toEqual([]);
+    await refusals.flush();
+    const badToken = (await refusals.query()).slice(refusedBefore);
+    expect(badToken).toEqual([expect.objectContaining({ transport: "http", type: "denied", outcome: "unauthorized", count: 1, summary: expect.stringMatching(/^Denied: POST \/mcp/) })]);
     expect(badToken[0]!.tokenId).toBeUndefined();
     expect(JSON.stringify(badToken)).not.toContain("csk_not_a_real_token_at_all");
 

@@ -70,7 +70,7 @@ function connect(config: Pick<Config, "redis">, log?: Logger): RedisConnection {
 }
 
 /** Opens the Redis stores of a gateway (waits up to 5 s for Redis, then starts degraded and keeps reconnecting). */
-export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits" | "audit">, options: RedisStoresOptions): Promise<RedisStores> {
+export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits" | "audit" | "upstream">, options: RedisStoresOptions): Promise<RedisStores> {
   const { log } = options;
   const connection = connect(config, log);
   if (!(await connection.ready(STARTUP_WAIT_MS))) {
@@ -79,7 +79,9 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
   const revocations = createRevocations(connection);
   const tokens = createRedisTokenStore({ connection, revocations });
   let lastPending = 0;
-  const pending = createRedisPendingActions({ connection, now: options.now, onExpired: options.onExpired, quotas: options.pendingQuotas });
+  // An action whose gateway died mid-execution is reported unknown once the upstream call could no
+  // longer be running (as the file store does at once), not after ten minutes.
+  const pending = createRedisPendingActions({ connection, now: options.now, onExpired: options.onExpired, quotas: options.pendingQuotas, executingTimeoutMs: config.upstream.timeoutMs + 30_000 });
   // The pending-actions gauge is read at scrape time; a scrape during an outage shows the last count.
   const pendingActions: PendingActionStore = {
     ...pending,
@@ -95,6 +97,8 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
   const auditSink = createRedisAuditStream({
     connection,
     bufferRecords: config.audit.bufferRecords,
+    // Inside the gateway's 5 s shutdown budget, leaving room for the connection's own close.
+    closeTimeoutMs: 3_500,
     onError: (err) => log.error({ err }, "audit: writing to the Redis stream failed; records stay queued"),
   });
   let insurance: (() => void) | undefined;
