@@ -30,14 +30,44 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The checks of one tools/call that the SDK would otherwise answer with a schema-library dump. */
-function checkCall(m: JsonRpcMessage): void {
-  if (m.method !== "tools/call") return;
-  const id = m.id ?? null;
-  if (!isObject(m.params)) throw Object.assign(new GatewayError("invalid_arguments", "tools/call needs params: { name, arguments }"), { rpcId: id });
-  if (typeof m.params.name !== "string") throw Object.assign(new GatewayError("invalid_arguments", "tools/call params.name must be a string (the tool's name)"), { rpcId: id });
-  if (m.params.arguments !== undefined && !isObject(m.params.arguments)) {
-    throw Object.assign(new GatewayError("invalid_arguments", `tools/call params.arguments must be an object of the tool's arguments, not ${Array.isArray(m.params.arguments) ? "an array" : m.params.arguments === null ? "null" : typeof m.params.arguments}`), { rpcId: id });
+function invalidParams(m: JsonRpcMessage, message: string): GatewayError {
+  const e = new GatewayError("invalid_arguments", `Invalid params for ${m.method}: ${message}`);
+  e.rpcId = m.id ?? null;
+  return e;
+}
+
+const LOG_LEVELS = new Set(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
+
+/**
+ * The checks of the requests this server serves that the SDK would otherwise answer with -32603
+ * and a schema-library dump: cheap structural checks, named in words.
+ */
+function checkParams(m: JsonRpcMessage): void {
+  if (typeof m.method !== "string") return;
+  const p = m.params as unknown;
+  if (p !== undefined && !isObject(p)) throw invalidParams(m, "params must be an object");
+  const params = (p ?? {}) as Record<string, unknown>;
+  switch (m.method) {
+    case "tools/call":
+      if (p === undefined) throw invalidParams(m, "params { name, arguments } are required");
+      if (typeof params.name !== "string") throw invalidParams(m, "params.name must be a string (the tool's name)");
+      if (params.arguments !== undefined && !isObject(params.arguments)) {
+        throw invalidParams(m, `params.arguments must be an object of the tool's arguments, not ${Array.isArray(params.arguments) ? "an array" : params.arguments === null ? "null" : typeof params.arguments}`);
+      }
+      return;
+    case "initialize":
+      if (typeof params.protocolVersion !== "string") throw invalidParams(m, "params.protocolVersion must be a string");
+      if (!isObject(params.capabilities)) throw invalidParams(m, "params.capabilities must be an object");
+      if (!isObject(params.clientInfo) || typeof params.clientInfo.name !== "string" || typeof params.clientInfo.version !== "string") {
+        throw invalidParams(m, "params.clientInfo must be { name, version } strings");
+      }
+      return;
+    case "tools/list":
+      if (params.cursor !== undefined && typeof params.cursor !== "string") throw invalidParams(m, "params.cursor must be a string");
+      return;
+    case "logging/setLevel":
+      if (typeof params.level !== "string" || !LOG_LEVELS.has(params.level)) throw invalidParams(m, `params.level must be one of ${[...LOG_LEVELS].join(", ")}`);
+      return;
   }
 }
 
@@ -61,7 +91,7 @@ export function jsonRpcBody(config: Config): Koa.Middleware<McpState> {
         if (raw.length > MAX_BATCH_SIZE) throw new GatewayError("bad_request", `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages (this one has ${raw.length}); nothing in it was run`);
       }
       state.messages = (Array.isArray(raw) ? raw : [raw]).filter(isObject) as JsonRpcMessage[];
-      for (const m of state.messages) checkCall(m);
+      for (const m of state.messages) checkParams(m);
     }
     await next();
   };
