@@ -7,10 +7,12 @@
  * `limit` calls get a slot. A process that finds slot n taken tries n+1; slots are filled in
  * order (nobody tries n+1 before seeing n exist), so a process new to a window finds the first
  * free slot by binary search. With no lock there is none to wait for, and none left behind by a
- * crash. Windows are aligned to the epoch; ended windows are deleted in the background.
+ * crash. A key's windows are anchored at its first call ever (`<dir>/<key>/anchor`, linked into
+ * place so exactly one process sets it), as an in-memory fixed window starts at the first call;
+ * ended windows are deleted in the background.
  */
 import { createHash } from "node:crypto";
-import { access, mkdir, open, readdir, rm } from "node:fs/promises";
+import { access, link, mkdir, open, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /** What one take answers. */
@@ -48,6 +50,34 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
   const now = options.now ?? Date.now;
   /** Per key: the window this process last counted in, and the slot it will try next. */
   const hints = new Map<string, { window: number; next: number }>();
+  /** Per key: when its first window started (epoch ms), shared through the anchor file. */
+  const anchors = new Map<string, number>();
+
+  /** The anchor of `keyDir`: read, or set to `t` by whichever process links its file first. */
+  async function anchorOf(key: string, keyDir: string, t: number): Promise<number> {
+    const known = anchors.get(key);
+    if (known !== undefined) return known;
+    const file = join(keyDir, "anchor");
+    let anchor: number | undefined;
+    const read = async () => {
+      const n = Number(await readFile(file, "utf8").catch(() => ""));
+      return Number.isFinite(n) && n > 0 ? n : undefined;
+    };
+    anchor = await read();
+    if (anchor === undefined) {
+      await mkdir(keyDir, { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      await writeFile(tmp, String(t), { mode: 0o600 });
+      // link() fails when the anchor exists: exactly one process's time becomes the anchor.
+      await link(tmp, file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+      await unlink(tmp).catch(() => undefined);
+      anchor = (await read()) ?? t;
+    }
+    anchors.set(key, anchor);
+    return anchor;
+  }
 
   async function exists(path: string): Promise<boolean> {
     return access(path).then(
@@ -71,27 +101,34 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
   /** Deletes the ended windows of one key (any process may do it; losing the race is fine). */
   async function dropEnded(keyDir: string, current: number): Promise<void> {
     const names = await readdir(keyDir).catch(() => [] as string[]);
-    for (const name of names) if (Number(name) < current) await rm(join(keyDir, name), { recursive: true, force: true });
+    for (const name of names) if (/^\d+$/.test(name) && Number(name) < current) await rm(join(keyDir, name), { recursive: true, force: true });
   }
 
   const sweeper = setInterval(() => {
-    const current = Math.floor(now() / windowMs);
+    const t = now();
     void readdir(dir)
       .then(async (keys) => {
-        for (const key of keys) await dropEnded(join(dir, key), current);
+        for (const key of keys) {
+          const anchor = anchors.get(key) ?? Number(await readFile(join(dir, key, "anchor"), "utf8").catch(() => ""));
+          if (Number.isFinite(anchor) && anchor > 0) await dropEnded(join(dir, key), Math.floor((t - anchor) / windowMs));
+        }
       })
       .catch(() => undefined);
-    for (const [key, hint] of hints) if (hint.window < current) hints.delete(key);
+    for (const [key, hint] of hints) {
+      const anchor = anchors.get(key);
+      if (anchor !== undefined && hint.window < Math.floor((t - anchor) / windowMs)) hints.delete(key);
+    }
   }, Math.max(windowMs, 60_000));
   sweeper.unref();
 
   return {
     async take(name, limit) {
       const t = now();
-      const window = Math.floor(t / windowMs);
-      const resetInMs = (window + 1) * windowMs - t;
       const key = createHash("sha256").update(name).digest("hex").slice(0, 32);
       const keyDir = join(dir, key);
+      const anchor = await anchorOf(key, keyDir, t);
+      const window = Math.floor((t - anchor) / windowMs);
+      const resetInMs = anchor + (window + 1) * windowMs - t;
       const windowDir = join(keyDir, String(window));
       let hint = hints.get(key);
       if (!hint || hint.window !== window) {
