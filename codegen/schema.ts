@@ -12,7 +12,7 @@ import type { Resolver, Resolved } from "./resolver.js";
 import { SpecError, escapeToken } from "./spec-error.js";
 import { FIRST_WINS, makeNullable, mergeAllOf } from "./schema-merge.js";
 import { normalizeNode, validRegex } from "./strict-schema.js";
-import { RELAXED, addWarning, type SpecWarning } from "./warnings.js";
+import { RELAXED, addWarning, kindOf, type SpecWarning } from "./warnings.js";
 
 type Obj = Record<string, unknown>;
 
@@ -256,7 +256,7 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   function tr(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
     if (typeof value === "boolean") return value;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      addWarning(defs.warnings, { pointer: at, problem: `schema must be an object or a boolean, not ${describe(value)}; ${RELAXED}` });
+      addWarning(defs.warnings, { pointer: at, problem: `schema must be an object or a boolean, not ${kindOf(value)}; ${RELAXED}` });
       return {};
     }
     const node = value as Obj;
@@ -331,7 +331,7 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     if (node.properties !== undefined) {
       const props: Obj = {};
       if (node.properties === null || typeof node.properties !== "object" || Array.isArray(node.properties)) {
-        addWarning(defs.warnings, { pointer: `${at}/properties`, problem: `properties must be an object, not ${describe(node.properties)}; ignored` });
+        addWarning(defs.warnings, { pointer: `${at}/properties`, problem: `properties must be an object, not ${kindOf(node.properties)}; ignored` });
       } else
       for (const [name, s] of Object.entries(node.properties as Obj)) {
         if (mode === "request" && hasFlag(s, url, "readOnly")) {
@@ -433,11 +433,3 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
 
 /** Schema types OpenAPI knows (3.0 also has `file` from converted Swagger 2.0). */
 const SCHEMA_TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null", "file"]);
-
-/** `null`, `an array`, `a number`, ...: for messages. */
-export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (v === undefined) return "missing";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
-}
