@@ -145,3 +145,29 @@ describe("Swagger 2.0 with fields the converter cannot take", () => {
     }
   });
 });
+
+describe("a broken security scheme", () => {
+  it("excludes only the operations that use it", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "countersign-scheme-"));
+    try {
+      const file = path.join(dir, "scheme.json");
+      const spec = {
+        openapi: "3.0.3",
+        info: { title: "t", version: "1" },
+        components: { securitySchemes: { broken: { $ref: "#/components/nowhere" }, key: { type: "apiKey", in: "header", name: "X-Key" } } },
+        paths: {
+          "/open": { get: { operationId: "openThing", security: [{ key: [] }], responses: {} } },
+          "/locked": { get: { operationId: "lockedThing", security: [{ broken: [] }], responses: {} } },
+        },
+      };
+      await writeFile(file, JSON.stringify(spec));
+      const g = await generateSpec(file);
+      expect(g.tools.map((t) => t.name)).toEqual(["open_thing"]);
+      expect(g.manifest.excluded).toEqual([
+        { operationId: "lockedThing", method: "GET", path: "/locked", reason: 'invalid: unresolvable $ref "#/components/nowhere": nothing at that location (#/components/securitySchemes/broken)' },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
