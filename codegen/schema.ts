@@ -10,8 +10,8 @@ import { createHash } from "node:crypto";
 import type { JsonSchema } from "./descriptor.js";
 import type { Resolver, Resolved } from "./resolver.js";
 import { SpecError, escapeToken } from "./spec-error.js";
-import { FIRST_WINS, makeNullable, mergeAllOf } from "./schema-merge.js";
-import { normalizeNode, validRegex } from "./strict-schema.js";
+import { FIRST_WINS, contradictoryTypes, makeNullable, mergeAllOf } from "./schema-merge.js";
+import { invalidKeywordValues, normalizeNode, validRegex } from "./strict-schema.js";
 import { RELAXED, addWarning, kindOf, type SpecWarning } from "./warnings.js";
 
 type Obj = Record<string, unknown>;
@@ -370,11 +370,19 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     if (node.not !== undefined) out.not = sub(node.not, "not");
     for (const k of ["if", "then", "else"] as const) if (node[k] !== undefined) out[k] = sub(node[k], k);
 
+    // 3.0's boolean exclusiveMinimum/Maximum are valid; anything else of the wrong type is dropped.
+    for (const k of invalidKeywordValues(node)) addWarning(defs.warnings, { pointer: `${at}/${k}`, problem: `invalid value ${JSON.stringify(node[k])} for ${k}; ignored` });
     let result: JsonSchema = normalizeNode(out);
     if (Array.isArray(node.allOf) && node.allOf.length > 0) {
       const members = node.allOf.map((s, i) => sub(s, "allOf", i));
       const own = Object.keys(out).length > 0 ? [result] : [];
-      result = mergeAllOf([...own, ...members]) ?? (Object.keys(out).length > 0 ? { ...(result as Obj), allOf: members } : { allOf: members });
+      const merged = mergeAllOf([...own, ...members]);
+      const clash = merged === undefined ? contradictoryTypes([...own, ...members]) : undefined;
+      if (clash) {
+        addWarning(defs.warnings, { pointer: `${at}/allOf`, problem: `allOf requires types that no value has at once (${clash.join(", ")}); ${RELAXED}` });
+        return typeof out.description === "string" ? { description: out.description } : {};
+      }
+      result = merged ?? (Object.keys(out).length > 0 ? { ...(result as Obj), allOf: members } : { allOf: members });
     }
     if (dialect === "3.0" && node.nullable === true) result = makeNullable(result);
     return result;
