@@ -95,3 +95,19 @@ function isEmptySchema(s: JsonSchema): boolean {
 function sameJson(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
+
+/**
+ * The types of `allOf` members when no value can have all of them (`string` and `integer`), else
+ * undefined. Such a schema accepts nothing: the caller relaxes it instead.
+ */
+export function contradictoryTypes(parts: readonly JsonSchema[]): string[] | undefined {
+  let common: unknown;
+  const seen: string[] = [];
+  for (const p of parts) {
+    if (typeof p !== "object" || p.type === undefined || "$ref" in p) continue;
+    seen.push(...(Array.isArray(p.type) ? (p.type as string[]) : [p.type as string]));
+    common = common === undefined ? p.type : intersectTypes(common, p.type);
+    if (common === undefined) return [...new Set(seen)];
+  }
+  return undefined;
+}

@@ -10,9 +10,9 @@ import { createHash } from "node:crypto";
 import type { JsonSchema } from "./descriptor.js";
 import type { Resolver, Resolved } from "./resolver.js";
 import { SpecError, escapeToken } from "./spec-error.js";
-import { FIRST_WINS, makeNullable, mergeAllOf } from "./schema-merge.js";
-import { normalizeNode, validRegex } from "./strict-schema.js";
-import { RELAXED, addWarning, type SpecWarning } from "./warnings.js";
+import { FIRST_WINS, contradictoryTypes, makeNullable, mergeAllOf } from "./schema-merge.js";
+import { invalidKeywordValues, normalizeNode, validRegex } from "./strict-schema.js";
+import { RELAXED, addWarning, kindOf, type SpecWarning } from "./warnings.js";
 
 type Obj = Record<string, unknown>;
 
@@ -256,7 +256,7 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
   function tr(value: unknown, url: string, at: string, mode: Mode, defs: DefsSink): JsonSchema {
     if (typeof value === "boolean") return value;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      addWarning(defs.warnings, { pointer: at, problem: `schema must be an object or a boolean, not ${describe(value)}; ${RELAXED}` });
+      addWarning(defs.warnings, { pointer: at, problem: `schema must be an object or a boolean, not ${kindOf(value)}; ${RELAXED}` });
       return {};
     }
     const node = value as Obj;
@@ -331,7 +331,7 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     if (node.properties !== undefined) {
       const props: Obj = {};
       if (node.properties === null || typeof node.properties !== "object" || Array.isArray(node.properties)) {
-        addWarning(defs.warnings, { pointer: `${at}/properties`, problem: `properties must be an object, not ${describe(node.properties)}; ignored` });
+        addWarning(defs.warnings, { pointer: `${at}/properties`, problem: `properties must be an object, not ${kindOf(node.properties)}; ignored` });
       } else
       for (const [name, s] of Object.entries(node.properties as Obj)) {
         if (mode === "request" && hasFlag(s, url, "readOnly")) {
@@ -370,11 +370,19 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
     if (node.not !== undefined) out.not = sub(node.not, "not");
     for (const k of ["if", "then", "else"] as const) if (node[k] !== undefined) out[k] = sub(node[k], k);
 
+    // 3.0's boolean exclusiveMinimum/Maximum are valid; anything else of the wrong type is dropped.
+    for (const k of invalidKeywordValues(node)) addWarning(defs.warnings, { pointer: `${at}/${k}`, problem: `invalid value ${JSON.stringify(node[k])} for ${k}; ignored` });
     let result: JsonSchema = normalizeNode(out);
     if (Array.isArray(node.allOf) && node.allOf.length > 0) {
       const members = node.allOf.map((s, i) => sub(s, "allOf", i));
       const own = Object.keys(out).length > 0 ? [result] : [];
-      result = mergeAllOf([...own, ...members]) ?? (Object.keys(out).length > 0 ? { ...(result as Obj), allOf: members } : { allOf: members });
+      const merged = mergeAllOf([...own, ...members]);
+      const clash = merged === undefined ? contradictoryTypes([...own, ...members]) : undefined;
+      if (clash) {
+        addWarning(defs.warnings, { pointer: `${at}/allOf`, problem: `allOf requires types that no value has at once (${clash.join(", ")}); ${RELAXED}` });
+        return typeof out.description === "string" ? { description: out.description } : {};
+      }
+      result = merged ?? (Object.keys(out).length > 0 ? { ...(result as Obj), allOf: members } : { allOf: members });
     }
     if (dialect === "3.0" && node.nullable === true) result = makeNullable(result);
     return result;
@@ -433,11 +441,3 @@ export function createSchemaTranslator(resolver: Resolver, dialect: "3.0" | "3.1
 
 /** Schema types OpenAPI knows (3.0 also has `file` from converted Swagger 2.0). */
 const SCHEMA_TYPES = new Set(["object", "array", "string", "number", "integer", "boolean", "null", "file"]);
-
-/** `null`, `an array`, `a number`, ...: for messages. */
-export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (v === undefined) return "missing";
-  if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `a ${typeof v}`;
-}

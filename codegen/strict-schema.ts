@@ -175,3 +175,15 @@ function splitByType(s: Obj, types: string[]): Obj {
   outer.anyOf = branches;
   return outer;
 }
+
+/** Keywords whose value has the wrong type or range, which normalizeNode drops: `minimum: "1"`, `enum: 3`. */
+export function invalidKeywordValues(s: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const k of COUNTS) if (k in s && !(Number.isInteger(s[k]) && (s[k] as number) >= 0)) out.push(k);
+  for (const k of LIMITS) if (k in s && typeof s[k] !== "number" && typeof s[k] !== "boolean") out.push(k);
+  if ("multipleOf" in s && !(typeof s.multipleOf === "number" && s.multipleOf > 0)) out.push("multipleOf");
+  if ("uniqueItems" in s && typeof s.uniqueItems !== "boolean") out.push("uniqueItems");
+  if ("enum" in s && !Array.isArray(s.enum)) out.push("enum");
+  if ("required" in s && !Array.isArray(s.required)) out.push("required");
+  return out;
+}

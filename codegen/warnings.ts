@@ -28,3 +28,11 @@ export function addWarning(list: SpecWarning[], w: SpecWarning): void {
 export function compareWarnings(a: SpecWarning, b: SpecWarning): number {
   return a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : a.problem < b.problem ? -1 : a.problem > b.problem ? 1 : 0;
 }
+
+/** `null`, `an array`, `a number`, ...: what a misplaced value is, for messages. */
+export function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "missing";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}

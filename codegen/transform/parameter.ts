@@ -2,9 +2,9 @@
 import type { ArgumentBinding, JsonSchema, ParameterLocation } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
 import { argumentName, claim, fitName } from "../naming.js";
-import { describe, type DefsSink } from "../schema.js";
+import type { DefsSink } from "../schema.js";
 import { pointer } from "../spec-error.js";
-import { RELAXED, addWarning } from "../warnings.js";
+import { addWarning, kindOf, RELAXED } from "../warnings.js";
 import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 
 const LOCATIONS = new Set<ParameterLocation>(["path", "query", "header", "cookie"]);
@@ -32,7 +32,7 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
   for (const [list, listAt] of lists) {
     if (list === undefined) continue;
     if (!Array.isArray(list)) {
-      warn(listAt, `parameters must be a list, not ${describe(list)}; ignored`);
+      warn(listAt, `parameters must be a list, not ${kindOf(list)}; ignored`);
       continue;
     }
     const seen = new Set<string>();
@@ -42,7 +42,7 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
       if (!r) return;
       const param = r.value;
       const pAt = shownAt(ctx, r, at);
-      if (!isObject(param)) return warn(pAt, `parameter must be an object, not ${describe(param)}; ignored`);
+      if (!isObject(param)) return warn(pAt, `parameter must be an object, not ${kindOf(param)}; ignored`);
       if (typeof param.name !== "string" || param.name === "") return warn(pAt, "parameter has no name; ignored");
       if (typeof param.in !== "string" || !LOCATIONS.has(param.in as ParameterLocation)) {
         return warn(pAt, `parameter ${JSON.stringify(param.name)} has an invalid location ${JSON.stringify(param.in)} (path, query, header or cookie); ignored`);

@@ -1,9 +1,8 @@
 /** Paths Object (§4.8.8) and Path Item Object (§4.8.9): every operation of the spec, in path order. */
 import { isObject } from "../load-spec.js";
 import type { Resolver } from "../resolver.js";
-import { describe } from "../schema.js";
 import { SpecError, pointer } from "../spec-error.js";
-import { addWarning, type SpecWarning } from "../warnings.js";
+import { addWarning, kindOf, type SpecWarning } from "../warnings.js";
 import { METHODS, cmp, type Obj, type RawOperation } from "./context.js";
 
 /** An operation that is not an object: listed, so it can be excluded with its reason. */
@@ -36,7 +35,7 @@ export function collectOperations(root: Obj, resolver: Resolver, rootUrl: string
     }
     const item = resolved.value;
     if (!isObject(item)) {
-      skip(at, `path item must be an object, not ${describe(item)}`);
+      skip(at, `path item must be an object, not ${kindOf(item)}`);
       continue;
     }
     const itemAt = resolved.key === "" ? at : resolver.display(resolved.url, resolved.fragment);
@@ -45,7 +44,7 @@ export function collectOperations(root: Obj, resolver: Resolver, rootUrl: string
       if (op === undefined) continue;
       const opAt = pointer(itemAt, method);
       if (!isObject(op)) {
-        invalid.push({ method: method.toUpperCase(), path, problem: { pointer: opAt, problem: `operation must be an object, not ${describe(op)}` } });
+        invalid.push({ method: method.toUpperCase(), path, problem: { pointer: opAt, problem: `operation must be an object, not ${kindOf(op)}` } });
         continue;
       }
       out.push({ method, path, op, item, itemUrl: resolved.url, at: opAt });

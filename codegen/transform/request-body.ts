@@ -2,9 +2,8 @@
 import type { BodyBinding, JsonSchema } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
 import { ARGUMENT_NAME, claim } from "../naming.js";
-import { describe } from "../schema.js";
 import { pointer } from "../spec-error.js";
-import { RELAXED, addWarning } from "../warnings.js";
+import { addWarning, kindOf, RELAXED } from "../warnings.js";
 import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 import { buildEncoding, mediaRank, rankMedia } from "./media-type.js";
 import { withDescription, type InputSink } from "./parameter.js";
@@ -28,7 +27,7 @@ export function buildBody(raw: RawOperation, ctx: Ctx, sink: InputSink): BodyBin
   const bAt = shownAt(ctx, r, at);
   const url = baseOf(r, raw.itemUrl);
   if (!isObject(body)) {
-    addWarning(warnings, { pointer: bAt, problem: `requestBody must be an object, not ${describe(body)}; ${RELAXED}` });
+    addWarning(warnings, { pointer: bAt, problem: `requestBody must be an object, not ${kindOf(body)}; ${RELAXED}` });
     return loose();
   }
   if (!isObject(body.content) || Object.keys(body.content).length === 0) {
@@ -37,7 +36,7 @@ export function buildBody(raw: RawOperation, ctx: Ctx, sink: InputSink): BodyBin
   }
   const mediaType = rankMedia(Object.keys(body.content))[0]!;
   const rawMedia = body.content[mediaType];
-  if (!isObject(rawMedia)) addWarning(warnings, { pointer: pointer(`${bAt}/content`, mediaType), problem: `media type object must be an object, not ${describe(rawMedia)}; ${RELAXED}` });
+  if (!isObject(rawMedia)) addWarning(warnings, { pointer: pointer(`${bAt}/content`, mediaType), problem: `media type object must be an object, not ${kindOf(rawMedia)}; ${RELAXED}` });
   const media: Obj = isObject(rawMedia) ? rawMedia : {};
   const rank = mediaRank(mediaType);
   const bodyRequired = body.required === true;

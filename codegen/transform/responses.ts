@@ -1,8 +1,8 @@
 /** Responses Object (§4.8.16) and Response Object (§4.8.17): the success response's media types and output schema. */
 import { isObject } from "../load-spec.js";
-import { describe, newSink } from "../schema.js";
+import { newSink } from "../schema.js";
 import { pointer } from "../spec-error.js";
-import { addWarning, type SpecWarning } from "../warnings.js";
+import { addWarning, kindOf, type SpecWarning } from "../warnings.js";
 import { baseOf, cmp, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 import { mediaRank, rankMedia } from "./media-type.js";
 
@@ -21,7 +21,7 @@ export function buildOutput(raw: RawOperation, ctx: Ctx, warnings: SpecWarning[]
   const responses = raw.op.responses;
   if (responses === undefined) return { responseMediaTypes: [] };
   if (!isObject(responses)) {
-    addWarning(warnings, { pointer: `${raw.at}/responses`, problem: `responses must be an object, not ${describe(responses)}; ${NO_OUTPUT}` });
+    addWarning(warnings, { pointer: `${raw.at}/responses`, problem: `responses must be an object, not ${kindOf(responses)}; ${NO_OUTPUT}` });
     return { responseMediaTypes: [] };
   }
   const code = successResponse(responses);
@@ -33,7 +33,7 @@ export function buildOutput(raw: RawOperation, ctx: Ctx, warnings: SpecWarning[]
   const rAt = shownAt(ctx, r, at);
   const url = baseOf(r, raw.itemUrl);
   if (!isObject(resp)) {
-    addWarning(warnings, { pointer: rAt, problem: `response must be an object, not ${describe(resp)}; ${NO_OUTPUT}` });
+    addWarning(warnings, { pointer: rAt, problem: `response must be an object, not ${kindOf(resp)}; ${NO_OUTPUT}` });
     return { responseMediaTypes: [] };
   }
   if (!isObject(resp.content)) return { responseMediaTypes: [] };

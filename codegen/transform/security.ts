@@ -45,7 +45,14 @@ export function collectOAuthPaths(root: Obj, resolver: Resolver, rootUrl: string
   const out = new Set<string>();
   const schemes = isObject(root.components) && isObject(root.components.securitySchemes) ? root.components.securitySchemes : {};
   for (const [name, s] of Object.entries(schemes)) {
-    const scheme = resolver.deref(s, rootUrl, pointer("#/components/securitySchemes", name)).value;
+    let scheme: unknown;
+    try {
+      scheme = resolver.deref(s, rootUrl, pointer("#/components/securitySchemes", name)).value;
+    } catch (err) {
+      // A broken scheme excludes the operations that use it, where they are built.
+      if (err instanceof SpecError) continue;
+      throw err;
+    }
     if (!isObject(scheme) || !isObject(scheme.flows)) continue;
     for (const flow of Object.values(scheme.flows)) {
       if (!isObject(flow)) continue;

@@ -145,3 +145,70 @@ describe("Swagger 2.0 with fields the converter cannot take", () => {
     }
   });
 });
+
+describe("a broken security scheme", () => {
+  it("excludes only the operations that use it", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "countersign-scheme-"));
+    try {
+      const file = path.join(dir, "scheme.json");
+      const spec = {
+        openapi: "3.0.3",
+        info: { title: "t", version: "1" },
+        components: { securitySchemes: { broken: { $ref: "#/components/nowhere" }, key: { type: "apiKey", in: "header", name: "X-Key" } } },
+        paths: {
+          "/open": { get: { operationId: "openThing", security: [{ key: [] }], responses: {} } },
+          "/locked": { get: { operationId: "lockedThing", security: [{ broken: [] }], responses: {} } },
+        },
+      };
+      await writeFile(file, JSON.stringify(spec));
+      const g = await generateSpec(file);
+      expect(g.tools.map((t) => t.name)).toEqual(["open_thing"]);
+      expect(g.manifest.excluded).toEqual([
+        { operationId: "lockedThing", method: "GET", path: "/locked", reason: 'invalid: unresolvable $ref "#/components/nowhere": nothing at that location (#/components/securitySchemes/broken)' },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("contradictory and mistyped schema keywords", () => {
+  it("relax an allOf no value can satisfy and drop keyword values of the wrong type, with warnings", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "countersign-keywords-"));
+    try {
+      const file = path.join(dir, "keywords.json");
+      const body = {
+        type: "object",
+        properties: {
+          both: { description: "Never satisfiable.", allOf: [{ type: "string" }, { type: "integer" }] },
+          count: { type: "integer", minimum: "one", maxLength: -2 },
+          colour: { type: "string", enum: "red" },
+          fine: { allOf: [{ type: "number" }, { type: "integer", minimum: 0 }] },
+        },
+      };
+      const spec = {
+        openapi: "3.0.3",
+        info: { title: "t", version: "1" },
+        paths: { "/things": { post: { operationId: "addThing", requestBody: { content: { "application/json": { schema: body } } }, responses: {} } } },
+      };
+      await writeFile(file, JSON.stringify(spec));
+      const g = await generateSpec(file);
+      expectSound(g.tools);
+      expect(g.tools[0]!.inputSchema.properties).toEqual({
+        both: { description: "Never satisfiable." },
+        count: { type: "integer" },
+        colour: { type: "string" },
+        fine: { type: "integer", minimum: 0 },
+      });
+      const at = "#/paths/~1things/post/requestBody/content/application~1json/schema/properties";
+      expect((g.manifest.warnings ?? []).map((w) => `${w.pointer}: ${w.problem}`)).toEqual([
+        `${at}/both/allOf: allOf requires types that no value has at once (string, integer); accepted any value instead`,
+        `${at}/colour/enum: invalid value "red" for enum; ignored`,
+        `${at}/count/maxLength: invalid value -2 for maxLength; ignored`,
+        `${at}/count/minimum: invalid value "one" for minimum; ignored`,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
