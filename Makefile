@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 CLI := node bin/countersign.js
 
-.PHONY: install build run test generate check typecheck lint-spec drift config-doc bench bench-soak conformance clean
+.PHONY: install build run test generate check typecheck lint tree lint-spec drift config-doc bench bench-soak conformance clean
 
 # Reinstall only when the lockfile changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -30,10 +30,18 @@ generate: build
 	$(CLI) generate
 
 ## Typecheck, lint the bundled spec, and fail on generated/ or docs/configuration.md drift.
-check: typecheck lint-spec drift config-doc
+check: typecheck lint tree lint-spec drift config-doc
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+## ESLint (typescript-eslint, type-aware): unused code, promises nobody awaits.
+lint: install
+	$(NODE_BIN)/eslint src codegen test examples
+
+## No source file over 450 lines, no import cycle (madge).
+tree: install
+	node scripts/check-tree.js
 
 lint-spec: install
 	node openapi/src/build-workspace.mjs --check

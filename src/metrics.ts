@@ -5,7 +5,7 @@
  * pending actions, sessions) through the functions below.
  */
 import { createRequire } from "node:module";
-import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Counter, Gauge, Registry } from "prom-client";
 
 // prom-client costs a starting process tens of ms of module loading, and neither stdio nor a
 // first tools/list needs it: it is loaded (synchronously, it is CommonJS) when a metric is first

@@ -26,7 +26,7 @@ function me(engine: Engine): Rec {
   return users[0];
 }
 
-function summary(engine: Engine, user: Rec | undefined): Rec | null {
+function summary(_engine: Engine, user: Rec | undefined): Rec | null {
   if (!user) return null;
   return { id: user.id, name: user.name, email: user.email, avatar_url: user.avatar_url ?? null };
 }
@@ -710,7 +710,7 @@ export function createHandlers(): Record<string, Handler> {
     engine.store.put("DocumentVersion", id, { __id: id, __document_id: doc.id, number: versions.length + 1, author: summary(engine, me(engine)), created_at: engine.stamp(), word_count: text.split(/\s+/).length });
     return reply;
   };
-  h.listDocumentVersions = async (req, engine, generic) => {
+  h.listDocumentVersions = async (_req, _engine, generic) => {
     const reply = await generic();
     const data = (reply.body as Rec).data as Rec[];
     data.sort((a, b) => Number(b.number) - Number(a.number));

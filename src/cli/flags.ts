@@ -2,7 +2,8 @@
  * The configuration flags each command parses, taken from the settings table
  * (src/config/settings.ts), so a flag the docs list is a flag the command takes.
  */
-import { flagSettings, type ConfigCommand, type Setting } from "../config/settings.js";
+import type { ConfigCommand, Setting } from "../config/settings.js";
+import { flagSettings } from "../config/variables.js";
 
 type Option = { type: "string" | "boolean"; short?: string };
 

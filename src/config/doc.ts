@@ -3,7 +3,8 @@
  * template of prose (scripts/config-doc.template.md) by scripts/config-doc.js. `make check`
  * fails when the committed file differs from what the table renders.
  */
-import { OTHER_VARIABLES, SECTIONS, SETTINGS, type Setting, type SectionId } from "./settings.js";
+import { SECTIONS, SETTINGS, type Setting, type SectionId } from "./settings.js";
+import { OTHER_VARIABLES } from "./variables.js";
 
 const code = (s: string) => `\`${s}\``;
 

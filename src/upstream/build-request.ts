@@ -411,7 +411,7 @@ export function buildRequest(tool: ToolDescriptor, args: Readonly<Record<string,
     }
   }
 
-  const path = binding.path.replace(/\{([^}]+)\}/g, (whole, name: string) => {
+  const path = binding.path.replace(/\{([^}]+)\}/g, (_whole, name: string) => {
     const s = pathValues.get(name);
     if (s === undefined) throw invalid(`Missing path argument '${name}'`, name);
     return s;

@@ -1,6 +1,6 @@
 /** A real third-party spec generates with zero errors, valid unique names and strict-compiling schemas. */
 import { describe, expect, it } from "vitest";
-import { byOperationId, expectSound, fixture, generateSpec } from "./helpers.js";
+import { expectSound, fixture, generateSpec } from "./helpers.js";
 
 
 describe("multipart (Box)", () => {

@@ -15,7 +15,6 @@ import { hostGuard, methods } from "./guards.js";
 import { mcpHandler } from "./mcp.js";
 import { addProbes } from "./probes.js";
 import { createSessions, type LiveSession } from "./sessions.js";
-import type { McpState } from "./state.js";
 
 /** A running HTTP gateway. */
 export interface HttpHandle {
