@@ -87,8 +87,12 @@ export function createJournalWriter(files: Files, view: FoldView): JournalWriter
           });
           const text = `${lines.join("\n")}\n`;
           try {
-            await mkdir(files.dir, { recursive: true, mode: 0o700 });
-            if (lines.length > 0) await appendFile(files.journal, text, { mode: 0o600 });
+            if (lines.length > 0) await appendFile(files.journal, text, { mode: 0o600 }).catch(async (err: NodeJS.ErrnoException) => {
+              // The data dir is made on first use only: one call less on every append.
+              if (err.code !== "ENOENT") throw err;
+              await mkdir(files.dir, { recursive: true, mode: 0o700 });
+              await appendFile(files.journal, text, { mode: 0o600 });
+            });
           } catch (err) {
             for (const i of ids) dirty.add(i);
             throw err;
