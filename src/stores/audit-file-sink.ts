@@ -10,7 +10,7 @@ import { chmod, mkdir, open, readdir, rename, rm, stat, type FileHandle } from "
 import { join } from "node:path";
 import type { AuditRecord } from "../context.js";
 import { createTokenIndex, matches, type AuditFilter, type AuditSink } from "./audit-sink.js";
-import { readLines } from "./fs/lines.js";
+import { readLineBatches } from "./fs/lines.js";
 
 /** The file being written; rotated files are `audit-<seq>.jsonl`, a higher seq is newer. */
 export const CURRENT_FILE = "audit.jsonl";
@@ -62,12 +62,14 @@ export async function readAuditFile(file: string, onRecord: (r: AuditRecord) => 
   try {
     // Only regular files: reading a pipe or device left in the folder would hang.
     if (!(await stat(file)).isFile()) return;
-    for await (const line of readLines(file, { start })) {
-      if (!line) continue;
-      try {
-        onRecord(JSON.parse(line) as AuditRecord);
-      } catch {
-        // A partial line from an unclean shutdown: the rest of the file is still good.
+    for await (const lines of readLineBatches(file, { start })) {
+      for (const line of lines) {
+        if (!line) continue;
+        try {
+          onRecord(JSON.parse(line) as AuditRecord);
+        } catch {
+          // A partial line from an unclean shutdown: the rest of the file is still good.
+        }
       }
     }
   } catch (err) {

@@ -42,9 +42,8 @@ export async function writeLinesAtomic(
   options: AtomicWriteOptions = {},
   head = "",
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = tempPath(path);
-  const handle = await open(tmp, "w", options.mode ?? 0o600);
+  const handle = await openCreatingDir(tmp, options.mode ?? 0o600);
   try {
     try {
       let batch = head;
@@ -64,6 +63,17 @@ export async function writeLinesAtomic(
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Opens a new file for writing; creates its directory (0700) only when it is missing, saving a call in the usual case. */
+async function openCreatingDir(path: string, mode: number) {
+  try {
+    return await open(path, "w", mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return open(path, "w", mode);
   }
 }
 

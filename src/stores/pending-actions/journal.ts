@@ -16,7 +16,7 @@ import { readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { appendFile, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeLinesAtomic, writeLinesAtomicSync } from "../fs/atomic-write.js";
-import { readLines, readLinesSync } from "../fs/lines.js";
+import { readLineBatches, readLinesSync } from "../fs/lines.js";
 import type { PendingAction } from "./contract.js";
 import { releaseLock, releaseLockSync, takeLock, takeLockSync, type Holder, type Markers } from "./markers.js";
 
@@ -87,8 +87,12 @@ export function createJournalWriter(files: Files, view: FoldView): JournalWriter
           });
           const text = `${lines.join("\n")}\n`;
           try {
-            await mkdir(files.dir, { recursive: true, mode: 0o700 });
-            if (lines.length > 0) await appendFile(files.journal, text, { mode: 0o600 });
+            if (lines.length > 0) await appendFile(files.journal, text, { mode: 0o600 }).catch(async (err: NodeJS.ErrnoException) => {
+              // The data dir is made on first use only: one call less on every append.
+              if (err.code !== "ENOENT") throw err;
+              await mkdir(files.dir, { recursive: true, mode: 0o700 });
+              await appendFile(files.journal, text, { mode: 0o600 });
+            });
           } catch (err) {
             for (const i of ids) dirty.add(i);
             throw err;
@@ -202,7 +206,7 @@ async function readJournals(files: Files): Promise<Map<string, PendingAction>> {
   const journals = new Map<string, PendingAction>();
   for (const journal of [...(await leftovers(files)), files.journal]) {
     const parse = journalParser(journal, journals);
-    for await (const line of readLines(journal)) parse(line);
+    for await (const lines of readLineBatches(journal)) for (const line of lines) parse(line);
   }
   return journals;
 }
@@ -224,8 +228,8 @@ function readJournalsSync(files: Files): Map<string, PendingAction> {
 export async function forEachOnDisk(files: Files, each: (a: PendingAction) => void, worth?: (line: string) => boolean): Promise<void> {
   const journals = await readJournals(files);
   const parser = snapshotParser(files.snapshot, worth);
-  for await (const line of readLines(files.snapshot)) {
-    for (const [, a] of parser.entries(line)) if (!journals.has(a.id)) each(a);
+  for await (const lines of readLineBatches(files.snapshot)) {
+    for (const line of lines) for (const [, a] of parser.entries(line)) if (!journals.has(a.id)) each(a);
   }
   for (const a of journals.values()) each(a);
 }
@@ -293,7 +297,7 @@ export async function compact(files: Files, view: FoldView, rewrite = false): Pr
       const dropped: string[] = [];
       const fold = createFold(files, journals, view, dropped);
       async function* lines(): AsyncGenerator<string> {
-        for await (const line of readLines(files.snapshot)) yield* fold.snapshotLine(line);
+        for await (const batch of readLineBatches(files.snapshot)) yield* batch.flatMap((line) => fold.snapshotLine(line));
         yield* fold.tail();
       }
       await writeLinesAtomic(files.snapshot, lines(), {}, SNAPSHOT_HEADER);

@@ -74,8 +74,14 @@ export function createMarkers(dir: string): Markers {
   const path = (id: string) => join(dir, id);
   return {
     async create(id, marker) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      return createExclusive(path(id), JSON.stringify(marker));
+      try {
+        return await createExclusive(path(id), JSON.stringify(marker));
+      } catch (err) {
+        // The folder is made on first use only: one call less on every claim.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        return createExclusive(path(id), JSON.stringify(marker));
+      }
     },
     replace: (id, marker) => writeFileAtomic(path(id), JSON.stringify(marker)),
     async remove(id) {
