@@ -113,6 +113,15 @@ export interface SurfaceConfig {
   readonly listOutputSchemas: boolean;
 }
 
+/** The console for people (src/console): served under /console on the gateway's port. */
+export interface ConsoleConfig {
+  readonly enabled: boolean;
+  /** A console session ends after this long without a request. */
+  readonly idleMinutes: number;
+  /** Trust X-Forwarded-Proto from the proxy in front (cookies become Secure behind HTTPS). */
+  readonly trustProxy: boolean;
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -128,6 +137,7 @@ export interface Config {
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
+  readonly console: ConsoleConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
 }
@@ -333,6 +343,14 @@ function resolveSurface(src: ConfigSources): SurfaceConfig {
   return { mode, schemaProfile, listOutputSchemas, ...(modules.length > 0 ? { modules } : {}) };
 }
 
+function resolveConsole(src: ConfigSources): ConsoleConfig {
+  return {
+    enabled: read.bool("console.enabled", lookup(src, "console", "COUNTERSIGN_CONSOLE", "console.enabled"), true),
+    idleMinutes: read.int("console.idleMinutes", lookup(src, undefined, "COUNTERSIGN_CONSOLE_IDLE_MINUTES", "console.idleMinutes"), 30, 1, 7 * 24 * 60),
+    trustProxy: read.bool("console.trustProxy", lookup(src, undefined, "COUNTERSIGN_TRUST_PROXY", "console.trustProxy"), false),
+  };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -357,6 +375,7 @@ export function resolveConfig(src: ConfigSources = {}): Config {
     audit: resolveAudit(src),
     redis: resolveRedis(src),
     surface: resolveSurface(src),
+    console: resolveConsole(src),
     exclusions: resolveExclusions(src),
   };
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(config.logLevel)) {

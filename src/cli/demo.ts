@@ -48,7 +48,7 @@ async function startUpstreamOn(options: Parameters<typeof startUpstream>[0]): Pr
 }
 
 /** Everything `demo` prints after start-up. */
-export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: string; upstreamToken: string; dataDir: string; generatedDir: string; root: string }): string {
+export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: string; upstreamToken: string; dataDir: string; generatedDir: string; root: string; consoleLink?: string }): string {
   const bin = join(p.root, "bin", "countersign.js");
   const desktop = {
     mcpServers: {
@@ -82,6 +82,7 @@ export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: strin
     "",
     `  ${p.token}`,
     "",
+    ...(p.consoleLink ? ["The console (tokens, activity, analytics): a one-time sign-in link, valid 10 minutes", "(another one: countersign admins link):", "", `  ${p.consoleLink}`, ""] : []),
     "── Claude Desktop: add to claude_desktop_config.json (runs the gateway over stdio) ──",
     JSON.stringify(desktop, null, 2),
     "",
@@ -109,6 +110,17 @@ export function setupText(p: { mcpUrl: string; token: string; upstreamUrl: strin
     "Press Ctrl-C to stop.",
     "",
   ].join("\n");
+}
+
+/** A one-time console sign-in link; the data dir's first admin is created when there is none. */
+async function demoSignInLink(dataDir: string, base: string): Promise<string> {
+  const { createAdminFileStore } = await import("../console/admins.js");
+  const { signInUrl } = await import("./admins.js");
+  const admins = createAdminFileStore({ dir: dataDir });
+  const existing = await admins.list();
+  if (existing.length === 0) await admins.create("admin");
+  const { secret } = await admins.createLink(existing.length > 1 ? existing[0]!.name : undefined);
+  return signInUrl(base, secret);
 }
 
 /** Starts the demo and runs until SIGINT/SIGTERM. */
@@ -181,8 +193,10 @@ export async function run(argv: string[]): Promise<number> {
       tier: "default",
       createdAt: now.toISOString(),
     });
+    // console: a one-time sign-in link for the first admin (created here on a fresh data dir).
+    const consoleLink = config.console.enabled ? await demoSignInLink(config.dataDir, http.url.replace(/\/mcp$/, "")) : undefined;
     process.stdout.write(
-      setupText({ mcpUrl: http.url, token, upstreamUrl: upstream.url, upstreamToken: upToken, dataDir: config.dataDir, generatedDir: config.generatedDir, root }),
+      setupText({ mcpUrl: http.url, token, upstreamUrl: upstream.url, upstreamToken: upToken, dataDir: config.dataDir, generatedDir: config.generatedDir, root, consoleLink }),
     );
   } catch (err) {
     process.stderr.write(`countersign demo: ${err instanceof Error ? err.message : String(err)}\n`);

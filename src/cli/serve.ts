@@ -27,11 +27,12 @@ export async function run(argv: string[]): Promise<number> {
         modules: { type: "string" },
         "schema-profile": { type: "string" },
         watch: { type: "boolean" },
+        console: { type: "string" },
       },
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict] [--watch]\n`);
+    process.stderr.write(`countersign serve: ${(err as Error).message}\nusage: countersign serve [--generated DIR] [--upstream URL] [--port N] [--host H] [--stateless] [--config FILE] [--mode auto|all|modules|dynamic] [--modules a,b] [--schema-profile default|strict] [--watch] [--console on|off]\n`);
     return 2;
   }
   let gateway;

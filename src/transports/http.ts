@@ -17,6 +17,7 @@ import { createMcpServer, type SessionBinding } from "../mcp/server.js";
 import { createEventStore } from "./event-store.js";
 import { directMessages, SessionTransport } from "./session-transport.js";
 import { metricsHandler } from "../metrics.js";
+import { createConsole } from "../console/server.js"; // console
 import { surfaceSettings } from "../surface/session-surface.js";
 
 /** One live stateful session. */
@@ -63,7 +64,8 @@ function wantsProgress(messages: readonly JsonRpcMessage[]): boolean {
   return messages.some((m) => m.params?._meta?.progressToken !== undefined);
 }
 
-function hostAllowed(allowed: readonly string[], host: string | undefined): boolean {
+// console: exported for src/console/security.ts (the same allow-list applies there).
+export function hostAllowed(allowed: readonly string[], host: string | undefined): boolean {
   if (allowed.includes("*")) return true;
   if (!host) return false;
   const h = host.toLowerCase();
@@ -71,7 +73,7 @@ function hostAllowed(allowed: readonly string[], host: string | undefined): bool
   return allowed.some((a) => a.toLowerCase() === h || a.toLowerCase() === hostname);
 }
 
-function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+export function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
   if (origin === undefined || allowed.includes("*")) return true;
   let url: URL;
   try {
@@ -367,6 +369,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   });
 
   app.on("error", (err: unknown) => log.warn({ err }, "http error"));
+  // console: the people's console under /console (src/console), before the gateway's routes.
+  if (gateway.deps.config.console?.enabled !== false) app.use(createConsole(gateway).middleware);
   app.use(router.routes());
   app.use(router.allowedMethods());
 
