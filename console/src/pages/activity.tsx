@@ -43,7 +43,7 @@ function Detail(props: { id: number; onClose: () => void }) {
             <dt>Time</dt>
             <dd>{when(entry.ts)}</dd>
             <dt>Tool</dt>
-            <dd class="mono">{entry.tool}</dd>
+            <dd class="mono">{entry.tool || "(none: refused before a tool was named)"}</dd>
             <dt>Token</dt>
             <dd>{entry.subject ?? "—"} <span class="muted mono">{entry.tokenId ?? ""}</span></dd>
             <dt>Outcome</dt>
@@ -181,7 +181,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
       <div class={selected !== null ? "split" : ""}>
         {entries.length > 0 && (
           <div class="table-wrap">
-            <table class="timeline">
+            <table class="timeline stack">
               <caption class="muted">Newest first · times in {zone}</caption>
               <thead>
                 <tr>
@@ -201,17 +201,19 @@ export function ActivityPage(props: { params: Record<string, string> }) {
                         {clock(e.ts)}
                       </time>
                     </td>
-                    <td>{(e.tokenId && names.get(e.tokenId)) ?? e.subject ?? "—"}</td>
-                    <td>
-                      <button type="button" class="link mono" onClick={() => setSelected(e.id)} aria-label={`Details of ${e.tool} at ${clock(e.ts)}`}>
-                        {e.tool}
+                    <td data-label="Token">{(e.tokenId && names.get(e.tokenId)) ?? e.subject ?? "—"}</td>
+                    <td data-label="Tool">
+                      <button type="button" class="link mono" onClick={() => setSelected(e.id)} aria-label={`Details of ${e.tool || "the refused request"} at ${clock(e.ts)}`}>
+                        {e.tool || "(no tool)"}
                       </button>
                     </td>
-                    <td class="summary">{e.summary ?? ""}</td>
-                    <td>
+                    <td data-label="Summary" class="summary">
+                      <span class="clamp">{e.summary ?? ""}</span>
+                    </td>
+                    <td data-label="Outcome">
                       <Badge kind={e.outcome ?? "none"}>{e.outcome ?? "—"}</Badge>
                     </td>
-                    <td class="num">{duration(e.durationMs)}</td>
+                    <td data-label="Duration" class="num">{duration(e.durationMs)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -26,9 +26,9 @@ function CallsChart(props: { data: Analytics }) {
         // uPlot draws local time by default: the viewer's zone.
         series: [
           {},
-          { label: "Calls", stroke: "#2457c5", width: 2, fill: "rgba(36,87,197,0.08)" },
-          { label: "Errors", stroke: "#b3261e", width: 2 },
-          { label: "Rate limited", stroke: "#b86e00", width: 2, dash: [6, 4] },
+          { label: "Calls", stroke: "#2457c5", width: 2, fill: "rgba(36,87,197,0.08)", points: { show: false } },
+          { label: "Errors", stroke: "#b3261e", width: 2, points: { show: false } },
+          { label: "Rate limited", stroke: "#b86e00", width: 2, dash: [6, 4], points: { show: false } },
         ],
         axes: [{}, { label: "calls" }],
         scales: { y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
@@ -120,7 +120,7 @@ export function AnalyticsPage() {
               <div class="two">
                 <section class="panel">
                   <h2>Top tools</h2>
-                  <Bars label="Calls per tool" rows={data.tools.slice(0, 10).map((t) => ({ label: t.tool, value: t.calls }))} />
+                  <Bars label="Calls per tool" rows={data.tools.slice(0, 10).map((t) => ({ label: t.tool || "(refused, no tool)", value: t.calls }))} />
                 </section>
                 <section class="panel">
                   <h2>Usage per token</h2>
@@ -144,7 +144,7 @@ export function AnalyticsPage() {
                       {data.tools.map((t) => (
                         <tr key={t.tool}>
                           <th scope="row" class="mono">
-                            <a href={`#/activity?tool=${encodeURIComponent(t.tool)}`}>{t.tool}</a>
+                            {t.tool ? <a href={`#/activity?tool=${encodeURIComponent(t.tool)}`}>{t.tool}</a> : "(refused, no tool)"}
                           </th>
                           <td class="num">{t.calls}</td>
                           <td class="num">{t.errors}</td>

@@ -64,7 +64,7 @@ export function PendingPage() {
             </>
           )}
           {a.preview.body !== undefined && (
-            <details>
+            <details open>
               <summary>Body to send</summary>
               <pre class="snippet">{json(a.preview.body)}</pre>
             </details>

@@ -236,7 +236,7 @@ export function TokensPage() {
       )}
       {tokens && tokens.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stack">
             <caption class="muted">Times in {zone}</caption>
             <thead>
               <tr>
@@ -254,26 +254,28 @@ export function TokensPage() {
             </thead>
             <tbody>
               {tokens.map((t) => (
-                <tr key={t.id} data-token={t.id}>
+                <tr key={t.id} data-token={t.id} class={t.status !== "active" ? "inactive" : ""}>
                   <th scope="row">
                     {t.name}
                     <div class="muted mono">{t.id}</div>
                   </th>
-                  <td>{scope(t)}</td>
-                  <td>{when(t.createdAt)}</td>
-                  <td>{t.lastUsedAt ? when(t.lastUsedAt) : "never"}</td>
-                  <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
-                  <td class="num">{t.callsToday}</td>
-                  <td>
+                  <td data-label="Scope">{scope(t)}</td>
+                  <td data-label="Created">{when(t.createdAt)}</td>
+                  <td data-label="Last used">{t.lastUsedAt ? when(t.lastUsedAt) : "never"}</td>
+                  <td data-label="Expires">{t.expiresAt ? when(t.expiresAt) : "never"}</td>
+                  <td data-label="Calls today" class="num">{t.callsToday}</td>
+                  <td data-label="Status">
                     <Badge kind={t.status}>{t.status}</Badge>
                   </td>
-                  <td class="row-actions">
+                  <td>
+                    <div class="row-actions">
                     <a href={`#/activity?token=${encodeURIComponent(t.id)}`}>Activity</a>
                     {t.status !== "revoked" && (
                       <button type="button" class="danger small" onClick={() => setRevoking(t)} aria-label={`Revoke ${t.name}`}>
                         Revoke
                       </button>
                     )}
+                    </div>
                   </td>
                 </tr>
               ))}
