@@ -250,3 +250,39 @@ describe("activity", () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/since must be/);
   });
 });
+
+describe("cookies behind a proxy, and turning the console off", () => {
+  async function gatewayWith(env: Record<string, string>) {
+    const harness = await startAppHarness({ env });
+    const server = await startHttpServer(harness.gateway, { port: 0, host: "127.0.0.1" });
+    const store = createAdminFileStore({ dir: harness.gateway.deps.config.dataDir });
+    await store.create("bob");
+    return { harness, server, store, url: `http://127.0.0.1:${server.port}` };
+  }
+
+  it("the cookie is Secure behind X-Forwarded-Proto: https only when the proxy is trusted", async () => {
+    for (const [trust, expected] of [["on", true], ["off", false]] as const) {
+      const g = await gatewayWith({ COUNTERSIGN_TRUST_PROXY: trust });
+      try {
+        const { secret } = await g.store.createLink();
+        const res = await fetch(`${g.url}/console/signin?t=${secret}`, { redirect: "manual", headers: { "x-forwarded-proto": "https" } });
+        expect(res.headers.get("set-cookie")!.includes("; Secure")).toBe(expected);
+      } finally {
+        await g.server.close();
+        await g.harness.close();
+      }
+    }
+  });
+
+  it("COUNTERSIGN_CONSOLE=off serves no console at all", async () => {
+    const g = await gatewayWith({ COUNTERSIGN_CONSOLE: "off" });
+    try {
+      expect((await fetch(`${g.url}/console/api/session`, { headers: { authorization: "Bearer x" } })).status).toBe(404);
+      expect((await fetch(`${g.url}/console/`)).status).toBe(404);
+      expect((await fetch(`${g.url}/healthz`)).status).toBe(200);
+    } finally {
+      await g.server.close();
+      await g.harness.close();
+    }
+  });
+});
