@@ -120,6 +120,8 @@ export interface ConsoleConfig {
   readonly idleMinutes: number;
   /** Trust X-Forwarded-Proto from the proxy in front (cookies become Secure behind HTTPS). */
   readonly trustProxy: boolean;
+  /** Where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records). */
+  readonly auditIndex: "sqlite" | "memory";
 }
 
 /** Everything the gateway needs to know at start-up. */
@@ -344,10 +346,13 @@ function resolveSurface(src: ConfigSources): SurfaceConfig {
 }
 
 function resolveConsole(src: ConfigSources): ConsoleConfig {
+  const auditIndex = read.string("console.auditIndex", lookup(src, undefined, "COUNTERSIGN_CONSOLE_AUDIT_INDEX", "console.auditIndex"), "sqlite");
+  if (auditIndex !== "sqlite" && auditIndex !== "memory") fail("console.auditIndex", `must be sqlite or memory, got ${JSON.stringify(auditIndex)}`);
   return {
     enabled: read.bool("console.enabled", lookup(src, "console", "COUNTERSIGN_CONSOLE", "console.enabled"), true),
     idleMinutes: read.int("console.idleMinutes", lookup(src, undefined, "COUNTERSIGN_CONSOLE_IDLE_MINUTES", "console.idleMinutes"), 30, 1, 7 * 24 * 60),
     trustProxy: read.bool("console.trustProxy", lookup(src, undefined, "COUNTERSIGN_TRUST_PROXY", "console.trustProxy"), false),
+    auditIndex: auditIndex === "memory" ? "memory" : "sqlite",
   };
 }
 

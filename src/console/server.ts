@@ -18,11 +18,11 @@ import { TOKEN_PREFIX } from "../tokens/format.js";
 import { safeEqual } from "../tokens/safe-equal.js";
 import { readSecretKey } from "../tokens/sealed-credential.js";
 import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from "./admins.js";
-import { auditFeed, matchesFilter, type ActivityFilter, type AuditFeed, type FeedRecord } from "./audit-feed.js";
+import { auditFeed, createMemoryIndex, matchesFilter, type ActivityFilter, type AuditFeed, type AuditIndex, type FeedRecord } from "./audit-feed.js";
+import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type ConsoleSession, type SessionStore } from "./sessions.js";
-import { analytics } from "./analytics.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "countersign_console";
@@ -193,7 +193,19 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   const now = options.now ?? Date.now;
   const admins = options.admins ?? createAdminFileStore({ dir: config.dataDir, now });
   const sessions = options.sessions ?? createSessionStore({ idleMs: config.console.idleMinutes * 60_000, now });
-  const feed = options.feed ?? auditFeed(gateway.deps.auditSink);
+  const feed = options.feed ?? auditFeed(gateway.deps.auditSink, openIndex);
+  const index = feed.index;
+
+  /** The embedded SQLite index in the data dir; memory when configured so or when SQLite cannot load. */
+  function openIndex(): AuditIndex {
+    if (config.console.auditIndex === "memory") return createMemoryIndex();
+    try {
+      return createSqliteIndex({ file: join(config.dataDir, "console", "audit-index.sqlite") });
+    } catch (err) {
+      gateway.deps.log.warn({ err }, "console: the SQLite audit index could not be opened; keeping the newest 100,000 records in memory instead");
+      return createMemoryIndex();
+    }
+  }
   const root = repoRoot();
   const assetsDir = options.assetsDir ?? join(root, "dist", "console");
   const security = consoleSecurity(config.http);
@@ -300,7 +312,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
 
   route("GET", "/tokens", async () => {
     const at = now();
-    const counts = feed.countsSince(startOfToday());
+    const counts = index.countsSince(startOfToday());
     const list = await gateway.deps.tokens.list();
     return { tokens: list.map((r) => tokenView(r, at, counts.get(r.id) ?? 0)).reverse() };
   });
@@ -369,12 +381,12 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   });
 
   route("GET", "/activity", async (ctx) => {
-    const entries = feed.query(activityFilter(ctx.query as Record<string, unknown>));
-    return { entries: entries.map((e) => activityView(e)), retained: feed.size() };
+    const entries = index.query(activityFilter(ctx.query as Record<string, unknown>));
+    return { entries: entries.map((e) => activityView(e)), retained: index.size() };
   });
 
   route("GET", "/activity/:id", async (_ctx, _caller, params) => {
-    const entry = feed.get(Number(params.id));
+    const entry = index.get(Number(params.id));
     if (!entry) throw new ApiError(404, "not_found", `No activity entry ${params.id} (it may have aged out of the console's window)`);
     return { entry: activityView(entry, true) };
   });
@@ -382,7 +394,10 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   route("GET", "/analytics", async (ctx) => {
     const range = str((ctx.query as Record<string, unknown>).range) ?? "hour";
     if (!["hour", "day", "week"].includes(range)) throw new ApiError(400, "bad_request", "range must be hour, day or week");
-    return analytics(feed, range as "hour" | "day" | "week", now());
+    const result = index.analytics(range as "hour" | "day" | "week", now());
+    // Token names as they are now (a token's records may carry an older name, or none).
+    const names = new Map((await gateway.deps.tokens.list()).map((t) => [t.id, t.name]));
+    return { ...result, tokens: result.tokens.map((t) => ({ ...t, subject: names.get(t.tokenId) ?? t.subject })) };
   });
 
   route("GET", "/tools", async () => {
