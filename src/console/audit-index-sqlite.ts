@@ -2,9 +2,10 @@
  * The console's embedded audit index: SQLite (better-sqlite3) in the data dir. Rows are queued and
  * written in one transaction per batch; reads flush the queue first. Activity queries walk an index
  * on (filter column, id) newest first; time ranges become id ranges through the index on ts.
- * Analytics never scan the calls: every batch also adds to per-minute and per-hour rollups
- * (calls, errors, rate-limited per tool and per token) and to log-scale latency histograms per
- * tool, so a week's analytics read a few thousand rollup rows whatever the number of calls.
+ * Analytics never scan the calls: every batch also adds to rollups at each range's bucket size
+ * (minute, hour, six hours: calls, errors, rate-limited in all, per tool and per token) and to
+ * log-scale latency histograms per tool, so any range reads a few thousand rollup rows whatever
+ * the number of calls.
  * Percentiles from the histograms are upper bounds of 25%-wide buckets.
  */
 import { mkdirSync } from "node:fs";
@@ -17,6 +18,8 @@ import { isAdminRecord, type ActivityFilter, type AuditIndex, type FeedRecord } 
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/** Rollup grains: the bucket sizes of the hour, day and week ranges (analytics.ts RANGES). */
+const GRAINS = [RANGES.hour.bucketMs, RANGES.day.bucketMs, RANGES.week.bucketMs];
 const KIND_ALL = 0;
 const KIND_TOOL = 1;
 const KIND_TOKEN = 2;
@@ -50,7 +53,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     CREATE INDEX IF NOT EXISTS calls_tool ON calls(tool, id);
     CREATE INDEX IF NOT EXISTS calls_module ON calls(module, id);
     CREATE INDEX IF NOT EXISTS calls_outcome ON calls(outcome, id);
-    CREATE TABLE IF NOT EXISTS roll (grain INTEGER, bucket INTEGER, kind INTEGER, key TEXT, calls INTEGER, errors INTEGER, limited INTEGER, PRIMARY KEY (grain, bucket, kind, key)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS roll (grain INTEGER, kind INTEGER, bucket INTEGER, key TEXT, calls INTEGER, errors INTEGER, limited INTEGER, PRIMARY KEY (grain, kind, bucket, key)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS hist (grain INTEGER, bucket INTEGER, tool TEXT, slot INTEGER, n INTEGER, PRIMARY KEY (grain, bucket, tool, slot)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS subjects (token TEXT PRIMARY KEY, subject TEXT);
   `);
@@ -59,14 +62,15 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
 
   const insertCall = db.prepare("INSERT INTO calls (id, ts, token, tool, module, outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const upsertRoll = db.prepare(
-    "INSERT INTO roll VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grain, bucket, kind, key) DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors, limited = limited + excluded.limited",
+    "INSERT INTO roll VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grain, kind, bucket, key) DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors, limited = limited + excluded.limited",
   );
   const upsertHist = db.prepare("INSERT INTO hist VALUES (?, ?, ?, ?, ?) ON CONFLICT (grain, bucket, tool, slot) DO UPDATE SET n = n + excluded.n");
   const upsertSubject = db.prepare("INSERT INTO subjects VALUES (?, ?) ON CONFLICT (token) DO UPDATE SET subject = excluded.subject");
   const getById = db.prepare("SELECT id, record FROM calls WHERE id = ?");
   const firstAtOrAfter = db.prepare("SELECT id FROM calls WHERE ts >= ? ORDER BY ts LIMIT 1");
   const lastAtOrBefore = db.prepare("SELECT id FROM calls WHERE ts <= ? ORDER BY ts DESC LIMIT 1");
-  const rollRows = db.prepare("SELECT bucket, kind, key, calls, errors, limited FROM roll WHERE grain = ? AND bucket >= ? AND bucket <= ?");
+  const seriesRows = db.prepare("SELECT bucket, calls, errors, limited FROM roll WHERE grain = ? AND kind = 0 AND bucket >= ? AND bucket <= ?");
+  const keyRows = db.prepare("SELECT key, SUM(calls) AS calls, SUM(errors) AS errors FROM roll WHERE grain = ? AND kind = ? AND bucket >= ? AND bucket <= ? GROUP BY key");
   const histRows = db.prepare("SELECT tool, slot, SUM(n) AS n FROM hist WHERE grain = ? AND bucket >= ? AND bucket <= ? GROUP BY tool, slot");
   const subjectRows = db.prepare("SELECT token, subject FROM subjects");
   const countRows = db.prepare("SELECT key, SUM(calls) AS calls FROM roll WHERE grain = ? AND kind = ? AND bucket >= ? GROUP BY key");
@@ -85,8 +89,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     const rolls = new Map<string, [number, number, number, string, number, number, number]>();
     const hists = new Map<string, [number, number, string, number, number]>();
     const roll = (grain: number, bucket: number, kind: number, key: string, isError: boolean, isLimited: boolean) => {
-      const k = `${grain}|${bucket}|${kind}|${key}`;
-      const row = rolls.get(k) ?? [grain, bucket, kind, key, 0, 0, 0];
+      const k = `${grain}|${kind}|${bucket}|${key}`;
+      const row = rolls.get(k) ?? [grain, kind, bucket, key, 0, 0, 0];
       row[4]++;
       if (isError) row[5]++;
       if (isLimited) row[6]++;
@@ -97,7 +101,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
       if (isAdminRecord(r)) continue;
       const isError = r.outcome !== undefined && ERROR_OUTCOMES.has(r.outcome);
       const isLimited = r.outcome === "rate_limited";
-      for (const grain of [MINUTE, HOUR]) {
+      for (const grain of GRAINS) {
         const bucket = Math.floor(ts / grain) * grain;
         roll(grain, bucket, KIND_ALL, "", isError, isLimited);
         roll(grain, bucket, KIND_TOOL, r.tool, isError, isLimited);
@@ -124,11 +128,13 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
         pruneCalls.run(nextId - maxRecords);
         rows = (count.get() as { n: number }).n;
       }
-      // Minute rollups serve the last hour and today's counts; hour rollups a week and a bit.
+      // Minute rollups serve the last hour and today's counts; the others a day and a week.
       pruneRoll.run(MINUTE, now - 2 * 86_400_000);
       pruneHist.run(MINUTE, now - 2 * HOUR);
-      pruneRoll.run(HOUR, now - 8 * 86_400_000);
-      pruneHist.run(HOUR, now - 8 * 86_400_000);
+      pruneRoll.run(HOUR, now - 2 * 86_400_000);
+      pruneHist.run(HOUR, now - 2 * 86_400_000);
+      pruneRoll.run(RANGES.week.bucketMs, now - 8 * 86_400_000);
+      pruneHist.run(RANGES.week.bucketMs, now - 8 * 86_400_000);
     }
   });
 
@@ -197,30 +203,23 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     analytics(range: AnalyticsRange, now: number) {
       flush();
       const b = buckets(range, now);
-      // The last hour reads minute rollups; a day or a week reads hour rollups.
-      const grain = RANGES[range].bucketMs < HOUR ? MINUTE : HOUR;
-      const from = Math.floor(b.start / grain) * grain;
+      // Each range reads the rollups kept at its own bucket size.
+      const grain = b.bucketMs;
+      const from = b.start;
       const to = now;
       const calls = new Array<number>(b.n).fill(0);
       const errors = new Array<number>(b.n).fill(0);
       const limited = new Array<number>(b.n).fill(0);
-      const tools = new Map<string, { calls: number; errors: number }>();
-      const tokens = new Map<string, { calls: number; errors: number }>();
-      for (const r of rollRows.all(grain, from, to) as { bucket: number; kind: number; key: string; calls: number; errors: number; limited: number }[]) {
-        if (r.kind === KIND_ALL) {
-          const i = Math.floor((r.bucket - b.start) / b.bucketMs);
-          if (i < 0 || i >= b.n) continue;
-          calls[i]! += r.calls;
-          errors[i]! += r.errors;
-          limited[i]! += r.limited;
-          continue;
-        }
-        const map = r.kind === KIND_TOOL ? tools : tokens;
-        const t = map.get(r.key) ?? { calls: 0, errors: 0 };
-        t.calls += r.calls;
-        t.errors += r.errors;
-        map.set(r.key, t);
+      for (const r of seriesRows.all(grain, from, to) as { bucket: number; calls: number; errors: number; limited: number }[]) {
+        const i = Math.floor((r.bucket - b.start) / b.bucketMs);
+        if (i < 0 || i >= b.n) continue;
+        calls[i] = r.calls;
+        errors[i] = r.errors;
+        limited[i] = r.limited;
       }
+      const sums = (kind: number) => new Map((keyRows.all(grain, kind, from, to) as { key: string; calls: number; errors: number }[]).map((r) => [r.key, { calls: r.calls, errors: r.errors }]));
+      const tools = sums(KIND_TOOL);
+      const tokens = sums(KIND_TOKEN);
       const hist = new Map<string, { slot: number; n: number }[]>();
       for (const h of histRows.all(grain, from, to) as { tool: string; slot: number; n: number }[]) {
         const list = hist.get(h.tool) ?? [];
