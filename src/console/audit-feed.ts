@@ -3,6 +3,8 @@
  * added to the console's audit index (which answers the Activity and Analytics pages) and pushed to
  * subscribers (the Server-Sent Events stream). The sink interface has no listener hook, so the feed
  * wraps the sink's `write` once; the sink itself is unchanged and still receives every record.
+ * A sink that can follow a shared trail (the Redis Stream of the distributed mode) is followed
+ * instead, so every replica's console sees the calls of every replica.
  */
 import type { AuditRecord } from "../context.js";
 import type { AuditSink } from "../stores/audit-sink.js";
@@ -78,17 +80,19 @@ export function auditFeed(sink: AuditSink, index: () => AuditIndex = () => creat
   return feed;
 }
 
+/** A sink that reads a trail shared by every replica (src/stores/redis/audit-stream.ts). */
+type FollowableSink = AuditSink & { follow(onRecord: (r: AuditRecord) => void, options: { signal?: AbortSignal; pollMs?: number }): Promise<void> };
+
 function createFeed(sink: AuditSink, index: AuditIndex): AuditFeed {
   const listeners = new Set<(entry: FeedRecord) => void>();
-  const write = sink.write.bind(sink);
-  (sink as { write: AuditSink["write"] }).write = (record) => {
-    const accepted = write(record);
+
+  function add(record: AuditRecord): void {
     let entry: FeedRecord;
     try {
       entry = { seq: index.add(record), record };
     } catch {
       // The console's index failing never fails the audit write.
-      return accepted;
+      return;
     }
     for (const fn of listeners) {
       try {
@@ -97,8 +101,30 @@ function createFeed(sink: AuditSink, index: AuditIndex): AuditFeed {
         // A failing subscriber (a closed stream) never affects the audit write either.
       }
     }
-    return accepted;
-  };
+  }
+
+  if (typeof (sink as Partial<FollowableSink>).follow === "function") {
+    const stop = new AbortController();
+    void (sink as FollowableSink).follow(add, { signal: stop.signal, pollMs: 100 }).catch(() => undefined);
+    const close = sink.close.bind(sink);
+    (sink as { close: AuditSink["close"] }).close = () => {
+      stop.abort();
+      index.close();
+      return close();
+    };
+  } else {
+    const write = sink.write.bind(sink);
+    (sink as { write: AuditSink["write"] }).write = (record) => {
+      const accepted = write(record);
+      add(record);
+      return accepted;
+    };
+    const close = sink.close.bind(sink);
+    (sink as { close: AuditSink["close"] }).close = async () => {
+      await close();
+      index.close();
+    };
+  }
   return {
     subscribe(fn) {
       listeners.add(fn);
