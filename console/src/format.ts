@@ -40,3 +40,8 @@ export function route(hash: string): [string, Record<string, string>] {
   const [path, q] = hash.replace(/^#\/?/, "").split("?");
   return [path || "tokens", Object.fromEntries(new URLSearchParams(q ?? ""))];
 }
+
+/** "1 tool", "3 tools". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

@@ -1,7 +1,7 @@
 /** Tokens: every agent token, create one (the secret shown once, with client set-ups), revoke one. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type CreatedToken, type ModuleInfo, type Token } from "../api.js";
-import { when, zone } from "../format.js";
+import { plural, when, zone } from "../format.js";
 import { Badge, CopyButton, ErrorNote, PageHead } from "./common.js";
 
 const EXPIRIES = [
@@ -76,7 +76,8 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
           <div class="module-grid">
             {modules.map((m) => (
               <label class="check" key={m.name} title={m.description}>
-                <input type="checkbox" name="module" value={m.name} checked={picked.has(m.name)} onChange={() => toggle(m.name)} /> {m.name} <span class="muted">({m.tools} tools{m.writes ? `, ${m.writes} writes` : ""})</span>
+                <input type="checkbox" name="module" value={m.name} checked={picked.has(m.name)} disabled={m.tools === 0} onChange={() => toggle(m.name)} /> {m.name}{" "}
+                <span class="muted">({m.tools === 0 ? "no usable tools: all excluded" : `${plural(m.tools, "tool")}${m.writes ? `, ${plural(m.writes, "write")}` : ""}`})</span>
               </label>
             ))}
           </div>

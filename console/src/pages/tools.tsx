@@ -1,6 +1,7 @@
 /** Tools: the catalog by module, what is write / sensitive / excluded and why, searchable. */
 import { useEffect, useState } from "preact/hooks";
 import { api, type Catalog } from "../api.js";
+import { plural } from "../format.js";
 import { Badge, ErrorNote, PageHead } from "./common.js";
 
 /** The Tools page. */
@@ -24,7 +25,7 @@ export function ToolsPage() {
         <input id="tool-search" type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="name, module, path or words from the description" />
         {catalog && (
           <span class="muted" role="status">
-            {count} tool{count === 1 ? "" : "s"}
+            {plural(count, "tool")}
           </span>
         )}
       </div>
@@ -33,11 +34,11 @@ export function ToolsPage() {
       {modules.map((m) => (
         <section key={m.name} class="panel" aria-labelledby={`mod-${m.name}`}>
           <h2 id={`mod-${m.name}`}>
-            {m.name} <span class="muted">· {m.tools.length} tools</span>
+            {m.name} <span class="muted">· {plural(m.tools.length, "tool")}</span>
           </h2>
           {m.description && <p class="muted">{m.description}</p>}
           <div class="table-wrap">
-            <table>
+            <table class="catalog stack">
               <thead>
                 <tr>
                   <th scope="col">Tool</th>
@@ -50,10 +51,10 @@ export function ToolsPage() {
                 {m.tools.map((t) => (
                   <tr key={t.name}>
                     <th scope="row" class="mono">{t.name}</th>
-                    <td class="mono">
+                    <td class="mono" data-label="Operation">
                       {t.method} {t.path}
                     </td>
-                    <td>
+                    <td data-label="Kind">
                       {t.excluded ? (
                         <Badge kind="excluded" title={t.excluded}>
                           excluded: {t.excluded}
@@ -64,7 +65,7 @@ export function ToolsPage() {
                         </>
                       )}
                     </td>
-                    <td>{t.description}</td>
+                    <td data-label="Description">{t.description}</td>
                   </tr>
                 ))}
               </tbody>
