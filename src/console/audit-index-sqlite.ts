@@ -1,7 +1,9 @@
 /**
  * The console's embedded audit index: SQLite (better-sqlite3) in the data dir. Rows are queued and
  * written in one transaction per batch; reads flush the queue first. Activity queries walk an index
- * on (filter column, id) newest first; time ranges become id ranges through the index on ts.
+ * on (filter column, id) newest first; each such index also carries the other filter columns, so a
+ * second filter that matches little is checked inside the index instead of row by row in the
+ * table. Time ranges become id ranges through the index on ts.
  * Analytics never scan the calls: every batch also adds to rollups at each range's bucket size
  * (minute, hour, six hours: calls, errors, rate-limited in all, per tool and per token) and to
  * log-scale latency histograms per tool, so any range reads a few thousand rollup rows whatever
@@ -49,10 +51,11 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
   db.exec(`
     CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, token TEXT, tool TEXT, module TEXT, outcome TEXT, record TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS calls_ts ON calls(ts);
-    CREATE INDEX IF NOT EXISTS calls_token ON calls(token, id);
-    CREATE INDEX IF NOT EXISTS calls_tool ON calls(tool, id);
-    CREATE INDEX IF NOT EXISTS calls_module ON calls(module, id);
-    CREATE INDEX IF NOT EXISTS calls_outcome ON calls(outcome, id);
+    DROP INDEX IF EXISTS calls_token; DROP INDEX IF EXISTS calls_tool; DROP INDEX IF EXISTS calls_module; DROP INDEX IF EXISTS calls_outcome;
+    CREATE INDEX IF NOT EXISTS calls_by_token ON calls(token, id, tool, module, outcome);
+    CREATE INDEX IF NOT EXISTS calls_by_tool ON calls(tool, id, token, module, outcome);
+    CREATE INDEX IF NOT EXISTS calls_by_module ON calls(module, id, token, tool, outcome);
+    CREATE INDEX IF NOT EXISTS calls_by_outcome ON calls(outcome, id, token, tool, module);
     CREATE TABLE IF NOT EXISTS roll (grain INTEGER, kind INTEGER, bucket INTEGER, key TEXT, calls INTEGER, errors INTEGER, limited INTEGER, PRIMARY KEY (grain, kind, bucket, key)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS hist (grain INTEGER, bucket INTEGER, tool TEXT, slot INTEGER, n INTEGER, PRIMARY KEY (grain, bucket, tool, slot)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS subjects (token TEXT PRIMARY KEY, subject TEXT);
@@ -161,7 +164,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     let s = statements.get(key);
     if (!s) {
       const where = ["id BETWEEN ? AND ?", ...columns.map((c) => `${c} = ?`)].join(" AND ");
-      s = db.prepare(`SELECT id, record FROM calls WHERE ${where} ORDER BY id DESC LIMIT ?`);
+      // Ids first (from the index alone), then only the rows that are returned.
+      s = db.prepare(`SELECT id, record FROM calls WHERE id IN (SELECT id FROM calls WHERE ${where} ORDER BY id DESC LIMIT ?) ORDER BY id DESC`);
       statements.set(key, s);
     }
     return s;

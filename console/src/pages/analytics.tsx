@@ -31,7 +31,7 @@ function CallsChart(props: { data: Analytics }) {
           { label: "Rate limited", stroke: "#b86e00", width: 2, dash: [6, 4], points: { show: false } },
         ],
         axes: [{}, { label: "calls" }],
-        scales: { y: { range: (_u, _min, max) => [0, Math.max(4, max)] } },
+        scales: { y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
       },
       [s.t.map((t) => t / 1000), s.calls, s.errors, s.rateLimited],
       el,
