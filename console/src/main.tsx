@@ -59,8 +59,9 @@ function App() {
       .finally(() => setChecked(true));
   }, []);
 
-  if (!checked) return <p class="loading" role="status">Loading…</p>;
-  if (!session) return <SignIn problem={problem} />;
+  // The page starts loading its data alongside the session check (one round trip less before
+  // the first rows); it is replaced by the sign-in page if there is no session.
+  if (checked && !session) return <SignIn problem={problem} />;
 
   const [page, params] = route(hash);
   async function signOut() {
@@ -84,12 +85,14 @@ function App() {
             </a>
           ))}
         </nav>
-        <span class="who">
-          Signed in as <strong>{session.admin.name}</strong>
-          <button type="button" class="link" onClick={signOut}>
-            Sign out
-          </button>
-        </span>
+        {session && (
+          <span class="who">
+            Signed in as <strong>{session.admin.name}</strong>
+            <button type="button" class="link" onClick={signOut}>
+              Sign out
+            </button>
+          </span>
+        )}
       </header>
       <main id="main" tabIndex={-1}>
         {page === "tokens" && <TokensPage />}

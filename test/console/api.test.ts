@@ -286,3 +286,30 @@ describe("cookies behind a proxy, and turning the console off", () => {
     }
   });
 });
+
+describe("pages", () => {
+  it("the console page is served with the CSP and loads only its own scripts", async () => {
+    const res = await fetch(`${base}/console/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await res.text();
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const [, attrs, body] of scripts) {
+      expect(body!.trim()).toBe(""); // no inline script
+      expect(attrs).toMatch(/src="\/console\/assets\//);
+    }
+    const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${base}${asset}`);
+    expect(js.headers.get("content-type")).toMatch(/javascript/);
+    expect(js.headers.get("cache-control")).toContain("immutable");
+  });
+
+  it("/console redirects to /console/, and paths outside the built files are not served", async () => {
+    const res = await fetch(`${base}/console`, { redirect: "manual" });
+    expect(res.headers.get("location")).toBe("/console/");
+    expect((await fetch(`${base}/console/assets/..%2f..%2fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${base}/console/nope.js`)).status).toBe(404);
+    expect((await fetch(`${base}/console/`, { method: "POST" })).status).toBe(405);
+  });
+});
