@@ -345,10 +345,11 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     }
     let upstreamCredential: string | undefined;
     const secretKey = readSecretKey();
-    if (body.upstreamCredential !== undefined && body.upstreamCredential !== null && body.upstreamCredential !== "") {
-      if (typeof body.upstreamCredential !== "string") throw new ApiError(400, "invalid_arguments", "upstreamCredential must be a string");
+    const given = body.upstreamCredential;
+    if (given !== undefined && given !== null && given !== "") {
+      if (typeof given !== "string") throw new ApiError(400, "invalid_arguments", "upstreamCredential must be a string");
       if (!secretKey.ok) throw new ApiError(400, "invalid_arguments", `upstreamCredential needs the gateway's encryption key: ${secretKey.reason}`);
-      upstreamCredential = body.upstreamCredential;
+      upstreamCredential = given;
     }
     const { token, record } = await issueToken(gateway.deps.tokens, {
       name,
