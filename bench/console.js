@@ -123,11 +123,11 @@ function startDemo(dataDir) {
   });
 }
 
-async function browserFigures(dir) {
-  const dataDir = join(dir, "demo");
+async function browserFigures(dir, records = PAINT_RECORDS, withEvents = true) {
+  const dataDir = join(dir, `demo-${records}`);
   const now = Date.now();
-  process.stderr.write(`console bench: ${PAINT_RECORDS} records for the first-paint run\n`);
-  fill(join(dataDir, "console", "audit-index.sqlite"), PAINT_RECORDS, now).index.close();
+  process.stderr.write(`console bench: ${records} records for the first-paint run\n`);
+  if (records > 0) fill(join(dataDir, "console", "audit-index.sqlite"), records, now).index.close();
   const demo = await startDemo(dataDir);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, headless: true });
   try {
@@ -152,6 +152,7 @@ async function browserFigures(dir) {
       await tab.close();
     }
 
+    if (!withEvents) return { records_in_index: records, first_contentful_paint: summarize(paints), navigation_to_rows_on_screen: summarize(rows) };
     // Event to screen: an agent's call until its row shows on the live Activity page.
     await page.goto(`${base}/console/#/activity`);
     await page.getByText("● Live").waitFor();
@@ -169,7 +170,7 @@ async function browserFigures(dir) {
     }
     await client.close();
     return {
-      records_in_index: PAINT_RECORDS,
+      records_in_index: records,
       first_contentful_paint: summarize(paints),
       navigation_to_rows_on_screen: summarize(rows),
       event_to_screen: { tool: tool.name, ...summarize(latencies) },
@@ -192,7 +193,10 @@ try {
     const figures = await fn();
     return { started, load_average_at_start, load_average_at_end: loadavg().map((x) => round(x, 2)), ...figures };
   };
-  const browserRun = values.only === "queries" ? previous.browser_at_100k : await measure(() => browserFigures(dir));
+  const browserRun =
+    values.only === "queries"
+      ? previous.browser_at_100k
+      : await measure(async () => ({ ...(await browserFigures(dir)), same_with_an_empty_index: await browserFigures(dir, 0, false) }));
   const queryRun = values.only === "browser" ? previous.index_at_1m : await measure(() => queries(dir));
   const result = {
     bench: "console",

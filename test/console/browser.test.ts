@@ -73,6 +73,7 @@ describe("console in Chromium", () => {
     await page.goto(link);
     await page.getByText("Signed in as").waitFor();
     expect(await page.locator(".who strong").textContent()).toBe("alice");
+    expect(await page.locator("#boot").count()).toBe(0); // the static loading line is gone once the page renders
     await page.getByRole("heading", { name: "Tokens" }).waitFor();
 
     const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
