@@ -110,4 +110,6 @@ function App() {
   );
 }
 
+// The static loading line in index.html paints before this script runs; the app takes its place.
+document.getElementById("boot")?.remove();
 render(<App />, document.getElementById("app")!);
