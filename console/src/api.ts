@@ -157,6 +157,8 @@ export function useCsrf(token: string | null): void {
 }
 
 const BASE = "/console/api";
+/** Fired on `window` whenever the API answers 401. */
+export const UNAUTHORIZED = "console-unauthorized";
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
@@ -169,7 +171,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     throw new ApiError(0, "network", "The gateway did not answer (is it still running?)");
   }
   const data = (await res.json().catch(() => undefined)) as ({ error?: ApiErrorBody } & T) | undefined;
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? "http_" + res.status, data?.error?.message ?? `The gateway answered HTTP ${res.status}`);
+  if (!res.ok) {
+    const err = new ApiError(res.status, data?.error?.code ?? "http_" + res.status, data?.error?.message ?? `The gateway answered HTTP ${res.status}`);
+    // The shell shows the sign-in page for any 401 (no session yet, or it ended); pages stay quiet.
+    if (res.status === 401) dispatchEvent(new CustomEvent(UNAUTHORIZED, { detail: err.message }));
+    throw err;
+  }
   return data as T;
 }
 

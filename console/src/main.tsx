@@ -1,7 +1,7 @@
 /** The console's shell: session check, navigation, and the page for the current hash route. */
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, useCsrf, type Session } from "./api.js";
+import { api, ApiError, UNAUTHORIZED, useCsrf, type Session } from "./api.js";
 import { route } from "./format.js";
 import { TokensPage } from "./pages/tokens.js";
 import { ActivityPage } from "./pages/activity.js";
@@ -35,6 +35,9 @@ function SignIn(props: { problem?: string }) {
   );
 }
 
+/** Whether a session was established in this page (so a later 401 means it ended). */
+let signedIn = false;
+
 function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [problem, setProblem] = useState<string | undefined>();
@@ -48,9 +51,24 @@ function App() {
   }, []);
 
   useEffect(() => {
+    // Any 401 (a session that ended while the page was open included) shows the sign-in page.
+    const onUnauthorized = (e: Event) => {
+      useCsrf(null);
+      setSession(null);
+      // Say why only to someone who was signed in (a first visit just sees how to sign in).
+      if (signedIn) setProblem((e as CustomEvent<string>).detail);
+      signedIn = false;
+      setChecked(true);
+    };
+    addEventListener(UNAUTHORIZED, onUnauthorized);
+    return () => removeEventListener(UNAUTHORIZED, onUnauthorized);
+  }, []);
+
+  useEffect(() => {
     api
       .session()
       .then((s) => {
+        signedIn = true;
         useCsrf(s.csrf);
         setSession(s);
         if (location.search) history.replaceState(null, "", location.pathname + location.hash);
@@ -65,6 +83,7 @@ function App() {
 
   const [page, params] = route(hash);
   async function signOut() {
+    signedIn = false;
     await api.signOut().catch(() => undefined);
     useCsrf(null);
     setSession(null);
@@ -96,7 +115,7 @@ function App() {
       </header>
       <main id="main" tabIndex={-1}>
         {page === "tokens" && <TokensPage />}
-        {page === "activity" && <ActivityPage params={params} />}
+        {page === "activity" && <ActivityPage key={hash} params={params} />}
         {page === "analytics" && <AnalyticsPage />}
         {page === "tools" && <ToolsPage />}
         {page === "pending" && <PendingPage />}

@@ -138,6 +138,19 @@ describe("console in Chromium", () => {
     await client.close();
   });
 
+  it("shows the newest 50 calls first and older ones on request", async () => {
+    for (let i = 0; i < 60; i++) {
+      await h.gateway.deps.auditSink.write({ ts: new Date().toISOString(), requestId: `bulk-${i}`, transport: "http", tokenId: "tok_test2", subject: "tester-2", tool: "bulk_tool", outcome: "ok", durationMs: 1 });
+    }
+    await page.goto(`${base}/console/#/activity?tool=bulk_tool`);
+    const rows = page.locator("table.timeline tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(50);
+    await page.getByRole("button", { name: "Show older calls" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("table.timeline tbody tr").length === 60);
+    expect(await page.getByRole("button", { name: "Show older calls" }).count()).toBe(0);
+  });
+
   it("shows one token's timeline from the Tokens page", async () => {
     await page.goto(`${base}/console/#/tokens`);
     await page.locator("tr", { hasText: "tok_test1" }).getByRole("link", { name: "Activity" }).click();
@@ -227,5 +240,13 @@ describe("console in Chromium", () => {
     const wide = await p.evaluate(() => [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest(".table-wrap, nav")).map((e) => e.tagName + "." + e.className));
     expect(wide).toEqual([]);
     await phone.close();
+  });
+
+  it("signs out: the sign-in page says so and the API answers 401 afterwards", async () => {
+    await page.goto(`${base}/console/#/tokens`);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByText("You are signed out.").waitFor();
+    const status = await page.evaluate(async () => (await fetch("/console/api/tokens")).status);
+    expect(status).toBe(401);
   });
 });

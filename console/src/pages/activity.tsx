@@ -5,7 +5,10 @@ import { clock, duration, json, when, zone } from "../format.js";
 import { Badge, ErrorNote, PageHead } from "./common.js";
 
 const OUTCOMES = ["ok", "pending", "executed", "cancelled", "expired", "denied", "unauthorized", "rate_limited", "invalid", "upstream_error", "error"];
-const MAX_ROWS = 500;
+const MAX_ROWS = 2000;
+/** Rows shown first (few, so the page is quick to draw); older ones come with "Show older". */
+const FIRST_ROWS = 50;
+const MORE_ROWS = 100;
 
 /** `datetime-local` input value ↔ ISO instant, in the viewer's zone. */
 function toInput(iso: string | undefined): string {
@@ -84,6 +87,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
   const [live, setLive] = useState<"connecting" | "live" | "off">("connecting");
   const [selected, setSelected] = useState<number | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const [more, setMore] = useState(false);
 
   useEffect(() => {
     api.tokens().then((t) => setTokens(t.tokens), () => undefined);
@@ -92,8 +96,8 @@ export function ActivityPage(props: { params: Record<string, string> }) {
   useEffect(() => {
     setLoaded(false);
     api
-      .activity({ ...filter, limit: 200 })
-      .then((a) => (setEntries(a.entries), setError(undefined)))
+      .activity({ ...filter, limit: FIRST_ROWS })
+      .then((a) => (setEntries(a.entries), setMore(a.entries.length === FIRST_ROWS), setError(undefined)))
       .catch(setError)
       .finally(() => setLoaded(true));
     // Live updates only make sense without an end time.
@@ -112,6 +116,17 @@ export function ActivityPage(props: { params: Record<string, string> }) {
   }, [filter.token, filter.tool, filter.module, filter.outcome, filter.since, filter.until]);
 
   const names = new Map(tokens.map((t) => [t.id, t.name]));
+  async function older() {
+    const last = entries[entries.length - 1];
+    if (!last) return;
+    try {
+      const a = await api.activity({ ...filter, before: last.id, limit: MORE_ROWS });
+      setEntries((old) => [...old, ...a.entries].slice(0, MAX_ROWS));
+      setMore(a.entries.length === MORE_ROWS && entries.length + a.entries.length < MAX_ROWS);
+    } catch (err) {
+      setError(err);
+    }
+  }
   const modules = [...new Set(entries.map((e) => e.module).filter((m): m is string => !!m))].sort();
   const set = (patch: Partial<ActivityFilter>) => {
     const next = { ...filter, ...patch };
@@ -218,6 +233,13 @@ export function ActivityPage(props: { params: Record<string, string> }) {
                 ))}
               </tbody>
             </table>
+            {more && (
+              <div class="actions more">
+                <button type="button" onClick={older}>
+                  Show older calls
+                </button>
+              </div>
+            )}
           </div>
         )}
         {selected !== null && <Detail id={selected} onClose={() => setSelected(null)} />}

@@ -1,10 +1,12 @@
 /** Small pieces the pages share. */
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
+import { ApiError } from "../api.js";
 
 /** An error box that says what went wrong. */
 export function ErrorNote(props: { error: unknown }) {
-  if (!props.error) return null;
+  // A 401 is answered by the sign-in page (main.tsx), not by each page.
+  if (!props.error || (props.error instanceof ApiError && props.error.status === 401)) return null;
   return (
     <p class="error" role="alert">
       {(props.error as Error).message ?? String(props.error)}
