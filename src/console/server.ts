@@ -459,8 +459,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       res.write(`event: activity\nid: ${e.seq}\ndata: ${JSON.stringify(activityView(e))}\n\n`);
     });
     const heartbeat = setInterval(() => {
-      // A signed-out or idle session loses its stream too.
-      if (caller.via === "cookie" && !sessions.get(caller.sessionId)) return res.end();
+      // A signed-out or idle session loses its stream too; an open stream alone is not activity.
+      if (caller.via === "cookie" && !sessions.alive(caller.sessionId)) return res.end();
       res.write(": keep-alive\n\n");
     }, 15_000);
     heartbeat.unref();

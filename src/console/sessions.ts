@@ -21,6 +21,8 @@ export interface SessionStore {
   open(admin: Admin): { id: string; session: ConsoleSession };
   /** The live session for a cookie value (touching it), or undefined when unknown or idle too long. */
   get(id: string): ConsoleSession | undefined;
+  /** Whether a session is still live, without counting this as activity (an open event stream). */
+  alive(id: string): boolean;
   /** Ends a session (sign-out). */
   end(id: string): void;
   size(): number;
@@ -58,6 +60,10 @@ export function createSessionStore(options: { idleMs: number; now?: () => number
       }
       s.lastSeen = now();
       return s;
+    },
+    alive(id) {
+      const s = sessions.get(hash(id));
+      return s !== undefined && now() - s.lastSeen <= options.idleMs;
     },
     end(id) {
       sessions.delete(hash(id));

@@ -66,7 +66,10 @@ describe("console sessions", () => {
     expect(store.get(id)?.admin.name).toBe("alice");
     now = 1800;
     expect(store.get(id)).toBeDefined();
+    now = 2700;
+    expect(store.alive(id)).toBe(true);
     now = 2900;
+    expect(store.alive(id)).toBe(false); // looking does not keep it alive
     expect(store.get(id)).toBeUndefined();
     expect(store.get("not-a-session")).toBeUndefined();
   });
