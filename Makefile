@@ -10,11 +10,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.package-lock.json
+install: node_modules/.package-lock.json /usr/bin/chromium
+
+# The console's browser tests drive Debian's Chromium (playwright-core never downloads a browser).
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 build: install
 	$(NODE_BIN)/tsc -p tsconfig.build.json
 	node scripts/bundle.js
+	$(NODE_BIN)/vite build --config console/vite.config.ts --logLevel warn
 
 ## Start the sample upstream + gateway on embedded defaults, with a fresh dev token.
 run: build
@@ -34,6 +39,7 @@ check: typecheck lint tree lint-spec drift config-doc
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+	$(NODE_BIN)/tsc -p console/tsconfig.json
 
 ## ESLint (typescript-eslint, type-aware): unused code, promises nobody awaits.
 lint: install

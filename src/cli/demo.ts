@@ -118,6 +118,7 @@ export function setupText(p: {
   expiresAt?: Date;
   revoked?: number;
   surface?: SurfaceSummary;
+  consoleLink?: string;
 }): string {
   const bin = join(p.root, "bin", "countersign.js");
   const desktop = {
@@ -161,6 +162,7 @@ export function setupText(p: {
         ]
       : []),
     ...(p.surface ? [...surfaceText(p.mcpUrl, p.surface), ""] : []),
+    ...(p.consoleLink ? ["The console (tokens, activity, analytics): a one-time sign-in link, valid 10 minutes", "(another one: countersign admins link):", "", `  ${p.consoleLink}`, ""] : []),
     "── Claude Desktop: add to claude_desktop_config.json (runs the gateway over stdio) ──",
     JSON.stringify(desktop, null, 2),
     "",
@@ -188,6 +190,17 @@ export function setupText(p: {
     "Press Ctrl-C to stop.",
     "",
   ].join("\n");
+}
+
+/** A one-time console sign-in link; the data dir's first admin is created when there is none. */
+async function demoSignInLink(dataDir: string, base: string): Promise<string> {
+  const { createAdminFileStore } = await import("../console/admins.js");
+  const { signInUrl } = await import("./admins.js");
+  const admins = createAdminFileStore({ dir: dataDir });
+  const existing = await admins.list();
+  if (existing.length === 0) await admins.create("admin");
+  const { secret } = await admins.createLink(existing.length > 1 ? existing[0]!.name : undefined);
+  return signInUrl(base, secret);
 }
 
 /** Starts the demo and runs until SIGINT/SIGTERM. */
@@ -244,6 +257,8 @@ export async function run(argv: string[]): Promise<number> {
       throw new Error(listenFailure(err, config.http));
     }
     const minted = await mintDemoToken(gateway.deps.tokens, new Date());
+    // console: a one-time sign-in link for the first admin (created here on a fresh data dir).
+    const consoleLink = config.console.enabled ? await demoSignInLink(config.dataDir, http.url.replace(/\/mcp$/, "")) : undefined;
     process.stdout.write(
       setupText({
         mcpUrl: http.url,
@@ -256,6 +271,7 @@ export async function run(argv: string[]): Promise<number> {
         expiresAt: minted.expiresAt,
         revoked: minted.revoked,
         surface: surfaceSummary(gateway, config),
+        consoleLink,
       }),
     );
   } catch (err) {

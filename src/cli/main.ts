@@ -9,6 +9,7 @@ const COMMANDS: Record<string, Command> = {
   generate: { summary: "generate tool modules from an OpenAPI spec", load: () => import("./generate.js") },
   lint: { summary: "report what agents will see of a spec and what to fix in it (Markdown, or --json)", load: () => import("./lint.js") },
   tokens: { summary: "create, list and revoke access tokens", load: () => import("./tokens.js") },
+  admins: { summary: "console admins: create --name N | link [--name N] | list", load: () => import("./admins.js") },
   audit: { summary: "read the audit trail: tail [--follow] | query [--token --tool --outcome --since]", load: () => import("./audit.js") },
   serve: { summary: "serve the tools over Streamable HTTP (/mcp)", load: () => import("./serve.js") },
   stdio: { summary: "serve the tools over stdio (token from MCP_TOKEN)", load: () => import("./stdio.js") },

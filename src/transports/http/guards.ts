@@ -4,7 +4,7 @@
 import type Koa from "koa";
 import { GatewayError } from "../../errors.js";
 
-function hostAllowed(allowed: readonly string[], host: string | undefined): boolean {
+export function hostAllowed(allowed: readonly string[], host: string | undefined): boolean {
   if (allowed.includes("*")) return true;
   if (!host) return false;
   const h = host.toLowerCase();
@@ -12,7 +12,7 @@ function hostAllowed(allowed: readonly string[], host: string | undefined): bool
   return allowed.some((a) => a.toLowerCase() === h || a.toLowerCase() === hostname);
 }
 
-function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+export function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
   if (origin === undefined || allowed.includes("*")) return true;
   let url: URL;
   try {

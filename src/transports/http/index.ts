@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import Router from "@koa/router";
 import type { Gateway } from "../../gateway.js";
+import { createConsole } from "../../console/server.js";
 import { admission } from "./admission.js";
 import { jsonRpcBody } from "./body.js";
 import { errorAnswers } from "./errors.js";
@@ -37,6 +38,8 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   const router = new Router();
 
   app.use(errorAnswers(log));
+  // The people's console under /console (src/console): its own sign-in, never an agent token.
+  if (gateway.deps.config.console.enabled) app.use(createConsole(gateway).middleware);
   addProbes(router, gateway, () => sessions.live.size);
   router.all(
     "/mcp",
