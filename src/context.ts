@@ -43,7 +43,7 @@ export interface AuditRecord {
   args?: unknown;
   /** ok | pending | executed | already_executed | cancelled | expired | denied | unauthorized | rate_limited | invalid | upstream_error | error */
   outcome?: string;
-  type?: "tool_call" | "pending" | "confirmed" | "cancelled" | "expired" | "rate_limited" | "denied";
+  type?: "tool_call" | "pending" | "confirmed" | "cancelled" | "expired" | "rate_limited" | "denied" | "admin";
   errorCode?: string;
   upstreamStatus?: number;
   /** Time spent in the terminal (upstream) stage, set by the stage that calls the upstream. */

@@ -11,22 +11,21 @@ import { fileURLToPath } from "node:url";
 import type Koa from "koa";
 import type { Gateway } from "../gateway.js";
 import type { AuditRecord } from "../context.js";
-import type { TokenRecord } from "../stores/tokens.js";
 import { parseExpiry } from "../tokens/duration.js";
 import { issueToken } from "../tokens/issue.js";
 import { TOKEN_PREFIX } from "../tokens/format.js";
 import { safeEqual } from "../tokens/safe-equal.js";
-import { readSecretKey } from "../tokens/sealed-credential.js";
+import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
 import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from "./admins.js";
-import { auditFeed, createMemoryIndex, matchesFilter, type ActivityFilter, type AuditFeed, type AuditIndex, type FeedRecord } from "./audit-feed.js";
+import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type AuditIndex } from "./audit-feed.js";
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
-import { createSessionStore, type ConsoleSession, type SessionStore } from "./sessions.js";
+import { createSessionStore, type SessionStore } from "./sessions.js";
+import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "countersign_console";
-const MAX_BODY = 64 * 1024;
 
 /** What the console is built from (tests pass their own stores and clock). */
 export interface ConsoleOptions {
@@ -54,137 +53,6 @@ export function repoRoot(): string {
     dir = resolve(dir, "..");
   }
   return process.cwd();
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".json": "application/json",
-  ".woff2": "font/woff2",
-};
-
-type Who = { admin: Admin; via: "bearer" } | { admin: Admin; via: "cookie"; session: ConsoleSession; sessionId: string };
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
-}
-
-async function readJson(ctx: Koa.Context): Promise<Record<string, unknown>> {
-  const type = ctx.get("content-type");
-  if (!/^application\/json\b/i.test(type)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json");
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new ApiError(413, "payload_too_large", `Body exceeds ${MAX_BODY} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-  } catch {
-    throw new ApiError(400, "bad_request", "The body is not valid JSON");
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ApiError(400, "bad_request", "The body must be a JSON object");
-  return parsed as Record<string, unknown>;
-}
-
-function statusOf(r: TokenRecord, now: number): "active" | "revoked" | "expired" {
-  if (r.revokedAt) return "revoked";
-  if (r.expiresAt && Date.parse(r.expiresAt) <= now) return "expired";
-  return "active";
-}
-
-/** A token as the console API shows it (never the hash or the sealed credential). */
-function tokenView(r: TokenRecord, now: number, callsToday: number) {
-  return {
-    id: r.id,
-    name: r.name,
-    modules: r.modules,
-    readOnly: r.readOnly,
-    tier: r.tier,
-    createdAt: r.createdAt,
-    lastUsedAt: r.lastUsedAt ?? null,
-    expiresAt: r.expiresAt ?? null,
-    revokedAt: r.revokedAt ?? null,
-    hasUpstreamCredential: Boolean(r.upstreamCredential),
-    status: statusOf(r, now),
-    callsToday,
-  };
-}
-
-/** An activity entry as the API shows it. */
-function activityView(e: FeedRecord, detail = false) {
-  const r = e.record;
-  return {
-    id: e.seq,
-    ts: r.ts,
-    requestId: r.requestId,
-    tokenId: r.tokenId ?? null,
-    subject: r.subject ?? null,
-    tool: r.tool,
-    module: r.module ?? null,
-    type: r.type ?? null,
-    outcome: r.outcome ?? null,
-    summary: r.summary ?? null,
-    durationMs: r.durationMs ?? null,
-    errorCode: r.errorCode ?? null,
-    ...(detail
-      ? { transport: r.transport, sessionId: r.sessionId ?? null, args: r.args ?? null, resultExcerpt: r.resultExcerpt ?? null, error: r.error ?? null, upstreamStatus: r.upstreamStatus ?? null, upstreamMs: r.upstreamMs ?? null, actionId: r.actionId ?? null }
-      : {}),
-  };
-}
-
-function int(value: unknown, name: string): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new ApiError(400, "bad_request", `${name} must be a number (got ${JSON.stringify(value)})`);
-  return n;
-}
-
-function time(value: unknown, name: string): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const s = String(value);
-  const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(n)) throw new ApiError(400, "bad_request", `${name} must be an ISO date or epoch milliseconds (got ${JSON.stringify(s)})`);
-  return n;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-/** The activity filter from a query string (the same for the list and the event stream). */
-function activityFilter(q: Record<string, unknown>): ActivityFilter {
-  return {
-    tokenId: str(q.token),
-    tool: str(q.tool),
-    module: str(q.module),
-    outcome: str(q.outcome),
-    since: time(q.since, "since"),
-    until: time(q.until, "until"),
-    before: int(q.before, "before"),
-    limit: int(q.limit, "limit"),
-  };
 }
 
 /** Builds the console for a gateway. */
@@ -253,19 +121,18 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
 
   /** Writes an admin action into the audit trail, named after the admin. */
   async function auditAdmin(admin: Admin, action: string, summary: string, args: Record<string, unknown>): Promise<void> {
-    const record = {
+    const record: AuditRecord = {
       ts: new Date(now()).toISOString(),
       requestId: randomUUID(),
       transport: "http",
       subject: `admin:${admin.name}`,
       tool: `console.${action}`,
       module: "console",
-      // An admin action is its own record type; the gateway's AuditRecord union lists only agent calls.
       type: "admin",
       outcome: "ok",
       summary,
       args,
-    } as unknown as AuditRecord;
+    };
     await gateway.deps.auditSink.write(record);
   }
 
@@ -306,7 +173,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
         return { name: m.name, description: m.description, tools: usable.length, writes: usable.filter((t) => t.policy.write).length };
       }),
       tiers: Object.keys(config.rateLimits.tiers),
-      upstreamCredentials: readSecretKey().ok,
+      upstreamCredentials: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }).ok,
     };
   });
 
@@ -344,7 +211,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       expiresAt = parsed.expiresAt;
     }
     let upstreamCredential: string | undefined;
-    const secretKey = readSecretKey();
+    const secretKey = readSecretKey({ [SECRET_KEY_ENV]: config.secretKey });
     const given = body.upstreamCredential;
     if (given !== undefined && given !== null && given !== "") {
       if (typeof given !== "string") throw new ApiError(400, "invalid_arguments", "upstreamCredential must be a string");

@@ -1,0 +1,143 @@
+/**
+ * The console API's plain helpers: how tokens and audit events are shown, request parsing, and
+ * the content types of the built pages.
+ */
+import type Koa from "koa";
+import type { TokenRecord } from "../stores/tokens.js";
+import type { Admin } from "./admins.js";
+import type { ActivityFilter, FeedRecord } from "./audit-feed.js";
+import type { ConsoleSession } from "./sessions.js";
+
+/** The largest JSON body the console API reads. */
+const MAX_BODY = 64 * 1024;
+
+export const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+  ".woff2": "font/woff2",
+};
+
+export type Who = { admin: Admin; via: "bearer" } | { admin: Admin; via: "cookie"; session: ConsoleSession; sessionId: string };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+export async function readJson(ctx: Koa.Context): Promise<Record<string, unknown>> {
+  const type = ctx.get("content-type");
+  if (!/^application\/json\b/i.test(type)) throw new ApiError(415, "unsupported_media_type", "Send the body as application/json");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, "payload_too_large", `Body exceeds ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+  } catch {
+    throw new ApiError(400, "bad_request", "The body is not valid JSON");
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ApiError(400, "bad_request", "The body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+export function statusOf(r: TokenRecord, now: number): "active" | "revoked" | "expired" {
+  if (r.revokedAt) return "revoked";
+  if (r.expiresAt && Date.parse(r.expiresAt) <= now) return "expired";
+  return "active";
+}
+
+/** A token as the console API shows it (never the hash or the sealed credential). */
+export function tokenView(r: TokenRecord, now: number, callsToday: number) {
+  return {
+    id: r.id,
+    name: r.name,
+    modules: r.modules,
+    readOnly: r.readOnly,
+    tier: r.tier,
+    createdAt: r.createdAt,
+    lastUsedAt: r.lastUsedAt ?? null,
+    expiresAt: r.expiresAt ?? null,
+    revokedAt: r.revokedAt ?? null,
+    hasUpstreamCredential: Boolean(r.upstreamCredential),
+    status: statusOf(r, now),
+    callsToday,
+  };
+}
+
+/** An activity entry as the API shows it. */
+export function activityView(e: FeedRecord, detail = false) {
+  const r = e.record;
+  return {
+    id: e.seq,
+    ts: r.ts,
+    requestId: r.requestId,
+    tokenId: r.tokenId ?? null,
+    subject: r.subject ?? null,
+    tool: r.tool,
+    module: r.module ?? null,
+    type: r.type ?? null,
+    outcome: r.outcome ?? null,
+    summary: r.summary ?? null,
+    durationMs: r.durationMs ?? null,
+    errorCode: r.errorCode ?? null,
+    ...(detail
+      ? { transport: r.transport, sessionId: r.sessionId ?? null, args: r.args ?? null, resultExcerpt: r.resultExcerpt ?? null, error: r.error ?? null, upstreamStatus: r.upstreamStatus ?? null, upstreamMs: r.upstreamMs ?? null, actionId: r.actionId ?? null }
+      : {}),
+  };
+}
+
+export function int(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new ApiError(400, "bad_request", `${name} must be a number (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+export function time(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const s = String(value);
+  const n = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(n)) throw new ApiError(400, "bad_request", `${name} must be an ISO date or epoch milliseconds (got ${JSON.stringify(s)})`);
+  return n;
+}
+
+export function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** The activity filter from a query string (the same for the list and the event stream). */
+export function activityFilter(q: Record<string, unknown>): ActivityFilter {
+  return {
+    tokenId: str(q.token),
+    tool: str(q.tool),
+    module: str(q.module),
+    outcome: str(q.outcome),
+    since: time(q.since, "since"),
+    until: time(q.until, "until"),
+    before: int(q.before, "before"),
+    limit: int(q.limit, "limit"),
+  };
+}
