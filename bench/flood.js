@@ -18,6 +18,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { percentile, round } from "./lib/stats.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -90,6 +91,39 @@ function stats(latencies) {
   return { calls: sorted.length, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)) };
 }
 
+/** The flooders (in a worker thread): three kinds of traffic, round robin, until told to stop. */
+async function flood({ url, greedy, flooders }) {
+  const kinds = {
+    unauthenticated: (i) => ({ headers: { ...HEADERS, authorization: "Bearer nope" }, body: callBody(i, "x") }),
+    malformed: () => ({ headers: { ...HEADERS, authorization: `Bearer ${greedy}` }, body: "{not json" }),
+    over_quota: (i) => ({ headers: { ...HEADERS, authorization: `Bearer ${greedy}` }, body: callBody(i, "q") }),
+  };
+  const sent = { unauthenticated: 0, malformed: 0, over_quota: 0 };
+  const statuses = {};
+  let stop = false;
+  parentPort.once("message", () => (stop = true));
+  const names = Object.keys(kinds);
+  const running = Array.from({ length: flooders }, async (_, f) => {
+    const kind = names[f % names.length];
+    for (let i = 0; !stop; i++) {
+      const { headers, body } = kinds[kind](i);
+      try {
+        const res = await fetch(url, { method: "POST", headers, body });
+        await res.arrayBuffer();
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      } catch {
+        statuses.error = (statuses.error ?? 0) + 1;
+      }
+      sent[kind]++;
+    }
+  });
+  parentPort.postMessage("started");
+  await Promise.all(running);
+  parentPort.postMessage({ sent, statuses });
+}
+
+if (!isMainThread) await flood(workerData);
+
 /**
  * Runs the flood and returns the figures.
  * @param {{ seconds: number, flooders: number, quietCalls?: number }} options
@@ -114,33 +148,14 @@ export async function runFlood(options) {
     await measure(gateway.url, client.token, { count: 50 }, "warm");
     const quiet = await measure(gateway.url, client.token, { count: options.quietCalls ?? 300 }, "quiet");
 
-    // The flood: three kinds of traffic, round robin over the flooders.
-    const kinds = {
-      unauthenticated: (i) => ({ headers: { ...HEADERS, authorization: "Bearer nope" }, body: callBody(i, "x") }),
-      malformed: () => ({ headers: { ...HEADERS, authorization: `Bearer ${greedy.token}` }, body: "{not json" }),
-      over_quota: (i) => ({ headers: { ...HEADERS, authorization: `Bearer ${greedy.token}` }, body: callBody(i, "q") }),
-    };
-    const sent = { unauthenticated: 0, malformed: 0, over_quota: 0 };
-    const statuses = {};
-    let stop = false;
-    const names = Object.keys(kinds);
-    const flooders = Array.from({ length: options.flooders }, async (_, f) => {
-      const kind = names[f % names.length];
-      for (let i = 0; !stop; i++) {
-        const { headers, body } = kinds[kind](i);
-        try {
-          const res = await fetch(gateway.url, { method: "POST", headers, body });
-          await res.arrayBuffer();
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        } catch {
-          statuses.error = (statuses.error ?? 0) + 1;
-        }
-        sent[kind]++;
-      }
-    });
+    // The flood runs in a worker thread of its own, so its answers never queue behind the client's
+    // on this thread's event loop (which would measure the load generator, not the gateway).
+    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { url: gateway.url, greedy: greedy.token, flooders: options.flooders } });
+    await once(worker, "message");
     const flooded = await measure(gateway.url, client.token, { ms: options.seconds * 1000 }, "flood");
-    stop = true;
-    await Promise.all(flooders);
+    worker.postMessage("stop");
+    const [{ sent, statuses }] = await once(worker, "message");
+    await worker.terminate();
 
     // Stop the gateway (it flushes its trail), then count the client's records.
     gateway.child.kill("SIGTERM");
@@ -175,7 +190,7 @@ export async function runFlood(options) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainThread && import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { seconds: { type: "string", default: "20" }, flooders: { type: "string", default: "16" }, out: { type: "string" } } });
   const result = await runFlood({ seconds: Number(values.seconds), flooders: Number(values.flooders) });
   const out = values.out ?? join(ROOT, "bench/results/flood.json");

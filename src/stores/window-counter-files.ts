@@ -127,7 +127,8 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
       const key = createHash("sha256").update(name).digest("hex").slice(0, 32);
       const keyDir = join(dir, key);
       const anchor = await anchorOf(key, keyDir, t);
-      const window = Math.floor((t - anchor) / windowMs);
+      // A call sampled its clock just before another process set the anchor: it is in window 0 too.
+      const window = Math.max(0, Math.floor((t - anchor) / windowMs));
       const resetInMs = anchor + (window + 1) * windowMs - t;
       const windowDir = join(keyDir, String(window));
       let hint = hints.get(key);
