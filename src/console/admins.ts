@@ -6,10 +6,11 @@
  * CLI and a running gateway can share it.
  */
 import { createHash, randomBytes, randomInt } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { open, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { safeEqualFixed } from "../tokens/safe-equal.js";
+import { writeFileAtomic } from "../stores/fs/atomic-write.js";
+import { withFileLock } from "../stores/fs/file-lock.js";
 
 /** Prefix of an admin credential (a scanner can spot a leaked one). */
 export const ADMIN_PREFIX = "csa_";
@@ -119,31 +120,8 @@ export function createAdminFileStore(options: AdminStoreOptions): AdminStore {
     return { version: 1, admins: data.admins, links: Array.isArray(data.links) ? data.links : [] };
   }
 
-  async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + 5000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const handle = await open(lockPath, "wx", 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > 10_000) {
-          await unlink(lockPath).catch(() => {});
-          continue;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for the admin store lock ${lockPath} (remove it if no countersign process is running)`);
-        await new Promise((r) => setTimeout(r, Math.min(5 * 2 ** Math.min(attempt, 4), 50)));
-      }
-    }
-    try {
-      return await fn();
-    } finally {
-      await unlink(lockPath).catch(() => {});
-    }
+  function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(lockPath, fn, { what: "admin store" });
   }
 
   /** Read-modify-write under the lock (serialized within this process too); expired links are dropped. */
@@ -154,9 +132,7 @@ export function createAdminFileStore(options: AdminStoreOptions): AdminStore {
         const at = now();
         file.links = file.links.filter((l) => Date.parse(l.expiresAt) > at);
         const out = change(file);
-        const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-        await writeFile(tmp, JSON.stringify(file, null, 2) + "\n", { mode: 0o600, flush: true });
-        await rename(tmp, path);
+        await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n", { durable: true });
         return out;
       }),
     );

@@ -4,11 +4,12 @@
  * (temp + rename); reads re-parse whenever the file's identity (inode, mtime, size) changed, so a
  * `tokens revoke` from the CLI is seen by a running gateway on its next call.
  */
-import { mkdir, open, readFile, stat, unlink } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { safeEqual } from "../tokens/safe-equal.js";
 import { writeFileAtomic } from "./fs/atomic-write.js";
 import type { TokenRecord, TokenStore } from "./token-store.js";
+import { withFileLock } from "./fs/file-lock.js";
 
 /** Options of the file store. */
 export interface TokenFileStoreOptions {
@@ -72,31 +73,8 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
     return snapshot;
   }
 
-  async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + lockTimeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const handle = await open(lockPath, "wx", 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-        if (age > staleLockMs) {
-          await unlink(lockPath).catch(() => {});
-          continue;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for the token store lock ${lockPath} (remove it if no countersign process is running)`);
-        await new Promise((r) => setTimeout(r, Math.min(5 * 2 ** Math.min(attempt, 4), 50)));
-      }
-    }
-    try {
-      return await fn();
-    } finally {
-      await unlink(lockPath).catch(() => {});
-    }
+  function withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(lockPath, fn, { what: "token store", timeoutMs: lockTimeoutMs, staleMs: staleLockMs });
   }
 
   /** Read-modify-write under the lock, serialized within this process too. */
