@@ -109,7 +109,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     audit: auditing.recorder,
     tokens: overrides.tokens ?? redis?.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
     // Embedded: the counts live in the data dir, so every process on it shares one limit.
-    rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, { dataDir: config.dataDir }),
+    rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, config.rateLimits.shared ? { dataDir: config.dataDir } : {}),
     ...overrides,
   };
   const closers: Record<string, () => Promise<void>> = {

@@ -65,6 +65,8 @@ export interface RateLimitConfig {
   readonly windowSeconds: number;
   /** By tier name; always has `default` (1000 normal / 100 sensitive per minute unless changed). */
   readonly tiers: Readonly<Record<string, TierLimits>>;
+  /** Embedded mode: counts kept in the data dir, shared by every process on it. */
+  readonly shared: boolean;
 }
 
 /** Pending actions (confirm engineer). */

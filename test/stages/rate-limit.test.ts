@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -131,6 +131,33 @@ describe("rate limits through the gateway (createGateway)", () => {
     } finally {
       await gateway.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("where the embedded limits count", () => {
+  it("in the data dir by default (shared by every process on it), in memory with rateLimits.shared false", async () => {
+    for (const shared of [true, false]) {
+      const dataDir = mkdtempSync(join(tmpdir(), "cs-rl-where-"));
+      const tokens = createMemoryTokenStore();
+      const secret = mintToken();
+      await tokens.create({ id: "tok_where", hash: hashToken(secret), name: "where", modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() });
+      const env: Record<string, string> = { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_LOG_LEVEL: "silent", ...(shared ? {} : { COUNTERSIGN_RATE_LIMITS_SHARED: "false" }) };
+      const config = resolveConfig({ env });
+      expect(config.rateLimits.shared).toBe(shared);
+      const gateway = await createGateway(config, {
+        registry: createRegistry([tool("list_tasks")]),
+        log: createLog("silent"),
+        tokens,
+        stages: { upstream: async (ctx) => void (ctx.result = { content: [{ type: "text", text: "ok" }] }) },
+      });
+      try {
+        expect((await callAs(gateway, secret, "list_tasks", {})).isError).toBeFalsy();
+        expect(existsSync(join(dataDir, "rate-limits"))).toBe(shared);
+      } finally {
+        await gateway.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     }
   });
 });
