@@ -238,13 +238,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: "a `tools/call` still running after this long closes its SSE stream; the client resumes with `Last-Event-ID`",
   },
   { key: "http.sseRetryMs", section: "http", env: "COUNTERSIGN_SSE_RETRY_MS", type: "int", unit: "ms", default: 1000, min: 1, max: MAX, doc: "`retry:` suggested to clients on resumable streams" },
-  {
-    key: "http.metricsToken",
-    section: "http",
-    env: "COUNTERSIGN_METRICS_TOKEN",
-    type: "string",
-    doc: "bearer that `/metrics` asks for when the gateway listens on a non-loopback address (without it, `/metrics` is refused there)",
-  },
+  { key: "http.metricsToken", section: "http", env: "COUNTERSIGN_METRICS_TOKEN", type: "string", doc: "bearer that `/metrics` asks for when the gateway listens on a non-loopback address (without it, `/metrics` is refused there)" },
   { key: "mcp.pageSize", section: "http", env: "COUNTERSIGN_PAGE_SIZE", type: "int", unit: "count", default: 500, min: 1, max: 100_000, doc: "`tools/list` page size (cursor pagination)" },
   // Surface
   {
@@ -341,14 +335,7 @@ export const SETTINGS: readonly Setting[] = [
     type: "tiers",
     doc: "more tiers, by name: `{ normal, sensitive }` (a missing one inherits the default tier's); name a token's with `tokens create --tier <name>`",
   },
-  {
-    key: "rateLimits.shared",
-    section: "limits",
-    env: "COUNTERSIGN_RATE_LIMITS_SHARED",
-    type: "bool",
-    default: true,
-    doc: "embedded mode: count in the data dir, so every process on it (`serve` and each `stdio`) shares one limit; `false` counts in memory per process, cheaper for a lone busy `serve` (Redis mode always shares)",
-  },
+  { key: "rateLimits.shared", section: "limits", env: "COUNTERSIGN_RATE_LIMITS_SHARED", type: "bool", default: true, doc: "embedded mode: count in the data dir, so every process on it (`serve` and each `stdio`) shares one limit; `false` counts in memory per process, cheaper for a lone busy `serve` (Redis mode always shares)" },
   {
     key: "exclusions",
     section: "limits",
@@ -379,14 +366,7 @@ export const SETTINGS: readonly Setting[] = [
     default: false,
     doc: "ask the person through MCP elicitation when the client supports it",
   },
-  {
-    key: "confirm.requireGuard",
-    section: "limits",
-    env: "COUNTERSIGN_CONFIRM_REQUIRE_GUARD",
-    type: "bool",
-    default: false,
-    doc: "refuse (`upstream_unavailable`) to preview an update or delete whose current state can't be read, instead of storing it unguarded (`guard: none`)",
-  },
+  { key: "confirm.requireGuard", section: "limits", env: "COUNTERSIGN_CONFIRM_REQUIRE_GUARD", type: "bool", default: false, doc: "refuse (`upstream_unavailable`) to preview an update or delete whose current state can't be read, instead of storing it unguarded (`guard: none`)" },
   { key: "confirm.maxOpenPerToken", section: "limits", env: "COUNTERSIGN_MAX_PENDING_PER_TOKEN", type: "int", unit: "count", default: 100, min: 1, max: MAX, doc: "open pending actions one token may hold; past it a write is refused with `quota_exceeded` until one is confirmed or cancelled" },
   { key: "confirm.maxArgsBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_ARGS_BYTES", type: "int", unit: "bytes", default: 262_144, min: 1024, max: MAX, doc: "serialized arguments of one pending action; a larger write is refused with `quota_exceeded`" },
   { key: "confirm.maxStoreBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_STORE_BYTES", type: "int", unit: "bytes", default: 67_108_864, min: 65_536, max: MAX, doc: "all open pending actions together, across tokens" },
