@@ -5,7 +5,7 @@ import { resolveConfig } from "../src/config.js";
 describe("config: rateLimits, auth, exclusions", () => {
   it("defaults to 1000 normal / 100 sensitive per minute on the default tier", () => {
     const c = resolveConfig({});
-    expect(c.rateLimits).toEqual({ windowSeconds: 60, tiers: { default: { normal: 1000, sensitive: 100 } } });
+    expect(c.rateLimits).toEqual({ windowSeconds: 60, tiers: { default: { normal: 1000, sensitive: 100 } }, shared: true });
     expect(c.auth.lastUsedIntervalMs).toBe(60_000);
     expect(c.exclusions).toEqual([]);
     expect(Object.isFrozen(c.rateLimits.tiers.default)).toBe(true);
