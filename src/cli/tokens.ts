@@ -11,6 +11,7 @@ import { parseExpiry } from "../tokens/duration.js";
 import { issueToken } from "../tokens/issue.js";
 import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
 import { configOptions } from "./flags.js";
+import { publicToken, tokenStatus } from "../tokens/view.js";
 
 const USAGE = `usage:
   countersign tokens create --name N [--modules a,b] [--read-only] [--tier T] [--expires DURATION]
@@ -186,25 +187,11 @@ function where(config: Config): string {
 
 /** The public view of a record: never the hash, never the sealed credential. */
 function describe(r: TokenRecord, now?: Date): Record<string, unknown> {
-  return {
-    id: r.id,
-    name: r.name,
-    modules: r.modules,
-    readOnly: r.readOnly,
-    tier: r.tier,
-    createdAt: r.createdAt,
-    lastUsedAt: r.lastUsedAt ?? null,
-    expiresAt: r.expiresAt ?? null,
-    revokedAt: r.revokedAt ?? null,
-    hasUpstreamCredential: Boolean(r.upstreamCredential),
-    ...(now ? { status: statusOf(r, now) } : {}),
-  };
+  return publicToken(r, now?.getTime());
 }
 
 function statusOf(r: TokenRecord, now: Date): "active" | "revoked" | "expired" {
-  if (r.revokedAt) return "revoked";
-  if (r.expiresAt && Date.parse(r.expiresAt) <= now.getTime()) return "expired";
-  return "active";
+  return tokenStatus(r, now.getTime());
 }
 
 function scopeText(r: TokenRecord): string {

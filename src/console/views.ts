@@ -7,6 +7,7 @@ import type { TokenRecord } from "../stores/tokens.js";
 import type { Admin } from "./admins.js";
 import type { ActivityFilter, FeedRecord } from "./audit-feed.js";
 import type { ConsoleSession } from "./sessions.js";
+import { publicToken } from "../tokens/view.js";
 
 /** The largest JSON body the console API reads. */
 const MAX_BODY = 64 * 1024;
@@ -63,28 +64,9 @@ export async function readJson(ctx: Koa.Context): Promise<Record<string, unknown
   return parsed as Record<string, unknown>;
 }
 
-export function statusOf(r: TokenRecord, now: number): "active" | "revoked" | "expired" {
-  if (r.revokedAt) return "revoked";
-  if (r.expiresAt && Date.parse(r.expiresAt) <= now) return "expired";
-  return "active";
-}
-
 /** A token as the console API shows it (never the hash or the sealed credential). */
 export function tokenView(r: TokenRecord, now: number, callsToday: number) {
-  return {
-    id: r.id,
-    name: r.name,
-    modules: r.modules,
-    readOnly: r.readOnly,
-    tier: r.tier,
-    createdAt: r.createdAt,
-    lastUsedAt: r.lastUsedAt ?? null,
-    expiresAt: r.expiresAt ?? null,
-    revokedAt: r.revokedAt ?? null,
-    hasUpstreamCredential: Boolean(r.upstreamCredential),
-    status: statusOf(r, now),
-    callsToday,
-  };
+  return { ...publicToken(r, now), callsToday };
 }
 
 /** An activity entry as the API shows it. */
