@@ -32,6 +32,7 @@ import { isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
+import { loadUpstreams, toolsOfSameUpstream } from "./upstreams/load.js";
 
 export type { AdmissionRequest, CallOutcome, CallRequest, Deps, Gateway, ListedTool } from "./gateway.js";
 
@@ -84,7 +85,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const log = overrides.log ?? createLog(config.logLevel);
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
-  const registry = overrides.registry ?? (await loadRegistry(config.generatedDir));
+  // Several upstreams (`upstreams:` in the config file): one catalog, and a client that routes each call.
+  const upstreams = config.upstreams.length > 0 && !overrides.registry ? await loadUpstreams(config, { current: () => deps.registry }) : undefined;
+  const registry = overrides.registry ?? upstreams?.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
   const redisModule = config.redis.url ? await import("./stores/redis/redis-stores.js") : undefined;
@@ -96,7 +99,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     log,
     now: Date.now,
     registry,
-    upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
+    upstream: overrides.upstream ?? upstreams?.client ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
       dataDir: config.dataDir,
@@ -116,6 +119,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
     "audit trail": () => deps.audit.close(),
+    ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
   };
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
@@ -151,7 +155,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };

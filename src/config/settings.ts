@@ -24,7 +24,8 @@ export type SettingType =
   | "redisUrl"
   | "keyPrefix"
   | "tiers"
-  | "exclusions";
+  | "exclusions"
+  | "upstreams";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -176,6 +177,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: "larger bodies are truncated with a note",
   },
   // HTTP transport
+  { key: "upstreams", section: "upstream", type: "upstreams", doc: "several APIs and MCP servers behind one gateway, by name: `{ generated | spec, url, credential, prefix }` or `{ mcp: { command, args } | { url, headers }, tools }` (docs/upstreams.md); replaces `generatedDir` and `upstream.*`" },
   {
     key: "http.host",
     section: "http",

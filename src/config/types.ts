@@ -6,6 +6,7 @@ import type { ExclusionRule } from "../stages/policy.js";
 import type { ModeSetting } from "../surface/exposure.js";
 import type { SchemaProfile } from "../surface/schema-profile.js";
 import type { DefaultPaths } from "./paths.js";
+import type { UpstreamSpec } from "../upstreams/config.js";
 
 /** Where the upstream API lives and how the gateway talks to it. */
 export interface UpstreamConfig {
@@ -148,6 +149,8 @@ export interface Config {
   readonly console: ConsoleConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
+  /** The APIs and MCP servers served (`upstreams:` in the config file); empty: the one of `generatedDir` and `upstream`. */
+  readonly upstreams: readonly UpstreamSpec[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
   readonly secretKey?: string;
 }

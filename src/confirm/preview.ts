@@ -49,8 +49,8 @@ export interface PreviewUpstream {
 
 /** What the previewer needs from the rest of the gateway. */
 export interface PreviewDeps {
-  /** All tools of the API (to find the read on the same path). */
-  tools(): readonly ToolDescriptor[];
+  /** All tools of the API `of` belongs to (to find the read on the same path). */
+  tools(of?: ToolDescriptor): readonly ToolDescriptor[];
   upstream: PreviewUpstream;
   /** Refuse (upstream_unavailable) an update or delete whose current state could not be read. */
   requireGuard?: boolean;
@@ -85,7 +85,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
 
       const ifMatchArg = tool.binding.arguments.find((a) => a.in === "header" && a.wireName.toLowerCase() === "if-match");
       const callerIfMatch = ifMatchArg && typeof args[ifMatchArg.name] === "string" ? (args[ifMatchArg.name] as string) : undefined;
-      const found = wantsCurrentState(tool) ? findCurrentRead(tool, deps.tools(), options.principal) : undefined;
+      const found = wantsCurrentState(tool) ? findCurrentRead(tool, deps.tools(tool), options.principal) : undefined;
       const read = found?.read;
       // An action on a sub-path (`POST /tasks/{id}/move`) shows the resource it acts on; its ETag
       // is only sent when the operation itself takes an If-Match.
