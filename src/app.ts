@@ -127,7 +127,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const authenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
-  const policy = createPolicy({ exclusions: config.exclusions });
+  const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
   const metaTools = createMetaTools(deps);

@@ -9,6 +9,8 @@ export interface Principal {
   readonly subject: string;
   /** "all", or the module names the token may use. */
   readonly modules: "all" | readonly string[];
+  /** The upstreams the token may use (a gateway of several, src/upstreams); absent: every one. */
+  readonly upstreams?: readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly expiresAt?: string;

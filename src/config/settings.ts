@@ -343,7 +343,7 @@ export const SETTINGS: readonly Setting[] = [
     section: "limits",
     env: "COUNTERSIGN_EXCLUDE_TOOLS",
     type: "exclusions",
-    doc: "list of `{ tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
+    doc: "list of `{ upstream?, tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
   },
   {
     key: "confirm.ttlMs",

@@ -117,10 +117,12 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       const tool = scopeOf(session).get(name);
       if (!tool) throw new GatewayError("not_found", `Unknown tool '${name}'; search_tools finds tools by purpose`);
       const { profile } = settingsOf(session);
+      const upstream = session.gateway.registry.upstreamOf?.(tool.name);
       const described = {
         name: tool.name,
         title: tool.title,
         module: tool.module,
+        ...(upstream ? { upstream: upstream.name } : {}),
         description: tool.description,
         ...(tool.details ? { details: tool.details } : {}),
         inputSchema: schemaForProfile(tool.inputSchema, profile),

@@ -5,7 +5,6 @@
  */
 import path from "node:path";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
-import { generate } from "../../codegen/generate.js";
 import { parseModuleFile } from "../../codegen/load.js";
 import type { Manifest } from "../../codegen/descriptor.js";
 import type { Config } from "../config.js";
@@ -25,6 +24,8 @@ export interface LoadedUpstreams {
 
 /** Generates a spec's tools in memory (nothing written), for `spec:` upstreams. */
 async function generateInMemory(spec: OpenApiUpstreamSpec): Promise<Registry> {
+  // Loaded on demand: the generator is most of a start-up's module loading, and only `spec:` needs it.
+  const { generate } = await import("../../codegen/generate.js");
   const outcome = await generate({ specPath: spec.spec!, command: `countersign serve (upstream ${spec.name})`, upstreamTypes: false });
   if (!outcome.ok) throw new GatewayError("bad_request", `upstreams.${spec.name}.spec: ${outcome.error}${outcome.pointer ? ` at ${outcome.pointer}` : ""}`);
   const manifest = JSON.parse(outcome.files.get("manifest.json") ?? "{}") as Manifest;
