@@ -86,7 +86,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
   // Several upstreams (`upstreams:` in the config file): one catalog, and a client that routes each call.
-  const upstreams = config.upstreams.length > 0 && !overrides.registry ? await loadUpstreams(config, { current: () => deps.registry }) : undefined;
+  const upstreams = config.upstreams.length > 0 && !overrides.registry ? await loadUpstreams(config, { current: () => deps.registry, log }) : undefined;
   const registry = overrides.registry ?? upstreams?.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
@@ -173,6 +173,13 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     return toToolResult(e);
   }
 
+  const toolsChanged: (() => void)[] = [];
+  // A backend's tools changed: the new catalog in one swap, then every session is told.
+  upstreams?.onCatalogChanged((next) => {
+    gateway.replaceRegistry(next);
+    for (const listener of toolsChanged) listener();
+  });
+
   const gateway: Gateway = {
     deps,
     get registry() {
@@ -182,6 +189,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
       (deps as { registry: Registry }).registry = registry;
     },
+    onToolsChanged: (listener) => void toolsChanged.push(listener),
     metaTools,
     async admit(request) {
       const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };

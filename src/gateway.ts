@@ -124,6 +124,8 @@ export interface Gateway {
   readonly registry: Registry;
   /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
   replaceRegistry(registry: Registry): void;
+  /** Calls `listener` after the tools changed without a restart (a backend MCP server's tools/list_changed, or its restart). */
+  onToolsChanged(listener: () => void): void;
   readonly metaTools: readonly MetaTool[];
   /**
    * The admission chain: authenticates the credential once for the request, takes one normal-bucket

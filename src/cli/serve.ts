@@ -53,6 +53,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
   const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
+  // A backend MCP server's tools changed (src/upstreams): every open session hears it.
+  gateway.onToolsChanged(() => void handle.notifyToolsChanged().catch((err: unknown) => log.warn({ err }, "telling sessions the tools changed failed")));
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
   warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, dataDir: config.dataDir, heap }, "listening");

@@ -128,7 +128,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         inputSchema: schemaForProfile(tool.inputSchema, profile),
         ...(tool.outputSchema && !tool.policy.write ? { outputSchema: schemaForProfile(tool.outputSchema, profile) } : {}),
         annotations: tool.annotations,
-        http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` },
+        ...(upstream?.kind === "mcp" ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } } : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` } }),
         write: tool.policy.write,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };

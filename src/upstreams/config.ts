@@ -43,8 +43,6 @@ export interface McpUpstreamSpec extends UpstreamBase {
   readonly cwd?: string;
   readonly url?: string;
   readonly headers: Readonly<Record<string, SecretRef>>;
-  /** Start the subprocess on the first call rather than with the gateway. */
-  readonly lazy: boolean;
   /** Tool name patterns (`*` wildcards) the operator declares read-only, whatever their annotations say. */
   readonly readOnly: readonly string[];
   /** Tool name patterns the operator declares writes (they win over `readOnly` and annotations). */
@@ -147,12 +145,11 @@ function openApiUpstream(key: string, name: string, v: Record<string, unknown>, 
 function mcpUpstream(key: string, name: string, v: Record<string, unknown>, dir: string): McpUpstreamSpec {
   knownKeys(key, v, MCP_KEYS);
   const m = v.mcp;
-  if (!isMap(m)) fail(`${key}.mcp`, "expected { command, args?, env?, cwd?, lazy? } or { url, headers? }");
-  knownKeys(`${key}.mcp`, m, ["command", "args", "env", "cwd", "lazy", "url", "headers"]);
+  if (!isMap(m)) fail(`${key}.mcp`, "expected { command, args?, env?, cwd? } or { url, headers? }");
+  knownKeys(`${key}.mcp`, m, ["command", "args", "env", "cwd", "url", "headers"]);
   if ((m.command === undefined) === (m.url === undefined)) fail(`${key}.mcp`, "needs exactly one of command (a subprocess over stdio) or url (Streamable HTTP)");
-  if (m.url !== undefined) for (const k of ["args", "env", "cwd", "lazy"]) if (m[k] !== undefined) fail(`${key}.mcp.${k}`, "only applies to a subprocess (command)");
+  if (m.url !== undefined) for (const k of ["args", "env", "cwd"]) if (m[k] !== undefined) fail(`${key}.mcp.${k}`, "only applies to a subprocess (command)");
   if (m.command !== undefined && m.headers !== undefined) fail(`${key}.mcp.headers`, "only applies to an HTTP server (url)");
-  if (m.lazy !== undefined && typeof m.lazy !== "boolean") fail(`${key}.mcp.lazy`, "expected true or false");
   const tools = v.tools ?? {};
   if (!isMap(tools)) fail(`${key}.tools`, "expected { readOnly?: [patterns], write?: [patterns] }");
   knownKeys(`${key}.tools`, tools, ["readOnly", "write"]);
@@ -166,7 +163,6 @@ function mcpUpstream(key: string, name: string, v: Record<string, unknown>, dir:
     ...(m.cwd !== undefined ? { cwd: resolve(dir, str(`${key}.mcp.cwd`, m.cwd)) } : {}),
     ...(m.url !== undefined ? { url: httpUrl(`${key}.mcp.url`, m.url) } : {}),
     headers: secrets(`${key}.mcp.headers`, m.headers),
-    lazy: m.lazy === true,
     readOnly: strings(`${key}.tools.readOnly`, tools.readOnly),
     write: strings(`${key}.tools.write`, tools.write),
   });

@@ -12,13 +12,21 @@ import { GatewayError } from "../errors.js";
 import { createRegistry, loadRegistry, type Registry } from "../registry.js";
 import { createUpstreamClient, type UpstreamCallOptions, type UpstreamClient } from "../upstream/upstream-client.js";
 import { createCatalog, type CatalogPart } from "./catalog.js";
-import { readSecret, type OpenApiUpstreamSpec, type UpstreamSpec } from "./config.js";
+import { readSecret, type McpUpstreamSpec, type OpenApiUpstreamSpec, type UpstreamSpec } from "./config.js";
+import type { McpBackend } from "./backend.js";
+import { backendClient, backendDescriptors } from "./mcp-tools.js";
+import { createMcpBackend } from "../upstream/mcp-backend.js";
+import type { Logger } from "../log.js";
 
 /** A gateway's upstreams, loaded. */
 export interface LoadedUpstreams {
   readonly registry: Registry;
   /** Routes each call to its tool's upstream (it reads the registry through `current`, so a reload is seen). */
   readonly client: UpstreamClient;
+  /** The MCP servers among them. */
+  readonly backends: readonly McpBackend[];
+  /** Called with a new catalog when a backend's tools change. */
+  onCatalogChanged(listener: (registry: Registry) => void): void;
   close(): Promise<void>;
 }
 
@@ -78,19 +86,77 @@ export function createRoutingClient(current: () => Registry, clients: ReadonlyMa
   };
 }
 
-/** Loads every upstream of the config (in parallel) into one catalog and its routing client. */
-export async function loadUpstreams(config: Config, options: { current: () => Registry; env?: Readonly<Record<string, string | undefined>> }): Promise<LoadedUpstreams> {
+/** Options of loadUpstreams. */
+export interface LoadOptions {
+  /** The gateway's registry now (the routing client reads it, so a reload is seen). */
+  readonly current: () => Registry;
+  readonly log: Logger;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Backend reconnection backoff (tests shorten it). */
+  readonly backoffMs?: number;
+}
+
+/**
+ * Loads every upstream of the config (in parallel) into one catalog and its routing client. A
+ * backend MCP server that can't be reached at start-up is left with no tools and reconnected with
+ * backoff; the other upstreams serve meanwhile, and its tools join the catalog when it comes up.
+ */
+export async function loadUpstreams(config: Config, options: LoadOptions): Promise<LoadedUpstreams> {
   const env = options.env ?? process.env;
+  const { log } = options;
   const clients = new Map<string, UpstreamClient>();
-  const parts = await Promise.all(
-    config.upstreams.map(async (spec: UpstreamSpec): Promise<CatalogPart> => {
-      if (spec.kind === "mcp") throw new GatewayError("bad_request", `config upstreams.${spec.name}.mcp: MCP server upstreams are not supported by this build yet`);
+  const backends: { spec: McpUpstreamSpec; backend: McpBackend }[] = [];
+  const ownName = (upstream: string) => (catalogName: string) => {
+    const u = options.current().upstreamOf?.(catalogName);
+    return u?.name === upstream ? u.tools.get(catalogName) : undefined;
+  };
+  const fixed = await Promise.all(
+    config.upstreams.map(async (spec: UpstreamSpec): Promise<CatalogPart | undefined> => {
+      if (spec.kind === "mcp") {
+        const backend = createMcpBackend(spec, { log, env, timeoutMs: config.upstream.timeoutMs, ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}) });
+        backends.push({ spec, backend });
+        clients.set(spec.name, backendClient(backend, ownName(spec.name)));
+        await backend.start().catch((err: unknown) => log.error({ err, upstream: spec.name }, `upstream ${spec.name} could not be started; its tools join when it comes up`));
+        return undefined;
+      }
       clients.set(spec.name, openApiClient(spec, config, env));
       return { name: spec.name, kind: "openapi", prefix: spec.prefix, registry: await openApiRegistry(spec) };
     }),
   );
-  const registry = createCatalog(parts);
-  return { registry, client: createRoutingClient(options.current, clients), close: async () => {} };
+  // In the config's order, each backend's part from the tools it lists now.
+  const build = () =>
+    createCatalog(
+      config.upstreams.map((spec, i) => {
+        const part = fixed[i];
+        if (part) return part;
+        const backend = backends.find((b) => b.spec === spec)!.backend;
+        return { name: spec.name, kind: "mcp" as const, prefix: spec.prefix, registry: createRegistry(backendDescriptors(spec as McpUpstreamSpec, backend.tools())) };
+      }),
+    );
+  const registry = build();
+  const changed: ((registry: Registry) => void)[] = [];
+  for (const { spec, backend } of backends) {
+    backend.onToolsChanged(() => {
+      let next: Registry;
+      try {
+        next = build();
+      } catch (err) {
+        log.error({ err, upstream: spec.name }, `upstream ${spec.name} listed tools the catalog refuses; keeping the current tools`);
+        return;
+      }
+      log.info({ upstream: spec.name, tools: backend.tools().length }, `upstream ${spec.name}: its tools changed`);
+      for (const l of changed) l(next);
+    });
+  }
+  return {
+    registry,
+    client: createRoutingClient(options.current, clients),
+    backends: backends.map((b) => b.backend),
+    onCatalogChanged: (listener) => void changed.push(listener),
+    close: async () => {
+      await Promise.all(backends.map((b) => b.backend.close()));
+    },
+  };
 }
 
 /** The tools of the upstream `of` belongs to (all tools in a lone API). */

@@ -20,7 +20,7 @@ describe("upstreams: in the config file", () => {
     ]);
     expect(c.upstreams[0]).toMatchObject({ generated: "/etc/cs/generated/workspace", url: "http://127.0.0.1:4010/v1", credential: { env: "WORKSPACE_API_TOKEN" } });
     expect(c.upstreams[1]).toMatchObject({ spec: "/specs/github.json", timeoutMs: 5000 });
-    expect(c.upstreams[2]).toMatchObject({ command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], lazy: false, readOnly: ["get_*"], write: ["add"] });
+    expect(c.upstreams[2]).toMatchObject({ command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"], readOnly: ["get_*"], write: ["add"] });
     expect(c.upstreams[3]).toMatchObject({ url: "http://127.0.0.1:9000/mcp", headers: { Authorization: { env: "SEARCH_MCP_AUTH" } } });
     expect(Object.isFrozen(c.upstreams[0])).toBe(true);
   });
