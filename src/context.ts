@@ -42,6 +42,8 @@ export interface AuditRecord {
   transport: Transport;
   tool: string;
   module?: string;
+  /** The upstream the tool belongs to, in a gateway of several (src/upstreams). */
+  upstream?: string;
   args?: unknown;
   /** ok | pending | executed | already_executed | cancelled | expired | denied | unauthorized | rate_limited | invalid | upstream_error | error */
   outcome?: string;

@@ -7,6 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -179,6 +180,18 @@ describe("MCP servers behind the gateway", () => {
     await until(async () => heard > 0, "tools/list_changed from the gateway");
     expect((await client.listTools()).tools.map((t) => t.name)).toContain("search_fresh");
     expect(text(await call(client, "search_fresh"))).toBe("fresh");
+  });
+
+  it("audit records and metrics name the upstream", async () => {
+    const client = await connect(allToken);
+    await call(client, "everything_echo", { message: "audited" });
+    const metrics = await (await fetch(new URL("/metrics", url))).text();
+    expect(metrics).toMatch(/countersign_tool_calls_total\{tool="everything_echo",module="everything_tools",outcome="ok",upstream="everything"\} \d+/);
+    expect(metrics).toMatch(/countersign_upstream_duration_seconds_count\{status="2xx",upstream="search"\} \d+/);
+    await until(async () => {
+      const records = (await readFile(join(work, "data", "audit", "audit.jsonl"), "utf8").catch(() => "")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { tool: string; upstream?: string });
+      return records.some((r) => r.tool === "everything_echo" && r.upstream === "everything") && records.some((r) => r.tool === "search_index_document" && r.upstream === "search");
+    }, "audit records naming the upstream");
   });
 
   it("kill -9 of the subprocess: its callers get an error naming it, the others keep serving, and it is restarted", async () => {
