@@ -190,6 +190,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       (deps as { registry: Registry }).registry = registry;
     },
     onToolsChanged: (listener) => void toolsChanged.push(listener),
+    ...(upstreams ? { upstreams } : {}),
     metaTools,
     async admit(request) {
       const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };

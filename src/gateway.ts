@@ -18,6 +18,7 @@ import type { PendingActionStore } from "./stores/pending-actions/contract.js";
 import type { RateLimits } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";
+import type { LoadedUpstreams } from "./upstreams/load.js";
 
 /** Everything the stages, meta-tools and transports are built from. */
 export interface Deps {
@@ -124,6 +125,8 @@ export interface Gateway {
   readonly registry: Registry;
   /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
   replaceRegistry(registry: Registry): void;
+  /** The upstreams of a gateway of several (`upstreams:` in the config file); `serve --watch` reloads them. */
+  readonly upstreams?: LoadedUpstreams;
   /** Calls `listener` after the tools changed without a restart (a backend MCP server's tools/list_changed, or its restart). */
   onToolsChanged(listener: () => void): void;
   readonly metaTools: readonly MetaTool[];

@@ -42,6 +42,8 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   let timer: NodeJS.Timeout | undefined;
   let connecting: Promise<void> | undefined;
   const listeners: (() => void)[] = [];
+  let inflight = 0;
+  let idle: (() => void) | undefined;
 
   const secrets = (map: McpUpstreamSpec["env"], key: string) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, readSecret(v, `upstreams.${spec.name}.mcp.${key}.${k}`, env)]));
 
@@ -125,6 +127,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       const c = client;
       if (!c || closed) throw unavailable();
       let result: CallToolResult;
+      inflight++;
       try {
         result = (await c.callTool({ name, arguments: args }, undefined, {
           signal: callOptions.signal,
@@ -137,6 +140,8 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
         const code = (err as { code?: number }).code;
         if (code === -32001) throw new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
         throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${(err as Error).message}`, { details: { upstream: spec.name, delivery: "answered" } });
+      } finally {
+        if (--inflight === 0) idle?.();
       }
       return {
         content: (result.content ?? []) as ContentBlock[],
@@ -149,6 +154,13 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     async close() {
       closed = true;
       clearTimeout(timer);
+      // Calls in flight finish (bounded by the call timeout); new ones are refused from now.
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          idle = resolve;
+          setTimeout(resolve, options.timeoutMs).unref();
+        });
+      }
       const c = client;
       client = undefined;
       await c?.close().catch(() => undefined);

@@ -23,10 +23,16 @@ export interface LoadedUpstreams {
   readonly registry: Registry;
   /** Routes each call to its tool's upstream (it reads the registry through `current`, so a reload is seen). */
   readonly client: UpstreamClient;
-  /** The MCP servers among them. */
-  readonly backends: readonly McpBackend[];
+  /** The MCP servers among them now. */
+  backends(): readonly McpBackend[];
   /** Called with a new catalog when a backend's tools change. */
   onCatalogChanged(listener: (registry: Registry) => void): void;
+  /**
+   * Loads another configuration's upstreams (`serve --watch`): unchanged backends keep running,
+   * new ones start, removed ones close once their calls in flight finish. Answers the new catalog
+   * for the caller to swap in; throws, changing nothing, when the new configuration doesn't load.
+   */
+  reload(config: Config): Promise<Registry>;
   close(): Promise<void>;
 }
 
@@ -72,10 +78,10 @@ function openApiClient(spec: OpenApiUpstreamSpec, config: Config, env: Readonly<
  * the lone API it was minted for: with several upstreams it would be sent to every one of them,
  * so it is dropped and each upstream uses its configured credential.
  */
-export function createRoutingClient(current: () => Registry, clients: ReadonlyMap<string, UpstreamClient>): UpstreamClient {
+export function createRoutingClient(current: () => Registry, clients: () => ReadonlyMap<string, UpstreamClient>): UpstreamClient {
   function route(tool: ToolDescriptor): UpstreamClient {
     const upstream = current().upstreamOf?.(tool.name);
-    const client = upstream && clients.get(upstream.name);
+    const client = upstream && clients().get(upstream.name);
     if (!client) throw new GatewayError("internal", `no upstream serves the tool '${tool.name}'`, { expose: false });
     return client;
   }
@@ -96,6 +102,15 @@ export interface LoadOptions {
   readonly backoffMs?: number;
 }
 
+/** What one configuration of upstreams loaded into: its parts, backends and clients. */
+interface Loaded {
+  readonly specs: readonly UpstreamSpec[];
+  /** By upstream name: an OpenAPI upstream's tools (backends list theirs live). */
+  readonly parts: ReadonlyMap<string, CatalogPart>;
+  readonly backends: ReadonlyMap<string, { readonly spec: McpUpstreamSpec; readonly backend: McpBackend }>;
+  readonly clients: ReadonlyMap<string, UpstreamClient>;
+}
+
 /**
  * Loads every upstream of the config (in parallel) into one catalog and its routing client. A
  * backend MCP server that can't be reached at start-up is left with no tools and reconnected with
@@ -104,42 +119,34 @@ export interface LoadOptions {
 export async function loadUpstreams(config: Config, options: LoadOptions): Promise<LoadedUpstreams> {
   const env = options.env ?? process.env;
   const { log } = options;
-  const clients = new Map<string, UpstreamClient>();
-  const backends: { spec: McpUpstreamSpec; backend: McpBackend }[] = [];
+  const changed: ((registry: Registry) => void)[] = [];
+  // The configuration loaded now; unset while the first one loads (a backend's first listing then has no one to tell).
+  let state: Loaded | undefined;
   const ownName = (upstream: string) => (catalogName: string) => {
     const u = options.current().upstreamOf?.(catalogName);
     return u?.name === upstream ? u.tools.get(catalogName) : undefined;
   };
-  const fixed = await Promise.all(
-    config.upstreams.map(async (spec: UpstreamSpec): Promise<CatalogPart | undefined> => {
-      if (spec.kind === "mcp") {
-        const backend = createMcpBackend(spec, { log, env, timeoutMs: config.upstream.timeoutMs, ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}) });
-        backends.push({ spec, backend });
-        clients.set(spec.name, backendClient(backend, ownName(spec.name)));
-        await backend.start().catch((err: unknown) => log.error({ err, upstream: spec.name }, `upstream ${spec.name} could not be started; its tools join when it comes up`));
-        return undefined;
-      }
-      clients.set(spec.name, openApiClient(spec, config, env));
-      return { name: spec.name, kind: "openapi", prefix: spec.prefix, registry: await openApiRegistry(spec) };
-    }),
-  );
+
   // In the config's order, each backend's part from the tools it lists now.
-  const build = () =>
+  const build = (from: Loaded) =>
     createCatalog(
-      config.upstreams.map((spec, i) => {
-        const part = fixed[i];
+      from.specs.map((spec) => {
+        const part = from.parts.get(spec.name);
         if (part) return part;
-        const backend = backends.find((b) => b.spec === spec)!.backend;
+        const backend = from.backends.get(spec.name)!.backend;
         return { name: spec.name, kind: "mcp" as const, prefix: spec.prefix, registry: createRegistry(backendDescriptors(spec as McpUpstreamSpec, backend.tools())) };
       }),
     );
-  const registry = build();
-  const changed: ((registry: Registry) => void)[] = [];
-  for (const { spec, backend } of backends) {
+
+  function newBackend(spec: McpUpstreamSpec, cfg: Config): McpBackend {
+    const backend = createMcpBackend(spec, { log, env, timeoutMs: cfg.upstream.timeoutMs, ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}) });
     backend.onToolsChanged(() => {
+      // A backend no longer in the configuration has no say.
+      const now = state;
+      if (now?.backends.get(spec.name)?.backend !== backend) return;
       let next: Registry;
       try {
-        next = build();
+        next = build(now);
       } catch (err) {
         log.error({ err, upstream: spec.name }, `upstream ${spec.name} listed tools the catalog refuses; keeping the current tools`);
         return;
@@ -147,14 +154,73 @@ export async function loadUpstreams(config: Config, options: LoadOptions): Promi
       log.info({ upstream: spec.name, tools: backend.tools().length }, `upstream ${spec.name}: its tools changed`);
       for (const l of changed) l(next);
     });
+    return backend;
   }
+
+  /** Loads `cfg`, reusing the running backends of `previous` whose settings did not change. */
+  async function load(cfg: Config, previous?: Loaded): Promise<Loaded> {
+    const parts = new Map<string, CatalogPart>();
+    const backends = new Map<string, { spec: McpUpstreamSpec; backend: McpBackend }>();
+    const clients = new Map<string, UpstreamClient>();
+    const started: McpBackend[] = [];
+    try {
+      await Promise.all(
+        cfg.upstreams.map(async (spec) => {
+          if (spec.kind === "mcp") {
+            const kept = previous?.backends.get(spec.name);
+            const same = kept && JSON.stringify(kept.spec) === JSON.stringify(spec);
+            const backend = same ? kept.backend : newBackend(spec, cfg);
+            if (!same) started.push(backend);
+            backends.set(spec.name, { spec, backend });
+            clients.set(spec.name, backendClient(backend, ownName(spec.name)));
+            if (!same) await backend.start().catch((err: unknown) => log.error({ err, upstream: spec.name }, `upstream ${spec.name} could not be started; its tools join when it comes up`));
+            return;
+          }
+          clients.set(spec.name, openApiClient(spec, cfg, env));
+          parts.set(spec.name, { name: spec.name, kind: "openapi", prefix: spec.prefix, registry: await openApiRegistry(spec) });
+        }),
+      );
+    } catch (err) {
+      await Promise.all(started.map((b) => b.close()));
+      throw err;
+    }
+    return { specs: cfg.upstreams, parts, backends, clients };
+  }
+
+  const first = await load(config);
+  let registry: Registry;
+  try {
+    registry = build(first);
+  } catch (err) {
+    await Promise.all([...first.backends.values()].map((b) => b.backend.close()));
+    throw err;
+  }
+  let current: Loaded = (state = first);
+  const closeGone = (before: Loaded, after: Loaded) =>
+    Promise.all([...before.backends.values()].filter((b) => after.backends.get(b.spec.name)?.backend !== b.backend).map((b) => b.backend.close()));
+
   return {
     registry,
-    client: createRoutingClient(options.current, clients),
-    backends: backends.map((b) => b.backend),
+    client: createRoutingClient(options.current, () => current.clients),
+    backends: () => [...current.backends.values()].map((b) => b.backend),
     onCatalogChanged: (listener) => void changed.push(listener),
+    async reload(next) {
+      const loaded = await load(next, current);
+      let catalog: Registry;
+      try {
+        catalog = build(loaded);
+      } catch (err) {
+        await closeGone(loaded, current);
+        throw err;
+      }
+      const before = current;
+      current = state = loaded;
+      // Removed or changed backends stop taking calls now and close once their calls in flight finish.
+      void closeGone(before, loaded);
+      return catalog;
+    },
     close: async () => {
-      await Promise.all(backends.map((b) => b.backend.close()));
+      await Promise.all([...current.backends.values()].map((b) => b.backend.close()));
     },
   };
 }
