@@ -182,6 +182,14 @@ describe("MCP servers behind the gateway", () => {
     expect(text(await call(client, "search_fresh"))).toBe("fresh");
   });
 
+  it("relays a backend's progress notifications to the client that asked", async () => {
+    const client = await connect(allToken);
+    const seen: number[] = [];
+    const r = (await client.callTool({ name: "everything_trigger_long_running_operation", arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: (p) => void seen.push(p.progress) })) as Result;
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+  });
+
   it("audit records and metrics name the upstream", async () => {
     const client = await connect(allToken);
     await call(client, "everything_echo", { message: "audited" });
