@@ -22,7 +22,7 @@ import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
-import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
+import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, upstreamsOf } from "./views.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "countersign_console";
@@ -173,6 +173,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
         return { name: m.name, description: m.description, tools: usable.length, writes: usable.filter((t) => t.policy.write).length };
       }),
       tiers: Object.keys(config.rateLimits.tiers),
+      upstreams: config.upstreams.map((u) => u.name),
       upstreamCredentials: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }).ok,
     };
   });
@@ -198,6 +199,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       const unknown = modules.filter((m) => !known.has(m));
       if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
     } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+    const upstreams = upstreamsOf(body.upstreams, config.upstreams.map((u) => u.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
     const tier = body.tier === undefined ? "default" : body.tier;
     if (typeof tier !== "string" || !(tier in config.rateLimits.tiers)) {
@@ -221,13 +223,14 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     const { token, record } = await issueToken(gateway.deps.tokens, {
       name,
       modules,
+      ...(upstreams ? { upstreams } : {}),
       readOnly: body.readOnly === true,
       tier,
       now: new Date(now()),
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });
-    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
+    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, upstreams: upstreams ?? "all", readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
     const mcpUrl = `${ctx.protocol === "https" || secure(ctx) ? "https" : "http"}://${ctx.get("host")}/mcp`;
     ctx.status = 201;
     return {
