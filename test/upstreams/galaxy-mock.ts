@@ -34,8 +34,8 @@ export async function startGalaxyMock(token: string): Promise<GalaxyMock> {
     };
     const u = new URL(req.url ?? "/", "http://mock");
     seen.push(`${req.method} ${u.pathname}`);
-    // Listing planets is public in the spec (`security: []`); everything else needs the bearer.
-    const open = req.method === "GET" && u.pathname === "/planets";
+    // Reading planets is public in the spec (`security: []`); changing them needs the bearer.
+    const open = req.method === "GET" && u.pathname.startsWith("/planets");
     if (!open && req.headers.authorization !== `Bearer ${token}`) return reply(401, { title: "Unauthorized" });
     void (async () => {
       const one = /^\/planets\/(\d+)$/.exec(u.pathname);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type RunningUpstream } from "../../examples/upstream/server.js";
@@ -130,7 +131,7 @@ describe("serve --config with two OpenAPI upstreams", () => {
     const again = await call(client, "confirm_action", { action_id, confirm_token });
     expect(JSON.stringify(again)).toMatch(/already/i);
     const gone = await call(client, "galaxy_get_planet", { planetId: Number(id) });
-    expect(gone.isError).toBe(true);
+    expect(gone.structuredContent?.error).toMatchObject({ upstream_status: 404 });
     expect(galaxy.seen.filter((s) => s === `DELETE /planets/${id}`)).toHaveLength(1);
   });
 
@@ -183,5 +184,20 @@ describe("serve --config with two OpenAPI upstreams", () => {
     const clashed = spawnSync("node", [CLI, "serve", "--config", clash, "--port", "0"], { env, encoding: "utf8", timeout: 30_000 });
     expect(clashed.status).toBe(1);
     expect(clashed.stderr).toMatch(/comes from both upstream 'one' .* and upstream 'two'/);
+  });
+});
+
+describe("stdio --config with two OpenAPI upstreams", () => {
+  it("serves a scoped token's upstream only, over stdio", async () => {
+    const client = new Client({ name: "desktop-like", version: "1" });
+    await client.connect(new StdioClientTransport({ command: "node", args: [CLI, "stdio", "--config", configFile, "--mode", "all"], env: { ...env, MCP_TOKEN: galaxyToken }, stderr: "pipe" }));
+    clients.push(client);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain("galaxy_get_planet");
+    expect(names.some((n) => n.startsWith("workspace_"))).toBe(false);
+    const planet = await call(client, "galaxy_get_planet", { planetId: 2 });
+    expect(planet.isError, JSON.stringify(planet)).toBeFalsy();
+    expect(JSON.stringify(planet.structuredContent)).toMatch(/Jupiter/);
+    expect((await call(client, "workspace_list_tasks", {})).isError).toBe(true);
   });
 });
