@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { McpError, ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { ContentBlock, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -21,6 +21,8 @@ export interface McpBackendOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Per call (the gateway's upstream.timeoutMs). */
   readonly timeoutMs: number;
+  /** How often an idle HTTP backend is pinged (default 15 s; 0: never). */
+  readonly healthIntervalMs?: number;
   /** First reconnection delay, doubled after each failure up to `maxBackoffMs` (defaults 200 ms, 30 s). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -108,6 +110,23 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     return connecting;
   }
 
+  /** Drops a client that failed, and reconnects with backoff. */
+  function forget(c: Client, reason: string): void {
+    if (client !== c) return;
+    down(reason);
+    void c.close().catch(() => undefined);
+  }
+
+  // An HTTP backend has no process to watch: a ping while it is idle finds it gone before a caller does.
+  const health = spec.url && options.healthIntervalMs !== 0
+    ? setInterval(() => {
+        const c = client;
+        if (!c || inflight > 0) return;
+        c.ping({ timeout: Math.min(options.timeoutMs, 5_000) }).catch((err: unknown) => forget(c, `health check: ${networkReason(err)}`));
+      }, options.healthIntervalMs ?? 15_000)
+    : undefined;
+  health?.unref();
+
   function unavailable(during = false): GatewayError {
     const wait = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
     return new GatewayError(
@@ -137,7 +156,14 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       } catch (err) {
         if (callOptions.signal?.aborted) throw new GatewayError("upstream_unavailable", `The call to MCP upstream '${spec.name}' was cancelled`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown" } });
         if (client !== c) throw unavailable(true);
-        const code = (err as { code?: number }).code;
+        if (!(err instanceof McpError)) {
+          // Not an answer but a failed exchange (an HTTP server gone, a refused connection): the
+          // backend is down until a reconnection lists its tools again.
+          const reason = networkReason(err);
+          forget(c, reason);
+          throw unavailable(!/ECONNREFUSED/.test(reason));
+        }
+        const code = err.code;
         if (code === -32001) throw new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
         throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${(err as Error).message}`, { details: { upstream: spec.name, delivery: "answered" } });
       } finally {
@@ -154,6 +180,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     async close() {
       closed = true;
       clearTimeout(timer);
+      clearInterval(health);
       // Calls in flight finish (bounded by the call timeout); new ones are refused from now.
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
@@ -166,4 +193,10 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       await c?.close().catch(() => undefined);
     },
   };
+}
+
+/** The network error under a failed fetch (`ECONNREFUSED`, `fetch failed`, …). */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
 }

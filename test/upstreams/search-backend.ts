@@ -17,7 +17,8 @@ export interface SearchBackend {
   close(): Promise<void>;
 }
 
-export async function startSearchBackend(token: string): Promise<SearchBackend> {
+/** Starts it on `port` (0: any free one; a given one to come back where it was). */
+export async function startSearchBackend(token: string, port = 0): Promise<SearchBackend> {
   const ran: Record<string, number> = {};
   const count = (name: string) => (ran[name] = (ran[name] ?? 0) + 1);
   const servers: McpServer[] = [];
@@ -84,7 +85,7 @@ export async function startSearchBackend(token: string): Promise<SearchBackend> 
     }
     await transport.handleRequest(req, res, parsed);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
     ran,
