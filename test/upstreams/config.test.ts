@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config.js";
 import { readSecret } from "../../src/upstreams/config.js";
@@ -59,3 +63,19 @@ describe("upstreams: in the config file", () => {
     expect(() => readSecret({ env: "T" }, "upstreams.w.credential", {})).toThrow("upstreams.w.credential: the variable T is not set");
   });
 });
+
+describe("countersign config with upstreams:", () => {
+  it("shows each upstream, a secret written into the file masked and a variable's name kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cs-upstreams-config-"));
+    const file = join(dir, "gw.yaml");
+    writeFileSync(file, "upstreams:\n  api:\n    generated: g\n    credential: hunter2\n  search:\n    mcp: { url: http://x/mcp, headers: { Authorization: { env: SEARCH_AUTH }, X-Key: hunter3 } }\n");
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(COUNTERSIGN_|MCP_TOKEN$|PORT$|HOST$|LOG_LEVEL$|REDIS_URL$)/.test(k)));
+    const r = spawnSync(process.execPath, ["bin/countersign.js", "config", "--json", "--config", file], { env, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, { value: any }>;
+    expect(out.upstreams!.value[0]).toMatchObject({ name: "api", generated: join(dir, "g"), credential: { value: "***" } });
+    expect(out.upstreams!.value[1].headers).toEqual({ Authorization: { env: "SEARCH_AUTH" }, "X-Key": { value: "***" } });
+    expect(r.stdout).not.toMatch(/hunter/);
+  });
+});
+
