@@ -8,6 +8,8 @@ import { ActivityPage } from "./pages/activity.js";
 import { AnalyticsPage } from "./pages/analytics.js";
 import { ToolsPage } from "./pages/tools.js";
 import { PendingPage } from "./pages/pending.js";
+import { ConsentPage } from "./pages/consent.js";
+import { ConnectionsPage } from "./pages/connections.js";
 import "./styles.css";
 
 const PAGES = [
@@ -16,6 +18,7 @@ const PAGES = [
   { id: "analytics", label: "Analytics" },
   { id: "tools", label: "Tools" },
   { id: "pending", label: "Pending actions" },
+  { id: "connections", label: "Connections" },
 ] as const;
 
 function SignIn(props: { problem?: string }) {
@@ -119,7 +122,9 @@ function App() {
         {page === "analytics" && <AnalyticsPage />}
         {page === "tools" && <ToolsPage />}
         {page === "pending" && <PendingPage />}
-        {!PAGES.some((p) => p.id === page) && (
+        {page === "connections" && <ConnectionsPage />}
+        {page === "consent" && <ConsentPage id={params.request ?? ""} />}
+        {!PAGES.some((p) => p.id === page) && page !== "consent" && (
           <p>
             No page called “{page}”. <a href="#/tokens">Go to Tokens</a>.
           </p>

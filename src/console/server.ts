@@ -20,6 +20,7 @@ import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from 
 import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type AuditIndex } from "./audit-feed.js";
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
+import { oauthConsentRoutes } from "./oauth-consent.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
 import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
@@ -305,6 +306,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     actions.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     return { actions };
   });
+
+  for (const r of oauthConsentRoutes(gateway, now)) route(r.method, r.path, r.handler);
 
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
   async function events(ctx: Koa.Context, caller: Who): Promise<void> {
