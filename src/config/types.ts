@@ -137,6 +137,10 @@ export interface OAuthConfig {
   readonly registration: boolean;
   readonly accessTokenTtlMs: number;
   readonly refreshTokenTtlMs: number;
+  /** Requests per minute one address may send to the OAuth endpoints. */
+  readonly ipRequestsPerMinute: number;
+  /** Requests per minute one client may send to /authorize and /token. */
+  readonly clientRequestsPerMinute: number;
   /** Development: `http://` client ids on loopback addresses are fetched. */
   readonly loopbackClientIds: boolean;
 }

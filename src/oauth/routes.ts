@@ -12,10 +12,6 @@ import { registerClient } from "./clients.js";
 import { OAuthError } from "./errors.js";
 import { authorizationServerMetadata, issuerOf, PATHS, protectedResourceMetadata, resourceMetadataUrl, resourceOf } from "./metadata.js";
 
-/** Requests per minute one address may send to the OAuth endpoints. */
-export const PER_IP_PER_MINUTE = 60;
-/** Requests per minute one client may send to /authorize and /token. */
-export const PER_CLIENT_PER_MINUTE = 30;
 const MAX_BODY = 16 * 1024;
 
 /** The console page a held request is decided on. */
@@ -62,8 +58,8 @@ export function addOAuthRoutes(router: Router, gateway: Gateway): void {
   const { config } = gateway.deps;
   const trustProxy = config.console.trustProxy;
   const guard = hostGuard(config.http);
-  const perIp = new RateLimiterMemory({ points: PER_IP_PER_MINUTE, duration: 60 });
-  const perClient = new RateLimiterMemory({ points: PER_CLIENT_PER_MINUTE, duration: 60 });
+  const perIp = new RateLimiterMemory({ points: config.oauth.ipRequestsPerMinute, duration: 60 });
+  const perClient = new RateLimiterMemory({ points: config.oauth.clientRequestsPerMinute, duration: 60 });
 
   async function limit(limiter: RateLimiterMemory, key: string, what: string): Promise<void> {
     try {

@@ -42,6 +42,8 @@ export interface OAuthHarness {
   connect(decision?: Record<string, unknown>): Promise<{ clientId: string; tokens: Record<string, string>; code: string; pkce: Pkce }>;
   /** An MCP client calling with `token` as its bearer. */
   agent(token: string): Promise<Client>;
+  /** One tools/call of get_item through an MCP client: whether it ran. */
+  callsOk(token: string): Promise<boolean>;
   /** A raw tools/call with `token` (for 401s). */
   rawCall(token: string, name?: string): Promise<Response>;
   close(): Promise<void>;
@@ -50,7 +52,8 @@ export interface OAuthHarness {
 /** Starts the harness; `env` adds configuration. */
 export async function startOAuthHarness(env: Record<string, string> = {}, overrides: Partial<Deps> = {}): Promise<OAuthHarness> {
   let skew = 0;
-  const h = await startAppHarness({ env, overrides: { now: () => Date.now() + skew, ...overrides } });
+  // Every test talks from 127.0.0.1: the per-address limit is tested on its own.
+  const h = await startAppHarness({ env: { COUNTERSIGN_OAUTH_IP_REQUESTS_PER_MINUTE: "100000", ...env }, overrides: { now: () => Date.now() + skew, ...overrides } });
   const http = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${http.port}`;
   const admins = createAdminFileStore({ dir: h.gateway.deps.config.dataDir });
@@ -100,6 +103,14 @@ export async function startOAuthHarness(env: Record<string, string> = {}, overri
       const client = new Client({ name: "oauth-test-agent", version: "1" });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
       return client;
+    },
+    async callsOk(token) {
+      const client = await self.agent(token);
+      try {
+        return !(await client.callTool({ name: "get_item", arguments: { item_id: "7" } })).isError;
+      } finally {
+        await client.close();
+      }
     },
     rawCall(token, name = "get_item") {
       return fetch(`${base}/mcp`, {
