@@ -147,7 +147,8 @@ describe("consent and /token", () => {
       const { location, p } = await requestFor(clientId);
       const decided = await o.decide(requestId(location), { approve: true });
       const code = new URL(decided.body.redirect as string).searchParams.get("code")!;
-      const r = await o.token({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: p.verifier, ...change });
+      const form: Record<string, string> = { grant_type: "authorization_code", code, redirect_uri: REDIRECT, client_id: clientId, code_verifier: p.verifier };
+      const r = await o.token(Object.assign(form, change));
       expect(r.status).toBe(400);
       expect(r.body.error).toBe("invalid_grant");
       expect(r.body.error_description).toMatch(description);
