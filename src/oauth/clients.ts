@@ -7,7 +7,8 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { OAuthClient, OAuthStore } from "./contract.js";
 import { OAuthError } from "./errors.js";
-import { guardedLookup } from "./address-guard.js";
+import { isIP } from "node:net";
+import { guardedLookup, isLoopback, isPrivateAddress } from "./address-guard.js";
 import { redirectUriProblem } from "./redirect.js";
 import { mintId } from "./secrets.js";
 
@@ -75,28 +76,41 @@ function clientIdUrlProblem(clientId: string, allowLoopback: boolean): string | 
 
 /** Fetches a URL with the guards: public addresses only, bounded size and time, no redirects. */
 function fetchDocument(url: URL, allowLoopback: boolean): Promise<string> {
+  // An address written in the URL is never looked up, so it is checked here.
+  const literal = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(literal) && isPrivateAddress(literal) && !(allowLoopback && isLoopback(literal))) {
+    return Promise.reject(new Error(`${literal} is a private or reserved address: client metadata is only fetched from public addresses`));
+  }
   return new Promise((resolve, reject) => {
+    let settled = false;
+    // The first outcome wins; the request is torn down with it.
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      req.destroy();
+      reject(err);
+    };
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const req = send(url, { method: "GET", lookup: guardedLookup(allowLoopback), timeout: FETCH_TIMEOUT_MS, headers: { accept: "application/json" } }, (res) => {
       if (res.statusCode !== 200) {
-        res.resume();
-        return reject(new Error(`the metadata document answered HTTP ${res.statusCode ?? "?"}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? " (redirects are not followed)" : ""}`));
+        return fail(new Error(`the metadata document answered HTTP ${res.statusCode ?? "?"}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? " (redirects are not followed)" : ""}`));
       }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (c: Buffer) => {
         size += c.length;
-        if (size > MAX_DOCUMENT_BYTES) {
-          req.destroy(new Error(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`));
-          return;
-        }
+        if (size > MAX_DOCUMENT_BYTES) return fail(new Error(`the metadata document is larger than ${MAX_DOCUMENT_BYTES} bytes`));
         chunks.push(c);
       });
-      res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-      res.on("error", reject);
+      res.on("end", () => {
+        if (settled) return;
+        settled = true;
+        resolve(Buffer.concat(chunks).toString("utf8"));
+      });
+      res.on("error", fail);
     });
-    req.on("timeout", () => req.destroy(new Error(`the metadata document did not arrive within ${FETCH_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
+    req.on("timeout", () => fail(new Error(`the metadata document did not arrive within ${FETCH_TIMEOUT_MS} ms`)));
+    req.on("error", fail);
     req.end();
   });
 }
