@@ -19,8 +19,14 @@ export class ApiError extends Error {
   }
 }
 
+export interface MemberLimits {
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly maxExpiryDays: number;
+}
+
 export interface Session {
-  readonly admin: { readonly name: string };
+  readonly admin: { readonly name: string; readonly role: "admin" | "member"; readonly limits?: MemberLimits };
   readonly csrf: string | null;
   readonly idleMinutes: number;
 }
@@ -154,6 +160,8 @@ export interface ConsentRequest {
   readonly client: { readonly id: string; readonly name: string; readonly via: "registration" | "metadata_document"; readonly redirectHost: string };
   readonly modules: readonly { name: string; description: string }[];
   readonly defaults: { readonly modules: "all"; readonly readOnly: boolean; readonly expires: string };
+  /** A member's limits: what the page may offer. */
+  readonly limits?: MemberLimits;
 }
 
 export interface ConsentDecision {

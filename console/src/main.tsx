@@ -84,7 +84,11 @@ function App() {
   // the first rows); it is replaced by the sign-in page if there is no session.
   if (checked && !session) return <SignIn problem={problem} />;
 
-  const [page, params] = route(hash);
+  const [routed, params] = route(hash);
+  // Members allow OAuth clients and manage their own connections; nothing else is theirs.
+  const member = session?.admin.role === "member";
+  const pages = member ? PAGES.filter((p) => p.id === "connections") : PAGES;
+  const page = member && routed !== "consent" && routed !== "connections" ? "connections" : routed;
   async function signOut() {
     signedIn = false;
     await api.signOut().catch(() => undefined);
@@ -101,7 +105,7 @@ function App() {
       <header class="top">
         <span class="brand">Countersign console</span>
         <nav aria-label="Pages">
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a key={p.id} href={`#/${p.id}`} aria-current={page === p.id ? "page" : undefined}>
               {p.label}
             </a>

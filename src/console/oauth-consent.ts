@@ -8,6 +8,7 @@ import type { Gateway } from "../gateway.js";
 import { issuerOf } from "../oauth/metadata.js";
 import type { Grant, GrantScope } from "../oauth/contract.js";
 import { parseExpiry } from "../tokens/duration.js";
+import type { MemberLimits } from "./admins.js";
 import { ApiError, readJson, type Who } from "./views.js";
 
 /** How long a grant lasts when the person keeps the default. */
@@ -29,6 +30,23 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
     if (!a) throw new ApiError(404, "not_found", "OAuth is turned off on this gateway (oauth.enabled)");
     return a;
   }
+
+  /** Refuses a scope beyond a member's limits, saying which limit. */
+  function withinLimits(scope: GrantScope, limits: MemberLimits | undefined): GrantScope {
+    if (!limits) return scope;
+    if (limits.modules !== "all") {
+      const allowed = new Set(limits.modules);
+      const beyond = scope.modules === "all" ? ["all"] : scope.modules.filter((m) => !allowed.has(m));
+      if (beyond.length > 0) throw new ApiError(403, "forbidden", `You may allow only the modules ${limits.modules.join(", ")} (not ${beyond.join(", ")}); ask an admin for more`);
+    }
+    if (limits.readOnly && !scope.readOnly) throw new ApiError(403, "forbidden", "You may allow read-only access only; tick Read-only, or ask an admin");
+    const longest = now() + limits.maxExpiryDays * 86_400_000;
+    if (Date.parse(scope.expiresAt) > longest) throw new ApiError(403, "forbidden", `You may allow access for at most ${limits.maxExpiryDays} days`);
+    return scope;
+  }
+
+  /** Whether the caller may see and revoke a grant: admins all, members their own. */
+  const mine = (g: Grant, caller: Who) => caller.admin.role !== "member" || g.userId === caller.admin.id;
 
   function scopeOf(body: Record<string, unknown>): GrantScope {
     let modules: "all" | string[];
@@ -52,16 +70,23 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
     {
       method: "GET",
       path: "/oauth/requests/:id",
-      handler: async (_ctx, _caller, params) => {
+      handler: async (_ctx, caller, params) => {
         const a = authority();
         const request = await a.store.getRequest(params.id!);
         if (!request) throw new ApiError(404, "not_found", "This sign-in request is unknown, already decided or expired (10 minutes): start again from the client");
-        const client = await a.clients.resolve(request.clientId);
+        let client;
+        try {
+          client = await a.clients.resolve(request.clientId);
+        } catch (err) {
+          throw new ApiError(400, "invalid_client", (err as Error).message);
+        }
+        const limits = caller.admin.limits;
         return {
+          ...(limits ? { limits } : {}),
           request: { id: request.id, resource: request.resource },
           client: { id: client.clientId, name: client.clientName, via: client.via, redirectHost: new URL(request.redirectUri).host || new URL(request.redirectUri).protocol },
-          modules: gateway.registry.modules.map((m) => ({ name: m.name, description: m.description })),
-          defaults: { modules: "all", readOnly: false, expires: DEFAULT_GRANT_EXPIRY },
+          modules: gateway.registry.modules.filter((m) => !limits || limits.modules === "all" || limits.modules.includes(m.name)).map((m) => ({ name: m.name, description: m.description })),
+          defaults: { modules: "all", readOnly: limits?.readOnly ?? false, expires: limits && limits.maxExpiryDays < 30 ? `${limits.maxExpiryDays}d` : DEFAULT_GRANT_EXPIRY },
         };
       },
     },
@@ -73,7 +98,7 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
         const body = await readJson(ctx);
         if (typeof body.approve !== "boolean") throw new ApiError(400, "invalid_arguments", "approve must be true or false");
         const user = { id: caller.admin.id, name: caller.admin.name };
-        const decision = body.approve ? { approve: true as const, scope: scopeOf(body) } : { approve: false as const };
+        const decision = body.approve ? { approve: true as const, scope: withinLimits(scopeOf(body), caller.admin.limits) } : { approve: false as const };
         try {
           return { redirect: await a.decide(params.id!, user, decision, issuerOf(ctx, trustProxy)) };
         } catch (err) {
@@ -85,9 +110,9 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
     {
       method: "GET",
       path: "/oauth/grants",
-      handler: async () => {
+      handler: async (_ctx, caller) => {
         const at = now();
-        const grants = await authority().store.listGrants();
+        const grants = (await authority().store.listGrants()).filter((g) => mine(g, caller));
         return { grants: grants.map((g) => grantView(g, at)).reverse() };
       },
     },
@@ -95,7 +120,10 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
       method: "POST",
       path: "/oauth/grants/:id/revoke",
       handler: async (_ctx, caller, params) => {
-        const grant = await authority().revoke(params.id!, `admin:${caller.admin.name}`);
+        const existing = await authority().store.getGrant(params.id!);
+        // A member's view has only their own grants: another's is as unknown as a missing one.
+        if (!existing || !mine(existing, caller)) throw new ApiError(404, "not_found", `No grant ${params.id}`);
+        const grant = await authority().revoke(params.id!, `${caller.admin.role === "member" ? "member" : "admin"}:${caller.admin.name}`);
         if (!grant) throw new ApiError(404, "not_found", `No grant ${params.id}`);
         return { grant: grantView(grant, now()) };
       },

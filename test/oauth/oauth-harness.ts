@@ -23,6 +23,11 @@ export function pkce(): Pkce {
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
+export interface ConsoleSession {
+  cookie: string;
+  csrf: string;
+}
+
 export interface OAuthHarness {
   h: AppHarness;
   http: HttpHandle;
@@ -30,6 +35,10 @@ export interface OAuthHarness {
   /** Cookie and CSRF token of the signed-in console user. */
   cookie: string;
   csrf: string;
+  /** Signs in another console user (created beforehand): their cookie and CSRF token. */
+  signIn(name: string): Promise<ConsoleSession>;
+  /** A console API call as `who` (the signed-in admin alice by default). */
+  consoleApi(method: string, path: string, body?: unknown, who?: ConsoleSession): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Moves the gateway's clock forward. */
   advance(ms: number): void;
   register(meta?: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -58,10 +67,15 @@ export async function startOAuthHarness(env: Record<string, string> = {}, overri
   const base = `http://127.0.0.1:${http.port}`;
   const admins = createAdminFileStore({ dir: h.gateway.deps.config.dataDir });
   await admins.create("alice");
-  const { secret } = await admins.createLink("alice");
-  const signin = await fetch(`${base}/console/signin?t=${secret}`, { redirect: "manual" });
-  const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0]!;
-  const session = (await (await fetch(`${base}/console/api/session`, { headers: { cookie } })).json()) as { csrf: string };
+  async function signIn(name: string): Promise<ConsoleSession> {
+    const { secret } = await admins.createLink(name);
+    const signin = await fetch(`${base}/console/signin?t=${secret}`, { redirect: "manual" });
+    const cookie = (signin.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const { csrf } = (await (await fetch(`${base}/console/api/session`, { headers: { cookie } })).json()) as { csrf: string };
+    return { cookie, csrf };
+  }
+  const session = await signIn("alice");
+  const cookie = session.cookie;
 
   async function json(res: Response) {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -72,6 +86,13 @@ export async function startOAuthHarness(env: Record<string, string> = {}, overri
     base,
     cookie,
     csrf: session.csrf,
+    signIn,
+    async consoleApi(method, path, body, who = session) {
+      const headers: Record<string, string> = { cookie: who.cookie, "x-csrf-token": who.csrf };
+      if (body !== undefined) headers["content-type"] = "application/json";
+      const res = await fetch(`${base}/console/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return json(res);
+    },
     advance(ms) {
       skew += ms;
     },

@@ -21,7 +21,7 @@ export function ConsentPage(props: { id: string }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    api.consentRequest(props.id).then((r) => (setReq(r), setExpires(r.defaults.expires), setReadOnly(r.defaults.readOnly)), setError);
+    api.consentRequest(props.id).then((r) => (setReq(r), setExpires(r.defaults.expires), setReadOnly(r.defaults.readOnly), setAll(!r.limits || r.limits.modules === "all")), setError);
   }, [props.id]);
 
   async function decide(approve: boolean) {
@@ -43,6 +43,10 @@ export function ConsentPage(props: { id: string }) {
     else next.add(m);
     setPicked(next);
   };
+
+  const limits = req?.limits;
+  const expiries = limits ? EXPIRIES.filter((x) => parseInt(x.value, 10) <= limits.maxExpiryDays) : EXPIRIES;
+  if (limits && !expiries.some((x) => x.value === `${limits.maxExpiryDays}d`)) expiries.push({ value: `${limits.maxExpiryDays}d`, label: `${limits.maxExpiryDays} days` });
 
   if (!req) {
     return (
@@ -66,9 +70,12 @@ export function ConsentPage(props: { id: string }) {
       </p>
       <fieldset>
         <legend>Modules it may use</legend>
-        <label class="check">
-          <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> All modules
-        </label>
+        {(!limits || limits.modules === "all") && (
+          <label class="check">
+            <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> All modules
+          </label>
+        )}
+        {limits && limits.modules !== "all" && <p class="muted">An admin set the modules you may allow.</p>}
         {!all && (
           <div class="module-grid">
             {req.modules.map((m) => (
@@ -80,11 +87,11 @@ export function ConsentPage(props: { id: string }) {
         )}
       </fieldset>
       <label class="check">
-        <input type="checkbox" name="readOnly" checked={readOnly} onChange={(e) => setReadOnly(e.currentTarget.checked)} /> Read-only (writes are refused)
+        <input type="checkbox" name="readOnly" checked={readOnly} disabled={limits?.readOnly === true} onChange={(e) => setReadOnly(e.currentTarget.checked)} /> Read-only (writes are refused)
       </label>
       <label for="consent-expiry">Access ends after</label>
       <select id="consent-expiry" value={expires} onChange={(e) => setExpires(e.currentTarget.value)}>
-        {EXPIRIES.map((x) => (
+        {expiries.map((x) => (
           <option key={x.value} value={x.value}>
             {x.label}
           </option>
