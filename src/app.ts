@@ -113,7 +113,11 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, config.rateLimits.shared ? { dataDir: config.dataDir } : {}),
     ...overrides,
   };
-  if (config.oauth.enabled && config.console.enabled && !overrides.oauth) (deps as { oauth?: Deps["oauth"] }).oauth = createOAuthAuthority(config, { now: () => deps.now(), sink: deps.auditSink });
+  if (config.oauth.enabled && config.console.enabled && !overrides.oauth) {
+    // Redis mode: grants and tokens in Redis, so every replica sees a revocation on the next call.
+    const store = redis ? (await import("./oauth/redis-store.js")).createRedisOAuthStore(redis.connection, { now: () => deps.now() }) : undefined;
+    (deps as { oauth?: Deps["oauth"] }).oauth = createOAuthAuthority(config, { now: () => deps.now(), sink: deps.auditSink, ...(store ? { store } : {}) });
+  }
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
