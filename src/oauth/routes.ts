@@ -83,6 +83,19 @@ export function addOAuthRoutes(router: Router, gateway: Gateway): void {
     }
   };
 
+  // Browser-based clients (the Inspector) read the metadata and call /register and /token from
+  // another origin: these answer CORS preflights. No cookie is ever read here, so `*` is safe.
+  const preflight: Koa.Middleware = async function answerPreflight(ctx) {
+    ctx.status = 204;
+    ctx.set("Access-Control-Allow-Origin", "*");
+    ctx.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    ctx.set("Access-Control-Allow-Headers", "content-type, mcp-protocol-version");
+    ctx.set("Access-Control-Max-Age", "600");
+  };
+  for (const path of [PATHS.protectedResource, `${PATHS.protectedResource}/mcp`, PATHS.authorizationServer, PATHS.register, PATHS.token]) {
+    router.options(path, guard, preflight);
+  }
+
   const metadata = (build: (issuer: string) => unknown): Koa.Middleware => async function serveMetadata(ctx) {
     answer(ctx, 200, build(issuerOf(ctx, trustProxy)));
     ctx.set("Cache-Control", "public, max-age=300");

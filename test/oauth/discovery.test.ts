@@ -69,6 +69,17 @@ describe("metadata", () => {
     });
   });
 
+  it("answers CORS preflights of browser-based clients on the endpoints they call", async () => {
+    for (const path of ["/oauth/register", "/oauth/token", "/.well-known/oauth-authorization-server"]) {
+      const res = await fetch(o.base + path, { method: "OPTIONS", headers: { origin: "http://localhost:6274", "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+      expect(res.status, path).toBe(204);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(res.headers.get("access-control-allow-headers")).toMatch(/content-type/);
+    }
+    const meta = await fetch(`${o.base}/.well-known/oauth-protected-resource/mcp`, { headers: { origin: "http://localhost:6274" } });
+    expect(meta.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
   it("refuses a Host outside the allow-list (DNS rebinding) on the OAuth endpoints too", async () => {
     const { request } = await import("node:http");
     const status = await new Promise<number>((resolve, reject) => {
