@@ -21,11 +21,18 @@ const PAGES = [
   { id: "connections", label: "Connections" },
 ] as const;
 
+/** Where a consent request waits while its person signs in (this tab only). */
+const RESUME_KEY = "countersign.resume";
+
 function SignIn(props: { problem?: string }) {
   const signin = new URLSearchParams(location.search).get("signin");
+  // A client sent the person here to consent: come back to the request once signed in (same tab).
+  const consent = location.hash.startsWith("#/consent");
+  if (consent) sessionStorage.setItem(RESUME_KEY, location.hash);
   return (
     <main class="signin" id="main">
       <h1>Countersign console</h1>
+      {consent && <p class="notice" role="status">A client asks to connect as you. Sign in to decide: open your sign-in link in this tab and the request comes back.</p>}
       {signin === "used" && <p class="error" role="alert">That sign-in link was already used or has expired. Links work once, for 10 minutes.</p>}
       {signin === "malformed" && <p class="error" role="alert">That sign-in link is incomplete. Copy the whole link, up to the end of its last line.</p>}
       {props.problem && !signin && <p class="notice" role="status">{props.problem}</p>}
@@ -74,6 +81,9 @@ function App() {
         signedIn = true;
         useCsrf(s.csrf);
         setSession(s);
+        const resume = sessionStorage.getItem(RESUME_KEY);
+        sessionStorage.removeItem(RESUME_KEY);
+        if (resume && !location.hash) location.hash = resume;
         if (location.search) history.replaceState(null, "", location.pathname + location.hash);
       })
       .catch((err: unknown) => setProblem(err instanceof ApiError && err.status === 401 ? undefined : (err as Error).message))

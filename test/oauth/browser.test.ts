@@ -112,3 +112,19 @@ describe("mcp-remote with the consent given in Chromium", () => {
     await client.close().catch(() => undefined);
   }, 90_000);
 });
+
+describe("consent before signing in", () => {
+  it("shows why to sign in, and the request comes back after the sign-in link is opened in the same tab", async () => {
+    const { body } = await o.register({ client_name: "Late Client", redirect_uris: ["http://127.0.0.1:7777/callback"] });
+    const res = await o.authorize({ response_type: "code", client_id: body.client_id as string, redirect_uri: "http://127.0.0.1:7777/callback", code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256" });
+    const fresh = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const tab = await fresh.newPage();
+    await tab.goto(o.base + res.headers.get("location")!);
+    await tab.getByText("A client asks to connect as you").waitFor();
+    const { secret } = await createAdminFileStore({ dir: o.h.gateway.deps.config.dataDir }).createLink("alice");
+    await tab.goto(`${o.base}/console/signin?t=${secret}`);
+    await tab.getByRole("heading", { name: "Connect Late Client?" }).waitFor();
+    expect(tab.url()).toContain("#/consent?request=ar_");
+    await fresh.close();
+  });
+});
