@@ -7,8 +7,10 @@
  * Also the admission step alone (gateway.admit), where the two credentials take different paths.
  *
  *   make build && node bench/oauth.js          (BENCH_CALLS=2000 for more calls per round)
+ *   BENCH_REDIS_URL=redis://127.0.0.1:6379 node bench/oauth.js   (the distributed mode: tokens,
+ *     grants and limits in Redis under a throwaway prefix, deleted afterwards)
  *
- * Writes bench/results/oauth.json.
+ * Writes bench/results/oauth.json (oauth-redis.json in the distributed mode).
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -32,6 +34,8 @@ const ADMITS = 20_000;
 const PROJECT = "6f1f3c1e-8d5b-4d2e-9a51-0c6a3e2b7f10";
 const START_LOAD = loadavg().map((x) => round(x, 1));
 
+const REDIS_URL = process.env.BENCH_REDIS_URL;
+const PREFIX = `cs-bench-oauth-${process.pid}:`;
 const work = mkdtempSync(join(tmpdir(), "cs-bench-oauth-"));
 const upstream = spawn(process.execPath, [join(ROOT, "bench/lib/upstream-server.js")], { stdio: ["ignore", "pipe", "inherit"] });
 process.on("exit", () => {
@@ -52,6 +56,7 @@ const config = resolveConfig({
     COUNTERSIGN_RATE_NORMAL: "1000000",
     COUNTERSIGN_OAUTH_IP_REQUESTS_PER_MINUTE: "1000",
     LOG_LEVEL: "silent",
+    ...(REDIS_URL ? { REDIS_URL, COUNTERSIGN_REDIS_PREFIX: PREFIX } : {}),
   },
 });
 const gateway = await createGateway(config);
@@ -135,9 +140,22 @@ const results = {
   p99Ratio: round(perCall.oauth.p99_ms / perCall.csk.p99_ms),
   admission_us: { csk: round(median(admitUs.csk), 2), oauth: round(median(admitUs.oauth), 2), roundMedians: { csk: admitUs.csk.map((x) => round(x, 2)), oauth: admitUs.oauth.map((x) => round(x, 2)) } },
 };
-writeFileSync(join(ROOT, "bench/results/oauth.json"), JSON.stringify(results, null, 2) + "\n");
+results.mode = REDIS_URL ? "distributed (Redis)" : "embedded";
+writeFileSync(join(ROOT, `bench/results/${REDIS_URL ? "oauth-redis" : "oauth"}.json`), JSON.stringify(results, null, 2) + "\n");
 console.log(JSON.stringify(results, null, 2));
 for (const c of Object.values(contenders)) await c.close();
 await http.close();
 await gateway.close();
+if (REDIS_URL) {
+  // The throwaway prefix goes with the run.
+  const { Redis } = await import("ioredis");
+  const r = new Redis(REDIS_URL);
+  let cursor = "0";
+  do {
+    const [next, keys] = await r.scan(cursor, "MATCH", `${PREFIX}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await r.del(...keys);
+  } while (cursor !== "0");
+  await r.quit();
+}
 process.exit(0);

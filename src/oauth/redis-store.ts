@@ -1,7 +1,12 @@
 /**
  * The OAuth store in Redis (the distributed mode), so every replica sees the same clients, grants
- * and tokens: a grant revoked through one replica's console is refused by every replica on the
- * client's next call (access tokens are looked up in Redis on every call; nothing is cached).
+ * and tokens.
+ *
+ * The access-token lookup is on every call, so it is served from memory as `csk_` tokens are:
+ * access records never change (cached until they expire) and grants are cached for `cacheTtlMs`.
+ * A revocation is published on the gateway's revocation channel and drops the grant from every
+ * replica's cache at once; the cache is bypassed while the subscription is down, and a lookup that
+ * started before a revocation never caches what it read.
  *
  * Keys, all in the `{oauth}` slot: `client:<id>`, `req:<id>` (10 min), `grant:<id>` and the set
  * `grants`, `code:<hash>`, `access:<hash>`, `refresh:<hash>` (each expiring with its secret), and
@@ -10,6 +15,10 @@
 import type { AuthorizationRequest, CodeRecord, Grant, OAuthClient, OAuthStore, TokenRecord } from "./contract.js";
 import { REQUEST_TTL_MS } from "./memory-store.js";
 import { defineScript, type RedisConnection } from "../stores/redis/redis-client.js";
+import { createRevocations, type Revocations } from "../stores/redis/revocations.js";
+
+/** The most access records one replica keeps in memory. */
+const MAX_CACHED = 50_000;
 
 /** Reads and deletes a key. KEYS: key. */
 const TAKE = `
@@ -41,9 +50,31 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
+/** Options of the Redis store. */
+export interface RedisOAuthStoreOptions {
+  readonly now?: () => number;
+  /** The revocation channel (default: one on this connection). */
+  readonly revocations?: Revocations;
+  /** How long a cached grant is trusted (default 10 s; 0: no cache). */
+  readonly cacheTtlMs?: number;
+}
+
 /** Builds the store on a connection. */
-export function createRedisOAuthStore(connection: RedisConnection, options: { now?: () => number } = {}): OAuthStore {
+export function createRedisOAuthStore(connection: RedisConnection, options: RedisOAuthStoreOptions = {}): OAuthStore {
   const now = options.now ?? Date.now;
+  const revocations = options.revocations ?? createRevocations(connection);
+  const cacheTtlMs = options.cacheTtlMs ?? 10_000;
+  const accessCache = new Map<string, TokenRecord>();
+  const grantCache = new Map<string, { grant: Grant; at: number }>();
+  // Bumped by every revocation and resync: a read that started before one is not cached.
+  let generation = 0;
+  const forget = (id?: string) => {
+    generation++;
+    if (id === undefined) grantCache.clear();
+    else grantCache.delete(id);
+  };
+  if (cacheTtlMs > 0) revocations.listen({ revoked: (e) => forget(e.id), resync: () => forget() });
+  const trusted = () => cacheTtlMs > 0 && revocations.isListening();
   const { client, guard } = connection;
   const key = (...parts: string[]) => connection.key("oauth", ...parts);
   const take = defineScript(client, "countersignOAuthTake", 1, TAKE);
@@ -83,7 +114,12 @@ export function createRedisOAuthStore(connection: RedisConnection, options: { no
       await guard(() => client.multi().set(key("grant", g.id), JSON.stringify(g)).sadd(key("grants"), g.id).exec());
     },
     async getGrant(id) {
-      return parse<Grant>(await guard(() => client.get(key("grant", id))));
+      const hit = grantCache.get(id);
+      if (hit && trusted() && now() - hit.at < cacheTtlMs) return hit.grant;
+      const seen = generation;
+      const grant = parse<Grant>(await guard(() => client.get(key("grant", id))));
+      if (grant && !grant.revokedAt && trusted() && seen === generation) grantCache.set(id, { grant, at: now() });
+      return grant;
     },
     async listGrants() {
       const ids = await guard(() => client.smembers(key("grants")));
@@ -98,7 +134,12 @@ export function createRedisOAuthStore(connection: RedisConnection, options: { no
         const g = parse<Grant>(raw);
         if (!g || g.revokedAt) return g;
         const revoked: Grant = { ...g, revokedAt: at.toISOString(), revokedWhy: why };
-        if ((await guard(() => replace([key("grant", id)], [raw!, JSON.stringify(revoked)]))) === 1) return revoked;
+        if ((await guard(() => replace([key("grant", id)], [raw!, JSON.stringify(revoked)]))) === 1) {
+          forget(id);
+          // `hash` is the token channel's field; a grant has none.
+          await revocations.publish({ id, hash: "" });
+          return revoked;
+        }
       }
       throw new Error(`grant ${id} kept changing while it was being revoked`);
     },
@@ -110,7 +151,15 @@ export function createRedisOAuthStore(connection: RedisConnection, options: { no
       await putExpiring(key("access", hash), token, token.expiresAt);
     },
     async getAccess(hash) {
-      return parse<TokenRecord>(await guard(() => client.get(key("access", hash))));
+      const hit = accessCache.get(hash);
+      if (hit && hit.expiresAt > now()) return hit;
+      const record = parse<TokenRecord>(await guard(() => client.get(key("access", hash))));
+      // Access records never change; what ends one early is its grant's revocation.
+      if (record && cacheTtlMs > 0) {
+        if (accessCache.size >= MAX_CACHED) for (const [k, v] of accessCache) if (v.expiresAt <= now() || accessCache.size >= MAX_CACHED) accessCache.delete(k);
+        accessCache.set(hash, record);
+      }
+      return record;
     },
     async putRefresh(hash, token: TokenRecord) {
       await putExpiring(key("refresh", hash), token, token.expiresAt);
