@@ -138,6 +138,7 @@ export function addOAuthRoutes(router: Router, gateway: Gateway): void {
     ctx.status = outcome.error.status;
     ctx.set("Cache-Control", "no-store");
     ctx.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    ctx.set("X-Content-Type-Options", "nosniff");
     ctx.type = "text/plain; charset=utf-8";
     ctx.body = `This sign-in request cannot continue: ${outcome.error.error}: ${outcome.error.message}\n`;
   });
