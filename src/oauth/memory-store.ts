@@ -6,6 +6,8 @@ import type { AuthorizationRequest, CodeRecord, Grant, OAuthClient, OAuthStore, 
 
 /** How long a person has to decide on the consent page. */
 export const REQUEST_TTL_MS = 10 * 60_000;
+/** The most registered clients kept; past it the oldest registration without a grant is dropped. */
+export const MAX_CLIENTS = 10_000;
 
 /** Builds the in-process store. */
 export function createMemoryOAuthStore(options: { now?: () => number } = {}): OAuthStore {
@@ -25,6 +27,16 @@ export function createMemoryOAuthStore(options: { now?: () => number } = {}): OA
 
   return {
     async putClient(client) {
+      if (clients.size >= MAX_CLIENTS) {
+        // Registration is open to anyone: a flood of registrations must not grow memory forever.
+        const granted = new Set([...grants.values()].map((g) => g.clientId));
+        for (const id of clients.keys()) {
+          if (!granted.has(id)) {
+            clients.delete(id);
+            break;
+          }
+        }
+      }
       clients.set(client.clientId, client);
     },
     async getClient(id) {

@@ -262,6 +262,27 @@ describe("access tokens in the chain", () => {
     expect(await o.callsOk(refreshed.body.access_token as string)).toBe(true);
   });
 
+  it("a grant's own end stops its access and refresh tokens, each saying so", async () => {
+    const { clientId, tokens } = await o.connect({ approve: true, expires: "1d" });
+    o.advance(86_400_000 + 1000);
+    const res = await o.rawCall(tokens.access_token!);
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/Access (token expired|granted until .* has ended)/);
+    const refreshed = await o.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token!, client_id: clientId });
+    expect(refreshed.body.error).toBe("invalid_grant");
+    expect(refreshed.body.error_description).toMatch(/expired/);
+  });
+
+  it("an agent token mints nothing: a csk_ token is no refresh token, no code and no access token's way in", async () => {
+    const { clientId } = await o.connect();
+    const asRefresh = await o.token({ grant_type: "refresh_token", refresh_token: o.h.token, client_id: clientId });
+    expect(asRefresh.body).toMatchObject({ error: "invalid_grant", error_description: "unknown refresh token" });
+    const asCode = await o.token({ grant_type: "authorization_code", code: o.h.token, redirect_uri: REDIRECT, client_id: clientId, code_verifier: pkce().verifier });
+    expect(asCode.body).toMatchObject({ error: "invalid_grant" });
+    const consent = await fetch(`${o.base}/console/api/oauth/grants`, { headers: { authorization: `Bearer ${o.h.token}` } });
+    expect(consent.status).toBe(401);
+  });
+
   it("an access token cannot mint tokens: it is refused by the console API and is no admin credential", async () => {
     const { tokens } = await o.connect();
     const res = await fetch(`${o.base}/console/api/tokens`, { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/json" }, body: '{"name":"x"}' });
