@@ -192,6 +192,16 @@ describe("MCP servers behind the gateway", () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
   });
 
+  it("a client's cancellation reaches the backend", async () => {
+    const client = await connect(allToken);
+    const abort = new AbortController();
+    const pending = client.callTool({ name: "search_wait", arguments: {} }, undefined, { signal: abort.signal });
+    await until(async () => (search.ran.wait ?? 0) > 0, "the backend to start the call");
+    abort.abort();
+    await expect(pending).rejects.toThrow();
+    await until(async () => (search.ran.wait_cancelled ?? 0) > 0, "the backend to see the cancellation");
+  });
+
   it("audit records and metrics name the upstream", async () => {
     const client = await connect(allToken);
     await call(client, "everything_echo", { message: "audited" });

@@ -35,6 +35,12 @@ export async function startSearchBackend(token: string, port = 0): Promise<Searc
       count("index_document");
       return { content: [{ type: "text", text: `indexed ${title}` }] };
     });
+    mcp.registerTool("wait", { description: "Waits until cancelled.", annotations: { readOnlyHint: true } }, async (extra) => {
+      count("wait");
+      await new Promise<void>((resolve) => extra.signal.addEventListener("abort", () => resolve(), { once: true }));
+      count("wait_cancelled");
+      return { content: [{ type: "text", text: "cancelled" }] };
+    });
     mcp.registerTool("peek", { description: "Shows index statistics." }, async () => {
       count("peek");
       return { content: [{ type: "text", text: "3 documents" }] };
