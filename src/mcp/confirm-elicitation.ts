@@ -4,15 +4,10 @@
  * Accept runs the action; decline cancels it; a dismissed or failed question leaves the action
  * pending and the agent gets the usual confirm-token answer.
  */
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import { ElicitResultSchema, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Server, ServerContext } from "@modelcontextprotocol/server";
 import type { CallOutcome, Gateway, SessionContext } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { renderPreview, type Preview } from "../confirm/preview.js";
-
-/** Sends one request to the client in the context of the current call (the handler's `extra.sendRequest`). */
-type SendRequest = RequestHandlerExtra<ServerRequest, ServerNotification>["sendRequest"];
 
 /** Whether the client declared form elicitation (an empty `elicitation: {}` means form). */
 function clientCanElicit(server: Server): boolean {
@@ -21,7 +16,7 @@ function clientCanElicit(server: Server): boolean {
 }
 
 /** Asks the person about a pending action when configured and possible; otherwise returns the call's result unchanged. */
-export async function elicitPendingConfirmation(gateway: Gateway, server: Server, session: SessionContext, sendRequest: SendRequest, outcome: CallOutcome): Promise<ToolResult> {
+export async function elicitPendingConfirmation(gateway: Gateway, server: Server, session: SessionContext, ctx: ServerContext, outcome: CallOutcome): Promise<ToolResult> {
   const { result, pending } = outcome;
   if (!gateway.deps.config.confirm.elicitation || !pending) return result;
   // Stateless HTTP has nowhere to route the person's answer back to.
@@ -32,7 +27,7 @@ export async function elicitPendingConfirmation(gateway: Gateway, server: Server
   const message = `${renderPreview(pending.preview as Preview, { actionId, expiresAt: pending.expiresAt })}\n\nRun this change now?`;
   let answer: { action: string; content?: Record<string, unknown> | undefined };
   try {
-    answer = await sendRequest(
+    answer = await ctx.mcpReq.send(
       {
         method: "elicitation/create",
         params: {
@@ -44,7 +39,6 @@ export async function elicitPendingConfirmation(gateway: Gateway, server: Server
           },
         },
       },
-      ElicitResultSchema,
       { signal: session.signal },
     );
   } catch (err) {

@@ -3,7 +3,7 @@
  * JSON-RPC, logs go to stderr.
  */
 import type { Readable, Writable } from "node:stream";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";

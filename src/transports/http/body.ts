@@ -5,11 +5,10 @@
  */
 import type { IncomingMessage } from "node:http";
 import type Koa from "koa";
-import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
 import type { Config } from "../../config.js";
 import { GatewayError } from "../../errors.js";
 import { surfaceSettings } from "../../surface/session-surface.js";
-import type { JsonRpcMessage, McpState } from "./state.js";
+import { MAX_BATCH_SIZE, type JsonRpcMessage, type McpState } from "./state.js";
 
 /** Reads the request body up to `max` bytes; a larger body is refused with payload_too_large. */
 async function readBody(req: IncomingMessage, max: number): Promise<string> {

@@ -5,8 +5,8 @@
  * response; the rest goes to the SDK's Streamable HTTP transport.
  */
 import type Koa from "koa";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type { Server } from "@modelcontextprotocol/server";
 import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
 import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
@@ -36,11 +36,11 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
     ctx.respond = false;
     if (direct) {
       const pooled = sessions.takeStateless(principal!, params);
-      pooled.transport.answer(ctx.req, ctx.res, direct, () => sessions.releaseStateless(pooled));
+      pooled.transport.answer(ctx.res, direct, () => sessions.releaseStateless(pooled));
       return;
     }
     const server = createMcpServer(gateway, sessions.binding(principal!, params));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
     await server.connect(transport);
     ctx.res.on("close", () => {
       void transport.close().catch(() => undefined);
@@ -68,7 +68,7 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
     });
     const direct = current.id !== "" && ctx.method === "POST" && !needsStream(current.binding, current.server, messages) ? directMessages(ctx.req, body) : undefined;
     if (direct) {
-      current.transport.answer(ctx.req, ctx.res, direct);
+      current.transport.answer(ctx.res, direct);
       return;
     }
     try {

@@ -3,6 +3,9 @@
  */
 import type { Principal } from "../../context.js";
 
+/** The most messages one JSON-RPC batch may hold (the SDK's own bound, which it no longer exports). */
+export const MAX_BATCH_SIZE = 100;
+
 /** A JSON-RPC message as read from a POST body, before the SDK validates it. */
 export type JsonRpcMessage = {
   jsonrpc?: string;
