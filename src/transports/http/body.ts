@@ -11,7 +11,7 @@ import { surfaceSettings } from "../../surface/session-surface.js";
 import { MAX_BATCH_SIZE, type JsonRpcMessage, type McpState } from "./state.js";
 
 /** Reads the request body up to `max` bytes; a larger body is refused with payload_too_large. */
-async function readBody(req: IncomingMessage, max: number): Promise<string> {
+export async function readBody(req: IncomingMessage, max: number): Promise<string> {
   const declared = Number(req.headers["content-length"]);
   const tooLarge = () => new GatewayError("payload_too_large", `Request body exceeds the limit of ${max} bytes`, { details: { limit_bytes: max } });
   if (Number.isFinite(declared) && declared > max) throw tooLarge();

@@ -1,5 +1,6 @@
 /**
- * The last middleware of `/mcp`: hands an admitted request to an SDK server. Stateless gateways
+ * The last middleware of `/mcp`: hands an admitted request to an SDK server. A 2026-07-28 request
+ * goes to the SDK's stateless handler (modern.ts). For 2025 requests, stateless gateways
  * answer each POST with a pooled server; stateful ones route by `Mcp-Session-Id` (initialize opens
  * a session). A POST that needs no stream is answered as one JSON body, directly on Node's
  * response; the rest goes to the SDK's Streamable HTTP transport.
@@ -11,11 +12,12 @@ import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
 import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
 import { directMessages } from "../session-transport.js";
+import type { ModernServing } from "./modern.js";
 import type { LiveSession, Sessions } from "./sessions.js";
 import { wantsProgress, type JsonRpcMessage, type McpState } from "./state.js";
 
 /** Serves admitted `/mcp` requests. */
-export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware<McpState> {
+export function mcpHandler(gateway: Gateway, sessions: Sessions, modern: ModernServing): Koa.Middleware<McpState> {
   const config = gateway.deps.config.http;
   const log = gateway.deps.log;
 
@@ -83,6 +85,7 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
   }
 
   return function serveMcp(ctx) {
+    if (ctx.state.era === "modern") return modern.serve(ctx);
     return config.stateless ? stateless(ctx) : stateful(ctx);
   };
 }
