@@ -10,6 +10,7 @@ import type { Gateway, SessionContext } from "../gateway.js";
 import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
 import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
+import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -168,8 +169,12 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     const pollAfter = gateway.deps.config.http.pollAfterMs;
     const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const meta = gateway.metaTools.find((t) => t.name === name);
+    const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
+    const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     try {
       const here = session(ctx, progress);
+      // The retry of a confirmation asked as an input request: the sealed state says what runs.
+      if (typeof state === "string") return (await answerConfirmation(gateway, here, name, state, ctx.mcpReq.inputResponses)) as CallToolResult;
       const outcome = await gateway.call({
         name,
         args,
@@ -180,6 +185,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         progress,
         session: here,
       });
+      if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
       const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
       // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
       const tool = meta ? undefined : gateway.registry.get(name);

@@ -90,8 +90,18 @@ export function jsonRpcBody(config: Config): Koa.Middleware<McpState> {
         if (raw.length > MAX_BATCH_SIZE) throw new GatewayError("bad_request", `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages (this one has ${raw.length}); nothing in it was run`);
       }
       state.messages = (Array.isArray(raw) ? raw : [raw]).filter(isObject) as JsonRpcMessage[];
-      for (const m of state.messages) checkParams(m);
     }
+    await next();
+  };
+}
+
+/**
+ * The structural checks of 2025 requests (after the era is known: a 2026-07-28 request is checked
+ * by the SDK's handler, which answers a method the revision removed, initialize among them, with 404).
+ */
+export function legacyParamChecks(): Koa.Middleware<McpState> {
+  return async function checkLegacyParams(ctx, next) {
+    if (ctx.state.era !== "modern") for (const m of ctx.state.messages) checkParams(m);
     await next();
   };
 }

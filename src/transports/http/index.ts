@@ -11,7 +11,7 @@ import Router from "@koa/router";
 import type { Gateway } from "../../gateway.js";
 import { createConsole } from "../../console/server.js";
 import { admission } from "./admission.js";
-import { jsonRpcBody } from "./body.js";
+import { jsonRpcBody, legacyParamChecks } from "./body.js";
 import { errorAnswers } from "./errors.js";
 import { hostGuard, methods } from "./guards.js";
 import { mcpHandler } from "./mcp.js";
@@ -51,6 +51,7 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
     headerAdmission(gateway),
     jsonRpcBody(gateway.deps.config),
     classifyEra(),
+    legacyParamChecks(),
     admission(gateway),
     mcpHandler(gateway, sessions, modern),
   );
