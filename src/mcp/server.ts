@@ -112,6 +112,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
     capabilities: { tools: { listChanged: true }, logging: {} },
+    // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
+    cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
       "Tools call the upstream API. Write tools do not change anything at once: they answer with a pending action " +
       "that runs only when confirmed.",

@@ -168,6 +168,24 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("tools/list says how long it may be cached, privately, and lists the same tools in the same order each time", async () => {
+    const list = () =>
+      raw(
+        server.url,
+        modernHeaders(h.token, "tools/list"),
+        JSON.stringify({ jsonrpc: "2.0", id: 77, method: "tools/list", params: { _meta: modernCall(0, "", {}).params._meta } }),
+      );
+    const first = JSON.parse((await list()).body);
+    expect(first.result).toMatchObject({ ttlMs: 60_000, cacheScope: "private" });
+    const second = JSON.parse((await list()).body);
+    expect(second.result.tools.map((t: { name: string }) => t.name)).toEqual(first.result.tools.map((t: { name: string }) => t.name));
+    // A 2025 session's list carries no cache hints.
+    const legacy = await connectV2(server.url, h.token, "legacy");
+    const listed = (await legacy.listTools()) as Record<string, unknown>;
+    expect(listed.ttlMs).toBeUndefined();
+    await legacy.close();
+  });
+
   it("a 2025 request refused for want of a session answers with its id", async () => {
     const res = await raw(
       server.url,
