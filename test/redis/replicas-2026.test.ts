@@ -41,7 +41,7 @@ describe("a 2026-07-28 client across two replicas without affinity", () => {
     const served: string[] = [];
     let turn = 0;
     // Every request goes to the next replica in turn, whatever the URL the transport asked for.
-    const alternate: typeof fetch = (input, init) => {
+    const alternate: typeof fetch = (_input, init) => {
       const target = turn++ % 2 === 0 ? a : b;
       served.push(target === a ? "a" : "b");
       return fetch(target.url, init);

@@ -186,6 +186,18 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     await legacy.close();
   });
 
+  it("a 2026-07-28 client in dynamic mode cannot enable modules (no session holds them) and is told to use call_tool", async () => {
+    const client = await connectV2(`${server.url}?mode=dynamic`, h.token, { pin: MODERN });
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["enable_modules", "call_tool"]));
+    const refused = await client.callTool({ name: "enable_modules", arguments: { modules: ["items"] } });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/no session.*2026-07-28.*call_tool/);
+    const viaCallTool = await client.callTool({ name: "call_tool", arguments: { name: "get_item", arguments: { item_id: "8" } } });
+    expect(JSON.stringify(viaCallTool)).toContain("Widget");
+    await client.close();
+  });
+
   it("a 2025 request refused for want of a session answers with its id", async () => {
     const res = await raw(
       server.url,
