@@ -106,6 +106,16 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     await client.close();
   });
 
+  it("relays upstream events as progress to a 2026-07-28 client (the answer becomes a stream)", async () => {
+    const client = await connectV2(server.url, h.token, { pin: MODERN });
+    const progress: { progress: number; message?: string }[] = [];
+    const result = await client.callTool({ name: "stream_chat", arguments: { message: "hi" } }, { onprogress: (p) => progress.push(p) });
+    expect(progress.map((p) => p.message)).toEqual(['{"text":"Hello"}', '{"text":"from"}', '{"text":"the stream"}', "[DONE]"]);
+    expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
+    expect((result.content as { text: string }[])[0]!.text).toContain("the stream");
+    await client.close();
+  });
+
   it("the v2 client in auto mode lands on 2026-07-28; in legacy mode, and the 1.x client, on a 2025 session", async () => {
     const auto = await connectV2(server.url, h.token, "auto");
     expect(auto.getProtocolEra()).toBe("modern");
