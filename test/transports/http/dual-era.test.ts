@@ -116,6 +116,19 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     await client.close();
   });
 
+  it("tells a 2026-07-28 client that listens when the tool list changed (hot reload)", async () => {
+    const client = await connectV2(server.url, h.token, { pin: MODERN });
+    let changed!: () => void;
+    const notified = new Promise<void>((resolve) => (changed = resolve));
+    client.setNotificationHandler("notifications/tools/list_changed", async () => changed());
+    const subscription = await client.listen({ toolsListChanged: true });
+    expect(subscription.honoredFilter).toMatchObject({ toolsListChanged: true });
+    await server.notifyToolsChanged();
+    await notified;
+    await subscription.close();
+    await client.close();
+  });
+
   it("the v2 client in auto mode lands on 2026-07-28; in legacy mode, and the 1.x client, on a 2025 session", async () => {
     const auto = await connectV2(server.url, h.token, "auto");
     expect(auto.getProtocolEra()).toBe("modern");
