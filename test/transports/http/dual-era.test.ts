@@ -173,6 +173,23 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     expect(h.upstream.requests).toHaveLength(0);
   });
 
+  it("refuses malformed 2026-07-28 requests with their id, before any tool runs", async () => {
+    const badArgs = { ...modernCall(78, "get_item", {}), params: { ...modernCall(78, "get_item", {}).params, arguments: ["not", "an", "object"] } };
+    const res = await raw(server.url, modernHeaders(h.token, "tools/call", "get_item"), JSON.stringify(badArgs));
+    expect(JSON.parse(res.body), res.body).toMatchObject({ id: 78, error: { code: -32602 } });
+    // The envelope names a revision this endpoint does not serve.
+    const future = modernCall(79, "get_item", { item_id: "1" });
+    future.params._meta["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
+    const unsupported = await raw(server.url, { ...modernHeaders(h.token, "tools/call", "get_item"), "mcp-protocol-version": "2099-01-01" }, JSON.stringify(future));
+    expect(unsupported.status).toBe(400);
+    expect(JSON.parse(unsupported.body)).toMatchObject({ id: 79, error: { code: -32022 } });
+    // A removed method (initialize) with the 2026-07-28 envelope.
+    const removed = await raw(server.url, modernHeaders(h.token, "initialize"), JSON.stringify({ jsonrpc: "2.0", id: 80, method: "initialize", params: { _meta: modernCall(0, "", {}).params._meta } }));
+    expect(removed.status).toBe(404);
+    expect(JSON.parse(removed.body)).toMatchObject({ id: 80, error: { code: -32601 } });
+    expect(calls).toHaveLength(0);
+  });
+
   it("refuses a Mcp-Method that disagrees with the body", async () => {
     const res = await raw(server.url, modernHeaders(h.token, "tools/list"), JSON.stringify(modernCall(74, "get_item", { item_id: "1" })));
     expect(res.status).toBe(400);
