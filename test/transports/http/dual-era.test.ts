@@ -129,6 +129,17 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     await client.close();
   });
 
+  it("aborts the upstream call when a 2026-07-28 client cancels", async () => {
+    const client = await connectV2(server.url, h.token, { pin: MODERN });
+    const ac = new AbortController();
+    const pending = client.callTool({ name: "get_slow", arguments: { ms: 10_000 } }, { signal: ac.signal });
+    await expect.poll(() => h.upstream.requests.length).toBe(1);
+    ac.abort();
+    await expect(pending).rejects.toThrow();
+    await expect.poll(() => h.upstream.aborted.length, { timeout: 5000 }).toBe(1);
+    await client.close();
+  });
+
   it("the v2 client in auto mode lands on 2026-07-28; in legacy mode, and the 1.x client, on a 2025 session", async () => {
     const auto = await connectV2(server.url, h.token, "auto");
     expect(auto.getProtocolEra()).toBe("modern");
