@@ -71,10 +71,14 @@ async function start(label, args, env = {}) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const m = /listening (?:on http:\/\/127\.0\.0\.1:)?(\d+)/.exec(proc.output());
-    if (m) return { proc, base: `http://127.0.0.1:${m[1]}` };
+    if (m) {
+      procs.push(proc);
+      return { proc, base: `http://127.0.0.1:${m[1]}` };
+    }
     if (proc.exitInfo) break;
     await sleep(20);
   }
+  await proc.stop();
   throw new Error(`${label} did not start:\n${proc.output()}`);
 }
 
@@ -99,8 +103,12 @@ async function sessionCaller(url, token) {
   return plainCaller(url, headers);
 }
 
+/** Every process the run starts, stopped however the run ends. */
+const procs = [];
+
 async function main() {
   const upstream = spawnServer(process.execPath, [join(ROOT, "bench/lib/upstream-server.js")]);
+  procs.push(upstream);
   let upstreamUrl;
   for (let i = 0; i < 500 && !upstreamUrl; i++) {
     const m = /listening (\d+)/.exec(upstream.output());
@@ -161,9 +169,11 @@ async function main() {
   writeFileSync(join(opts.out, "protocol.json"), `${JSON.stringify(result, null, 2)}\n`);
   console.log("| contender | p50 ms | p90 ms | p99 ms | p50 / raw floor | p50 / SDK v2 floor |\n|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.contender} | ${r.p50_ms} | ${r.p90_ms} | ${r.p99_ms} | ${r.p50_vs_raw_floor} | ${r.p50_vs_sdk_v2_floor} |`);
-  for (const s of servers) await s.proc.stop();
-  await upstream.stop();
-  agent.destroy();
 }
 
-await main();
+try {
+  await main();
+} finally {
+  await Promise.all(procs.map((p) => p.stop()));
+  agent.destroy();
+}
