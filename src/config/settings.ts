@@ -243,6 +243,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "http.sseRetryMs", section: "http", env: "COUNTERSIGN_SSE_RETRY_MS", type: "int", unit: "ms", default: 1000, min: 1, max: MAX, doc: "`retry:` suggested to clients on resumable streams" },
   { key: "http.metricsToken", section: "http", env: "COUNTERSIGN_METRICS_TOKEN", type: "string", doc: "bearer that `/metrics` asks for when the gateway listens on a non-loopback address (without it, `/metrics` is refused there)" },
   { key: "mcp.pageSize", section: "http", env: "COUNTERSIGN_PAGE_SIZE", type: "int", unit: "count", default: 500, min: 1, max: 100_000, doc: "`tools/list` page size (cursor pagination)" },
+  { key: "mcp.listTtlMs", section: "http", env: "COUNTERSIGN_LIST_TTL_MS", type: "int", unit: "ms", default: 60_000, min: 0, max: MAX, doc: "how long a 2026-07-28 client may cache `tools/list` (`ttlMs`; `cacheScope` is `private`: the list depends on the token)" },
   // Surface
   {
     key: "surface.mode",

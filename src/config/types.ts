@@ -45,6 +45,7 @@ export interface HttpConfig {
 export interface McpConfig {
   /** tools/list page size. */
   readonly pageSize: number;
+  readonly listTtlMs: number;
 }
 
 /** Token checks (security engineer). */

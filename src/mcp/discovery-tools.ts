@@ -193,9 +193,10 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (!Array.isArray(requested) || requested.length === 0 || !requested.every((m) => typeof m === "string")) {
         throw new GatewayError("invalid_arguments", "'modules' must be a non-empty array of module names");
       }
-      // A stateless HTTP gateway forgets the session after each request: nothing to enable it for.
-      if (!session.enabledModules || (session.transport === "http" && deps.config.http.stateless)) {
-        throw new GatewayError("bad_request", "This gateway runs stateless, so a session cannot change its tool list; use search_tools and call_tool");
+      // An HTTP request without a session (a stateless gateway, or MCP 2026-07-28) is forgotten once
+      // answered: there is nothing to enable the modules for.
+      if (!session.enabledModules || (session.transport === "http" && (deps.config.http.stateless || session.sessionId === undefined))) {
+        throw new GatewayError("bad_request", "This request has no session (the gateway runs stateless, or the client speaks MCP 2026-07-28), so it cannot change its tool list; use search_tools and call_tool");
       }
       const known = moduleNames(scopeOf(session));
       const unknown = requested.filter((m) => !known.has(m));

@@ -6,10 +6,8 @@
  */
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError, ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Client, ProtocolError, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { ContentBlock, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -89,7 +87,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   function connect(): Promise<void> {
     connecting ??= (async () => {
       const c = new Client({ name: "countersign", version: "1" }, { capabilities: {} });
-      c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      c.setNotificationHandler("notifications/tools/list_changed", () => {
         list(c).catch((err: unknown) => log.warn({ err }, `upstream ${spec.name}: listing its tools after list_changed failed`));
       });
       try {
@@ -148,7 +146,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       let result: CallToolResult;
       inflight++;
       try {
-        result = (await c.callTool({ name, arguments: args }, undefined, {
+        result = (await c.callTool({ name, arguments: args }, {
           signal: callOptions.signal,
           timeout: options.timeoutMs,
           ...(callOptions.progress ? { onprogress: (p) => callOptions.progress!(p.message ?? `${p.progress}${p.total ? `/${p.total}` : ""}`, p.progress, p.total) } : {}),
@@ -156,22 +154,21 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       } catch (err) {
         if (callOptions.signal?.aborted) throw new GatewayError("upstream_unavailable", `The call to MCP upstream '${spec.name}' was cancelled`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown" } });
         if (client !== c) throw unavailable(true);
-        if (!(err instanceof McpError)) {
+        if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) throw new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
+        if (!(err instanceof ProtocolError)) {
           // Not an answer but a failed exchange (an HTTP server gone, a refused connection): the
           // backend is down until a reconnection lists its tools again.
           const reason = networkReason(err);
           forget(c, reason);
           throw unavailable(!/ECONNREFUSED/.test(reason));
         }
-        const code = err.code;
-        if (code === -32001) throw new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
         throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${(err as Error).message}`, { details: { upstream: spec.name, delivery: "answered" } });
       } finally {
         if (--inflight === 0) idle?.();
       }
       return {
         content: (result.content ?? []) as ContentBlock[],
-        ...(result.structuredContent ? { structuredContent: result.structuredContent } : {}),
+        ...(result.structuredContent ? { structuredContent: result.structuredContent as Record<string, unknown> } : {}),
         ...(result.isError ? { isError: true } : {}),
       } satisfies ToolResult;
     },
