@@ -55,8 +55,8 @@ export interface RateLimits {
   consume(bucket: Bucket, tokenId: string, tier: string): Promise<ConsumeResult>;
   limitsOf(tier: string): TierLimits | undefined;
   readonly windowSeconds: number;
-  /** Stops background work (the shared counts' clean-up); the limits still answer. */
-  close?(): void;
+  /** Stops background work (the shared counts' clean-up, the data dir's live entry); the limits still answer. */
+  close?(): Promise<void>;
 }
 
 /** Builds the limiters (the one place rate-limiter-flexible is constructed). */
@@ -109,8 +109,8 @@ export function createRateLimits(options: RateLimitsOptions, placement: RateLimi
         return { kind: "unavailable", error: rejection instanceof Error ? rejection : new Error(String(rejection)) };
       }
     },
-    close() {
-      shared?.close();
+    async close() {
+      await shared?.close();
     },
   };
 }

@@ -65,9 +65,10 @@ export function createAdaptiveWindowCounter(options: AdaptiveWindowCounterOption
     for (;;) {
       const others = await entry.others();
       if (closed || !others.some((p) => p.state === "solo")) return;
+      // Not unref'd: a take waiting here must keep the process alive until it is answered.
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, WAIT_POLL_MS).unref();
+        setTimeout(resolve, WAIT_POLL_MS);
       });
     }
   }
@@ -201,14 +202,15 @@ export function createAdaptiveWindowCounter(options: AdaptiveWindowCounterOption
         if (at === epoch && !solo) return sharedTake(name, limit);
       }
     },
-    close() {
+    async close() {
       closed = true;
       clearInterval(heartbeat);
       wake?.();
-      files.close();
+      await files.close();
       // Counted in memory: handed over so a process that stays or comes next still sees them.
-      const handing = solo ? [...counts.values()] : [];
-      void Promise.all(handing.map((c) => (c.own > 0 ? files.handOver(c.windowDir, c.own).catch(() => undefined) : undefined))).then(() => entry.close());
+      const handing = solo ? [...counts.values()].filter((c) => c.own > 0) : [];
+      await Promise.all(handing.map((c) => files.handOver(c.windowDir, c.own).catch(() => undefined)));
+      await entry.close();
     },
   };
 }

@@ -30,8 +30,8 @@ export interface WindowTake {
 export interface WindowCounter {
   /** Counts one call of `key` unless the window already holds `limit`. */
   take(key: string, limit: number): Promise<WindowTake>;
-  /** Stops the background clean-up. */
-  close(): void;
+  /** Stops the background work; resolves once what it held is on disk. */
+  close(): Promise<void>;
 }
 
 /** A key's current window in the files. */
@@ -224,7 +224,7 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): File
         }
       }
     },
-    close() {
+    async close() {
       clearInterval(sweeper);
     },
   };

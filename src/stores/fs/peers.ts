@@ -5,7 +5,7 @@
  * it. The state is in the entry's name and changes by rename, so one readdir tells every live
  * process's state and no reader ever sees a half-written one.
  */
-import { watch, type FSWatcher } from "node:fs";
+import { unlinkSync, watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -41,6 +41,27 @@ export interface PeersOptions {
 
 const NAME = /^([A-Za-z0-9_-]+)\.([a-z]+)$/;
 
+/** This process's entries, deleted when it exits without closing them (one listener for all). */
+const live = new Set<string>();
+let exitHook = false;
+
+function keep(path: string | undefined, previous: string | undefined): void {
+  if (previous !== undefined) live.delete(previous);
+  if (path !== undefined) live.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const p of live) {
+      try {
+        // At exit nothing else runs: the only way left to leave the folder tidy.
+        unlinkSync(p);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /** An entry for this process in `dir` (not created until `register`). */
 export function createPeerEntry(options: PeersOptions): PeerEntry {
   const { dir } = options;
@@ -56,11 +77,13 @@ export function createPeerEntry(options: PeersOptions): PeerEntry {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(path(next), "", { mode: 0o600 });
       if (state !== undefined && state !== next) await unlink(path(state)).catch(() => undefined);
+      keep(path(next), state === undefined ? undefined : path(state));
       state = next;
     },
     async setState(next) {
       if (state === undefined || state === next) return;
       await rename(path(state), path(next));
+      keep(path(next), path(state));
       state = next;
     },
     async others() {
@@ -99,7 +122,10 @@ export function createPeerEntry(options: PeersOptions): PeerEntry {
     async close() {
       watcher?.close();
       watcher = undefined;
-      if (state !== undefined) await unlink(path(state)).catch(() => undefined);
+      if (state !== undefined) {
+        keep(undefined, path(state));
+        await unlink(path(state)).catch(() => undefined);
+      }
       state = undefined;
     },
   };
