@@ -55,6 +55,8 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   let watcher: FSWatcher | undefined;
   /** A change was reported (or nothing is watched) since the last look. */
   let changed = true;
+  /** The look at the file in flight, shared by the calls that arrive meanwhile. */
+  let looking: Promise<Snapshot> | undefined;
 
   function unwatch(): void {
     watcher?.close();
@@ -97,6 +99,18 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
    */
   async function current(): Promise<Snapshot> {
     if (snapshot && watcher && !changed && now() - snapshot.readAt < maxStaleMs) return snapshot;
+    // Concurrent calls share one look, unless a change was reported after it started.
+    if (looking && !changed) return looking;
+    const look = lookAgain();
+    looking = look;
+    const clear = () => {
+      if (looking === look) looking = undefined;
+    };
+    look.then(clear, clear);
+    return look;
+  }
+
+  async function lookAgain(): Promise<Snapshot> {
     // Watched before the look: a change after it is reported.
     if (!watcher) arm();
     changed = watcher === undefined;
@@ -115,7 +129,8 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   function mutate<T>(change: (records: Map<string, TokenRecord>) => T): Promise<T> {
     const run = queue.then(() =>
       withLock(async () => {
-        const fresh = await current();
+        // A look of its own, made under the lock: a shared one may have started before the last writer's.
+        const fresh = await lookAgain();
         const records = new Map(fresh.byId);
         const out = change(records);
         const list = [...records.values()];
