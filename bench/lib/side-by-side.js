@@ -37,7 +37,8 @@ const runs = positionals.map((p) => {
   return { date: r.date, command: r.command, loadavg: [r.machine.loadavg_start, r.machine.loadavg_end], contenders: spec.contenders };
 });
 
-const ids = Object.keys(runs[0].contenders).filter((id) => !id.endsWith("-base") && runs[0].contenders[`${id}-base`]);
+// Every pair of this build and the base that some run measured (a run may measure a few of them).
+const ids = [...new Set(runs.flatMap((r) => Object.keys(r.contenders).filter((id) => !id.endsWith("-base") && r.contenders[`${id}-base`])))];
 const out = ["| transport | figure | this build | base | this / base | runs (this; base) |", "|---|---|---:|---:|---:|---|"];
 const medians = {};
 for (const id of ids) {

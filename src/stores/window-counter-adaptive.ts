@@ -34,6 +34,8 @@ interface SoloCount {
   readonly window: number;
   readonly windowDir: string;
   readonly base: Promise<number>;
+  /** `base` once it has settled: the takes after the first need not wait for it. */
+  known?: number;
   own: number;
 }
 
@@ -165,15 +167,29 @@ export function createAdaptiveWindowCounter(options: AdaptiveWindowCounterOption
         }
         return files.countIn(place.windowDir, limit);
       })();
-      c = { window: place.window, windowDir: place.windowDir, base, own: 0 };
+      const entry: SoloCount = { window: place.window, windowDir: place.windowDir, base, own: 0 };
+      void base.then((n) => (entry.known = n), () => undefined);
+      c = entry;
       counts.set(place.key, c);
     }
     const base = await c.base;
     if (at !== epoch) return undefined;
-    const count = base + c.own;
-    if (count >= limit) return { allowed: false, count: limit, resetInMs: place.resetInMs };
+    return count(c, base, limit, place.resetInMs);
+  }
+
+  function count(c: SoloCount, base: number, limit: number, resetInMs: number): WindowTake {
+    const n = base + c.own;
+    if (n >= limit) return { allowed: false, count: limit, resetInMs };
     c.own++;
-    return { allowed: true, count: count + 1, resetInMs: place.resetInMs };
+    return { allowed: true, count: n + 1, resetInMs };
+  }
+
+  /** A solo take of a key already counted in this window: answered at once, with no I/O and no wait. */
+  function soloTakeKnown(name: string, limit: number): WindowTake | undefined {
+    const place = files.locateKnown(name);
+    const c = place && counts.get(place.key);
+    if (!place || !c || c.window !== place.window || c.known === undefined) return undefined;
+    return count(c, c.known, limit, place.resetInMs);
   }
 
   async function sharedTake(name: string, limit: number): Promise<WindowTake> {
@@ -188,8 +204,15 @@ export function createAdaptiveWindowCounter(options: AdaptiveWindowCounterOption
     }
   }
 
+  let startedDone = false;
+  void started.then(() => (startedDone = true));
+
   return {
     async take(name, limit) {
+      if (solo && startedDone) {
+        const took = soloTakeKnown(name, limit);
+        if (took) return took;
+      }
       await started;
       for (;;) {
         if (solo) {

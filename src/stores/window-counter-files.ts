@@ -48,6 +48,8 @@ export interface WindowPlace {
 export interface FileWindowCounter extends WindowCounter {
   /** Where `name`'s current window is (its anchor is set on the way, as a take would). */
   locate(name: string): Promise<WindowPlace>;
+  /** The key and current window of `name` when its anchor is already known here: no I/O, no wait. */
+  locateKnown(name: string): { readonly key: string; readonly window: number; readonly resetInMs: number } | undefined;
   /** Calls counted in a window so far (handed-over counts and slots). */
   countIn(windowDir: string, limit: number): Promise<number>;
   /** Adds `count` calls counted elsewhere to a window (while no other process counts). */
@@ -175,6 +177,14 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): File
 
   return {
     locate,
+    locateKnown(name) {
+      const key = keys.get(name);
+      const anchor = key === undefined ? undefined : anchors.get(key);
+      if (key === undefined || anchor === undefined) return undefined;
+      const t = now();
+      const window = Math.max(0, Math.floor((t - anchor) / windowMs));
+      return { key, window, resetInMs: anchor + (window + 1) * windowMs - t };
+    },
     async countIn(windowDir, limit) {
       const handed = await handedIn(windowDir);
       return Math.min(limit, handed + (await firstFree(windowDir, 1, limit)) - 1);
