@@ -132,7 +132,33 @@ process.stdin.on("end", async () => {
 });
 `;
 
+/** A process that goes solo on `dir`, then exits without closing its counter. */
+const EXITS = `
+const { createAdaptiveWindowCounter } = await import(process.argv[2]);
+const { readdirSync } = await import("node:fs");
+const dir = process.argv[3];
+createAdaptiveWindowCounter({ dir, windowMs: ${DAY_MS} });
+const entries = () => { try { return readdirSync(dir + "/.peers"); } catch { return []; } };
+while (!entries().some((e) => e.endsWith(".solo"))) await new Promise((r) => setTimeout(r, 10));
+process.exit(0);
+`;
+
 describe("the hand-over between real processes", () => {
+  it("a process that exits without closing takes its entry with it: the next one is not held up", async () => {
+    const dir = freshDir();
+    const script = join(dir, "..", "exits.mjs");
+    writeFileSync(script, EXITS);
+    const proc = spawn(process.execPath, [script, DIST_COUNTER, dir], { stdio: ["ignore", "inherit", "inherit"] });
+    const code = await new Promise<number | null>((resolve) => proc.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(states(dir)).toEqual([]);
+    // Would wait for a stale entry (10 s here) if the exit had left one.
+    const started = Date.now();
+    const next = counterIn(dir, { staleMs: 10_000 });
+    expect((await next.take("tok", 5)).allowed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("a process counting alone in memory, then a second process on the same data dir: 1,000 allowed in all, not one more", async () => {
     const dir = freshDir();
     const script = join(dir, "..", "child.mjs");
