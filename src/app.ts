@@ -124,6 +124,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
+    // The embedded limits hand what they counted in memory over to the data dir, and leave it.
+    "rate limits": async () => deps.rateLimits.close?.(),
     "audit trail": () => deps.audit.close(),
     ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
   };

@@ -339,7 +339,7 @@ export const SETTINGS: readonly Setting[] = [
     type: "tiers",
     doc: "more tiers, by name: `{ normal, sensitive }` (a missing one inherits the default tier's); name a token's with `tokens create --tier <name>`",
   },
-  { key: "rateLimits.shared", section: "limits", env: "COUNTERSIGN_RATE_LIMITS_SHARED", type: "bool", default: true, doc: "embedded mode: count in the data dir, so every process on it (`serve` and each `stdio`) shares one limit; `false` counts in memory per process, cheaper for a lone busy `serve` (Redis mode always shares)" },
+  { key: "rateLimits.shared", section: "limits", env: "COUNTERSIGN_RATE_LIMITS_SHARED", type: "bool", default: true, doc: "embedded mode: every process on the data dir (`serve` and each `stdio`) shares one limit, counted in memory while one process is alone on it and in files in it once others are; `false` counts in memory per process (Redis mode always shares)" },
   {
     key: "exclusions",
     section: "limits",
