@@ -222,6 +222,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         transport: req.transport,
         sessionId: req.sessionId,
         tool: req.name,
+        ...(req.run ? { runId: req.run.runId } : {}),
       };
       const ctx: CallContext = {
         requestId,
@@ -234,6 +235,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         progress: req.progress,
         confirmed: req.confirmed,
         parent: req.parent,
+        run: req.run,
         audit,
       };
       if (req.session) sessions.set(ctx, req.session);

@@ -4,6 +4,7 @@
  * without the whole list in its context.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { toolDeclaration } from "../../codegen/api-types.js";
 import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
@@ -128,6 +129,8 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         annotations: tool.annotations,
         http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` },
         write: tool.policy.write,
+        // How run_code's `api.<module>.<tool>` takes it.
+        signature: `api.${tool.module}.${toolDeclaration(tool).declaration.split("\n").pop()!}`,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };
       return ok(described, JSON.stringify(described));
