@@ -116,6 +116,11 @@ export function buildApiTypes(tools: readonly ToolDescriptor[]): ApiTypesFile {
   return { tools: out, types };
 }
 
+/** api-types.json's text: its first line names the spec and the command, as every generated file's does. */
+export function emitApiTypes(header: string, file: ApiTypesFile): string {
+  return `{"generated": ${JSON.stringify(header.replace(/^\/\/ /, ""))},\n"tools": ${JSON.stringify(file.tools, null, 1)},\n"types": ${JSON.stringify(file.types, null, 1)}}\n`;
+}
+
 /** The placeholder a write answers inside a script. */
 export const PENDING_TYPE = "/** A write's placeholder: any other field (w.id) is a reference to its future result. */\ntype Pending = { pending: true; ref: string; preview: unknown; [field: string]: any };";
 
