@@ -26,8 +26,14 @@ const STACK_BYTES = 512 * 1024;
  */
 const PRELUDE = String.raw`(function (host, modulesJson) {
   "use strict";
-  const modules = JSON.parse(modulesJson);
-  const waiting = new Map();
+  // Captured now: the script may replace globals, but not what the prelude runs on.
+  const parse = JSON.parse;
+  const stringify = JSON.stringify;
+  const has = Object.prototype.hasOwnProperty;
+  const P = Promise;
+  const freeze = Object.freeze;
+  const modules = parse(modulesJson);
+  const waiting = Object.create(null);
   const ref = (path) => {
     const text = "$" + "{" + path + "}";
     return new Proxy({}, {
@@ -40,44 +46,51 @@ const PRELUDE = String.raw`(function (host, modulesJson) {
   };
   const placeholder = (v) => new Proxy(v, {
     get(t, key) {
-      if (typeof key === "symbol" || key === "then" || key === "toJSON" || Object.prototype.hasOwnProperty.call(t, key)) return t[key];
+      if (typeof key === "symbol" || key === "then" || key === "toJSON" || has.call(t, key)) return t[key];
       return ref(t.ref + "." + key);
     },
   });
   const settle = (id, ok, json) => {
-    const w = waiting.get(id);
+    const w = waiting[id];
     if (!w) return;
-    waiting.delete(id);
-    if (ok) w.resolve(JSON.parse(json));
+    delete waiting[id];
+    if (ok) w.resolve(parse(json));
     else {
-      const e = JSON.parse(json);
+      const e = parse(json);
       const err = new Error(e.message);
       err.code = e.code;
       w.reject(err);
     }
   };
-  const wait = (id) => new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+  const wait = (id) => new P((resolve, reject) => { waiting[id] = { resolve, reject }; });
+  // Asking for a module or tool that is not there says so, instead of "undefined is not a function".
+  const strict = (target, what) => new Proxy(freeze(target), {
+    get(t, key) {
+      if (typeof key === "symbol" || key === "then" || key === "toJSON" || has.call(t, key)) return t[key];
+      throw new TypeError(what + String(key) + " is not available to this token (get_api_types lists what is)");
+    },
+  });
   const api = {};
   for (const m of Object.keys(modules)) {
     const tools = {};
     for (const name of modules[m]) {
       tools[name] = async (args) => {
-        const v = await wait(host.call(name, JSON.stringify(args === undefined ? {} : args)));
+        const v = await wait(host.call(name, stringify(args === undefined ? {} : args)));
         return v !== null && typeof v === "object" && v.pending === true && typeof v.ref === "string" ? placeholder(v) : v;
       };
     }
-    api[m] = Object.freeze(tools);
+    api[m] = strict(tools, "api." + m + ".");
   }
-  const show = (v) => typeof v === "string" ? v : (() => { try { return JSON.stringify(v) ?? String(v); } catch { return String(v); } })();
+  const show = (v) => typeof v === "string" ? v : (() => { try { return stringify(v) ?? String(v); } catch { return String(v); } })();
   const print = (...args) => host.log(args.map(show).join(" "));
-  globalThis.api = Object.freeze(api);
-  globalThis.console = Object.freeze({ log: print, info: print, warn: print, error: print, debug: print });
+  globalThis.api = strict(api, "api.");
+  globalThis.console = freeze({ log: print, info: print, warn: print, error: print, debug: print });
   globalThis.sleep = (ms) => wait(host.sleep(Number(ms)));
   return {
     settle,
     start(main) {
       main().then(
-        (v) => host.done(v === undefined ? "null" : JSON.stringify(v) ?? "null"),
+        (v) => host.done(v === undefined ? "null" : stringify(v) ?? "null"),
         (e) => host.fail(e instanceof Error ? e.name + ": " + e.message + (e.stack ? "\n" + e.stack : "") : "Uncaught " + show(e), e instanceof Error ? e.name : ""),
       );
     },
