@@ -55,11 +55,16 @@ export function isChangeSet(action: { tool: string; args: Record<string, unknown
   return action.tool === CHANGE_SET_TOOL && Array.isArray(action.args.steps);
 }
 
-function kindOf(tool: ToolDescriptor): StepKind {
-  const method = tool.binding.method;
+/**
+ * A POST creates when it goes to a collection (a list is read on the same path, or the path does
+ * not end at an item or an action on one); `POST /tasks/{id}/move` updates the task.
+ */
+function kindOf(tool: ToolDescriptor, tools: readonly ToolDescriptor[]): StepKind {
+  const { method, path } = tool.binding;
   if (method === "DELETE") return "delete";
-  const onItem = tool.binding.arguments.some((a) => a.in === "path" && tool.binding.path.endsWith(`{${a.wireName}}`));
-  return method === "POST" && !onItem && !/\{[^}]+\}\/[a-z_-]+$/i.test(tool.binding.path) ? "create" : "update";
+  if (method !== "POST") return "update";
+  if (tools.some((t) => t.binding.method === "GET" && t.binding.path === path)) return "create";
+  return /\}$/.test(path) || /\{[^}]+\}\/[a-z_-]+$/i.test(path) ? "update" : "create";
 }
 
 function approvalOf(tool: ToolDescriptor): ApprovalLevel {
@@ -75,7 +80,7 @@ const STAND_IN = /00000000-c0de-4000-8000-([0-9a-f]{12})/g;
 const WHOLE_REF = /^\$\{w\d+(?:\.[A-Za-z0-9_$-]+)*\}$/;
 
 /** Collects one run's writes. `run` goes on every call the script makes. */
-export function createChangeSet(runId: string): { run: CodeRun; steps: StepPreview[]; stored: ChangeStep[]; encode(args: unknown): unknown } {
+export function createChangeSet(runId: string, tools: () => readonly ToolDescriptor[]): { run: CodeRun; steps: StepPreview[]; stored: ChangeStep[]; encode(args: unknown): unknown } {
   const steps: StepPreview[] = [];
   const stored: ChangeStep[] = [];
   const standIns: string[] = [];
@@ -107,7 +112,7 @@ export function createChangeSet(runId: string): { run: CodeRun; steps: StepPrevi
         const made = `uses the result of ${uses.map((u) => `w${u}`).join(", ")}, an earlier write of this change set`;
         preview = { ...preview, warnings: preview.warnings.filter((w) => !w.startsWith("The resource was not found")), current_note: made };
       }
-      const step: StepPreview = { ...preview, ref, kind: kindOf(write.tool), approval: approvalOf(write.tool), ...(uses.length > 0 ? { uses: uses.map((u) => `w${u}`) } : {}) };
+      const step: StepPreview = { ...preview, ref, kind: kindOf(write.tool, tools()), approval: approvalOf(write.tool), ...(uses.length > 0 ? { uses: uses.map((u) => `w${u}`) } : {}) };
       steps.push(step);
       stored.push({ ref, tool: write.tool.name, args: write.args, ...(write.ifMatch !== undefined ? { ifMatch: write.ifMatch } : {}) });
       const placeholder = { pending: true, ref, preview: { summary: step.summary, method: step.method, url: step.url, ...(step.diff ? { diff: step.diff } : {}), warnings: step.warnings } };

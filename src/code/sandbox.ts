@@ -64,15 +64,15 @@ interface Slot {
   busy: boolean;
 }
 
-/** Creates a pool of `size` sandbox workers, started on first use. */
-export function createSandboxPool(options: { size: number }): SandboxPool {
+/** Creates a pool of `size` sandbox workers, started on first use; each caps its WebAssembly memory near `memoryBytes`. */
+export function createSandboxPool(options: { size: number; memoryBytes: number }): SandboxPool {
   const slots: Slot[] = [];
   const queue: (() => void)[] = [];
   let closed = false;
 
   function spawn(): Slot {
     const shared = new SharedArrayBuffer(8);
-    const worker = new Worker(workerFile(), { stdout: false, stderr: process.env.CS_SANDBOX_DEBUG !== "1", workerData: { sliceClock: shared } });
+    const worker = new Worker(workerFile(), { stdout: false, stderr: process.env.CS_SANDBOX_DEBUG !== "1", workerData: { sliceClock: shared, memoryBytes: options.memoryBytes } });
     worker.unref();
     const slot: Slot = { worker, sliceClock: new Float64Array(shared), busy: false, ready: undefined as unknown as Promise<void> };
     slot.ready = new Promise<void>((resolve, reject) => {

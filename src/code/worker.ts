@@ -9,7 +9,7 @@
  * loaded once per worker.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { newQuickJSWASMModuleFromVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import releaseSync from "@jitl/quickjs-wasmfile-release-sync";
 import { transform } from "sucrase";
 import type { DoneMessage, FromWorker, ReplyMessage, RunFailureKind, RunMessage, ToWorker } from "./protocol.js";
@@ -120,13 +120,22 @@ interface Run {
  * stuck inside one long native operation, where QuickJS's interrupt check does not run, is seen
  * there and the worker is replaced.
  */
-const sliceClock = new Float64Array((workerData as { sliceClock: SharedArrayBuffer }).sliceClock);
+const data = workerData as { sliceClock: SharedArrayBuffer; memoryBytes: number };
+const sliceClock = new Float64Array(data.sliceClock);
 const port = parentPort;
 if (!port) throw new Error("src/code/worker.ts runs as a worker thread");
 const send = (m: FromWorker): void => port.postMessage(m);
 
+/**
+ * The WebAssembly memory is capped at the run's memory limit plus what QuickJS itself needs: this
+ * build counts each allocation as a few bytes whatever its size, so QuickJS's own limit holds for
+ * many small objects but not for one large buffer; the cap holds for both.
+ */
+const PAGE = 65_536;
+const BASE_PAGES = 256;
+const wasmMemory = new WebAssembly.Memory({ initial: BASE_PAGES, maximum: Math.min(65_536, BASE_PAGES + Math.ceil(data.memoryBytes / PAGE)) });
 // The package's types describe its CommonJS build; as an ES module its default export is the variant itself.
-const quickjs = await newQuickJSWASMModuleFromVariant(releaseSync as unknown as Parameters<typeof newQuickJSWASMModuleFromVariant>[0]);
+const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(releaseSync as unknown as Parameters<typeof newVariant>[0], { wasmMemory }) as Parameters<typeof newQuickJSWASMModuleFromVariant>[0]);
 let current: Run | undefined;
 
 port.on("message", (m: ToWorker) => {

@@ -17,7 +17,7 @@ const pools = new WeakMap<Deps, SandboxPool>();
 
 function poolOf(deps: Deps): SandboxPool {
   let pool = pools.get(deps);
-  if (!pool) pools.set(deps, (pool = createSandboxPool({ size: deps.config.code.workers })));
+  if (!pool) pools.set(deps, (pool = createSandboxPool({ size: deps.config.code.workers, memoryBytes: deps.config.code.memoryBytes })));
   return pool;
 }
 
@@ -54,7 +54,7 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
     for (const t of gateway.visibleTools(principal, session)) {
       if (!metaNames.has(t.name)) (modules[t.module] ??= []).push(t.name);
     }
-    const changes = createChangeSet(runId);
+    const changes = createChangeSet(runId, () => gateway.registry.tools);
 
     async function onCall(tool: string, toolArgs: unknown): Promise<unknown> {
       // Only the API's own tools: never a gateway tool (call_tool, confirm_action, run_code).
