@@ -66,6 +66,10 @@ describe("code mode", () => {
     expect(s.logs.length).toBe(Object.keys(s.value).length);
     expect(s.api_calls).toBe(1 + Object.keys(s.value).length);
     expect(s.status).toBeUndefined();
+    // Every call the script made left its own audit record with the run's id, and so did the run.
+    await expect.poll(async () => (await ws.gateway.deps.audit.recent("tok_code1", 50)).filter((r) => r.runId === s.run_id).length, { timeout: 5000 }).toBe(s.api_calls + 1);
+    const records = (await ws.gateway.deps.audit.recent("tok_code1", 50)).filter((r) => r.runId === s.run_id);
+    expect(records.map((r) => r.tool).sort()).toEqual(["list_projects", "run_code", ...Array(s.api_calls - 1).fill("list_tasks")].sort());
   });
 
   it("writes become one change set: nothing sent, one token; confirming runs them in order with references filled", async () => {
@@ -135,6 +139,25 @@ describe("code mode", () => {
     const again = await call(client, "confirm_action", { confirm_token: s.confirm_token });
     expect(again.structuredContent!.status).toBe("already_executed");
     expect((await ws.api<Task>("GET", `/tasks/${a!.id}`)).body.title).toBe("First renamed by a change set");
+  });
+
+  it("another token cannot confirm a change set; its owner can cancel it whole, and nothing is sent", async () => {
+    const tag = `Never made ${Date.now()}`;
+    const r = await call(client, "run_code", {
+      intent: "two labels",
+      code: `await api.labels.create_label({ name: ${JSON.stringify(`${tag} a`)} }); await api.labels.create_label({ name: ${JSON.stringify(`${tag} b`)} });`,
+    });
+    const token = r.structuredContent!.confirm_token as string;
+    const intruder = await ws.connect(await ws.mint(), "mode=code");
+    const stolen = await call(intruder, "confirm_action", { confirm_token: token });
+    expect(stolen.isError).toBe(true);
+    expect(stolen.structuredContent!.error.code).toBe("confirmation_invalid");
+    const cancelled = await call(client, "cancel_action", { confirm_token: token });
+    expect(cancelled.structuredContent!.status).toBe("cancelled");
+    const late = await call(client, "confirm_action", { confirm_token: token });
+    expect(late.isError).toBe(true);
+    const labels = await ws.api<{ data: { name: string }[] }>("GET", `/labels?q=${encodeURIComponent(tag)}`);
+    expect(labels.body.data).toHaveLength(0);
   });
 
   it("a failed script stores nothing and answers script_error with its logs", async () => {
