@@ -338,12 +338,66 @@ async function sandboxCosts() {
   };
 }
 
+/**
+ * Other sessions during a hostile run: p50/p99 of a read by another session, alone and while a
+ * script spins for its whole CPU limit on a sandbox worker.
+ */
+async function hostile() {
+  const upstream = await startUpstream({ spec: join(ROOT, "openapi/workspace.yaml"), port: 0, host: "127.0.0.1", dataDir: mkdtempSync(join(tmpdir(), "cs-bench-code-host-up-")), token: UPSTREAM_TOKEN });
+  const secret = mintToken();
+  const tokenStore = createMemoryTokenStore([{ id: "tok_bench", hash: hashToken(secret), name: "bench", modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() }]);
+  const config = resolveConfig({ env: { COUNTERSIGN_DATA_DIR: mkdtempSync(join(tmpdir(), "cs-bench-code-host-")), COUNTERSIGN_UPSTREAM_URL: upstream.url, COUNTERSIGN_UPSTREAM_TOKEN: UPSTREAM_TOKEN, COUNTERSIGN_GENERATED_DIR: join(ROOT, "generated/workspace"), COUNTERSIGN_RATE_LIMITS_SHARED: "false", COUNTERSIGN_RATE_NORMAL: "100000", LOG_LEVEL: "silent" } });
+  const gateway = await createGateway(config, { tokens: tokenStore });
+  const http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
+  const connect = async (mode) => {
+    const c = new Client({ name: "bench-hostile", version: "1" });
+    await c.connect(new StreamableHTTPClientTransport(new URL(`${http.url}?mode=${mode}`), { requestInit: { headers: { Authorization: `Bearer ${secret}` } } }));
+    return c;
+  };
+  const reader = await connect("all");
+  const attacker = await connect("code");
+  await attacker.callTool({ name: "run_code", arguments: { code: "return 1", intent: "warm up" } });
+  const sample = async (n) => {
+    const xs = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await reader.callTool({ name: "get_project_stats", arguments: { project_id: "00000000-0000-4000-8000-000000000000" } });
+      xs.push(performance.now() - t);
+    }
+    return xs.sort((a, b) => a - b);
+  };
+  const pct = (xs, p) => Math.round(xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] * 100) / 100;
+  await sample(50);
+  const alone = await sample(300);
+  let spinning = true;
+  const run = attacker.callTool({ name: "run_code", arguments: { code: "while (true) {}", intent: "spin" } }).then((r) => ((spinning = false), r));
+  const during = [];
+  while (spinning) {
+    const t = performance.now();
+    await reader.callTool({ name: "get_project_stats", arguments: { project_id: "00000000-0000-4000-8000-000000000000" } });
+    if (spinning) during.push(performance.now() - t);
+  }
+  const outcome = await run;
+  during.sort((a, b) => a - b);
+  await Promise.all([reader.close(), attacker.close()]);
+  await http.close();
+  await gateway.close();
+  await upstream.close();
+  return {
+    read: "get_project_stats by another session, sequential",
+    alone: { calls: alone.length, p50Ms: pct(alone, 50), p99Ms: pct(alone, 99) },
+    duringHostileRun: { calls: during.length, p50Ms: pct(during, 50), p99Ms: pct(during, 99) },
+    hostileRunError: outcome.structuredContent?.error?.kind,
+  };
+}
+
 const modes = {};
 for (const mode of ["all", "dynamic", "code"]) {
   process.stderr.write(`mode ${mode}…\n`);
   modes[mode] = await runMode(mode);
 }
 const sandbox = await sandboxCosts();
+const otherSessions = await hostile();
 
 const perTask = TASKS.map((t) => {
   const get = (mode) => modes[mode].rows.find((r) => r.task === t.name);
@@ -379,7 +433,8 @@ const results = {
   },
   endState: { identical: differs.length === 0 && stateAll === JSON.stringify(modes.code.state), collectionsCompared: Object.keys(modes.all.state).length, differing: differs },
   sandbox,
+  otherSessions,
   perTask,
 };
 writeFileSync(join(ROOT, "bench/results/code-mode.json"), `${JSON.stringify(results, null, 2)}\n`);
-console.log(JSON.stringify({ totals: results.totals, ratios: results.ratios, endState: results.endState, sandbox }, null, 2));
+console.log(JSON.stringify({ totals: results.totals, ratios: results.ratios, endState: results.endState, sandbox, otherSessions }, null, 2));
