@@ -11,6 +11,7 @@ import { mintConfirmation } from "../confirm/tokens.js";
 import { changeSetAction, CHANGE_SET_TOOL, createChangeSet, renderChangeSet } from "../code/change-set.js";
 import { apiTypesFor } from "../code/api-types.js";
 import { createSandboxPool, type SandboxPool } from "../code/sandbox.js";
+import { take } from "../stages/rate-limit.js";
 
 /** Sandbox pools by gateway dependencies: one per gateway, started on its first run. */
 const pools = new WeakMap<Deps, SandboxPool>();
@@ -43,6 +44,13 @@ const MAX_CODE_CHARS = 100_000;
 
 /** Builds run_code and get_api_types. */
 export function createCodeTools(deps: Deps): readonly MetaTool[] {
+  /** Throws `unauthorized` once the token has been revoked or has expired. */
+  async function stillValid(tokenId: string): Promise<void> {
+    const record = await deps.tokens.get(tokenId);
+    if (!record || record.revokedAt) throw new GatewayError("unauthorized", `Token revoked${record?.revokedAt ? ` on ${record.revokedAt}` : ""}; the run's calls stop here`);
+    if (record.expiresAt && Date.parse(record.expiresAt) <= deps.now()) throw new GatewayError("unauthorized", `Token expired on ${record.expiresAt}; the run's calls stop here`);
+  }
+
   async function runCode(args: Record<string, unknown>, session: SessionContext, call: CallContext): Promise<ToolResult> {
     const code = requireString(args, "code", MAX_CODE_CHARS);
     const intent = requireString(args, "intent", 500);
@@ -60,6 +68,10 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
       // Only the API's own tools: never a gateway tool (call_tool, confirm_action, run_code).
       if (metaNames.has(tool)) throw new GatewayError("forbidden", `'${tool}' is a gateway tool; a script can only call the API's tools`);
       if (toolArgs === null || typeof toolArgs !== "object" || Array.isArray(toolArgs)) throw new GatewayError("invalid_arguments", `${tool}: arguments must be an object`);
+      // A run outlives its request's admission: the token is looked at again, and each call takes
+      // its point of the normal bucket as a tools/call of its own would.
+      await stillValid(principal.tokenId);
+      await take(deps.rateLimits, "normal", principal);
       // The whole chain, as a direct call: scope, rate limits, validation, audit (with the run id).
       const outcome = await gateway.call({
         name: tool,

@@ -176,6 +176,41 @@ describe("code mode", () => {
     expect(pending.structuredContent!.actions).toHaveLength(0);
   });
 
+  it("each call inside a script takes a point of the normal bucket", async () => {
+    const limited = await startWorkspace({ COUNTERSIGN_RATE_NORMAL: "4", COUNTERSIGN_RATE_LIMITS_SHARED: "false" }, { upstream: ws.upstream });
+    try {
+      const c = await limited.connect(limited.secret, "mode=code");
+      // run_code's own request takes a point; the script's calls take the rest, then are refused.
+      const r = await call(c, "run_code", {
+        intent: "too many reads",
+        code: `const seen = []; for (let i = 0; i < 6; i++) { try { await api.tasks.list_tasks({ limit: 1 }); seen.push("ok"); } catch (e) { seen.push(e.code); } } return seen;`,
+      });
+      const seen = r.structuredContent!.value as string[];
+      const oks = seen.filter((x) => x === "ok").length;
+      expect(oks).toBeGreaterThan(0);
+      expect(oks).toBeLessThanOrEqual(3);
+      expect(seen).toEqual([...Array(oks).fill("ok"), ...Array(6 - oks).fill("rate_limited")]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("a token revoked while its script runs: the next call is refused", async () => {
+    const secret = await ws.mint();
+    const c = await ws.connect(secret, "mode=code");
+    const tokenId = (await ws.gateway.deps.tokens.list()).at(-1)!.id;
+    const running = call(c, "run_code", {
+      intent: "read until refused",
+      code: `for (let i = 0; i < 90; i++) { try { await api.tasks.list_tasks({ limit: 1 }); } catch (e) { return [i, e.code, e.message]; } await sleep(50); } return "never refused";`,
+    });
+    await expect.poll(async () => (await ws.gateway.deps.audit.recent(tokenId, 5)).some((r) => r.tool === "list_tasks"), { timeout: 10_000 }).toBe(true);
+    await ws.gateway.deps.tokens.revoke(tokenId, new Date());
+    const [n, code, message] = (await running).structuredContent!.value as [number, string, string];
+    expect(n).toBeGreaterThan(0);
+    expect(code).toBe("unauthorized");
+    expect(message).toContain("Token revoked");
+  });
+
   it("rejects bad input by name", async () => {
     for (const [args, words] of [
       [{ intent: "x" }, "'code' must be a non-empty string"],
