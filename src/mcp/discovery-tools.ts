@@ -105,7 +105,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
   const describeTool: MetaTool = {
     name: "describe_tool",
     title: "Describe a tool",
-    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, and the API's documentation.",
+    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, the API's documentation, and its TypeScript signature for run_code.",
     inputSchema: {
       type: "object",
       properties: { name: { type: "string", description: "The tool's name (from search_tools)." } },

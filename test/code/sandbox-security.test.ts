@@ -13,6 +13,7 @@ const LIMITS = {
   COUNTERSIGN_CODE_CPU_TIME_MS: "1000",
   COUNTERSIGN_CODE_MEMORY_BYTES: String(16 * 1024 * 1024),
   COUNTERSIGN_CODE_MAX_API_CALLS: "5",
+  COUNTERSIGN_CODE_WALL_TIME_MS: "3000",
   COUNTERSIGN_MAX_RESPONSE_BYTES: "65536",
 };
 
@@ -114,6 +115,16 @@ describe("the sandbox holds", () => {
     const f = failure(await run(`for (let i = 0; i < 10; i++) await api.tasks.list_tasks({ limit: 1 });`));
     expect(f.kind).toBe("api_calls");
     expect(f.message).toContain("more than 5 API calls");
+  });
+
+  it("sleep is bounded per call, and a run that keeps sleeping ends at the wall time", async () => {
+    const long = await run(`try { await sleep(5000); return "slept"; } catch (e) { return e.name + ": " + e.message; }`);
+    expect(long.structuredContent!.value).toBe("RangeError: sleep(ms) takes 0 to 1000 ms");
+    const started = Date.now();
+    const f = failure(await run(`for (;;) await sleep(1000);`));
+    expect(f.kind).toBe("wall_time");
+    expect(f.message).toContain("3000 ms");
+    expect(Date.now() - started).toBeLessThan(8000);
   });
 
   it("a promise that never settles ends at once", async () => {
