@@ -99,7 +99,8 @@ export function toolDeclaration(tool: ToolDescriptor): { declaration: string; us
     for (const r of inner) if (!refs.has(r)) (refs.add(r), queue.push(r));
   }
   const note = tool.policy.write ? " Write: sends nothing, joins the run's change set." : "";
-  const declaration = `/** ${tool.description.replace(/\*\//g, "* /").split("\n")[0]}${note} */\n${tool.name}(args${optional ? "?" : ""}: ${args}): Promise<${result}>;`;
+  const line = tool.description.replace(/\*\//g, "* /").split("\n")[0]!.trim();
+  const declaration = `/** ${line}${note && !/[.!?]$/.test(line) ? "." : ""}${note} */\n${tool.name}(args${optional ? "?" : ""}: ${args}): Promise<${result}>;`;
   return { declaration, uses: Object.keys(types).sort(), types };
 }
 

@@ -195,6 +195,33 @@ describe("code mode", () => {
     }
   });
 
+  it("a step refused before it is sent (rate limited) stops the set: reported not run, and not left pending", async () => {
+    const limited = await startWorkspace({ COUNTERSIGN_RATE_SENSITIVE: "1", COUNTERSIGN_RATE_LIMITS_SHARED: "false" }, { upstream: ws.upstream });
+    try {
+      const c = await limited.connect(limited.secret, "mode=code");
+      const tag = `rl-${Date.now()}`;
+      const r = await call(c, "run_code", {
+        intent: "hooks",
+        code: `await api.labels.create_label({ name: "${tag}-label" });
+          await api.webhooks.create_webhook({ url: "https://example.com/${tag}/1", events: ["task.created"] });
+          await api.webhooks.create_webhook({ url: "https://example.com/${tag}/2", events: ["task.created"] });
+          await api.labels.create_label({ name: "${tag}-label-2" });`,
+      });
+      expect(r.structuredContent!.preview.approval).toBe("sensitive");
+      const done = await call(c, "confirm_action", { confirm_token: r.structuredContent!.confirm_token });
+      expect(done.isError).toBe(true);
+      const steps = done.structuredContent!.steps as { status: string; error?: { code: string } }[];
+      expect(steps.map((s) => s.status)).toEqual(["executed", "executed", "not_run", "not_run"]);
+      expect(steps[2]!.error?.code).toBe("rate_limited");
+      expect((await call(c, "list_pending_actions", {})).structuredContent!.actions).toHaveLength(0);
+      const hooks = (await ws.api<{ data: { url: string }[] }>("GET", "/webhooks?limit=100")).body.data.filter((h) => h.url.includes(tag));
+      expect(hooks).toHaveLength(1);
+      expect((await ws.api<{ data: unknown[] }>("GET", `/labels?q=${tag}`)).body.data).toHaveLength(1);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("a token revoked while its script runs: the next call is refused", async () => {
     const secret = await ws.mint();
     const c = await ws.connect(secret, "mode=code");
