@@ -72,7 +72,7 @@ export function createSandboxPool(options: { size: number; memoryBytes: number }
 
   function spawn(): Slot {
     const shared = new SharedArrayBuffer(8);
-    const worker = new Worker(workerFile(), { stdout: false, stderr: process.env.CS_SANDBOX_DEBUG !== "1", workerData: { sliceClock: shared, memoryBytes: options.memoryBytes } });
+    const worker = new Worker(workerFile(), { workerData: { sliceClock: shared, memoryBytes: options.memoryBytes } });
     worker.unref();
     const slot: Slot = { worker, sliceClock: new Float64Array(shared), busy: false, ready: undefined as unknown as Promise<void> };
     slot.ready = new Promise<void>((resolve, reject) => {
