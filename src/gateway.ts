@@ -10,6 +10,7 @@ import type { AdmittedCall, CallContext, CodeRun, PendingInfo, Principal, Progre
 import type { GatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
+import type { Authority } from "./oauth/authority.js";
 import type { AdmissionStages, Stages } from "./pipeline.js";
 import type { Registry } from "./registry.js";
 import type { ArgumentValidator } from "./stages/validate.js";
@@ -35,6 +36,8 @@ export interface Deps {
   readonly audit: AuditRecorder;
   readonly tokens: TokenStore;
   readonly rateLimits: RateLimits;
+  /** The OAuth authorization server (src/oauth), when `oauth.enabled`: its access tokens resolve to principals too. */
+  readonly oauth?: Authority;
   /** Milliseconds since the epoch; a fake clock in tests. */
   readonly now: () => number;
   /** Test hook: replaces individual stages. */

@@ -139,6 +139,21 @@ export interface ConsoleConfig {
   readonly auditIndex: "sqlite" | "memory";
 }
 
+/** The gateway as an OAuth 2.1 authorization server for MCP clients (src/oauth). */
+export interface OAuthConfig {
+  readonly enabled: boolean;
+  /** Dynamic Client Registration (RFC 7591) is accepted. */
+  readonly registration: boolean;
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  /** Requests per minute one address may send to the OAuth endpoints. */
+  readonly ipRequestsPerMinute: number;
+  /** Requests per minute one client may send to /authorize and /token. */
+  readonly clientRequestsPerMinute: number;
+  /** Development: `http://` client ids on loopback addresses are fetched. */
+  readonly loopbackClientIds: boolean;
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -156,6 +171,7 @@ export interface Config {
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
   readonly console: ConsoleConfig;
+  readonly oauth: OAuthConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
