@@ -193,6 +193,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       if (!ctx.principal) throw toGatewayError(new Error("admission ended without a principal"));
       return ctx.principal;
     },
+    recheck: (principal) => authenticator.recheck(principal),
     visibleTools,
     async readiness() {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};

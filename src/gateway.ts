@@ -136,6 +136,8 @@ export interface Gateway {
    * refusal carries `rpcId`).
    */
   admit(request: AdmissionRequest): Promise<Principal>;
+  /** Looks at the principal's token (or OAuth grant) again; throws `unauthorized` once it was revoked or has expired. */
+  recheck(principal: Principal): Promise<Principal>;
   /** The generated tools this principal may see. */
   visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
   /** tools/list: visible generated tools, then meta-tools. */

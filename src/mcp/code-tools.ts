@@ -44,12 +44,6 @@ const MAX_CODE_CHARS = 100_000;
 
 /** Builds run_code and get_api_types. */
 export function createCodeTools(deps: Deps): readonly MetaTool[] {
-  /** Throws `unauthorized` once the token has been revoked or has expired. */
-  async function stillValid(tokenId: string): Promise<void> {
-    const record = await deps.tokens.get(tokenId);
-    if (!record || record.revokedAt) throw new GatewayError("unauthorized", `Token revoked${record?.revokedAt ? ` on ${record.revokedAt}` : ""}; the run's calls stop here`);
-    if (record.expiresAt && Date.parse(record.expiresAt) <= deps.now()) throw new GatewayError("unauthorized", `Token expired on ${record.expiresAt}; the run's calls stop here`);
-  }
 
   async function runCode(args: Record<string, unknown>, session: SessionContext, call: CallContext): Promise<ToolResult> {
     const code = requireString(args, "code", MAX_CODE_CHARS);
@@ -70,7 +64,7 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
       if (toolArgs === null || typeof toolArgs !== "object" || Array.isArray(toolArgs)) throw new GatewayError("invalid_arguments", `${tool}: arguments must be an object`);
       // A run outlives its request's admission: the token is looked at again, and each call takes
       // its point of the normal bucket as a tools/call of its own would.
-      await stillValid(principal.tokenId);
+      await gateway.recheck(principal);
       await take(deps.rateLimits, "normal", principal);
       // The whole chain, as a direct call: scope, rate limits, validation, audit (with the run id).
       const outcome = await gateway.call({
