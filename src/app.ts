@@ -208,6 +208,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       if (!ctx.principal) throw toGatewayError(new Error("admission ended without a principal"));
       return ctx.principal;
     },
+    recheck: (principal) => authenticator.recheck(principal),
     visibleTools,
     async readiness() {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
@@ -245,6 +246,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         transport: req.transport,
         sessionId: req.sessionId,
         tool: req.name,
+        ...(req.run ? { runId: req.run.runId } : {}),
       };
       const ctx: CallContext = {
         requestId,
@@ -257,6 +259,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         progress: req.progress,
         confirmed: req.confirmed,
         parent: req.parent,
+        run: req.run,
         audit,
       };
       if (req.session) sessions.set(ctx, req.session);

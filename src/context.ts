@@ -62,6 +62,8 @@ export interface AuditRecord {
   count?: number;
   /** The caller's address, on aggregated refusals. */
   source?: string;
+  /** The code run (run_code) this call was made by. */
+  runId?: string;
 }
 
 export type Transport = "stdio" | "http";
@@ -75,6 +77,24 @@ export interface PendingInfo {
   readonly confirmToken: string;
   readonly expiresAt: string;
   readonly preview: unknown;
+}
+
+/** A write a code run collected instead of sending: it joins the run's change set. */
+export interface CollectedWrite {
+  readonly tool: ToolDescriptor;
+  /** The validated arguments (references to earlier writes' results still in place). */
+  readonly args: Record<string, unknown>;
+  /** The write's preview (src/confirm/preview.ts). */
+  readonly preview: unknown;
+  /** ETag read at preview time, sent as If-Match when the change set runs. */
+  readonly ifMatch?: string;
+}
+
+/** A code run (run_code) the call belongs to: its writes are collected into one change set. */
+export interface CodeRun {
+  readonly runId: string;
+  /** Adds a previewed write to the change set; answers what the script gets back (a placeholder). */
+  collect(write: CollectedWrite): ToolResult;
 }
 
 /** What the upstream stage learnt about the upstream request. */
@@ -109,6 +129,8 @@ export interface CallContext {
   readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string };
   /** The call (a meta-tool's) this one runs inside; its audit record gives way to this one's. */
   readonly parent?: CallContext;
+  /** Set on calls a script makes inside run_code: the confirm gate collects writes into the run's change set. */
+  readonly run?: CodeRun;
   /** Set when a call inside this one left the audit record instead. */
   delegated?: boolean;
   readonly audit: AuditRecord;

@@ -6,7 +6,7 @@
 import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
 import type { AuditRecorder } from "./audit/recorder.js";
 import type { Config } from "./config.js";
-import type { AdmittedCall, CallContext, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
+import type { AdmittedCall, CallContext, CodeRun, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
 import type { GatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
@@ -74,6 +74,8 @@ export interface CallRequest {
   readonly confirmed?: CallContext["confirmed"];
   /** The meta-tool call this one runs inside (call_tool, confirm_action). */
   readonly parent?: CallContext;
+  /** The code run this call is made by (run_code): writes join its change set. */
+  readonly run?: CodeRun;
 }
 
 /** The typed outcome of one tools/call: the rendered result, plus what the stages decided. */
@@ -139,6 +141,8 @@ export interface Gateway {
    * refusal carries `rpcId`).
    */
   admit(request: AdmissionRequest): Promise<Principal>;
+  /** Looks at the principal's token (or OAuth grant) again; throws `unauthorized` once it was revoked or has expired. */
+  recheck(principal: Principal): Promise<Principal>;
   /** The generated tools this principal may see. */
   visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
   /** tools/list: visible generated tools, then meta-tools. */

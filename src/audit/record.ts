@@ -217,6 +217,7 @@ export function createRecordBuilder(cap: number) {
       resultExcerpt: excerptOf(call.result, cap, secrets),
       durationMs: roundMs(call.durationMs),
       actionId: a.actionId ?? call.confirmedActionId ?? c.actionId,
+      ...(a.runId !== undefined ? { runId: a.runId } : {}),
     };
     // Our own words, from redacted arguments only; a stage's summary (a preview sentence) may
     // quote argument values verbatim, secrets included, so it is not used here.

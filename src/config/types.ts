@@ -71,6 +71,15 @@ export interface RateLimitConfig {
   readonly shared: boolean;
 }
 
+/** run_code's sandbox (src/code): limits per run, and the worker pool. The output cap is upstream.maxResponseBytes. */
+export interface CodeConfig {
+  readonly cpuTimeMs: number;
+  readonly wallTimeMs: number;
+  readonly memoryBytes: number;
+  readonly maxApiCalls: number;
+  readonly workers: number;
+}
+
 /** Pending actions (confirm engineer). */
 export interface ConfirmConfig {
   /** Lifetime of a confirm token, in seconds. */
@@ -159,6 +168,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly rateLimits: RateLimitConfig;
   readonly confirm: ConfirmConfig;
+  readonly code: CodeConfig;
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;

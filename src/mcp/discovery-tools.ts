@@ -4,6 +4,7 @@
  * without the whole list in its context.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { toolDeclaration } from "../../codegen/api-types.js";
 import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
@@ -104,7 +105,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
   const describeTool: MetaTool = {
     name: "describe_tool",
     title: "Describe a tool",
-    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, and the API's documentation.",
+    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, the API's documentation, and its TypeScript signature for run_code.",
     inputSchema: {
       type: "object",
       properties: { name: { type: "string", description: "The tool's name (from search_tools)." } },
@@ -130,6 +131,8 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         annotations: tool.annotations,
         ...(upstream?.kind === "mcp" ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } } : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` } }),
         write: tool.policy.write,
+        // How run_code's `api.<module>.<tool>` takes it.
+        signature: `api.${tool.module}.${toolDeclaration(tool).declaration.split("\n").pop()!}`,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };
       return ok(described, JSON.stringify(described));
