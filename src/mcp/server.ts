@@ -154,12 +154,13 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   }
 
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    let all: ReturnType<typeof gateway.listTools>;
     try {
       await admitHere("tools/list");
+      all = gateway.listTools(session(extra));
     } catch (err) {
       throw rpcError(err);
     }
-    const all = gateway.listTools(session(extra));
     const offset = decodeCursor(request.params?.cursor);
     const page = all.slice(offset, offset + pageSize);
     const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
