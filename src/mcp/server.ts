@@ -11,7 +11,6 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
   SetLevelRequestSchema,
   type LoggingLevel,
   type CallToolResult,
@@ -54,7 +53,7 @@ function decodeCursor(cursor: string | undefined): number {
   } catch {
     // fall through
   }
-  throw new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
+  throw new RpcFailure(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
 }
 
 const SEVERITY: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -89,9 +88,24 @@ function fitOutputSchema(result: ToolResult, hasOutputSchema: boolean): ToolResu
 }
 
 /** Turns a gateway refusal at list time into a JSON-RPC error. */
-function rpcError(err: unknown): McpError {
+/**
+ * An error a request handler throws for the SDK to answer as `{ code, message, data }`. Not the
+ * SDK's McpError: that one's message starts "MCP error <code>: ", which the SDK sends on as the
+ * message, and a client's McpError adds its own, so clients read the prefix twice.
+ */
+class RpcFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+function rpcError(err: unknown): RpcFailure {
   const e = toJsonRpcError(err);
-  return new McpError(e.code, e.message, e.data);
+  return new RpcFailure(e.code, e.message, e.data);
 }
 
 /**
