@@ -6,6 +6,7 @@
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
+import { argumentShape } from "../surface/argument-shape.js";
 import { GatewayError } from "../errors.js";
 import { schemaForProfile } from "../surface/schema-profile.js";
 import { DEFAULT_LIMIT, MAX_LIMIT, toolSearchFor } from "../surface/search.js";
@@ -127,6 +128,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         ...(tool.outputSchema && !tool.policy.write ? { outputSchema: schemaForProfile(tool.outputSchema, profile) } : {}),
         annotations: tool.annotations,
         http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` },
+        arguments: argumentShape(tool),
         write: tool.policy.write,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };

@@ -167,6 +167,8 @@ describe("discovery meta-tools in dynamic mode", () => {
     expect(d.inputSchema.properties.due_date).toEqual({ type: "string", format: "date" });
     expect(d.annotations).toEqual({ readOnlyHint: false, destructiveHint: false });
     expect(d.write).toBe(true);
+    // Where each argument goes (these fixtures bind none; test/codegen/body-shape.test.ts has real ones).
+    expect(d.arguments).toEqual({});
     const strict = await (await connect("?mode=dynamic&profile=strict")).callTool({ name: "describe_tool", arguments: { name: "tasks_create" } });
     expect((strict.structuredContent as Record<string, any>).inputSchema.properties.due_date).toEqual({ type: "string", description: "(format: date)" });
     expect((await client.callTool({ name: "describe_tool", arguments: { name: "no_such_tool" } })).isError).toBe(true);
