@@ -5,6 +5,7 @@
  */
 import MiniSearch from "minisearch";
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { intentFactor, queryIntents, toolIntent } from "./intent.js";
 import { queryTerms, synonymsOf, terms } from "./text.js";
 
 /** One ranked answer of `search_tools`. */
@@ -34,10 +35,59 @@ export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 50;
 
 /** Field boosts: a word in the tool's name says more than one in its long prose. */
-const BOOST = { name: 3, title: 2, description: 1.5, module: 1.5, verbs: 1.2, path: 1, params: 0.8, details: 0.4, paramText: 0.25 };
+const BOOST = { name: 3, title: 2, resource: 2, roots: 0.8, description: 1.5, module: 1.5, keywords: 1.5, verbs: 1.2, path: 1, params: 0.8, details: 0.4, paramText: 0.25 };
 const SYNONYM_WEIGHT = 0.35;
+/** How many of the best lexical matches the request's intent may re-order. */
+const RERANK = 60;
+/** What a tool matching none of the request's word groups keeps of its score (all of them: twice that much more). */
+const COVERAGE_FLOOR = 0.6;
+/** A tool whose path's resource is one of the request's words (or their synonyms). */
+const RESOURCE_BONUS = 1.3;
 
-type Doc = { id: number; name: string; title: string; description: string; details: string; module: string; verbs: string; path: string; params: string; paramText: string };
+type Doc = {
+  id: number;
+  name: string;
+  title: string;
+  description: string;
+  details: string;
+  module: string;
+  resource: string;
+  roots: string;
+  keywords: string;
+  verbs: string;
+  path: string;
+  params: string;
+  paramText: string;
+};
+
+/**
+ * The resource a path is about: its last literal segment (`/repos/{owner}/{repo}/forks` →
+ * forks), and for a verb after an item (`/payouts/{payout}/cancel`: not a plural) the collection
+ * before it too.
+ */
+function resourceOf(path: string): string {
+  const segments = path.split("/").filter((s) => s && !/^v\d+$/.test(s));
+  const last = segments.length - 1 - [...segments].reverse().findIndex((s) => !s.startsWith("{"));
+  if (last >= segments.length) return "";
+  const noun = segments[last]!;
+  const before = segments[last - 1];
+  const owner = before?.startsWith("{") ? segments[last - 2] : undefined;
+  return owner && !noun.endsWith("s") ? `${owner} ${noun}` : noun;
+}
+
+/**
+ * Roots of agent nouns in a tool's name and path, so a verb finds them: "followers" → follow,
+ * "contributors" → contribut(e), "assignees" → assign. Index side only (a query's "reader" must
+ * not become "read").
+ */
+function rootsOf(text: string): string {
+  const out: string[] = [];
+  for (const t of terms(text)) {
+    const m = /^(.{4,}?)(?:er|or|ee)$/.exec(t);
+    if (m) out.push(m[1]!.replace(/([bdgklmnprt])\1$/, "$1"));
+  }
+  return out.join(" ");
+}
 
 /** The verbs an agent is likely to use for an operation, from its method and path. */
 function verbsOf(tool: ToolDescriptor): string {
@@ -76,8 +126,12 @@ function toDoc(tool: ToolDescriptor, id: number): Doc {
     description: tool.description,
     details: tool.details ?? "",
     module: tool.module,
+    resource: resourceOf(tool.binding.path),
+    roots: rootsOf(`${tool.name} ${tool.binding.path}`),
+    keywords: (tool.keywords ?? []).join(" "),
     verbs: verbsOf(tool),
-    path: tool.binding.path,
+    // Literal segments only: a placeholder repeats the resource (`/customers/{customer}`) and is a parameter anyway.
+    path: tool.binding.path.replace(/\{[^}]*\}/g, ""),
     params: Object.keys(props).join(" "),
     paramText,
   };
@@ -98,12 +152,14 @@ interface BuildingSearch extends ToolSearch {
 function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
   const vocabulary = new Set<string>();
   const index = new MiniSearch<Doc>({
-    fields: ["name", "title", "description", "details", "module", "verbs", "path", "params", "paramText"],
+    fields: ["name", "title", "description", "details", "module", "resource", "roots", "keywords", "verbs", "path", "params", "paramText"],
     idField: "id",
-    tokenize: (text) => {
+    tokenize: (text, field) => {
       const found = terms(text);
       for (const t of found) vocabulary.add(t);
-      return found;
+      // A route-derived name or a path says a word once however often it repeats it
+      // (`post_customers_customer_cards`): it is no more about customers for that.
+      return field === "name" || field === "path" ? [...new Set(found)] : found;
     },
     processTerm: (term) => term,
   });
@@ -114,6 +170,8 @@ function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
     return added >= tools.length;
   }
   const byName = new Map(tools.map((t) => [t.name, t]));
+  const intents = tools.map(toolIntent);
+  const resources = tools.map((t) => new Set(terms(resourceOf(t.binding.path))));
 
   function search(query: string, options: SearchOptions = {}): SearchHit[] {
     step(tools.length);
@@ -142,11 +200,27 @@ function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
         weights: { prefix: 0.4, fuzzy: 0.3 },
         filter: (r) => allow(tools[r.id as number]),
       });
-      for (const r of results) {
+      // The request's verb re-ranks what its words found: "add a customer" prefers the POST.
+      const asked = queryIntents(query);
+      // A tool that answers more of the request's words (or their synonyms) beats one that
+      // answers one word many times over.
+      const groups = typed.map((t) => new Set([t, ...synonymsOf(t)]));
+      const coverage = (matched: readonly string[]): number =>
+        groups.length === 0 ? 1 : groups.filter((g) => matched.some((m) => g.has(m))).length / groups.length;
+      const ranked = results
+        .slice(0, RERANK)
+        .map((r) => {
+          const id = r.id as number;
+          // The request names what the path is about: "add a customer" is POST /customers, not POST /customers/{id}/cards.
+          const about = groups.some((g) => [...g].some((t) => resources[id]!.has(t))) ? RESOURCE_BONUS : 1;
+          return { r, score: r.score * about * intentFactor(asked, intents[id]!) * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * 2 * coverage(r.queryTerms)) };
+        })
+        .sort((a, b) => b.score - a.score);
+      for (const { r, score } of ranked) {
         if (hits.length >= limit) break;
         const tool = tools[r.id as number];
         if (tool === exact) continue;
-        hits.push({ name: tool.name, module: tool.module, summary: tool.description, score: Math.round(r.score * 1000) / 1000 });
+        hits.push({ name: tool.name, module: tool.module, summary: tool.description, score: Math.round(score * 1000) / 1000 });
       }
     }
     if (exact && hits.length > 0 && hits[0].name === exact.name) {
