@@ -45,7 +45,7 @@ const run = { node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10
 for (const [api, requests] of Object.entries(SETS)) {
   const { build: b } = await build(api);
   const t0 = performance.now();
-  const index = createToolSearch(b.tools);
+  const index = createToolSearch(b.tools, b.modules);
   const buildMs = performance.now() - t0;
   const names = new Set(b.tools.map((t) => t.name));
   let top1 = 0;

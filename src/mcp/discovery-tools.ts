@@ -96,7 +96,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (module !== undefined && !moduleNames(scope).has(module)) {
         throw new GatewayError("invalid_arguments", `Unknown module '${module}'; list_modules shows the modules you can use`);
       }
-      const tools = toolSearchFor(session.gateway.registry.tools).search(query, { module, limit, allow: (t) => scope.has(t.name) });
+      const tools = toolSearchFor(session.gateway.registry.tools, session.gateway.registry.modules).search(query, { module, limit, allow: (t) => scope.has(t.name) });
       const text = tools.length === 0 ? "No matching tools." : tools.map((t) => `${t.name} (${t.module}): ${t.summary}`).join("\n");
       return ok({ tools }, text);
     },

@@ -31,11 +31,14 @@ export interface ToolSearch {
   search(query: string, options?: SearchOptions): SearchHit[];
 }
 
+/** Module names and descriptions (the registry's modules: their tags' descriptions). */
+export type ModuleDescriptions = readonly { readonly name: string; readonly description: string }[];
+
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 50;
 
 /** Field boosts: a word in the tool's name says more than one in its long prose. */
-const BOOST = { name: 3, title: 2, resource: 2, roots: 0.8, description: 1.5, module: 1.5, keywords: 1.5, verbs: 1.2, path: 1, params: 0.8, details: 0.4, paramText: 0.25 };
+const BOOST = { name: 3, title: 2, resource: 2, roots: 0.8, description: 1.5, module: 1.5, moduleText: 0.5, keywords: 1.5, verbs: 1.2, path: 1, params: 0.8, details: 0.4, paramText: 0.25 };
 const SYNONYM_WEIGHT = 0.35;
 /** How many of the best lexical matches the request's intent may re-order. */
 const RERANK = 60;
@@ -51,6 +54,8 @@ type Doc = {
   description: string;
   details: string;
   module: string;
+  /** The module's description (its tag's, in the spec). */
+  moduleText: string;
   resource: string;
   roots: string;
   keywords: string;
@@ -114,7 +119,7 @@ function properties(schema: { readonly [key: string]: unknown }): Record<string,
   return props && typeof props === "object" ? (props as Record<string, { description?: unknown }>) : {};
 }
 
-function toDoc(tool: ToolDescriptor, id: number): Doc {
+function toDoc(tool: ToolDescriptor, id: number, moduleDescription: string): Doc {
   const props = properties(tool.inputSchema);
   const paramText = Object.values(props)
     .map((p) => (p && typeof p.description === "string" ? p.description : ""))
@@ -126,6 +131,7 @@ function toDoc(tool: ToolDescriptor, id: number): Doc {
     description: tool.description,
     details: tool.details ?? "",
     module: tool.module,
+    moduleText: moduleDescription,
     resource: resourceOf(tool.binding.path),
     roots: rootsOf(`${tool.name} ${tool.binding.path}`),
     keywords: (tool.keywords ?? []).join(" "),
@@ -138,8 +144,8 @@ function toDoc(tool: ToolDescriptor, id: number): Doc {
 }
 
 /** Builds the index for one tool list (about 100 ms for GitHub's 1223 tools). */
-export function createToolSearch(tools: readonly ToolDescriptor[]): ToolSearch {
-  const building = buildToolSearch(tools);
+export function createToolSearch(tools: readonly ToolDescriptor[], modules?: ModuleDescriptions): ToolSearch {
+  const building = buildToolSearch(tools, modules);
   building.step(tools.length);
   return { search: building.search };
 }
@@ -149,10 +155,11 @@ interface BuildingSearch extends ToolSearch {
   step(count: number): boolean;
 }
 
-function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
+function buildToolSearch(tools: readonly ToolDescriptor[], modules?: ModuleDescriptions): BuildingSearch {
+  const moduleText = new Map((modules ?? []).map((m) => [m.name, m.description]));
   const vocabulary = new Set<string>();
   const index = new MiniSearch<Doc>({
-    fields: ["name", "title", "description", "details", "module", "resource", "roots", "keywords", "verbs", "path", "params", "paramText"],
+    fields: ["name", "title", "description", "details", "module", "moduleText", "resource", "roots", "keywords", "verbs", "path", "params", "paramText"],
     idField: "id",
     tokenize: (text, field) => {
       const found = terms(text);
@@ -166,7 +173,7 @@ function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
   let added = 0;
   function step(count: number): boolean {
     const end = Math.min(tools.length, added + count);
-    for (; added < end; added++) index.add(toDoc(tools[added], added));
+    for (; added < end; added++) index.add(toDoc(tools[added], added, moduleText.get(tools[added].module) ?? ""));
     return added >= tools.length;
   }
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -235,18 +242,18 @@ function buildToolSearch(tools: readonly ToolDescriptor[]): BuildingSearch {
 
 const cache = new WeakMap<readonly ToolDescriptor[], BuildingSearch>();
 
-function searchFor(tools: readonly ToolDescriptor[]): BuildingSearch {
+function searchFor(tools: readonly ToolDescriptor[], modules?: ModuleDescriptions): BuildingSearch {
   let found = cache.get(tools);
   if (!found) {
-    found = buildToolSearch(tools);
+    found = buildToolSearch(tools, modules);
     cache.set(tools, found);
   }
   return found;
 }
 
 /** The index of a tool list, built on first use and kept as long as the list lives (one per registry). */
-export function toolSearchFor(tools: readonly ToolDescriptor[]): ToolSearch {
-  return searchFor(tools);
+export function toolSearchFor(tools: readonly ToolDescriptor[], modules?: ModuleDescriptions): ToolSearch {
+  return searchFor(tools, modules);
 }
 
 /** Tools indexed per turn of the event loop while warming (a few ms each for GitHub's). */
@@ -258,9 +265,9 @@ const WARM_CHUNK = 25;
  * initialize and tools/list for as long as the whole index took. `afterMs` leaves a starting
  * server that long for its first clients. A search before it is done finishes the index first.
  */
-export function warmToolSearch(tools: readonly ToolDescriptor[], options: { afterMs?: number } = {}): void {
+export function warmToolSearch(tools: readonly ToolDescriptor[], options: { afterMs?: number; modules?: ModuleDescriptions } = {}): void {
   const next = () => {
-    if (!searchFor(tools).step(WARM_CHUNK)) setImmediate(next).unref();
+    if (!searchFor(tools, options.modules).step(WARM_CHUNK)) setImmediate(next).unref();
   };
   if (options.afterMs) setTimeout(next, options.afterMs).unref();
   else setImmediate(next).unref();

@@ -50,11 +50,21 @@ describe("x-mcp-keywords", () => {
     expect(byName.get("volumes_list")?.keywords).toEqual(["disk", "drive"]);
     expect(byName.get("snapshots_list")?.keywords).toBeUndefined();
     expect(built.warnings.map((w) => w.pointer)).toContain("#/paths/~1v2~1snapshots/get/x-mcp-keywords");
-    const search = createToolSearch(built.tools);
+    const search = createToolSearch(built.tools, built.modules);
     expect(search.search("show me all my servers", { limit: 1 })[0]?.name).toBe("droplets_list");
     expect(search.search("spin up a new VM", { limit: 1 })[0]?.name).toBe("droplets_create");
     expect(search.search("shut down and delete the server", { limit: 1 })[0]?.name).toBe("droplets_destroy");
     expect(search.search("which disks do I have", { limit: 1 })[0]?.name).toBe("volumes_list");
+  });
+
+  it("a tag's description is indexed with its module: a request in its words finds the tools", async () => {
+    const spec = structuredClone(cloud);
+    spec.tags[0] = { name: "droplets", description: "Virtual machines" } as (typeof spec.tags)[0];
+    const built = await build(spec);
+    const withModules = createToolSearch(built.tools, built.modules);
+    expect(withModules.search("virtual machines", { limit: 3 }).map((h) => h.module)).toEqual(["droplets", "droplets", "droplets"]);
+    // Without the module's description no word of the request names a droplet.
+    expect(createToolSearch(built.tools).search("virtual machines", { limit: 3 }).filter((h) => h.module === "droplets")).toEqual([]);
   });
 
   it("are absent from every tool of a spec that has none (the generated output does not change)", async () => {

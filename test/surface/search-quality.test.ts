@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createToolSearch } from "../../src/surface/search.js";
-import { toolsOf } from "./apis.js";
+import { modulesOf, toolsOf } from "./apis.js";
 
 /** [request, expected tool or any of several]; see the file's `_about`. */
 type Request = readonly [string, string | readonly string[]];
@@ -19,8 +19,8 @@ export const REQUESTS: readonly Request[] = data.requests;
  */
 export const HELD_OUT: readonly Request[] = data.heldOut;
 
-function recallAt5(tools: Parameters<typeof createToolSearch>[0], requests: typeof REQUESTS): { recall: number; top1: number; hits: number; misses: string[] } {
-  const search = createToolSearch(tools);
+function recallAt5(tools: Parameters<typeof createToolSearch>[0], requests: typeof REQUESTS, modules?: Parameters<typeof createToolSearch>[1]): { recall: number; top1: number; hits: number; misses: string[] } {
+  const search = createToolSearch(tools, modules);
   const names = new Set(tools.map((t) => t.name));
   const misses: string[] = [];
   let hits = 0;
@@ -48,7 +48,7 @@ describe("the evaluation sets: at least 60 requests each, recall@5 at least 95%"
     ["github", evalSet("github")],
     ["stripe", evalSet("stripe")],
   ] as const)("%s", async (api, requests) => {
-    const r = recallAt5(await toolsOf(api), requests);
+    const r = recallAt5(await toolsOf(api), requests, await modulesOf(api));
     console.log(report(`search quality on ${api}`, requests.length, r));
     expect(requests.length).toBeGreaterThanOrEqual(60);
     expect(r.recall).toBeGreaterThanOrEqual(0.95);
