@@ -3,7 +3,8 @@
  * into an empty folder (from the npm cache, no registry needed when it is warm), with no
  * repository around it. There the installed `countersign` prints its version, generates tools
  * from the team's own spec, checks them for drift, mints a token and serves them: tools/list
- * over HTTP and over stdio answers the team's tools.
+ * over HTTP and over stdio answers the team's tools. The demo runs there too, and a stdio client
+ * reaches it through `countersign connect`.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -174,5 +175,37 @@ describe("the installed package", () => {
     const overStdio = (await stdio.listTools()).tools.map((t) => t.name).sort();
     await stdio.close();
     expect(overStdio).toEqual(overHttp);
+  }, 120_000);
+
+  it("runs the demo (sample upstream, bundled spec) and a stdio client reaches it through connect", async () => {
+    const demo = spawn(bin, ["demo", "--port", "0", "--upstream-port", "0"], { cwd: team, env, stdio: ["ignore", "pipe", "pipe"] });
+    children.push(demo);
+    let out = "";
+    let err = "";
+    demo.stderr.on("data", (c) => (err += String(c)));
+    await new Promise<void>((resolve, reject) => {
+      demo.stdout.on("data", (c) => {
+        out += String(c);
+        if (out.includes("Press Ctrl-C to stop.")) resolve();
+      });
+      demo.once("exit", (code) => reject(new Error(`demo exited with ${code}:\n${out}\n${err}`)));
+    });
+    const mcpUrl = /gateway \(Streamable HTTP\)\s+(\S+)/.exec(out)![1]!;
+    const token = /^\s+(csk_\S+)$/m.exec(out)![1]!;
+    // The set-ups it prints point at the installed package, not at a checkout.
+    expect(out).toContain(join(team, "node_modules", "countersign", "bin", "countersign.js"));
+    const client = new Client({ name: "package-test", version: "1" });
+    await client.connect(new StdioClientTransport({ command: bin, args: ["connect", mcpUrl], cwd: team, env: { ...env, MCP_TOKEN: token }, stderr: "ignore" }));
+    try {
+      const found = await client.callTool({ name: "search_tools", arguments: { query: "list my projects" } });
+      expect(JSON.stringify(found.structuredContent)).toContain("list_projects");
+      const projects = await client.callTool({ name: "call_tool", arguments: { name: "list_projects", arguments: {} } });
+      expect(projects.isError, JSON.stringify(projects.content)).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    const exited = new Promise<number | null>((r) => demo.once("exit", (code) => r(code)));
+    demo.kill("SIGINT");
+    expect(await exited).toBe(0);
   }, 120_000);
 });
