@@ -18,12 +18,12 @@ function parse(value: unknown, pointer: string, warnings: SpecWarning[]): string
 }
 
 /** The operation's keywords, then its tags' (each once, in that order). */
-export function keywordsOf(raw: RawOperation, tagObjects: ReadonlyMap<string, Obj>, warnings: SpecWarning[]): string[] {
+export function keywordsOf(raw: RawOperation, tagObjects: ReadonlyMap<string, Obj>, rootTags: unknown, warnings: SpecWarning[]): string[] {
   const found = parse(raw.op["x-mcp-keywords"], `${raw.at}/x-mcp-keywords`, warnings);
   const tags = Array.isArray(raw.op.tags) ? raw.op.tags.filter((t): t is string => typeof t === "string") : [];
   for (const t of tags) {
     const tag = tagObjects.get(t);
-    if (isObject(tag)) found.push(...parse(tag["x-mcp-keywords"], `#/tags/${t}/x-mcp-keywords`, warnings));
+    if (isObject(tag)) found.push(...parse(tag["x-mcp-keywords"], `#/tags/${Array.isArray(rootTags) ? rootTags.indexOf(tag) : 0}/x-mcp-keywords`, warnings));
   }
   return [...new Set(found)];
 }

@@ -127,7 +127,7 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     const operationId = typeof inc.raw.op.operationId === "string" && inc.raw.op.operationId !== "" ? inc.raw.op.operationId : undefined;
     try {
       const built = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
-      const keywords = keywordsOf(inc.raw, tagObjects, inc.warnings);
+      const keywords = keywordsOf(inc.raw, tagObjects, root.tags, inc.warnings);
       const tool = keywords.length > 0 ? { ...built, keywords } : built;
       tools.push(tool);
       record(inc.warnings, tool.name);

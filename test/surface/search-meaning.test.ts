@@ -30,7 +30,7 @@ const ok = { "200": { description: "ok" } };
 const cloud = {
   openapi: "3.0.3",
   info: { title: "cloud", version: "1" },
-  tags: [{ name: "droplets", description: "Virtual machines", "x-mcp-keywords": ["server", "vm"] }, { name: "volumes" }],
+  tags: [{ name: "droplets", description: "Virtual machines", "x-mcp-keywords": ["server", "vm"] }, { name: "volumes" }, { name: "images", "x-mcp-keywords": { os: true } }],
   paths: {
     "/v2/droplets": {
       get: { operationId: "droplets_list", tags: ["droplets"], summary: "List all Droplets", responses: ok },
@@ -39,6 +39,7 @@ const cloud = {
     "/v2/droplets/{id}": { delete: { operationId: "droplets_destroy", tags: ["droplets"], summary: "Destroy a Droplet", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: ok } },
     "/v2/volumes": { get: { operationId: "volumes_list", tags: ["volumes"], summary: "List block storage", "x-mcp-keywords": "disk, drive", responses: ok } },
     "/v2/snapshots": { get: { operationId: "snapshots_list", summary: "List snapshots", "x-mcp-keywords": 42, responses: ok } },
+    "/v2/images": { get: { operationId: "images_list", tags: ["images"], summary: "List images", responses: ok } },
   },
 };
 
@@ -50,6 +51,8 @@ describe("x-mcp-keywords", () => {
     expect(byName.get("volumes_list")?.keywords).toEqual(["disk", "drive"]);
     expect(byName.get("snapshots_list")?.keywords).toBeUndefined();
     expect(built.warnings.map((w) => w.pointer)).toContain("#/paths/~1v2~1snapshots/get/x-mcp-keywords");
+    expect(built.warnings.map((w) => w.pointer)).toContain("#/tags/2/x-mcp-keywords");
+    expect(byName.get("images_list")?.keywords).toBeUndefined();
     const search = createToolSearch(built.tools, built.modules);
     expect(search.search("show me all my servers", { limit: 1 })[0]?.name).toBe("droplets_list");
     expect(search.search("spin up a new VM", { limit: 1 })[0]?.name).toBe("droplets_create");
