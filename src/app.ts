@@ -23,6 +23,7 @@ import { createMetaStage, createResolveStage } from "./stages/resolve.js";
 import { createRateLimits } from "./stores/rate-limits.js";
 import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
+import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
@@ -32,6 +33,7 @@ import { isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { checkModulesParam, sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
+import { loadUpstreams, toolsOfSameUpstream } from "./upstreams/load.js";
 
 export type { AdmissionRequest, CallOutcome, CallRequest, Deps, Gateway, ListedTool } from "./gateway.js";
 
@@ -84,7 +86,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const log = overrides.log ?? createLog(config.logLevel);
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
-  const registry = overrides.registry ?? (await loadRegistry(config.generatedDir));
+  // Several upstreams (`upstreams:` in the config file): one catalog, and a client that routes each call.
+  const upstreams = config.upstreams.length > 0 && !overrides.registry ? await loadUpstreams(config, { current: () => deps.registry, log }) : undefined;
+  const registry = overrides.registry ?? upstreams?.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
   const redisModule = config.redis.url ? await import("./stores/redis/redis-stores.js") : undefined;
@@ -96,7 +100,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     log,
     now: Date.now,
     registry,
-    upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
+    upstream: overrides.upstream ?? upstreams?.client ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
       dataDir: config.dataDir,
@@ -112,18 +116,26 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, config.rateLimits.shared ? { dataDir: config.dataDir } : {}),
     ...overrides,
   };
+  if (config.oauth.enabled && config.console.enabled && !overrides.oauth) {
+    // Redis mode: grants and tokens in Redis, so every replica sees a revocation on the next call.
+    const store = redis ? (await import("./oauth/redis-store.js")).createRedisOAuthStore(redis.connection, { now: () => deps.now() }) : undefined;
+    (deps as { oauth?: Deps["oauth"] }).oauth = createOAuthAuthority(config, { now: () => deps.now(), sink: deps.auditSink, ...(store ? { store } : {}) });
+  }
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
     "audit trail": () => deps.audit.close(),
+    ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
   };
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 
-  const authenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  const tokenAuthenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  // OAuth access tokens resolve beside csk_ tokens, to the same kind of Principal.
+  const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
-  const policy = createPolicy({ exclusions: config.exclusions });
+  const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
   const metaTools = createMetaTools(deps);
@@ -151,7 +163,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };
@@ -169,6 +181,13 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     return toToolResult(e);
   }
 
+  const toolsChanged: (() => void)[] = [];
+  // A backend's tools changed: the new catalog in one swap, then every session is told.
+  upstreams?.onCatalogChanged((next) => {
+    gateway.replaceRegistry(next);
+    for (const listener of toolsChanged) listener();
+  });
+
   const gateway: Gateway = {
     deps,
     get registry() {
@@ -178,6 +197,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
       (deps as { registry: Registry }).registry = registry;
     },
+    onToolsChanged: (listener) => void toolsChanged.push(listener),
+    ...(upstreams ? { upstreams } : {}),
     metaTools,
     async admit(request) {
       const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };

@@ -9,6 +9,8 @@ export interface Principal {
   readonly subject: string;
   /** "all", or the module names the token may use. */
   readonly modules: "all" | readonly string[];
+  /** The upstreams the token may use (a gateway of several, src/upstreams); absent: every one. */
+  readonly upstreams?: readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly expiresAt?: string;
@@ -40,6 +42,8 @@ export interface AuditRecord {
   transport: Transport;
   tool: string;
   module?: string;
+  /** The upstream the tool belongs to, in a gateway of several (src/upstreams). */
+  upstream?: string;
   args?: unknown;
   /** ok | pending | executed | already_executed | cancelled | expired | denied | unauthorized | rate_limited | invalid | upstream_error | error */
   outcome?: string;

@@ -10,6 +10,7 @@ import type { AdmittedCall, CallContext, PendingInfo, Principal, ProgressSink, T
 import type { GatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
+import type { Authority } from "./oauth/authority.js";
 import type { AdmissionStages, Stages } from "./pipeline.js";
 import type { Registry } from "./registry.js";
 import type { ArgumentValidator } from "./stages/validate.js";
@@ -18,6 +19,7 @@ import type { PendingActionStore } from "./stores/pending-actions/contract.js";
 import type { RateLimits } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";
+import type { LoadedUpstreams } from "./upstreams/load.js";
 
 /** Everything the stages, meta-tools and transports are built from. */
 export interface Deps {
@@ -35,6 +37,8 @@ export interface Deps {
   readonly audit: AuditRecorder;
   readonly tokens: TokenStore;
   readonly rateLimits: RateLimits;
+  /** The OAuth authorization server (src/oauth), when `oauth.enabled`: its access tokens resolve to principals too. */
+  readonly oauth?: Authority;
   /** Milliseconds since the epoch; a fake clock in tests. */
   readonly now: () => number;
   /** Test hook: replaces individual stages. */
@@ -124,6 +128,10 @@ export interface Gateway {
   readonly registry: Registry;
   /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
   replaceRegistry(registry: Registry): void;
+  /** The upstreams of a gateway of several (`upstreams:` in the config file); `serve --watch` reloads them. */
+  readonly upstreams?: LoadedUpstreams;
+  /** Calls `listener` after the tools changed without a restart (a backend MCP server's tools/list_changed, or its restart). */
+  onToolsChanged(listener: () => void): void;
   readonly metaTools: readonly MetaTool[];
   /**
    * The admission chain: authenticates the credential once for the request, takes one normal-bucket

@@ -19,8 +19,14 @@ export class ApiError extends Error {
   }
 }
 
+export interface MemberLimits {
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly maxExpiryDays: number;
+}
+
 export interface Session {
-  readonly admin: { readonly name: string };
+  readonly admin: { readonly name: string; readonly role: "admin" | "member"; readonly limits?: MemberLimits };
   readonly csrf: string | null;
   readonly idleMinutes: number;
 }
@@ -29,6 +35,7 @@ export interface Token {
   readonly id: string;
   readonly name: string;
   readonly modules: "all" | readonly string[];
+  readonly upstreams: "all" | readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly createdAt: string;
@@ -63,6 +70,7 @@ export interface CreatedToken {
 export interface NewToken {
   name: string;
   modules: "all" | string[];
+  upstreams?: string[];
   readOnly: boolean;
   tier: string;
   expires?: string;
@@ -77,6 +85,8 @@ export interface ActivityEntry {
   readonly subject: string | null;
   readonly tool: string;
   readonly module: string | null;
+  /** The upstream the tool belongs to, on a gateway of several. */
+  readonly upstream?: string;
   readonly type: string | null;
   readonly outcome: string | null;
   readonly summary: string | null;
@@ -149,6 +159,36 @@ export interface PendingEntry {
   };
 }
 
+export interface ConsentRequest {
+  readonly request: { readonly id: string; readonly resource: string };
+  readonly client: { readonly id: string; readonly name: string; readonly via: "registration" | "metadata_document"; readonly redirectHost: string };
+  readonly modules: readonly { name: string; description: string }[];
+  readonly defaults: { readonly modules: "all"; readonly readOnly: boolean; readonly expires: string };
+  /** A member's limits: what the page may offer. */
+  readonly limits?: MemberLimits;
+}
+
+export interface ConsentDecision {
+  approve: boolean;
+  modules?: "all" | string[];
+  readOnly?: boolean;
+  expires?: string;
+}
+
+export interface OAuthGrant {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly user: string;
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly expiresAt: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly revokedWhy: string | null;
+  readonly status: "active" | "revoked" | "expired";
+}
+
 let csrf: string | null = null;
 
 /** Remembers the session's CSRF token for later mutations. */
@@ -190,7 +230,7 @@ function query(params: object): string {
 export const api = {
   session: () => call<Session>("GET", "/session"),
   signOut: () => call<{ signedOut: true }>("POST", "/signout"),
-  modules: () => call<{ modules: ModuleInfo[]; tiers: string[]; upstreamCredentials: boolean }>("GET", "/modules"),
+  modules: () => call<{ modules: ModuleInfo[]; tiers: string[]; upstreams: string[]; upstreamCredentials: boolean }>("GET", "/modules"),
   tokens: () => call<{ tokens: Token[] }>("GET", "/tokens"),
   createToken: (t: NewToken) => call<CreatedToken>("POST", "/tokens", t),
   revokeToken: (id: string) => call<{ token: Token }>("POST", `/tokens/${encodeURIComponent(id)}/revoke`),
@@ -199,6 +239,10 @@ export const api = {
   analytics: (range: string) => call<Analytics>("GET", `/analytics${query({ range })}`),
   tools: () => call<Catalog>("GET", "/tools"),
   pending: () => call<{ actions: PendingEntry[] }>("GET", "/pending"),
+  consentRequest: (id: string) => call<ConsentRequest>("GET", `/oauth/requests/${encodeURIComponent(id)}`),
+  decide: (id: string, d: ConsentDecision) => call<{ redirect: string }>("POST", `/oauth/requests/${encodeURIComponent(id)}/decision`, d),
+  grants: () => call<{ grants: OAuthGrant[] }>("GET", "/oauth/grants"),
+  revokeGrant: (id: string) => call<{ grant: OAuthGrant }>("POST", `/oauth/grants/${encodeURIComponent(id)}/revoke`),
   /** The live activity stream (Server-Sent Events), filtered like `activity`. */
   events: (f: ActivityFilter) => new EventSource(`${BASE}/events${query(f)}`),
 };

@@ -206,6 +206,7 @@ export function createRecordBuilder(cap: number) {
       transport: a.transport,
       tool: a.tool,
       module: a.module ?? call.tool?.module ?? (call.tool && !call.tool.binding ? "meta" : undefined),
+      ...(a.upstream ? { upstream: a.upstream } : {}),
       args: args.stored,
       type: c.type,
       outcome: c.outcome,

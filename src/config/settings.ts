@@ -24,7 +24,8 @@ export type SettingType =
   | "redisUrl"
   | "keyPrefix"
   | "tiers"
-  | "exclusions";
+  | "exclusions"
+  | "upstreams";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -67,7 +68,7 @@ export interface Setting {
   readonly divisor?: number;
 }
 
-export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console";
+export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "oauth";
 
 /** Section titles, in document order. */
 export const SECTIONS: Readonly<Record<SectionId, string>> = {
@@ -79,6 +80,7 @@ export const SECTIONS: Readonly<Record<SectionId, string>> = {
   audit: "Audit",
   redis: "Distributed mode",
   console: "Console",
+  oauth: "OAuth for MCP clients",
 };
 
 /** The commands a setting applies to when it names none. */
@@ -175,6 +177,7 @@ export const SETTINGS: readonly Setting[] = [
     max: MAX,
     doc: "larger bodies are truncated with a note",
   },
+  { key: "upstreams", section: "upstream", type: "upstreams", doc: "several APIs and MCP servers behind one gateway, by name: `{ generated | spec, url, credential, prefix }` or `{ mcp: { command, args } | { url, headers }, tools }` (docs/upstreams.md); replaces `generatedDir` and `upstream.*`" },
   // HTTP transport
   {
     key: "http.host",
@@ -341,7 +344,7 @@ export const SETTINGS: readonly Setting[] = [
     section: "limits",
     env: "COUNTERSIGN_EXCLUDE_TOOLS",
     type: "exclusions",
-    doc: "list of `{ tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
+    doc: "list of `{ upstream?, tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
   },
   {
     key: "confirm.ttlMs",
@@ -435,4 +438,12 @@ export const SETTINGS: readonly Setting[] = [
     default: "sqlite",
     doc: "where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records)",
   },
+  // OAuth for MCP clients (src/oauth)
+  { key: "oauth.enabled", section: "oauth", env: "COUNTERSIGN_OAUTH", type: "bool", default: true, doc: "the gateway is its own OAuth 2.1 authorization server for `/mcp` (people consent in the console; needs the console)" },
+  { key: "oauth.registration", section: "oauth", env: "COUNTERSIGN_OAUTH_REGISTRATION", type: "bool", default: true, doc: "accept Dynamic Client Registration (RFC 7591) at `/oauth/register`; Client ID Metadata Documents work either way" },
+  { key: "oauth.accessTokenTtlMs", section: "oauth", env: "COUNTERSIGN_OAUTH_ACCESS_TOKEN_TTL_MS", type: "int", unit: "ms", default: 3_600_000, min: 60_000, max: DAY_MS, doc: "how long an OAuth access token is valid" },
+  { key: "oauth.refreshTokenTtlMs", section: "oauth", env: "COUNTERSIGN_OAUTH_REFRESH_TOKEN_TTL_MS", type: "int", unit: "ms", default: 30 * DAY_MS, min: 3_600_000, max: 365 * DAY_MS, doc: "how long a refresh token is valid when unused (each use rotates it)" },
+  { key: "oauth.ipRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_IP_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 120, min: 1, max: MAX, doc: "requests one address may send to the OAuth endpoints per minute (then 429)" },
+  { key: "oauth.clientRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_CLIENT_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 30, min: 1, max: MAX, doc: "requests one client may send to `/oauth/authorize` and `/oauth/token` per minute (then 429)" },
+  { key: "oauth.loopbackClientIds", section: "oauth", env: "COUNTERSIGN_OAUTH_LOOPBACK_CLIENT_IDS", type: "bool", default: false, doc: "development only: accept `http://` client ids on loopback addresses (metadata documents are otherwise fetched over HTTPS from public addresses only)" },
 ];

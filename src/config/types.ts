@@ -6,6 +6,7 @@ import type { ExclusionRule } from "../stages/policy.js";
 import type { ModeSetting } from "../surface/exposure.js";
 import type { SchemaProfile } from "../surface/schema-profile.js";
 import type { DefaultPaths } from "./paths.js";
+import type { UpstreamSpec } from "../upstreams/config.js";
 
 /** Where the upstream API lives and how the gateway talks to it. */
 export interface UpstreamConfig {
@@ -130,6 +131,21 @@ export interface ConsoleConfig {
   readonly auditIndex: "sqlite" | "memory";
 }
 
+/** The gateway as an OAuth 2.1 authorization server for MCP clients (src/oauth). */
+export interface OAuthConfig {
+  readonly enabled: boolean;
+  /** Dynamic Client Registration (RFC 7591) is accepted. */
+  readonly registration: boolean;
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  /** Requests per minute one address may send to the OAuth endpoints. */
+  readonly ipRequestsPerMinute: number;
+  /** Requests per minute one client may send to /authorize and /token. */
+  readonly clientRequestsPerMinute: number;
+  /** Development: `http://` client ids on loopback addresses are fetched. */
+  readonly loopbackClientIds: boolean;
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -146,8 +162,11 @@ export interface Config {
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
   readonly console: ConsoleConfig;
+  readonly oauth: OAuthConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
+  /** The APIs and MCP servers served (`upstreams:` in the config file); empty: the one of `generatedDir` and `upstream`. */
+  readonly upstreams: readonly UpstreamSpec[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
   readonly secretKey?: string;
 }

@@ -20,9 +20,13 @@ import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from 
 import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type AuditIndex } from "./audit-feed.js";
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
+import { oauthConsentRoutes } from "./oauth-consent.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
-import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
+import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, upstreamsOf } from "./views.js";
+
+/** The console API paths a member may use: their session, and OAuth consent and grants. */
+const MEMBER_PATHS = /^\/(session|signout|oauth\/.*)$/;
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "countersign_console";
@@ -152,7 +156,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   }
 
   route("GET", "/session", async (_ctx, caller) => ({
-    admin: { name: caller.admin.name },
+    admin: { name: caller.admin.name, role: caller.admin.role ?? "admin", ...(caller.admin.limits ? { limits: caller.admin.limits } : {}) },
     csrf: caller.via === "cookie" ? caller.session.csrf : null,
     idleMinutes: config.console.idleMinutes,
   }));
@@ -173,6 +177,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
         return { name: m.name, description: m.description, tools: usable.length, writes: usable.filter((t) => t.policy.write).length };
       }),
       tiers: Object.keys(config.rateLimits.tiers),
+      upstreams: config.upstreams.map((u) => u.name),
       upstreamCredentials: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }).ok,
     };
   });
@@ -198,6 +203,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       const unknown = modules.filter((m) => !known.has(m));
       if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
     } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+    const upstreams = upstreamsOf(body.upstreams, config.upstreams.map((u) => u.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
     const tier = body.tier === undefined ? "default" : body.tier;
     if (typeof tier !== "string" || !(tier in config.rateLimits.tiers)) {
@@ -221,13 +227,14 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     const { token, record } = await issueToken(gateway.deps.tokens, {
       name,
       modules,
+      ...(upstreams ? { upstreams } : {}),
       readOnly: body.readOnly === true,
       tier,
       now: new Date(now()),
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });
-    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
+    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, upstreams: upstreams ?? "all", readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
     const mcpUrl = `${ctx.protocol === "https" || secure(ctx) ? "https" : "http"}://${ctx.get("host")}/mcp`;
     ctx.status = 201;
     return {
@@ -306,6 +313,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     return { actions };
   });
 
+  for (const r of oauthConsentRoutes(gateway, now)) route(r.method, r.path, r.handler);
+
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
   async function events(ctx: Koa.Context, caller: Who): Promise<void> {
     const filter = activityFilter(ctx.query as Record<string, unknown>);
@@ -341,6 +350,9 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     ctx.set("Cache-Control", "no-store");
     try {
       const caller = await who(ctx);
+      if (caller.admin.role === "member" && !MEMBER_PATHS.test(path)) {
+        throw new ApiError(403, "forbidden", "Members may only allow OAuth clients and manage their own connections; ask an admin for the rest");
+      }
       if (path === "/events" && ctx.method === "GET") return await events(ctx, caller);
       let allowed = false;
       for (const r of routes) {

@@ -118,17 +118,20 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       const tool = scopeOf(session).get(name);
       if (!tool) throw new GatewayError("not_found", `Unknown tool '${name}'; search_tools finds tools by purpose`);
       const { profile } = settingsOf(session);
+      const upstream = session.gateway.registry.upstreamOf?.(tool.name);
       const described = {
         name: tool.name,
         title: tool.title,
         module: tool.module,
+        ...(upstream ? { upstream: upstream.name } : {}),
         description: tool.description,
         ...(tool.details ? { details: tool.details } : {}),
         inputSchema: schemaForProfile(tool.inputSchema, profile),
         ...(tool.outputSchema && !tool.policy.write ? { outputSchema: schemaForProfile(tool.outputSchema, profile) } : {}),
         annotations: tool.annotations,
-        http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` },
-        arguments: argumentShape(tool),
+        ...(upstream?.kind === "mcp"
+          ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } }
+          : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` }, arguments: argumentShape(tool) }),
         write: tool.policy.write,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };

@@ -15,8 +15,8 @@ import type { Principal } from "../context.js";
 /** What the gate needs. */
 export interface ConfirmGateDeps {
   store: PendingActionStore;
-  /** All tools of the API (the preview reads the current state through the GET on the same path). */
-  tools(): readonly ToolDescriptor[];
+  /** All tools of the API `of` belongs to (the preview reads the current state through the GET on the same path). */
+  tools(of?: ToolDescriptor): readonly ToolDescriptor[];
   /** The upstream executor (src/upstream's UpstreamClient). */
   upstream: PreviewUpstream;
   /** Lifetime of a confirm token. */
