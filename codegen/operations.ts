@@ -17,6 +17,7 @@ import { cmp, type Obj, type RawOperation } from "./transform/context.js";
 import { buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
 import { collectOperations } from "./transform/paths.js";
 import { collectOAuthPaths } from "./transform/security.js";
+import { keywordsOf } from "./keywords.js";
 
 const RESERVED_FILES = new Set(["index", "types", "manifest", "upstream"]);
 
@@ -125,7 +126,9 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     const method = inc.raw.method.toUpperCase();
     const operationId = typeof inc.raw.op.operationId === "string" && inc.raw.op.operationId !== "" ? inc.raw.op.operationId : undefined;
     try {
-      const tool = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
+      const built = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
+      const keywords = keywordsOf(inc.raw, tagObjects, root.tags, inc.warnings);
+      const tool = keywords.length > 0 ? { ...built, keywords } : built;
       tools.push(tool);
       record(inc.warnings, tool.name);
     } catch (err) {
