@@ -25,6 +25,9 @@ import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
+import { createApprovalHub } from "./approvals/hub.js";
+import { createFileApprovalStore } from "./approvals/store.js";
+import { requestPerson } from "./approvals/request.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
@@ -110,12 +113,14 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     tokens: overrides.tokens ?? redis?.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
     // Embedded: the counts live in the data dir, so every process on it shares one limit.
     rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, config.rateLimits.shared ? { dataDir: config.dataDir } : {}),
+    approvals: overrides.approvals ?? createApprovalHub(redis?.approvals ?? createFileApprovalStore(config.dataDir, overrides.now), config.approvals),
     ...overrides,
   };
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
     "audit trail": () => deps.audit.close(),
+    approvals: () => deps.approvals.store.close(),
   };
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
@@ -151,7 +156,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };

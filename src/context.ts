@@ -102,7 +102,7 @@ export interface CallContext {
    * Set when a confirmed pending action is being executed: the confirm gate lets it through to
    * the upstream, carrying the action id as the Idempotency-Key.
    */
-  readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string };
+  readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string; readonly approvedBy?: string };
   /** The call (a meta-tool's) this one runs inside; its audit record gives way to this one's. */
   readonly parent?: CallContext;
   /** Set when a call inside this one left the audit record instead. */

@@ -24,7 +24,8 @@ export type SettingType =
   | "redisUrl"
   | "keyPrefix"
   | "tiers"
-  | "exclusions";
+  | "exclusions"
+  | "approvalRules";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -67,7 +68,7 @@ export interface Setting {
   readonly divisor?: number;
 }
 
-export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console";
+export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "approvals";
 
 /** Section titles, in document order. */
 export const SECTIONS: Readonly<Record<SectionId, string>> = {
@@ -79,6 +80,7 @@ export const SECTIONS: Readonly<Record<SectionId, string>> = {
   audit: "Audit",
   redis: "Distributed mode",
   console: "Console",
+  approvals: "Approvals",
 };
 
 /** The commands a setting applies to when it names none. */
@@ -435,4 +437,8 @@ export const SETTINGS: readonly Setting[] = [
     default: "sqlite",
     doc: "where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records)",
   },
+  // Approvals
+  { key: "approvals.rules", section: "approvals", type: "approvalRules", doc: "who approves which pending actions: a list of `{ approval: agent|person|both, tool?, module?, sensitive?, methods?, tokens?, tiers? }`, the first matching rule wins over the tool's `x-mcp-approval`; a rule naming only `tokens`/`tiers` marks those callers as always needing a person ([approvals.md](approvals.md))" },
+  { key: "approvals.ttlMs", section: "approvals", env: "COUNTERSIGN_APPROVAL_TTL_MS", type: "int", unit: "ms", default: DAY_MS, min: 1000, max: 30 * DAY_MS, doc: "how long an action that needs a person waits for one before it expires (the agent's confirm keeps `confirm.ttlMs`)" },
+  { key: "approvals.separateApprover", section: "approvals", env: "COUNTERSIGN_APPROVALS_SEPARATE_APPROVER", type: "bool", default: false, doc: "four eyes: an admin can't approve an action asked for by a token that admin created" },
 ];

@@ -2,6 +2,7 @@
  * The shape of the resolved configuration: one frozen, fully defaulted object that src/config.ts
  * builds once from the table in settings.ts.
  */
+import type { ApprovalRule } from "../approvals/policy.js";
 import type { ExclusionRule } from "../stages/policy.js";
 import type { ModeSetting } from "../surface/exposure.js";
 import type { SchemaProfile } from "../surface/schema-profile.js";
@@ -130,6 +131,16 @@ export interface ConsoleConfig {
   readonly auditIndex: "sqlite" | "memory";
 }
 
+/** Actions that need a person (src/approvals, docs/approvals.md). */
+export interface ApprovalsConfig {
+  /** Who approves which writes; the first matching rule wins over the tool's own policy. */
+  readonly rules: readonly ApprovalRule[];
+  /** How long an action that needs a person waits for one. */
+  readonly ttlMs: number;
+  /** An admin can't approve an action asked for by a token that admin created. */
+  readonly separateApprover: boolean;
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -146,6 +157,7 @@ export interface Config {
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
   readonly console: ConsoleConfig;
+  readonly approvals: ApprovalsConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */

@@ -20,6 +20,7 @@ import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from 
 import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type AuditIndex } from "./audit-feed.js";
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
+import { approvalRoutes } from "./approvals-api.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
 import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
@@ -224,6 +225,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       readOnly: body.readOnly === true,
       tier,
       now: new Date(now()),
+      createdBy: caller.admin.id,
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });
@@ -305,6 +307,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     actions.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     return { actions };
   });
+
+  approvalRoutes(gateway, route, now);
 
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
   async function events(ctx: Koa.Context, caller: Who): Promise<void> {

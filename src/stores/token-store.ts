@@ -21,6 +21,8 @@ export interface TokenRecord {
   readonly revokedAt?: string;
   /** The token's own upstream credential, sealed (see src/tokens/sealed-credential.ts). */
   readonly upstreamCredential?: string;
+  /** The console admin (id) who created it, when one did (four-eyes approvals look at it). */
+  readonly createdBy?: string;
 }
 
 /** Where token records live. */

@@ -19,6 +19,8 @@ export interface IssueOptions {
   readonly upstreamCredential?: string;
   readonly secretKey?: SecretKeyResult;
   readonly now?: Date;
+  /** The console admin (id) creating it. */
+  readonly createdBy?: string;
 }
 
 /** The one time the secret exists outside its holder's hands. */
@@ -58,6 +60,7 @@ export async function issueToken(store: TokenStore, options: IssueOptions): Prom
     tier: options.tier ?? "default",
     createdAt: (options.now ?? new Date()).toISOString(),
     ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}),
+    ...(options.createdBy !== undefined ? { createdBy: options.createdBy } : {}),
     ...(sealed ? { upstreamCredential: sealed } : {}),
   };
   await store.create(record);
