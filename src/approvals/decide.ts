@@ -113,6 +113,19 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
     }
   }
 
+  /** Waits for another admin's run of the action to settle, and for their decision to be recorded (bounded). */
+  async function afterOther(actionId: string, action: PendingAction, record: ApprovalRecord, signal: AbortSignal): Promise<{ action: PendingAction; record: ApprovalRecord }> {
+    const latest = (await deps.pendingActions.waitForSettled(actionId, 60_000, signal)) ?? action;
+    let rec = record;
+    const end = now() + 2000;
+    for (;;) {
+      rec = (await hub.store.get(actionId)) ?? rec;
+      if (rec.decision || latest.state === "pending" || now() > end) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return { action: latest, record: rec };
+  }
+
   function awaiting(action: PendingAction, record: ApprovalRecord): void {
     const status = statusOf(action, record, now());
     if (status === "awaiting_approval") return;
@@ -163,7 +176,8 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
     },
 
     async approve(actionId, approver, signal) {
-      const { action, record } = await load(actionId);
+      const loaded = await load(actionId);
+      const { action, record } = loaded.action.state === "executing" ? await afterOther(actionId, loaded.action, loaded.record, signal) : loaded;
       awaiting(action, record);
       if (hub.config.separateApprover) {
         const token = await deps.tokens.get(action.tokenId);
@@ -176,8 +190,8 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
       const ran = await actions.runApproved(action, { principal, transport: "http", signal }, `admin:${approver.name}`);
       if (ran.kind !== "claimed") {
         // Someone else decided first (another admin, another replica): say what they did.
-        const [latest, rec] = await Promise.all([deps.pendingActions.waitForSettled(actionId, 60_000, signal), hub.store.get(actionId)]);
-        awaiting(latest ?? action, rec ?? record);
+        const other = await afterOther(actionId, action, record, signal);
+        awaiting(other.action, other.record);
         throw new DecisionError(409, "already_decided", `Action ${actionId} could not be claimed (${ran.kind}).`);
       }
       const sc = ran.result.structuredContent ?? {};
