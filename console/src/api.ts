@@ -149,6 +149,38 @@ export interface PendingEntry {
   };
 }
 
+export interface ApprovalItem {
+  readonly actionId: string;
+  readonly tool: string;
+  readonly summary: string;
+  readonly method: string;
+  readonly url: string;
+  readonly warnings: readonly string[];
+  readonly approval: string;
+  readonly tokenId: string;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly awaitingSince?: string;
+  readonly expiresAt: string;
+  readonly status: string;
+  readonly decision?: { verdict: string; by: string; atIso: string; reason?: string; outcome?: string; detail?: string };
+  readonly delivery?: { at: number; ok: boolean; attempts: number; status?: number; error?: string };
+}
+
+export interface ApprovalDetail extends ApprovalItem {
+  readonly preview: PendingEntry["preview"];
+  readonly fresh: null | { error: string } | { readAt: string; current: unknown; diff: NonNullable<PendingEntry["preview"]["diff"]>; warnings: readonly string[]; changed: boolean };
+}
+
+export interface ApprovalDecided {
+  readonly actionId: string;
+  readonly verdict: "approved" | "rejected";
+  readonly outcome?: string;
+  readonly reason?: string;
+  readonly error?: { code: string; message: string };
+  readonly message?: string;
+}
+
 let csrf: string | null = null;
 
 /** Remembers the session's CSRF token for later mutations. */
@@ -199,6 +231,10 @@ export const api = {
   analytics: (range: string) => call<Analytics>("GET", `/analytics${query({ range })}`),
   tools: () => call<Catalog>("GET", "/tools"),
   pending: () => call<{ actions: PendingEntry[] }>("GET", "/pending"),
+  approvals: (all = false) => call<{ approvals: ApprovalItem[]; separateApprover: boolean }>("GET", `/approvals${all ? "?all=1" : ""}`),
+  approval: (id: string) => call<{ approval: ApprovalDetail }>("GET", `/approvals/${encodeURIComponent(id)}`),
+  approve: (id: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/approve`, {}),
+  reject: (id: string, reason: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/reject`, { reason }),
   /** The live activity stream (Server-Sent Events), filtered like `activity`. */
   events: (f: ActivityFilter) => new EventSource(`${BASE}/events${query(f)}`),
 };

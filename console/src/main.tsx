@@ -8,6 +8,7 @@ import { ActivityPage } from "./pages/activity.js";
 import { AnalyticsPage } from "./pages/analytics.js";
 import { ToolsPage } from "./pages/tools.js";
 import { PendingPage } from "./pages/pending.js";
+import { ApprovalsPage } from "./pages/approvals.js";
 import "./styles.css";
 
 const PAGES = [
@@ -16,6 +17,7 @@ const PAGES = [
   { id: "analytics", label: "Analytics" },
   { id: "tools", label: "Tools" },
   { id: "pending", label: "Pending actions" },
+  { id: "approvals", label: "Approvals" },
 ] as const;
 
 function SignIn(props: { problem?: string }) {
@@ -119,6 +121,7 @@ function App() {
         {page === "analytics" && <AnalyticsPage />}
         {page === "tools" && <ToolsPage />}
         {page === "pending" && <PendingPage />}
+        {page === "approvals" && <ApprovalsPage key={hash} params={params} />}
         {!PAGES.some((p) => p.id === page) && (
           <p>
             No page called “{page}”. <a href="#/tokens">Go to Tokens</a>.
