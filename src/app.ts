@@ -28,6 +28,7 @@ import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createApprovalHub } from "./approvals/hub.js";
 import { createFileApprovalStore } from "./approvals/store.js";
 import { requestPerson } from "./approvals/request.js";
+import { startWebhook } from "./approvals/webhook.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
@@ -120,8 +121,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
     "audit trail": () => deps.audit.close(),
-    approvals: () => deps.approvals.store.close(),
+    approvals: async () => (stopWebhook(), await deps.approvals.store.close()),
   };
+  const stopWebhook = startWebhook({ hub: deps.approvals, pendingActions: deps.pendingActions, config: config.approvals.webhook, consoleUrl: `http://${config.http.host}:${config.http.port}/console/`, log, now: deps.now });
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 

@@ -139,6 +139,19 @@ export interface ApprovalsConfig {
   readonly ttlMs: number;
   /** An admin can't approve an action asked for by a token that admin created. */
   readonly separateApprover: boolean;
+  readonly webhook: ApprovalWebhookConfig;
+}
+
+/** Where actions entering the approval inbox are announced. */
+export interface ApprovalWebhookConfig {
+  readonly url?: string;
+  readonly format: "json" | "slack";
+  /** HMAC-SHA256 key of the X-Countersign-Signature header. */
+  readonly secret?: string;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  /** The console's public address, for links. */
+  readonly consoleUrl?: string;
 }
 
 /** Everything the gateway needs to know at start-up. */
