@@ -85,8 +85,11 @@ describe("an action that needs a person", () => {
     await until(() => logs.some((l) => l.action_id === id), 10_000, "the decision notice");
     expect(logs.find((l) => l.action_id === id)).toMatchObject({ event: "action_decided", status: "executed", decision: { by: "alice" } });
 
+    await agent.listTools(); // the client then checks get_activity's answer against its outputSchema
     const activity = await call(agent, "get_activity", { limit: 10 });
-    expect(JSON.stringify(activity.structuredContent)).toContain("alice approved");
+    const events = activity.structuredContent!.events as { type: string; summary: string; outcome: string; action_id?: string }[];
+    expect(events.find((e) => e.type === "decided" && e.action_id === id)).toMatchObject({ outcome: "executed", summary: expect.stringContaining("alice approved") });
+    expect(events.find((e) => e.type === "confirmed" && e.action_id === id)).toBeTruthy();
   });
 
   it("a rejection carries its reason to the agent and sends nothing", async () => {
@@ -107,6 +110,8 @@ describe("an action that needs a person", () => {
     expect(c.structuredContent).toMatchObject({ status: "rejected" });
     expect((await consoleApi(g.base, bob, "POST", `/approvals/${id}/approve`, {})).status).toBe(409);
     expect(writesTo(task.id)).toHaveLength(0);
+    const events = (await call(agent, "get_activity", { limit: 10 })).structuredContent!.events as { type: string; summary: string; outcome: string; action_id?: string }[];
+    expect(events.find((e) => e.type === "decided" && e.action_id === id)).toMatchObject({ outcome: "rejected", summary: expect.stringContaining("Keep this task") });
   });
 
   it("approval both: the agent confirms first (then it enters the inbox); a resource changed since the preview is refused as conflict", async () => {
