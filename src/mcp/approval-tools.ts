@@ -37,10 +37,10 @@ export function createApprovalTools(deps: Deps): readonly MetaTool[] {
         const found = await deps.pendingActions.get(id);
         // Another token's action is reported exactly as one that never existed.
         const action = found && found.tokenId === session.principal.tokenId ? found : undefined;
-        if (action) {
-          call.about = action.about;
-          call.audit.actionId = action.id;
-        }
+        // Reading where an action stands is a read, whatever status it reports.
+        call.audit.type = "tool_call";
+        call.audit.outcome = "ok";
+        if (action) call.audit.actionId = action.id;
         const record = action ? await deps.approvals.store.get(id) : undefined;
         return describeAction(action, record, deps.approvals, deps.now(), id);
       },

@@ -89,7 +89,10 @@ describe("an action that needs a person", () => {
     const activity = await call(agent, "get_activity", { limit: 10 });
     const events = activity.structuredContent!.events as { type: string; summary: string; outcome: string; action_id?: string }[];
     expect(events.find((e) => e.type === "decided" && e.action_id === id)).toMatchObject({ outcome: "executed", summary: expect.stringContaining("alice approved") });
-    expect(events.find((e) => e.type === "confirmed" && e.action_id === id)).toBeTruthy();
+    // One execution; the agent's confirms were recorded as awaiting approval, get_action as a read.
+    expect(events.filter((e) => e.type === "confirmed" && e.outcome === "executed" && e.action_id === id)).toHaveLength(1);
+    expect(events.find((e) => e.tool === "confirm_action" && e.outcome === "awaiting_approval" && e.action_id === id)?.summary).toMatch(/^Awaiting approval: delete task/);
+    expect(events.filter((e) => e.tool === "get_action").every((e) => e.type === "tool_call" && e.outcome === "ok")).toBe(true);
   });
 
   it("a rejection carries its reason to the agent and sends nothing", async () => {
