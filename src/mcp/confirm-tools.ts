@@ -64,7 +64,8 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       description:
         "Runs a pending write exactly as its preview showed. Show the preview to the person you act for and call this " +
         "only once they approve. Pass the confirm_token the write returned; tokens are single-use and expire, and a " +
-        "repeated confirm returns the stored outcome without running it again.",
+        "repeated confirm returns the stored outcome without running it again. A write that needs a person's approval " +
+        "answers awaiting_approval instead and runs only once a console admin approves it (get_action tells the outcome).",
       inputSchema: TOKEN_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
       handle: async (args, session, call) => {

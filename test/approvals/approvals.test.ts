@@ -87,7 +87,7 @@ describe("an action that needs a person", () => {
 
     await agent.listTools(); // the client then checks get_activity's answer against its outputSchema
     const activity = await call(agent, "get_activity", { limit: 10 });
-    const events = activity.structuredContent!.events as { type: string; summary: string; outcome: string; action_id?: string }[];
+    const events = activity.structuredContent!.events as { type: string; tool: string; summary: string; outcome: string; action_id?: string }[];
     expect(events.find((e) => e.type === "decided" && e.action_id === id)).toMatchObject({ outcome: "executed", summary: expect.stringContaining("alice approved") });
     // One execution; the agent's confirms were recorded as awaiting approval, get_action as a read.
     expect(events.filter((e) => e.type === "confirmed" && e.outcome === "executed" && e.action_id === id)).toHaveLength(1);

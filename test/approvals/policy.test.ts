@@ -85,3 +85,18 @@ describe("approval policy", () => {
     expect(resolveConfig({}).approvals.ttlMs).toBe(86_400_000);
   });
 });
+
+describe("the sample gateway config (examples/gateway.yaml)", () => {
+  it("asks a person for deletes and sensitive writes of the bundled API, and the agent for the rest", async () => {
+    const { loadConfig } = await import("../../src/config.js");
+    const { workspaceTools } = await import("./harness.js");
+    const config = loadConfig({ config: "examples/gateway.yaml" }, {});
+    const tools = Object.fromEntries((await workspaceTools()).map((t) => [t.name, t]));
+    const p = principal();
+    expect(approvalFor(tools.delete_task!, p, config.approvals.rules)).toBe("person");
+    const sensitiveWrite = Object.values(tools).find((t) => t.policy.write && t.policy.sensitive && t.binding.method !== "DELETE")!;
+    expect(approvalFor(sensitiveWrite, p, config.approvals.rules)).toBe("person");
+    expect(approvalFor(tools.create_task!, p, config.approvals.rules)).toBe("agent");
+    expect(approvalFor(tools.update_task!, p, config.approvals.rules)).toBe("agent");
+  });
+});
