@@ -12,6 +12,8 @@ export interface Principal {
   readonly readOnly: boolean;
   readonly tier: string;
   readonly expiresAt?: string;
+  /** Every write of this token needs a person's approval (the token's "always needs a person" flag). */
+  readonly needsPerson?: boolean;
   /** Upstream credential of this token (decrypted), used instead of the service credential. */
   readonly upstreamCredential?: string;
 }

@@ -36,6 +36,7 @@ export interface Token {
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
   readonly hasUpstreamCredential: boolean;
+  readonly needsPerson?: boolean;
   readonly status: "active" | "revoked" | "expired";
   readonly callsToday: number;
 }
@@ -64,6 +65,7 @@ export interface NewToken {
   name: string;
   modules: "all" | string[];
   readOnly: boolean;
+  needsPerson?: boolean;
   tier: string;
   expires?: string;
   upstreamCredential?: string;

@@ -5,8 +5,8 @@
  *
  * Order: the serve config's `approvals.rules` (first matching rule), else the tool's own policy
  * (`x-mcp-approval` or a generate-config rule), else `agent`. A rule may select by tool, module,
- * sensitivity, HTTP method, token id and tier; a rule that names a token is how a token is marked
- * "always needs a person". Nothing here lowers an approval a rule did not name: a token rule only
+ * sensitivity, HTTP method, token id and tier. A token is marked "always needs a person" by its
+ * record's flag (`tokens create --needs-person`) or by a rule that names it. Nothing here lowers an approval a rule did not name: a token rule only
  * ever escalates (`agent` → `person`; `both` stays `both`).
  */
 import { APPROVALS, type Approval, type ToolDescriptor } from "../../codegen/descriptor.js";
@@ -90,7 +90,7 @@ function aboutCaller(rule: ApprovalRule): boolean {
 export function approvalFor(tool: ToolDescriptor, principal: Principal, rules: readonly ApprovalRule[]): Approval {
   const first = rules.find((r) => !aboutCaller(r) && ruleMatches(r, tool, principal));
   const decided: Approval = first?.approval ?? tool.policy.approval ?? "agent";
-  const personForCaller = rules.some((r) => aboutCaller(r) && r.approval !== "agent" && ruleMatches(r, tool, principal));
+  const personForCaller = principal.needsPerson === true || rules.some((r) => aboutCaller(r) && r.approval !== "agent" && ruleMatches(r, tool, principal));
   return personForCaller && decided === "agent" ? "person" : decided;
 }
 

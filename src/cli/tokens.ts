@@ -14,7 +14,7 @@ import { configOptions } from "./flags.js";
 import { publicToken, tokenStatus } from "../tokens/view.js";
 
 const USAGE = `usage:
-  countersign tokens create --name N [--modules a,b] [--read-only] [--tier T] [--expires DURATION]
+  countersign tokens create --name N [--modules a,b] [--read-only] [--needs-person] [--tier T] [--expires DURATION]
                             [--upstream-credential X | --upstream-credential -] [--json]
   countersign tokens list [--json]
   countersign tokens revoke ID [--json]
@@ -91,6 +91,7 @@ function parse(args: string[]) {
       name: { type: "string" },
       modules: { type: "string" },
       "read-only": { type: "boolean" },
+      "needs-person": { type: "boolean" },
       tier: { type: "string" },
       expires: { type: "string" },
       "upstream-credential": { type: "string" },
@@ -126,6 +127,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
     name,
     modules,
     readOnly: values["read-only"] ?? false,
+    needsPerson: values["needs-person"] ?? false,
     tier,
     now,
     ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}),
@@ -136,7 +138,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   } else {
     io.stdout(
       `${where(config)}\n` +
-      `Created ${record.id} for ${name}: modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}, tier ${tier}, ` +
+      `Created ${record.id} for ${name}: modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}${record.needsPerson ? ", every write needs a person" : ""}, tier ${tier}, ` +
         `${expiresAt ? `expires ${expiresAt}` : "never expires"}${upstreamCredential ? ", own upstream credential" : ""}.\n\n` +
         `  ${token}\n\nThis is the only time the token is shown: store it now. A lost token is revoked and re-minted.\n`,
     );

@@ -200,6 +200,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
     } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
+    if (body.needsPerson !== undefined && typeof body.needsPerson !== "boolean") throw new ApiError(400, "invalid_arguments", "needsPerson must be true or false");
     const tier = body.tier === undefined ? "default" : body.tier;
     if (typeof tier !== "string" || !(tier in config.rateLimits.tiers)) {
       throw new ApiError(400, "invalid_arguments", `tier must be one of ${Object.keys(config.rateLimits.tiers).join(", ")}`);
@@ -226,6 +227,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       tier,
       now: new Date(now()),
       createdBy: caller.admin.id,
+      needsPerson: body.needsPerson === true,
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });

@@ -142,6 +142,24 @@ describe("an action that needs a person", () => {
   });
 });
 
+describe("a token marked as always needing a person", () => {
+  it("its plain create waits for a person too; the flag is refused when not a boolean", async () => {
+    expect((await consoleApi(g.base, alice, "POST", "/tokens", { name: "x", needsPerson: "yes" })).body.error).toMatchObject({ code: "invalid_arguments", message: "needsPerson must be true or false" });
+    const created = await consoleApi(g.base, bob, "POST", "/tokens", { name: "careful agent", needsPerson: true });
+    expect(created.body.token).toMatchObject({ needsPerson: true });
+    const careful = await g.agent(created.body.secret);
+    const t = await someTask(5);
+    const p = await call(careful, "create_task", { project_id: t.project_id, title: "Asked by a careful agent" });
+    expect(p.structuredContent).toMatchObject({ status: "pending_confirmation", approval: "person" });
+    expect((await call(careful, "confirm_action", { confirm_token: p.structuredContent!.confirm_token })).structuredContent).toMatchObject({ status: "awaiting_approval" });
+    const plain = await call(agent, "create_task", { project_id: t.project_id, title: "Asked by the plain agent" });
+    expect(plain.structuredContent!.approval).toBeUndefined();
+    const before = up.writes.length;
+    expect((await consoleApi(g.base, alice, "POST", `/approvals/${p.structuredContent!.action_id}/approve`, {})).body).toMatchObject({ outcome: "executed" });
+    expect(up.writes.length - before).toBe(1);
+  });
+});
+
 describe("who may decide", () => {
   it("an agent token, no credential and an unknown admin credential are refused by the console API", async () => {
     expect((await consoleApi(g.base, secrets.agent!, "GET", "/approvals")).body.error.code).toBe("agent_token");

@@ -100,3 +100,30 @@ describe("the sample gateway config (examples/gateway.yaml)", () => {
     expect(approvalFor(tools.update_task!, p, config.approvals.rules)).toBe("agent");
   });
 });
+
+describe("a token that always needs a person", () => {
+  it("tokens create --needs-person marks the record; its principal turns every agent-approved write into person", async () => {
+    const { run } = await import("../../src/cli/tokens.js");
+    const { createTokenFileStore } = await import("../../src/stores/token-file-store.js");
+    const { createAuthenticator } = await import("../../src/tokens/authenticate.js");
+    const dataDir = mkdtempSync(join(tmpdir(), "cs-needs-person-"));
+    let stdout = "";
+    const env = { COUNTERSIGN_DATA_DIR: dataDir, COUNTERSIGN_GENERATED_DIR: join(dataDir, "none") };
+    const io = { stdout: (t: string) => void (stdout += t), stderr: () => undefined, env, now: () => new Date() };
+    expect(await run(["create", "--name", "careful-bot", "--needs-person", "--json"], io)).toBe(0);
+    const made = JSON.parse(stdout);
+    expect(made).toMatchObject({ name: "careful-bot", needsPerson: true });
+    stdout = "";
+    expect(await run(["create", "--name", "plain-bot"], io)).toBe(0);
+    expect(stdout).not.toContain("needs a person");
+
+    const store = createTokenFileStore({ dir: dataDir });
+    const p = await createAuthenticator({ store }).authenticate(made.token);
+    expect(p.needsPerson).toBe(true);
+    const { byName } = await tools();
+    expect(approvalFor(byName.create_note!, p, [])).toBe("person");
+    expect(approvalFor(byName.store_secret!, p, [])).toBe("both");
+    expect(approvalFor(byName.create_note!, principal(), [])).toBe("agent");
+    await store.close();
+  });
+});

@@ -14,7 +14,7 @@ const EXPIRIES = [
 
 function scope(t: Token): string {
   const modules = t.modules === "all" ? "all modules" : t.modules.join(", ");
-  return `${modules} · ${t.readOnly ? "read-only" : "read-write"} · tier ${t.tier}`;
+  return `${modules} · ${t.readOnly ? "read-only" : "read-write"}${t.needsPerson ? " · every write needs a person" : ""} · tier ${t.tier}`;
 }
 
 function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () => void }) {
@@ -25,6 +25,7 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
   const [all, setAll] = useState(true);
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [readOnly, setReadOnly] = useState(false);
+  const [needsPerson, setNeedsPerson] = useState(false);
   const [tier, setTier] = useState("default");
   const [expires, setExpires] = useState("");
   const [upstream, setUpstream] = useState("");
@@ -47,7 +48,7 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
     if (!all && picked.size === 0) return setError(new Error("Pick at least one module, or allow all modules."));
     setBusy(true);
     try {
-      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], readOnly, tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
+      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], readOnly, ...(needsPerson ? { needsPerson } : {}), tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
     } catch (err) {
       setError(err);
     } finally {
@@ -85,6 +86,9 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
       </fieldset>
       <label class="check">
         <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.currentTarget.checked)} /> Read-only (writes are refused)
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={needsPerson} onChange={(e) => setNeedsPerson(e.currentTarget.checked)} /> Every write needs a person's approval (in Approvals)
       </label>
       <div class="row">
         <div>
