@@ -107,8 +107,9 @@ export async function confirmNeedingPerson(action: PendingAction, deps: AgentCon
         await deps.store.cancel(action.id, action.tokenId);
         throw new GatewayError("confirmation_invalid", `The confirm token expired at ${new Date(action.createdAt + deps.confirmTtlMs).toISOString()}; nothing was sent. Call the tool again for a new preview.`, { details: { action_id: action.id, status: "expired", reason: "expired" } });
       }
-      record = await hub.store.update(action.id, { awaitingSince: now });
-      if (record) hub.entered(record);
+      const marked = await hub.store.markAwaiting(action.id, now);
+      if (marked) hub.entered(marked);
+      record = marked ?? (await hub.store.get(action.id));
     }
     const expiresAt = new Date(action.expiresAt).toISOString();
     return {

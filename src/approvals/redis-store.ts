@@ -17,10 +17,23 @@ redis.call('HSET', KEYS[1], ARGV[1], out)
 return out
 `;
 
+// Sets awaitingSince once. KEYS[1] the hash; ARGV[1] action id, ARGV[2] the time. Returns the record or false.
+const MARK_AWAITING = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return false end
+local r = cjson.decode(cur)
+if r.awaitingSince then return false end
+r.awaitingSince = tonumber(ARGV[2])
+local out = cjson.encode(r)
+redis.call('HSET', KEYS[1], ARGV[1], out)
+return out
+`;
+
 /** Creates the Redis approval store. */
 export function createRedisApprovalStore(connection: RedisConnection, now: () => number = Date.now): ApprovalStore {
   const key = connection.key("ap", "records");
   const merge = defineScript(connection.client, "countersign_approval_merge", 1, MERGE);
+  const markAwaiting = defineScript(connection.client, "countersign_approval_mark_awaiting", 1, MARK_AWAITING);
   return {
     async put(record) {
       await connection.guard(() => connection.client.hsetnx(key, record.actionId, JSON.stringify(record)));
@@ -32,6 +45,10 @@ export function createRedisApprovalStore(connection: RedisConnection, now: () =>
     async get(actionId) {
       const raw = await connection.guard(() => connection.client.hget(key, actionId));
       return raw ? (JSON.parse(raw) as ApprovalRecord) : undefined;
+    },
+    async markAwaiting(actionId, at) {
+      const out = await connection.guard(() => markAwaiting([key], [actionId, at]));
+      return typeof out === "string" ? (JSON.parse(out) as ApprovalRecord) : undefined;
     },
     async list() {
       const all = await connection.guard(() => connection.client.hgetall(key));

@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Approval } from "../../codegen/descriptor.js";
 import { writeFileAtomic } from "../stores/fs/atomic-write.js";
+import { withFileLock } from "../stores/fs/file-lock.js";
 
 /** A person's decision on an action. */
 export interface ApprovalDecision {
@@ -64,6 +65,8 @@ export interface ApprovalStore {
   /** Applies a patch; resolves to the record after it, or undefined for an unknown id. */
   update(actionId: string, patch: ApprovalPatch): Promise<ApprovalRecord | undefined>;
   get(actionId: string): Promise<ApprovalRecord | undefined>;
+  /** Sets `awaitingSince` if it is not set yet; resolves to the record only for the call that set it (so the inbox is announced once). */
+  markAwaiting(actionId: string, at: number): Promise<ApprovalRecord | undefined>;
   /** Every record kept, newest request first. */
   list(): Promise<ApprovalRecord[]>;
   close(): Promise<void>;
@@ -98,6 +101,13 @@ export function createMemoryApprovalStore(now: () => number = Date.now): Approva
     async get(actionId) {
       return records.get(actionId);
     },
+    async markAwaiting(actionId, at) {
+      const r = records.get(actionId);
+      if (!r || r.awaitingSince !== undefined) return undefined;
+      const next = { ...r, awaitingSince: at };
+      records.set(actionId, next);
+      return next;
+    },
     async list() {
       const t = now();
       for (const [id, r] of records) if (stale(r, t)) records.delete(id);
@@ -129,10 +139,16 @@ export function createFileApprovalStore(dataDir: string, now: () => number = Dat
     await made;
     await writeFileAtomic(fileOf(record.actionId), JSON.stringify(record));
   }
-  // Writes of one record in this process, one at a time (a decision and a delivery may race).
+  // Writes of one record one at a time: in this process by a queue, across the processes sharing
+  // the data dir by the record's lock file (a decision and a webhook delivery may race).
   const queues = new Map<string, Promise<unknown>>();
   function serial<T>(actionId: string, fn: () => Promise<T>): Promise<T> {
-    const run = (queues.get(actionId) ?? Promise.resolve()).then(fn, fn);
+    const locked = async (): Promise<T> => {
+      made ??= mkdir(dir, { recursive: true, mode: 0o700 });
+      await made;
+      return withFileLock(`${fileOf(actionId)}.lock`, fn, { what: "approval record" });
+    };
+    const run = (queues.get(actionId) ?? Promise.resolve()).then(locked, locked);
     const tail = run.catch(() => undefined);
     queues.set(actionId, tail);
     void tail.then(() => {
@@ -154,6 +170,14 @@ export function createFileApprovalStore(dataDir: string, now: () => number = Dat
         return next;
       }),
     get: read,
+    markAwaiting: (actionId, at) =>
+      serial(actionId, async () => {
+        const r = await read(actionId);
+        if (!r || r.awaitingSince !== undefined) return undefined;
+        const next = { ...r, awaitingSince: at };
+        await write(next);
+        return next;
+      }),
     async list() {
       let names: string[];
       try {
