@@ -177,7 +177,8 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
 
     async approve(actionId, approver, signal) {
       const loaded = await load(actionId);
-      const { action, record } = loaded.action.state === "executing" ? await afterOther(actionId, loaded.action, loaded.record, signal) : loaded;
+      // Decided elsewhere a moment ago (running, or done but its decision not written yet): wait to say by whom.
+      const { action, record } = loaded.action.state !== "pending" && !loaded.record.decision ? await afterOther(actionId, loaded.action, loaded.record, signal) : loaded;
       awaiting(action, record);
       if (hub.config.separateApprover) {
         const token = await deps.tokens.get(action.tokenId);
@@ -213,12 +214,13 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
       const text = reason.trim();
       if (!text) throw new DecisionError(400, "invalid_arguments", "reason is required: tell the agent why (it sees it in get_action)");
       if (text.length > 500) throw new DecisionError(400, "invalid_arguments", "reason is at most 500 characters");
-      const { action, record } = await load(actionId);
+      const loaded = await load(actionId);
+      const { action, record } = loaded.action.state !== "pending" && !loaded.record.decision ? await afterOther(actionId, loaded.action, loaded.record, new AbortController().signal) : loaded;
       awaiting(action, record);
       const res = await deps.pendingActions.cancel(actionId, action.tokenId);
       if (res.kind !== "cancelled") {
-        const rec = await hub.store.get(actionId);
-        awaiting(res.kind === "not_found" ? action : res.action, rec ?? record);
+        const other = await afterOther(actionId, res.kind === "not_found" ? action : res.action, record, new AbortController().signal);
+        awaiting(other.action, other.record);
         throw new DecisionError(409, "already_decided", `Action ${actionId} could not be rejected (${res.kind}).`);
       }
       const decision: ApprovalDecision = { verdict: "rejected", by: approver.name, adminId: approver.id, at: now(), reason: text };

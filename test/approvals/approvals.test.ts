@@ -179,6 +179,20 @@ describe("who may decide", () => {
     expect((await consoleApi(g.base, alice, "POST", `/approvals/${id}/reject`, { reason: "cleanup" })).status).toBe(200);
   });
 
+  it("an approval and a rejection racing on the embedded store: one wins, the other is told what happened, at most the winner's write is sent", async () => {
+    for (let round = 0; round < 4; round++) {
+      const t = await someTask(6 + round);
+      const p = await call(agent, "delete_task", { task_id: t.id });
+      const id = p.structuredContent!.action_id as string;
+      const [yes, no] = await Promise.all([consoleApi(g.base, alice, "POST", `/approvals/${id}/approve`, {}), consoleApi(g.base, bob, "POST", `/approvals/${id}/reject`, { reason: "race" })]);
+      expect([yes.status, no.status].sort()).toEqual([200, 409]);
+      const approved = yes.status === 200;
+      expect(writesTo(t.id)).toHaveLength(approved ? 1 : 0);
+      expect((approved ? no : yes).body.error.message).toMatch(approved ? /approved by alice and executed/ : /rejected by bob/);
+      expect((await call(agent, "get_action", { action_id: id })).structuredContent!.status).toBe(approved ? "executed" : "rejected");
+    }
+  });
+
   it("four eyes: the admin who created the requesting token can't approve; another admin can", async () => {
     const created = await consoleApi(g.base, alice, "POST", "/tokens", { name: "alice's agent" });
     expect(created.status).toBe(201);
