@@ -2,14 +2,20 @@
  * Telling an agent's open session that a person decided its action: a log message
  * (`notifications/message`, logger `countersign`) carrying get_action's answer, which MCP clients
  * show or hand to the model. A decision taken in this process is told at once; one taken by another
- * process or replica is noticed by re-reading the action every few seconds. Stateless sessions and
- * transports that can't reach the client later are not watched: get_action answers them.
+ * process or replica is noticed by re-reading the action every 2 s, for up to an hour (a
+ * confirm_action after that watches again). Stateless sessions and transports that can't reach
+ * the client later are not watched: get_action answers them.
  */
 import type { Deps, SessionContext } from "../gateway.js";
 import { describeAction } from "./agent.js";
 
 /** How often a watched action is re-read for a decision taken elsewhere. */
 export const WATCH_POLL_MS = 2000;
+/**
+ * A session may be gone without anyone saying so: a watch ends after this long (or at the action's
+ * expiry, or its decision). Each later confirm_action on the session starts a new one.
+ */
+export const WATCH_MAX_MS = 3_600_000;
 /** One watch per session and action, however often the agent confirms. */
 const watching = new Set<string>();
 
@@ -21,6 +27,7 @@ export function watchDecision(deps: Pick<Deps, "approvals" | "pendingActions" | 
   if (watching.has(key)) return;
   watching.add(key);
   let done = false;
+  const started = deps.now();
   const stop = (): void => {
     done = true;
     watching.delete(key);
@@ -31,7 +38,7 @@ export function watchDecision(deps: Pick<Deps, "approvals" | "pendingActions" | 
     if (done) return;
     const action = await deps.pendingActions.get(actionId);
     if (!action || action.tokenId !== session.principal.tokenId) return stop();
-    if (action.state === "pending" && deps.now() < action.expiresAt) return;
+    if (action.state === "pending" && deps.now() < action.expiresAt) return void (deps.now() - started > WATCH_MAX_MS && stop());
     if (action.state === "executing") return;
     const record = await deps.approvals.store.get(actionId);
     stop();

@@ -2,7 +2,8 @@
  * Approvals on the distributed mode: two real gateway processes on one real Redis, an admin
  * signed in on each. The agent previews on A; both admins approve the same action at once, one on
  * each replica: the counting upstream sees exactly one write, one admin is told it ran, the other
- * who ran it. (Needs `make build`: the replicas run the built CLI.)
+ * who ran it; the agent's session on A is told of each decision, whichever replica took it.
+ * (Needs `make build`: the replicas run the built CLI.)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -14,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdminFileStore } from "../../src/console/admins.js";
 import { dropPrefix, sharedRedis, uniquePrefix } from "../redis/redis-server.js";
 import { replicaEnv, startCountingUpstream, tokensCli, writeGeneratedApi, type CountingUpstream } from "../redis/replicas-harness.js";
-import { consoleApi } from "./harness.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { consoleApi, until } from "./harness.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "bin", "countersign.js");
 let redis: { url: string; close(): Promise<void> };
@@ -78,11 +80,15 @@ describe("approvals across replicas", () => {
   it("two admins approving the same action at once, on two replicas, make one upstream write", async () => {
     const minted = await tokensCli(redis.url, prefix, ["create", "--name", "replica agent"]);
     const client = new Client({ name: "on-a", version: "1" });
+    const notices: { action_id?: string; status?: string }[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void notices.push(n.params.data as { action_id?: string }));
     await client.connect(new StreamableHTTPClientTransport(new URL(`${a}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${String(minted.token)}` } } }));
     for (let round = 0; round < 5; round++) {
       const p = (await client.callTool({ name: "update_item", arguments: { item_id: `r${round}`, name: `renamed ${round}` } })) as { structuredContent: Record<string, any> };
       expect(p.structuredContent).toMatchObject({ status: "pending_confirmation", approval: "person" });
       const id = p.structuredContent.action_id as string;
+      // The agent's confirm on A starts the session's watch for the decision, wherever it is taken.
+      expect(((await client.callTool({ name: "confirm_action", arguments: { confirm_token: p.structuredContent.confirm_token } })) as { structuredContent: Record<string, any> }).structuredContent.status).toBe("awaiting_approval");
       // The inbox on B shows what was asked on A.
       expect((await consoleApi(b, bob, "GET", "/approvals")).body.approvals.map((x: any) => x.actionId)).toContain(id);
       const before = upstream.counts.PATCH;
@@ -94,6 +100,7 @@ describe("approvals across replicas", () => {
       expect(answers[1]).toMatchObject({ status: 409, body: { error: { code: "already_decided", message: expect.stringMatching(/approved by (alice|bob) and executed/) } } });
       const got = (await client.callTool({ name: "get_action", arguments: { action_id: id } })) as { structuredContent: Record<string, any> };
       expect(got.structuredContent).toMatchObject({ status: "executed", decision: { verdict: "approved" } });
+      await until(() => notices.some((n) => n.action_id === id && n.status === "executed"), 10_000, "the decision notice on A's session");
     }
     await client.close().catch(() => undefined);
   }, 60_000);
