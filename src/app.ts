@@ -23,6 +23,7 @@ import { createMetaStage, createResolveStage } from "./stages/resolve.js";
 import { createRateLimits } from "./stores/rate-limits.js";
 import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
+import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
 import { createApprovalHub } from "./approvals/hub.js";
@@ -117,6 +118,11 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     approvals: overrides.approvals ?? createApprovalHub(redis?.approvals ?? createFileApprovalStore(config.dataDir, overrides.now), config.approvals),
     ...overrides,
   };
+  if (config.oauth.enabled && config.console.enabled && !overrides.oauth) {
+    // Redis mode: grants and tokens in Redis, so every replica sees a revocation on the next call.
+    const store = redis ? (await import("./oauth/redis-store.js")).createRedisOAuthStore(redis.connection, { now: () => deps.now() }) : undefined;
+    (deps as { oauth?: Deps["oauth"] }).oauth = createOAuthAuthority(config, { now: () => deps.now(), sink: deps.auditSink, ...(store ? { store } : {}) });
+  }
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
@@ -127,7 +133,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 
-  const authenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  const tokenAuthenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }), now: () => new Date(deps.now()), touchIntervalMs: config.auth.lastUsedIntervalMs, onError: (err) => log.warn({ err }, "recording a token's last use failed") });
+  // OAuth access tokens resolve beside csk_ tokens, to the same kind of Principal.
+  const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
   const policy = createPolicy({ exclusions: config.exclusions });

@@ -20,7 +20,7 @@ import { ENV_PREFIX, knownEnvNames } from "./config/variables.js";
 import { defaultPaths, type DefaultPaths } from "./config/paths.js";
 import { didYouMean } from "./config/suggest.js";
 
-export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, Config, ConfigSources } from "./config/types.js";
+export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, OAuthConfig, Config, ConfigSources } from "./config/types.js";
 import type { Config, ConfigSources, TierLimits } from "./config/types.js";
 
 /** Reads a JSON or YAML config file into a plain object (errors name the file). */

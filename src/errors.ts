@@ -148,14 +148,18 @@ export function toJsonRpcResponse(err: unknown, id?: string | number | null): { 
   return { jsonrpc: "2.0", id: id ?? e.rpcId ?? null, error: toJsonRpcError(e) };
 }
 
-/** Maps an error to an HTTP status and headers (for transports that answer before the SDK). */
-export function toHttp(err: unknown): { status: number; headers: Record<string, string> } {
+/**
+ * Maps an error to an HTTP status and headers (for transports that answer before the SDK).
+ * `resourceMetadata` is the protected-resource metadata URL (RFC 9728) a 401 points clients to.
+ */
+export function toHttp(err: unknown, options: { resourceMetadata?: string } = {}): { status: number; headers: Record<string, string> } {
   const e = toGatewayError(err);
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));
   if (e.code === "method_not_allowed" && typeof e.details?.allow === "string") headers.Allow = e.details.allow;
   if (e.code === "unauthorized") {
-    headers["WWW-Authenticate"] = `Bearer realm="countersign", error="invalid_token", error_description="${publicMessage(e).replace(/["\\]/g, "")}"`;
+    const metadata = options.resourceMetadata ? `, resource_metadata="${options.resourceMetadata.replace(/["\\]/g, "")}"` : "";
+    headers["WWW-Authenticate"] = `Bearer realm="countersign", error="invalid_token", error_description="${publicMessage(e).replace(/["\\]/g, "")}"${metadata}`;
   }
   return { status: e.httpStatus, headers };
 }

@@ -11,6 +11,7 @@ import type { AdmittedCall, CallContext, PendingInfo, Principal, ProgressSink, T
 import type { GatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
+import type { Authority } from "./oauth/authority.js";
 import type { AdmissionStages, Stages } from "./pipeline.js";
 import type { Registry } from "./registry.js";
 import type { ArgumentValidator } from "./stages/validate.js";
@@ -38,6 +39,8 @@ export interface Deps {
   readonly rateLimits: RateLimits;
   /** Actions that need a person: who approves what, the records, news of decisions (src/approvals). */
   readonly approvals: ApprovalHub;
+  /** The OAuth authorization server (src/oauth), when `oauth.enabled`: its access tokens resolve to principals too. */
+  readonly oauth?: Authority;
   /** Milliseconds since the epoch; a fake clock in tests. */
   readonly now: () => number;
   /** Test hook: replaces individual stages. */

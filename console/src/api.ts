@@ -19,8 +19,14 @@ export class ApiError extends Error {
   }
 }
 
+export interface MemberLimits {
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly maxExpiryDays: number;
+}
+
 export interface Session {
-  readonly admin: { readonly name: string };
+  readonly admin: { readonly name: string; readonly role: "admin" | "member"; readonly limits?: MemberLimits };
   readonly csrf: string | null;
   readonly idleMinutes: number;
 }
@@ -183,6 +189,36 @@ export interface ApprovalDecided {
   readonly message?: string;
 }
 
+export interface ConsentRequest {
+  readonly request: { readonly id: string; readonly resource: string };
+  readonly client: { readonly id: string; readonly name: string; readonly via: "registration" | "metadata_document"; readonly redirectHost: string };
+  readonly modules: readonly { name: string; description: string }[];
+  readonly defaults: { readonly modules: "all"; readonly readOnly: boolean; readonly expires: string };
+  /** A member's limits: what the page may offer. */
+  readonly limits?: MemberLimits;
+}
+
+export interface ConsentDecision {
+  approve: boolean;
+  modules?: "all" | string[];
+  readOnly?: boolean;
+  expires?: string;
+}
+
+export interface OAuthGrant {
+  readonly id: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly user: string;
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly expiresAt: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly revokedWhy: string | null;
+  readonly status: "active" | "revoked" | "expired";
+}
+
 let csrf: string | null = null;
 
 /** Remembers the session's CSRF token for later mutations. */
@@ -237,6 +273,10 @@ export const api = {
   approval: (id: string) => call<{ approval: ApprovalDetail }>("GET", `/approvals/${encodeURIComponent(id)}`),
   approve: (id: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/approve`, {}),
   reject: (id: string, reason: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/reject`, { reason }),
+  consentRequest: (id: string) => call<ConsentRequest>("GET", `/oauth/requests/${encodeURIComponent(id)}`),
+  decide: (id: string, d: ConsentDecision) => call<{ redirect: string }>("POST", `/oauth/requests/${encodeURIComponent(id)}/decision`, d),
+  grants: () => call<{ grants: OAuthGrant[] }>("GET", "/oauth/grants"),
+  revokeGrant: (id: string) => call<{ grant: OAuthGrant }>("POST", `/oauth/grants/${encodeURIComponent(id)}/revoke`),
   /** The live activity stream (Server-Sent Events), filtered like `activity`. */
   events: (f: ActivityFilter) => new EventSource(`${BASE}/events${query(f)}`),
 };

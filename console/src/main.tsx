@@ -8,6 +8,8 @@ import { ActivityPage } from "./pages/activity.js";
 import { AnalyticsPage } from "./pages/analytics.js";
 import { ToolsPage } from "./pages/tools.js";
 import { PendingPage } from "./pages/pending.js";
+import { ConsentPage } from "./pages/consent.js";
+import { ConnectionsPage } from "./pages/connections.js";
 import { ApprovalsPage } from "./pages/approvals.js";
 import "./styles.css";
 
@@ -17,14 +19,22 @@ const PAGES = [
   { id: "analytics", label: "Analytics" },
   { id: "tools", label: "Tools" },
   { id: "pending", label: "Pending actions" },
+  { id: "connections", label: "Connections" },
   { id: "approvals", label: "Approvals" },
 ] as const;
 
+/** Where a consent request waits while its person signs in (this tab only). */
+const RESUME_KEY = "countersign.resume";
+
 function SignIn(props: { problem?: string }) {
   const signin = new URLSearchParams(location.search).get("signin");
+  // A client sent the person here to consent: come back to the request once signed in (same tab).
+  const consent = location.hash.startsWith("#/consent");
+  if (consent) sessionStorage.setItem(RESUME_KEY, location.hash);
   return (
     <main class="signin" id="main">
       <h1>Countersign console</h1>
+      {consent && <p class="notice" role="status">A client asks to connect as you. Sign in to decide: open your sign-in link in this tab and the request comes back.</p>}
       {signin === "used" && <p class="error" role="alert">That sign-in link was already used or has expired. Links work once, for 10 minutes.</p>}
       {signin === "malformed" && <p class="error" role="alert">That sign-in link is incomplete. Copy the whole link, up to the end of its last line.</p>}
       {props.problem && !signin && <p class="notice" role="status">{props.problem}</p>}
@@ -73,6 +83,9 @@ function App() {
         signedIn = true;
         useCsrf(s.csrf);
         setSession(s);
+        const resume = sessionStorage.getItem(RESUME_KEY);
+        sessionStorage.removeItem(RESUME_KEY);
+        if (resume && !location.hash) location.hash = resume;
         if (location.search) history.replaceState(null, "", location.pathname + location.hash);
       })
       .catch((err: unknown) => setProblem(err instanceof ApiError && err.status === 401 ? undefined : (err as Error).message))
@@ -83,7 +96,11 @@ function App() {
   // the first rows); it is replaced by the sign-in page if there is no session.
   if (checked && !session) return <SignIn problem={problem} />;
 
-  const [page, params] = route(hash);
+  const [routed, params] = route(hash);
+  // Members allow OAuth clients and manage their own connections; nothing else is theirs.
+  const member = session?.admin.role === "member";
+  const pages = member ? PAGES.filter((p) => p.id === "connections") : PAGES;
+  const page = member && routed !== "consent" && routed !== "connections" ? "connections" : routed;
   async function signOut() {
     signedIn = false;
     await api.signOut().catch(() => undefined);
@@ -100,7 +117,7 @@ function App() {
       <header class="top">
         <span class="brand">Countersign console</span>
         <nav aria-label="Pages">
-          {PAGES.map((p) => (
+          {pages.map((p) => (
             <a key={p.id} href={`#/${p.id}`} aria-current={page === p.id ? "page" : undefined}>
               {p.label}
             </a>
@@ -121,8 +138,10 @@ function App() {
         {page === "analytics" && <AnalyticsPage />}
         {page === "tools" && <ToolsPage />}
         {page === "pending" && <PendingPage />}
+        {page === "connections" && <ConnectionsPage />}
+        {page === "consent" && <ConsentPage id={params.request ?? ""} />}
         {page === "approvals" && <ApprovalsPage key={hash} params={params} />}
-        {!PAGES.some((p) => p.id === page) && (
+        {!PAGES.some((p) => p.id === page) && page !== "consent" && (
           <p>
             No page called “{page}”. <a href="#/tokens">Go to Tokens</a>.
           </p>

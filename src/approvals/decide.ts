@@ -13,6 +13,7 @@ import { createPreviewer } from "../confirm/preview.js";
 import { toGatewayError } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 import type { PendingAction } from "../stores/pending-actions/contract.js";
+import { withAccessTokens } from "../oauth/access-tokens.js";
 import { createAuthenticator } from "../tokens/authenticate.js";
 import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
 import { statusOf } from "./agent.js";
@@ -73,7 +74,9 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
   const deps = gateway.deps;
   const hub = deps.approvals;
   // Re-reads the requesting token (revoked or expired since? its upstream credential) without counting a use.
-  const authenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: deps.config.secretKey }), now: () => new Date(now()), touchIntervalMs: Number.MAX_SAFE_INTEGER });
+  const tokenAuthenticator = createAuthenticator({ store: deps.tokens, secretKey: readSecretKey({ [SECRET_KEY_ENV]: deps.config.secretKey }), now: () => new Date(now()), touchIntervalMs: Number.MAX_SAFE_INTEGER });
+  // An OAuth grant's principal is re-checked against its grant (revoked?), a token's against its record.
+  const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   const previewer = createPreviewer({ tools: () => gateway.registry.tools, upstream: deps.upstream });
 
   function item(action: PendingAction | undefined, record: ApprovalRecord): InboxItem {
@@ -105,9 +108,9 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
     return { action, record };
   }
 
-  async function principalOf(tokenId: string): Promise<Principal> {
+  async function principalOf(record: ApprovalRecord): Promise<Principal> {
     try {
-      return await authenticator.recheck({ tokenId, subject: "", modules: [], readOnly: true, tier: "default" });
+      return await authenticator.recheck(record.principal ?? { tokenId: record.tokenId, subject: record.subject, modules: [], readOnly: true, tier: "default" });
     } catch (err) {
       throw new DecisionError(409, "token_unusable", `The token that asked for this action can no longer be used (${toGatewayError(err).message}); reject it instead.`);
     }
@@ -162,7 +165,7 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
       const tool: ToolDescriptor | undefined = gateway.registry.get(action.tool);
       if (!tool) return { ...base, fresh: { error: `The tool ${action.tool} is no longer served` } };
       try {
-        const principal = await principalOf(action.tokenId);
+        const principal = await principalOf(record);
         const fresh = await previewer.build(tool, action.args, { principal, signal });
         const then = action.preview;
         const changed =
@@ -186,7 +189,7 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
           throw new DecisionError(403, "separate_approver", `Four eyes: you created the token that asked for this action (${record.subject}); another admin must approve it.`);
         }
       }
-      const principal = await principalOf(action.tokenId);
+      const principal = await principalOf(record);
       const actions = createConfirmActions({ store: deps.pendingActions, gateway });
       const ran = await actions.runApproved(action, { principal, transport: "http", signal }, `admin:${approver.name}`);
       if (ran.kind !== "claimed") {

@@ -7,6 +7,11 @@ import type { NewPendingAction } from "../stores/pending-actions/contract.js";
 import type { ApprovalHub } from "./hub.js";
 import type { ApprovalRecord } from "./store.js";
 
+function withoutCredential(p: Principal): Omit<Principal, "upstreamCredential"> {
+  const { upstreamCredential: _secret, ...rest } = p;
+  return rest;
+}
+
 /** Records a new action that needs a person; a `person` action is in the inbox from now on. */
 export async function requestPerson(hub: ApprovalHub, action: NewPendingAction, principal: Principal, now: number): Promise<void> {
   const record: ApprovalRecord = {
@@ -18,6 +23,7 @@ export async function requestPerson(hub: ApprovalHub, action: NewPendingAction, 
     requestedAt: action.createdAt,
     expiresAt: action.expiresAt,
     ...(action.sessionId !== undefined ? { sessionId: action.sessionId } : {}),
+    principal: withoutCredential(principal),
     ...(action.approval === "both" ? {} : { awaitingSince: now }),
   };
   await hub.store.put(record);

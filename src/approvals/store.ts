@@ -10,6 +10,7 @@
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Approval } from "../../codegen/descriptor.js";
+import type { Principal } from "../context.js";
 import { writeFileAtomic } from "../stores/fs/atomic-write.js";
 import { withFileLock } from "../stores/fs/file-lock.js";
 
@@ -49,6 +50,8 @@ export interface ApprovalRecord {
   readonly requestedAt: number;
   readonly expiresAt: number;
   readonly sessionId?: string;
+  /** Who asked, as admission resolved them (never a credential): an approval runs the call as them, re-checked then. */
+  readonly principal?: Omit<Principal, "upstreamCredential">;
   /** When it entered the inbox: at creation (`person`) or when the agent confirmed (`both`). */
   readonly awaitingSince?: number;
   readonly decision?: ApprovalDecision;

@@ -5,16 +5,20 @@
  */
 import { parseArgs } from "node:util";
 import { loadConfig, type Config } from "../config.js";
-import { createAdminFileStore, LINK_TTL_MS, type AdminStore } from "../console/admins.js";
+import { createAdminFileStore, LINK_TTL_MS, type AdminStore, type MemberLimits } from "../console/admins.js";
+import { loadRegistry } from "../registry.js";
 
 const USAGE = `usage:
   countersign admins create --name NAME [--json]
+  countersign admins create --name NAME --member [--modules a,b] [--read-only] [--max-days N] [--json]
   countersign admins link [--name NAME] [--url BASE] [--json]
   countersign admins list [--json]
 
   create mints an admin credential (csa_…), shown once: send it as 'Authorization: Bearer' to
   /console/api for automation. link prints a one-time console sign-in link (valid ${LINK_TTL_MS / 60_000} minutes);
   --url is the gateway's address as the browser reaches it (default http://HOST:PORT from the config).
+  --member makes a console member instead: they may only allow OAuth clients, within the modules,
+  read-only rule and longest expiry (days, default 30) given here, and see and revoke their own grants.
   Admins live in COUNTERSIGN_DATA_DIR (default ./.data), file admins.json.
 `;
 
@@ -52,14 +56,24 @@ export async function run(argv: string[], io: AdminsIo = defaultIo): Promise<num
       args: rest,
       allowPositionals: true,
       strict: true,
-      options: { name: { type: "string" }, url: { type: "string" }, json: { type: "boolean" }, config: { type: "string" }, "data-dir": { type: "string" } },
+      options: {
+        name: { type: "string" },
+        url: { type: "string" },
+        json: { type: "boolean" },
+        config: { type: "string" },
+        "data-dir": { type: "string" },
+        member: { type: "boolean" },
+        modules: { type: "string" },
+        "read-only": { type: "boolean" },
+        "max-days": { type: "string" },
+      },
     });
     if (positionals.length > 0) throw new UsageError(`${sub} takes no positional arguments (got ${positionals.join(" ")})`);
     const config = loadConfig({ config: values.config, "data-dir": values["data-dir"] }, io.env);
     const store = createAdminFileStore({ dir: config.dataDir });
     switch (sub) {
       case "create":
-        return await create(store, values, io);
+        return await create(store, config, values, io);
       case "link":
         return await link(store, config, values, io);
       case "list":
@@ -74,15 +88,34 @@ export async function run(argv: string[], io: AdminsIo = defaultIo): Promise<num
   }
 }
 
-type Values = { name?: string; url?: string; json?: boolean };
+type Values = { name?: string; url?: string; json?: boolean; member?: boolean; modules?: string; "read-only"?: boolean; "max-days"?: string };
 
-async function create(store: AdminStore, values: Values, io: AdminsIo): Promise<number> {
+/** A member's limits from the flags (module names checked against the generated tools). */
+async function memberLimits(config: Config, values: Values): Promise<MemberLimits | undefined> {
+  if (!values.member) {
+    if (values.modules !== undefined || values["read-only"] || values["max-days"] !== undefined) throw new UsageError("--modules, --read-only and --max-days set a member's limits: add --member");
+    return undefined;
+  }
+  const days = values["max-days"] === undefined ? 30 : Number(values["max-days"]);
+  if (!Number.isInteger(days) || days < 1 || days > 365) throw new UsageError(`--max-days must be a whole number of days from 1 to 365, got ${values["max-days"]}`);
+  let modules: "all" | string[] = "all";
+  if (values.modules !== undefined && values.modules !== "all") {
+    modules = [...new Set(values.modules.split(",").map((m) => m.trim()).filter(Boolean))];
+    if (modules.length === 0) throw new UsageError("--modules: name at least one module, or all");
+    const known = new Set((await loadRegistry(config.generatedDir)).modules.map((m) => m.name));
+    const unknown = modules.filter((m) => !known.has(m));
+    if (unknown.length > 0) throw new UsageError(`--modules: unknown module ${unknown.join(", ")} (in ${config.generatedDir})`);
+  }
+  return { modules, readOnly: values["read-only"] === true, maxExpiryDays: days };
+}
+
+async function create(store: AdminStore, config: Config, values: Values, io: AdminsIo): Promise<number> {
   if (!values.name?.trim()) throw new UsageError("create needs --name (the person who signs in)");
-  const { admin, credential } = await store.create(values.name);
-  if (values.json) io.stdout(JSON.stringify({ id: admin.id, name: admin.name, createdAt: admin.createdAt, credential }) + "\n");
+  const { admin, credential } = await store.create(values.name, await memberLimits(config, values));
+  if (values.json) io.stdout(JSON.stringify({ id: admin.id, name: admin.name, createdAt: admin.createdAt, role: admin.role ?? "admin", ...(admin.limits ? { limits: admin.limits } : {}), credential }) + "\n");
   else {
     io.stdout(
-      `Created admin ${admin.name} (${admin.id}).\n\n  ${credential}\n\n` +
+      `Created ${admin.role === "member" ? "member" : "admin"} ${admin.name} (${admin.id}).\n\n  ${credential}\n\n` +
         "This is the only time the credential is shown. Use it as 'Authorization: Bearer' on /console/api,\n" +
         `or sign in from a browser with a one-time link: countersign admins link --name ${JSON.stringify(admin.name)}\n`,
     );
@@ -99,9 +132,9 @@ async function link(store: AdminStore, config: Config, values: Values, io: Admin
 }
 
 async function list(store: AdminStore, values: Values, io: AdminsIo): Promise<number> {
-  const admins = (await store.list()).map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt }));
+  const admins = (await store.list()).map((a) => ({ id: a.id, name: a.name, createdAt: a.createdAt, role: a.role ?? "admin", ...(a.limits ? { limits: a.limits } : {}) }));
   if (values.json) io.stdout(JSON.stringify(admins) + "\n");
   else if (admins.length === 0) io.stdout("No admins yet. Create one with: countersign admins create --name NAME\n");
-  else io.stdout(admins.map((a) => `${a.id}  ${a.name}  created ${a.createdAt}`).join("\n") + "\n");
+  else io.stdout(admins.map((a) => `${a.id}  ${a.name}  ${a.role}  created ${a.createdAt}`).join("\n") + "\n");
   return 0;
 }

@@ -6,6 +6,7 @@
  */
 import { EXPOSURE_MODES } from "../surface/exposure.js";
 import { SCHEMA_PROFILES } from "../surface/schema-profile.js";
+import { APPROVAL_SETTINGS } from "./approval-settings.js";
 
 /** The commands that read the gateway configuration. */
 export type ConfigCommand = "serve" | "stdio" | "demo" | "tokens" | "audit";
@@ -24,8 +25,7 @@ export type SettingType =
   | "redisUrl"
   | "keyPrefix"
   | "tiers"
-  | "exclusions"
-  | "approvalRules";
+  | "exclusions" | "approvalRules";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -68,7 +68,7 @@ export interface Setting {
   readonly divisor?: number;
 }
 
-export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "approvals";
+export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "oauth" | "approvals";
 
 /** Section titles, in document order. */
 export const SECTIONS: Readonly<Record<SectionId, string>> = {
@@ -80,6 +80,7 @@ export const SECTIONS: Readonly<Record<SectionId, string>> = {
   audit: "Audit",
   redis: "Distributed mode",
   console: "Console",
+  oauth: "OAuth for MCP clients",
   approvals: "Approvals",
 };
 
@@ -437,14 +438,13 @@ export const SETTINGS: readonly Setting[] = [
     default: "sqlite",
     doc: "where Activity and Analytics read: `sqlite` (embedded, in the data dir) or `memory` (the newest 100,000 records)",
   },
-  // Approvals
-  { key: "approvals.rules", section: "approvals", type: "approvalRules", doc: "who approves which pending actions: a list of `{ approval: agent|person|both, tool?, module?, sensitive?, methods?, tokens?, tiers? }`, the first matching rule wins over the tool's `x-mcp-approval`; a rule naming only `tokens`/`tiers` marks those callers as always needing a person ([approvals.md](approvals.md))" },
-  { key: "approvals.ttlMs", section: "approvals", env: "COUNTERSIGN_APPROVAL_TTL_MS", type: "int", unit: "ms", default: DAY_MS, min: 1000, max: 30 * DAY_MS, doc: "how long an action that needs a person waits for one before it expires (the agent's confirm keeps `confirm.ttlMs`)" },
-  { key: "approvals.webhook.url", section: "approvals", env: "COUNTERSIGN_APPROVALS_WEBHOOK_URL", type: "url", defaultDoc: "unset: no notifications", doc: "POSTed once for each action that enters the approval inbox (its summary and a link to it in the console); the decision itself is only ever taken in the console" },
-  { key: "approvals.webhook.format", section: "approvals", env: "COUNTERSIGN_APPROVALS_WEBHOOK_FORMAT", type: "enum", values: ["json", "slack"], default: "json", doc: "`json` (the action's fields) or `slack` (an incoming-webhook message: `text` and `blocks`)" },
-  { key: "approvals.webhook.secret", section: "approvals", env: "COUNTERSIGN_APPROVALS_WEBHOOK_SECRET", type: "string", doc: "signs each delivery: `X-Countersign-Signature: sha256=<hex HMAC-SHA256 of \"<X-Countersign-Timestamp>.<body>\">`" },
-  { key: "approvals.webhook.attempts", section: "approvals", env: "COUNTERSIGN_APPROVALS_WEBHOOK_ATTEMPTS", type: "int", unit: "count", default: 5, min: 1, max: 20, doc: "tries per delivery; a network error, a 429 or a 5xx is retried, another answer is final; the last outcome shows in the console" },
-  { key: "approvals.webhook.backoffMs", section: "approvals", env: "COUNTERSIGN_APPROVALS_WEBHOOK_BACKOFF_MS", type: "int", unit: "ms", default: 1000, min: 1, max: 3_600_000, doc: "wait before the first retry, doubled for each next one" },
-  { key: "approvals.webhook.consoleUrl", section: "approvals", env: "COUNTERSIGN_APPROVALS_CONSOLE_URL", type: "url", defaultDoc: "`http://<http.host>:<http.port>/console/`", doc: "the console's address as people reach it, for the link in each notification" },
-  { key: "approvals.separateApprover", section: "approvals", env: "COUNTERSIGN_APPROVALS_SEPARATE_APPROVER", type: "bool", default: false, doc: "four eyes: an admin can't approve an action asked for by a token that admin created" },
+  // OAuth for MCP clients (src/oauth)
+  { key: "oauth.enabled", section: "oauth", env: "COUNTERSIGN_OAUTH", type: "bool", default: true, doc: "the gateway is its own OAuth 2.1 authorization server for `/mcp` (people consent in the console; needs the console)" },
+  { key: "oauth.registration", section: "oauth", env: "COUNTERSIGN_OAUTH_REGISTRATION", type: "bool", default: true, doc: "accept Dynamic Client Registration (RFC 7591) at `/oauth/register`; Client ID Metadata Documents work either way" },
+  { key: "oauth.accessTokenTtlMs", section: "oauth", env: "COUNTERSIGN_OAUTH_ACCESS_TOKEN_TTL_MS", type: "int", unit: "ms", default: 3_600_000, min: 60_000, max: DAY_MS, doc: "how long an OAuth access token is valid" },
+  { key: "oauth.refreshTokenTtlMs", section: "oauth", env: "COUNTERSIGN_OAUTH_REFRESH_TOKEN_TTL_MS", type: "int", unit: "ms", default: 30 * DAY_MS, min: 3_600_000, max: 365 * DAY_MS, doc: "how long a refresh token is valid when unused (each use rotates it)" },
+  { key: "oauth.ipRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_IP_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 120, min: 1, max: MAX, doc: "requests one address may send to the OAuth endpoints per minute (then 429)" },
+  { key: "oauth.clientRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_CLIENT_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 30, min: 1, max: MAX, doc: "requests one client may send to `/oauth/authorize` and `/oauth/token` per minute (then 429)" },
+  { key: "oauth.loopbackClientIds", section: "oauth", env: "COUNTERSIGN_OAUTH_LOOPBACK_CLIENT_IDS", type: "bool", default: false, doc: "development only: accept `http://` client ids on loopback addresses (metadata documents are otherwise fetched over HTTPS from public addresses only)" },
+  ...APPROVAL_SETTINGS,
 ];

@@ -131,6 +131,21 @@ export interface ConsoleConfig {
   readonly auditIndex: "sqlite" | "memory";
 }
 
+/** The gateway as an OAuth 2.1 authorization server for MCP clients (src/oauth). */
+export interface OAuthConfig {
+  readonly enabled: boolean;
+  /** Dynamic Client Registration (RFC 7591) is accepted. */
+  readonly registration: boolean;
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  /** Requests per minute one address may send to the OAuth endpoints. */
+  readonly ipRequestsPerMinute: number;
+  /** Requests per minute one client may send to /authorize and /token. */
+  readonly clientRequestsPerMinute: number;
+  /** Development: `http://` client ids on loopback addresses are fetched. */
+  readonly loopbackClientIds: boolean;
+}
+
 /** Actions that need a person (src/approvals, docs/approvals.md). */
 export interface ApprovalsConfig {
   /** Who approves which writes; the first matching rule wins over the tool's own policy. */
@@ -170,6 +185,7 @@ export interface Config {
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
   readonly console: ConsoleConfig;
+  readonly oauth: OAuthConfig;
   readonly approvals: ApprovalsConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];

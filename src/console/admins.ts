@@ -25,13 +25,26 @@ const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 const SECRET_LENGTH = 32; // ≈ 190 bits
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/;
 
-/** One admin, as stored (never the credential). */
+/**
+ * What a member may grant an OAuth client, set by an admin: modules (a subset, or "all"), whether
+ * grants must be read-only, and how long a grant may last at most.
+ */
+export interface MemberLimits {
+  readonly modules: "all" | readonly string[];
+  readonly readOnly: boolean;
+  readonly maxExpiryDays: number;
+}
+
+/** One console user, as stored (never the credential). Without a role, an admin. */
 export interface AdminRecord {
   readonly id: string;
   readonly name: string;
   /** SHA-256 (hex) of the admin credential. */
   readonly hash: string;
   readonly createdAt: string;
+  /** `member`: may only consent to OAuth clients within `limits` and see their own grants. */
+  readonly role?: "admin" | "member";
+  readonly limits?: MemberLimits;
 }
 
 /** A one-time sign-in link, as stored. */
@@ -47,16 +60,18 @@ interface AdminFile {
   links: LinkRecord[];
 }
 
-/** What an admin looks like to the console (no hash). */
+/** What a console user looks like to the console (no hash). */
 export interface Admin {
   readonly id: string;
   readonly name: string;
+  readonly role?: "admin" | "member";
+  readonly limits?: MemberLimits;
 }
 
 /** Where admins live. */
 export interface AdminStore {
-  /** Mints an admin; the credential is returned once and only its hash is kept. */
-  create(name: string): Promise<{ admin: AdminRecord; credential: string }>;
+  /** Mints an admin (or a member, with its limits); the credential is returned once and only its hash is kept. */
+  create(name: string, member?: MemberLimits): Promise<{ admin: AdminRecord; credential: string }>;
   list(): Promise<AdminRecord[]>;
   /** The admin whose credential this is, or undefined. */
   authenticate(credential: string): Promise<Admin | undefined>;
@@ -140,17 +155,17 @@ export function createAdminFileStore(options: AdminStoreOptions): AdminStore {
     return run;
   }
 
-  const pick = (a: AdminRecord): Admin => ({ id: a.id, name: a.name });
+  const pick = (a: AdminRecord): Admin => ({ id: a.id, name: a.name, ...(a.role === "member" ? { role: "member" as const, limits: a.limits ?? { modules: [], readOnly: true, maxExpiryDays: 1 } } : {}) });
 
   return {
-    create(name) {
+    create(name, member) {
       const trimmed = name.trim();
       const problem = checkAdminName(trimmed);
       if (problem) return Promise.reject(new Error(problem));
       return mutate((file) => {
         if (file.admins.some((a) => a.name === trimmed)) throw new Error(`an admin named '${trimmed}' already exists`);
         const credential = mint(ADMIN_PREFIX);
-        const admin: AdminRecord = { id: `adm_${randomBytes(6).toString("hex")}`, name: trimmed, hash: sha256(credential), createdAt: new Date(now()).toISOString() };
+        const admin: AdminRecord = { id: `adm_${randomBytes(6).toString("hex")}`, name: trimmed, hash: sha256(credential), createdAt: new Date(now()).toISOString(), ...(member ? { role: "member" as const, limits: member } : {}) };
         file.admins.push(admin);
         return { admin, credential };
       });

@@ -20,10 +20,14 @@ import { ADMIN_PREFIX, createAdminFileStore, type Admin, type AdminStore } from 
 import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type AuditIndex } from "./audit-feed.js";
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
+import { oauthConsentRoutes } from "./oauth-consent.js";
 import { approvalRoutes } from "./approvals-api.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
 import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
+
+/** The console API paths a member may use: their session, and OAuth consent and grants. */
+const MEMBER_PATHS = /^\/(session|signout|oauth\/.*)$/;
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "countersign_console";
@@ -153,7 +157,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   }
 
   route("GET", "/session", async (_ctx, caller) => ({
-    admin: { name: caller.admin.name },
+    admin: { name: caller.admin.name, role: caller.admin.role ?? "admin", ...(caller.admin.limits ? { limits: caller.admin.limits } : {}) },
     csrf: caller.via === "cookie" ? caller.session.csrf : null,
     idleMinutes: config.console.idleMinutes,
   }));
@@ -310,6 +314,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     return { actions };
   });
 
+  for (const r of oauthConsentRoutes(gateway, now)) route(r.method, r.path, r.handler);
   approvalRoutes(gateway, route, now);
 
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
@@ -347,6 +352,9 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     ctx.set("Cache-Control", "no-store");
     try {
       const caller = await who(ctx);
+      if (caller.admin.role === "member" && !MEMBER_PATHS.test(path)) {
+        throw new ApiError(403, "forbidden", "Members may only allow OAuth clients and manage their own connections; ask an admin for the rest");
+      }
       if (path === "/events" && ctx.method === "GET") return await events(ctx, caller);
       let allowed = false;
       for (const r of routes) {

@@ -166,6 +166,10 @@ describe("who may decide", () => {
     expect((await consoleApi(g.base, "csa_nothing", "GET", "/approvals")).status).toBe(401);
     const res = await fetch(`${g.base}/console/api/approvals`);
     expect(res.status).toBe(401);
+    // A member (a person who may only allow OAuth clients) is not an approver.
+    const member = (await g.admins.create("mia", { modules: ["tasks"], readOnly: false, maxExpiryDays: 7 })).credential;
+    expect((await consoleApi(g.base, member, "GET", "/approvals")).status).toBe(403);
+    expect((await consoleApi(g.base, member, "POST", "/approvals/act_x/approve", {})).status).toBe(403);
   });
 
   it("another token's action is unknown to the agent; bad ids are refused", async () => {

@@ -18,7 +18,9 @@ export function errorAnswers(log: Logger): Koa.Middleware {
         if (!ctx.res.writableEnded) ctx.res.destroy();
         return;
       }
-      const { status, headers } = toHttp(e);
+      // Set on /mcp when the gateway is its own authorization server: the 401 says where to sign in.
+      const resourceMetadata = (ctx.state as { resourceMetadata?: string }).resourceMetadata;
+      const { status, headers } = toHttp(e, { resourceMetadata });
       ctx.status = status;
       ctx.set(headers);
       ctx.body = toJsonRpcResponse(e);

@@ -9,6 +9,7 @@ import Koa from "koa";
 import Router from "@koa/router";
 import type { Gateway } from "../../gateway.js";
 import { createConsole } from "../../console/server.js";
+import { addOAuthRoutes, resourceMetadataPointer } from "../../oauth/routes.js";
 import { admission } from "./admission.js";
 import { jsonRpcBody } from "./body.js";
 import { errorAnswers } from "./errors.js";
@@ -41,8 +42,11 @@ export function createHttpApp(gateway: Gateway): { app: Koa; router: Router; ses
   // The people's console under /console (src/console): its own sign-in, never an agent token.
   if (gateway.deps.config.console.enabled) app.use(createConsole(gateway).middleware);
   addProbes(router, gateway, () => sessions.live.size);
+  // The OAuth authorization server (src/oauth): discovery, registration, /authorize, /token.
+  addOAuthRoutes(router, gateway);
   router.all(
     "/mcp",
+    resourceMetadataPointer(gateway),
     hostGuard(config),
     methods(config.stateless ? ["POST"] : ["GET", "POST", "DELETE"]),
     jsonRpcBody(gateway.deps.config),
