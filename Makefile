@@ -62,6 +62,7 @@ config-doc: build
 
 bench: build
 	node bench/run.js
+	node bench/protocol.js
 	node bench/oauth.js
 
 bench-soak: build

@@ -1,6 +1,8 @@
 /**
- * What one rate-limit consume costs: the in-memory limiter against the counts shared in the data
- * dir (one slot file per call), one call at a time, in one process.
+ * What one rate-limit consume costs, one call at a time: the in-memory limiter (rateLimits.shared
+ * false); the embedded limits of a process alone on its data dir (counted in memory); and the same
+ * with a second limiter open on the data dir, so both count in the shared files (one slot file per
+ * call).
  *
  *   npx tsc -p tsconfig.build.json && node bench/rate-limit-cost.js [--calls 5000] [--rounds 5]
  *
@@ -28,12 +30,16 @@ const rounds = Number(opts.rounds);
 const { createRateLimits } = await import(pathToFileURL(join(ROOT, "dist/src/stores/rate-limits.js")).href);
 
 const tiers = { default: { normal: 10_000_000, sensitive: 100 } };
-const dataDir = mkdtempSync(join(tmpdir(), "cs-rl-cost-"));
+const aloneDir = mkdtempSync(join(tmpdir(), "cs-rl-cost-"));
+const sharedDir = mkdtempSync(join(tmpdir(), "cs-rl-cost-"));
+// Another process on the data dir, as far as the counts can tell: it is open and takes nothing.
+const companion = createRateLimits({ tiers }, { dataDir: sharedDir });
 const limiters = {
   memory: createRateLimits({ tiers }),
-  data_dir_files: createRateLimits({ tiers }, { dataDir }),
+  data_dir_alone: createRateLimits({ tiers }, { dataDir: aloneDir }),
+  data_dir_files: createRateLimits({ tiers }, { dataDir: sharedDir }),
 };
-const samples = { memory: [], data_dir_files: [] };
+const samples = { memory: [], data_dir_alone: [], data_dir_files: [] };
 
 for (let r = 0; r < rounds; r++) {
   for (const [name, limits] of Object.entries(limiters)) {
@@ -47,8 +53,8 @@ for (let r = 0; r < rounds; r++) {
     }
   }
 }
-for (const limits of Object.values(limiters)) limits.close?.();
-rmSync(dataDir, { recursive: true, force: true });
+await Promise.all([...Object.values(limiters), companion].map((limits) => limits.close?.()));
+for (const d of [aloneDir, sharedDir]) rmSync(d, { recursive: true, force: true });
 
 const summary = Object.fromEntries(
   Object.entries(samples).map(([name, s]) => {
@@ -62,6 +68,7 @@ const result = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavg_end: loadavg().map((x) => round(x, 1)) },
   per_consume: summary,
   extra_median_us: round(summary.data_dir_files.median_us - summary.memory.median_us, 1),
+  alone_extra_median_us: round(summary.data_dir_alone.median_us - summary.memory.median_us, 1),
 };
 writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -7,6 +7,7 @@
  *   node bench/run.js --specs workspace --only countersign-http,floor-http
  *   node bench/run.js --render      (peers.md again from peers.json, e.g. after editing the analysis)
  *   node bench/run.js --latency-only (cold start and sequential latency; no throughput, no memory)
+ *   node bench/run.js --tp-rounds 4 (four throughput windows per contender and level instead of one or two)
  *
  * For the bundled spec and GitHub's, per contender: cold start (process start → first complete
  * tools/list answered), resident memory after loading and after 10,000 calls, tools/list size in
@@ -40,6 +41,8 @@ const { values: opts } = parseArgs({
     render: { type: "boolean", default: false },
     // Cold start and sequential latency only: no throughput windows, no memory phase.
     "latency-only": { type: "boolean", default: false },
+    // More throughput windows per contender and level (summed), for a steadier figure on a busy machine.
+    "tp-rounds": { type: "string" },
   },
 });
 
@@ -47,6 +50,12 @@ const QUICK = opts.quick;
 const P = QUICK
   ? { coldRuns: 2, warmup: 100, rounds: 4, perRound: 50, levels: [1, 8, 32], tpRounds: 1, tpSeconds: 2, tpWarmMs: 400, memCalls: 2000 }
   : { coldRuns: 3, warmup: 300, rounds: 10, perRound: 100, levels: [1, 8, 32], tpRounds: 2, tpSeconds: 2.5, tpWarmMs: 500, memCalls: 10_000 };
+
+if (opts["tp-rounds"] !== undefined) {
+  const n = Number(opts["tp-rounds"]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--tp-rounds must be a whole number of at least 1, not ${opts["tp-rounds"]}`);
+  P.tpRounds = n;
+}
 
 const enc = getEncoding("cl100k_base");
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

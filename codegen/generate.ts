@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import { ConfigError } from "./config.js";
-import { emitCore, emitTypes, emitUpstream } from "./emit.js";
+import { emitCore, emitTypes, emitUpstream, headerLine } from "./emit.js";
+import { buildApiTypes, emitApiTypes } from "./api-types.js";
 import { isObject, loadSpec } from "./load-spec.js";
 import { buildTools, type BuildWarning } from "./operations.js";
 import { DEFAULT_RULES, type Rule } from "./rules.js";
@@ -84,6 +85,8 @@ export async function generate(req: GenerateRequest): Promise<GenerateOutcome> {
     });
     files.set("types.ts", emitTypes(spec.sha256, req.command));
     files.set("upstream.d.ts", upstreamText);
+    // run_code's typed client, for get_api_types.
+    files.set("api-types.json", emitApiTypes(headerLine(spec.sha256, req.command), buildApiTypes(build.tools)));
     const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
     return {
       ok: true,

@@ -37,6 +37,7 @@ import { isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
+import { loadUpstreams, toolsOfSameUpstream } from "./upstreams/load.js";
 
 export type { AdmissionRequest, CallOutcome, CallRequest, Deps, Gateway, ListedTool } from "./gateway.js";
 
@@ -89,7 +90,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const log = overrides.log ?? createLog(config.logLevel);
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
-  const registry = overrides.registry ?? (await loadRegistry(config.generatedDir));
+  // Several upstreams (`upstreams:` in the config file): one catalog, and a client that routes each call.
+  const upstreams = config.upstreams.length > 0 && !overrides.registry ? await loadUpstreams(config, { current: () => deps.registry, log }) : undefined;
+  const registry = overrides.registry ?? upstreams?.registry ?? (await loadRegistry(config.generatedDir));
   // Distributed mode: REDIS_URL set → tokens, revocations, rate limits, pending actions and audit on Redis.
   // ioredis is loaded only in the distributed mode: stdio and single-process serve start faster without it.
   const redisModule = config.redis.url ? await import("./stores/redis/redis-stores.js") : undefined;
@@ -101,7 +104,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     log,
     now: Date.now,
     registry,
-    upstream: overrides.upstream ?? createUpstreamClient(config.upstream),
+    upstream: overrides.upstream ?? upstreams?.client ?? createUpstreamClient(config.upstream),
     validator: overrides.validator ?? createArgumentValidator(log),
     pendingActions: overrides.pendingActions ?? redis?.pendingActions ?? createPendingActions({
       dataDir: config.dataDir,
@@ -126,7 +129,10 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
     tokens: () => deps.tokens.close(),
+    // The embedded limits hand what they counted in memory over to the data dir, and leave it.
+    "rate limits": async () => deps.rateLimits.close?.(),
     "audit trail": () => deps.audit.close(),
+    ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
     approvals: async () => (stopWebhook(), await deps.approvals.store.close()),
   };
   const stopWebhook = startWebhook({ hub: deps.approvals, pendingActions: deps.pendingActions, config: config.approvals.webhook, consoleUrl: `http://${config.http.host}:${config.http.port}/console/`, log, now: deps.now });
@@ -138,7 +144,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
-  const policy = createPolicy({ exclusions: config.exclusions });
+  const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
   const metaTools = createMetaTools(deps);
@@ -166,7 +172,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: () => deps.registry.tools, upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };
@@ -184,6 +190,13 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     return toToolResult(e);
   }
 
+  const toolsChanged: (() => void)[] = [];
+  // A backend's tools changed: the new catalog in one swap, then every session is told.
+  upstreams?.onCatalogChanged((next) => {
+    gateway.replaceRegistry(next);
+    for (const listener of toolsChanged) listener();
+  });
+
   const gateway: Gateway = {
     deps,
     get registry() {
@@ -193,6 +206,8 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
       (deps as { registry: Registry }).registry = registry;
     },
+    onToolsChanged: (listener) => void toolsChanged.push(listener),
+    ...(upstreams ? { upstreams } : {}),
     metaTools,
     async admit(request) {
       const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };
@@ -200,6 +215,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       if (!ctx.principal) throw toGatewayError(new Error("admission ended without a principal"));
       return ctx.principal;
     },
+    recheck: (principal) => authenticator.recheck(principal),
     visibleTools,
     async readiness() {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
@@ -237,6 +253,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         transport: req.transport,
         sessionId: req.sessionId,
         tool: req.name,
+        ...(req.run ? { runId: req.run.runId } : {}),
       };
       const ctx: CallContext = {
         requestId,
@@ -249,6 +266,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
         progress: req.progress,
         confirmed: req.confirmed,
         parent: req.parent,
+        run: req.run,
         audit,
       };
       if (req.session) sessions.set(ctx, req.session);

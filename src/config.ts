@@ -19,8 +19,9 @@ import { SETTINGS, type Alias, type Setting } from "./config/settings.js";
 import { ENV_PREFIX, knownEnvNames } from "./config/variables.js";
 import { defaultPaths, type DefaultPaths } from "./config/paths.js";
 import { didYouMean } from "./config/suggest.js";
+import { checkUpstreams } from "./upstreams/config.js";
 
-export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, OAuthConfig, Config, ConfigSources } from "./config/types.js";
+export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, CodeConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, OAuthConfig, Config, ConfigSources } from "./config/types.js";
 import type { Config, ConfigSources, TierLimits } from "./config/types.js";
 
 /** Reads a JSON or YAML config file into a plain object (errors name the file). */
@@ -199,6 +200,7 @@ function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPa
     }
     case "tiers":
     case "exclusions":
+    case "upstreams":
     case "approvalRules":
       return value;
   }
@@ -234,6 +236,14 @@ function exclusionsOf(p: Picked | undefined): readonly ExclusionRule[] {
   }
 }
 
+function upstreamsOf(value: unknown, src: ConfigSources): Config["upstreams"] {
+  try {
+    return checkUpstreams(value, src.fileDir ?? src.cwd ?? process.cwd());
+  } catch (err) {
+    throw new GatewayError("bad_request", `config ${(err as Error).message}`);
+  }
+}
+
 function ruleListOf<T>(check: () => T): T {
   try {
     return check();
@@ -243,7 +253,7 @@ function ruleListOf<T>(check: () => T): T {
 }
 
 /** Keys whose value is a free-form map or list, checked by their own reader rather than key by key. */
-const OPEN_KEYS = new Set(SETTINGS.filter((s) => s.type === "tiers" || s.type === "exclusions" || s.type === "approvalRules").map((s) => s.key));
+const OPEN_KEYS = new Set(SETTINGS.filter((s) => s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams" || s.type === "approvalRules").map((s) => s.key));
 
 /** Every key a config file may hold (the table's keys and their aliases). */
 function fileKeys(): string[] {
@@ -317,13 +327,14 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
     const p = pick(s, src, warnings);
     picked.set(s.key, p);
     if (p) sources[s.key] = p.origin === "default" ? "default" : p.origin === "file" ? `config file (${p.name})` : p.name;
-    if (s.type === "tiers" || s.type === "exclusions" || s.type === "approvalRules") continue;
+    if (s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams" || s.type === "approvalRules") continue;
     const value = p === undefined ? undefined : readSetting(s, p, src, paths);
     if (value !== undefined) setPath(out, s.into ?? s.key, value);
   }
   const rate = out.rateLimits as { windowSeconds: number; tiers: Record<string, TierLimits> };
   rate.tiers = tiersOf(picked.get("rateLimits.tiers")?.value, rate.tiers.default!);
   out.exclusions = exclusionsOf(picked.get("exclusions"));
+  out.upstreams = upstreamsOf(picked.get("upstreams")?.value, src);
   (out.approvals as { rules: unknown }).rules = ruleListOf(() => checkApprovalRules(picked.get("approvals.rules")?.value));
   const surface = out.surface as { modules?: readonly string[] };
   if (surface.modules?.length === 0) delete surface.modules;

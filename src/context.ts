@@ -9,6 +9,8 @@ export interface Principal {
   readonly subject: string;
   /** "all", or the module names the token may use. */
   readonly modules: "all" | readonly string[];
+  /** The upstreams the token may use (a gateway of several, src/upstreams); absent: every one. */
+  readonly upstreams?: readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly expiresAt?: string;
@@ -42,6 +44,8 @@ export interface AuditRecord {
   transport: Transport;
   tool: string;
   module?: string;
+  /** The upstream the tool belongs to, in a gateway of several (src/upstreams). */
+  upstream?: string;
   args?: unknown;
   /** ok | pending | executed | already_executed | cancelled | expired | denied | unauthorized | rate_limited | invalid | upstream_error | error */
   outcome?: string;
@@ -60,6 +64,8 @@ export interface AuditRecord {
   count?: number;
   /** The caller's address, on aggregated refusals. */
   source?: string;
+  /** The code run (run_code) this call was made by. */
+  runId?: string;
 }
 
 export type Transport = "stdio" | "http";
@@ -73,6 +79,24 @@ export interface PendingInfo {
   readonly confirmToken: string;
   readonly expiresAt: string;
   readonly preview: unknown;
+}
+
+/** A write a code run collected instead of sending: it joins the run's change set. */
+export interface CollectedWrite {
+  readonly tool: ToolDescriptor;
+  /** The validated arguments (references to earlier writes' results still in place). */
+  readonly args: Record<string, unknown>;
+  /** The write's preview (src/confirm/preview.ts). */
+  readonly preview: unknown;
+  /** ETag read at preview time, sent as If-Match when the change set runs. */
+  readonly ifMatch?: string;
+}
+
+/** A code run (run_code) the call belongs to: its writes are collected into one change set. */
+export interface CodeRun {
+  readonly runId: string;
+  /** Adds a previewed write to the change set; answers what the script gets back (a placeholder). */
+  collect(write: CollectedWrite): ToolResult;
 }
 
 /** What the upstream stage learnt about the upstream request. */
@@ -107,6 +131,8 @@ export interface CallContext {
   readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string; readonly approvedBy?: string };
   /** The call (a meta-tool's) this one runs inside; its audit record gives way to this one's. */
   readonly parent?: CallContext;
+  /** Set on calls a script makes inside run_code: the confirm gate collects writes into the run's change set. */
+  readonly run?: CodeRun;
   /** Set when a call inside this one left the audit record instead. */
   delegated?: boolean;
   readonly audit: AuditRecord;

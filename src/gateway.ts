@@ -7,7 +7,7 @@ import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
 import type { ApprovalHub } from "./approvals/hub.js";
 import type { AuditRecorder } from "./audit/recorder.js";
 import type { Config } from "./config.js";
-import type { AdmittedCall, CallContext, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
+import type { AdmittedCall, CallContext, CodeRun, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
 import type { GatewayError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
@@ -20,6 +20,7 @@ import type { PendingActionStore } from "./stores/pending-actions/contract.js";
 import type { RateLimits } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";
+import type { LoadedUpstreams } from "./upstreams/load.js";
 
 /** Everything the stages, meta-tools and transports are built from. */
 export interface Deps {
@@ -76,6 +77,8 @@ export interface CallRequest {
   readonly confirmed?: CallContext["confirmed"];
   /** The meta-tool call this one runs inside (call_tool, confirm_action). */
   readonly parent?: CallContext;
+  /** The code run this call is made by (run_code): writes join its change set. */
+  readonly run?: CodeRun;
 }
 
 /** The typed outcome of one tools/call: the rendered result, plus what the stages decided. */
@@ -132,6 +135,10 @@ export interface Gateway {
   readonly registry: Registry;
   /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
   replaceRegistry(registry: Registry): void;
+  /** The upstreams of a gateway of several (`upstreams:` in the config file); `serve --watch` reloads them. */
+  readonly upstreams?: LoadedUpstreams;
+  /** Calls `listener` after the tools changed without a restart (a backend MCP server's tools/list_changed, or its restart). */
+  onToolsChanged(listener: () => void): void;
   readonly metaTools: readonly MetaTool[];
   /**
    * The admission chain: authenticates the credential once for the request, takes one normal-bucket
@@ -139,6 +146,8 @@ export interface Gateway {
    * refusal carries `rpcId`).
    */
   admit(request: AdmissionRequest): Promise<Principal>;
+  /** Looks at the principal's token (or OAuth grant) again; throws `unauthorized` once it was revoked or has expired. */
+  recheck(principal: Principal): Promise<Principal>;
   /** The generated tools this principal may see. */
   visibleTools(principal: Principal, session: SessionContext): readonly ToolDescriptor[];
   /** tools/list: visible generated tools, then meta-tools. */

@@ -23,9 +23,9 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export interface Metrics {
   readonly registry: Registry;
   /** One finished tools/call (every outcome, including refusals). */
-  observeCall(labels: { tool: string; module?: string; outcome: string }, seconds?: number): void;
+  observeCall(labels: { tool: string; module?: string; outcome: string; upstream?: string }, seconds?: number): void;
   /** Time spent waiting for the upstream API on one request; `status` is the HTTP status (0 when none came back). */
-  observeUpstream(seconds: number, status?: number): void;
+  observeUpstream(seconds: number, status?: number, upstream?: string): void;
   /** A call refused by a rate-limit bucket. */
   rateLimitRejected(bucket: string): void;
   /** Reports the current number of pending actions (or pass a function read at scrape time). */
@@ -74,8 +74,8 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
 
     const calls = new Counter({
       name: `${prefix}tool_calls_total`,
-      help: "Tool calls by tool, module and outcome.",
-      labelNames: ["tool", "module", "outcome"] as const,
+      help: "Tool calls by tool, module, outcome and upstream (empty for a lone API).",
+      labelNames: ["tool", "module", "outcome", "upstream"] as const,
       registers: [registry],
     });
     const gateway = new Histogram({
@@ -87,8 +87,8 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     });
     const upstream = new Histogram({
       name: `${prefix}upstream_duration_seconds`,
-      help: "Time spent on requests to the upstream API, by status class.",
-      labelNames: ["status"] as const,
+      help: "Time spent on requests to the upstream API, by status class and upstream (empty for a lone API).",
+      labelNames: ["status", "upstream"] as const,
       buckets: BUCKETS,
       registers: [registry],
     });
@@ -157,20 +157,21 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
       return get().registry;
     },
     observeCall(labels, seconds) {
-      const key = `${labels.tool}\u0000${labels.module ?? ""}\u0000${labels.outcome}`;
+      const key = `${labels.tool}\u0000${labels.module ?? ""}\u0000${labels.outcome}\u0000${labels.upstream ?? ""}`;
       let child = callChildren.get(key);
       if (!child) {
         const b = get();
-        child = { count: b.calls.labels({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome }), latency: b.gateway.labels({ outcome: labels.outcome }) };
+        child = { count: b.calls.labels({ tool: labels.tool, module: labels.module ?? "", outcome: labels.outcome, upstream: labels.upstream ?? "" }), latency: b.gateway.labels({ outcome: labels.outcome }) };
         callChildren.set(key, child);
       }
       child.count.inc();
       if (seconds !== undefined) child.latency.observe(seconds);
     },
-    observeUpstream(seconds, status) {
+    observeUpstream(seconds, status, upstream = "") {
       const cls = !status ? "error" : `${Math.floor(status / 100)}xx`;
-      let child = upstreamChildren.get(cls);
-      if (!child) upstreamChildren.set(cls, (child = get().upstream.labels({ status: cls })));
+      const key = `${cls}\u0000${upstream}`;
+      let child = upstreamChildren.get(key);
+      if (!child) upstreamChildren.set(key, (child = get().upstream.labels({ status: cls, upstream })));
       child.observe(seconds);
     },
     rateLimitRejected(bucket) {

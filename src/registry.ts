@@ -19,6 +19,22 @@ export interface Registry {
   get(name: string): ToolDescriptor | undefined;
   readonly modules: readonly RegistryModule[];
   readonly manifest?: Manifest;
+  /** In a catalog of several upstreams (src/upstreams/catalog.ts): each upstream and its names. */
+  readonly upstreams?: readonly CatalogUpstream[];
+  /** In a catalog of several upstreams: the upstream a tool (by its catalog name) belongs to. */
+  upstreamOf?(toolName: string): CatalogUpstream | undefined;
+}
+
+/** One upstream of a catalog, and how its own names map to the catalog's. */
+export interface CatalogUpstream {
+  readonly name: string;
+  readonly kind: "openapi" | "mcp";
+  /** Put before its tool and module names (empty: none). */
+  readonly prefix: string;
+  /** Catalog tool name → the upstream's own tool name (stable across restarts). */
+  readonly tools: ReadonlyMap<string, string>;
+  /** Catalog module name → the upstream's own module name. */
+  readonly modules: ReadonlyMap<string, string>;
 }
 
 /** Indexes descriptors; duplicate names are a generator bug and fail loudly. */

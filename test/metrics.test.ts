@@ -27,12 +27,12 @@ describe("createMetrics", () => {
     m.sessionOpened();
     m.sessionClosed();
     let text = await m.text();
-    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok"}')).toBe(2);
-    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending"}')).toBe(1);
+    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok",upstream=""}')).toBe(2);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending",upstream=""}')).toBe(1);
     expect(sample(text, 'countersign_gateway_duration_seconds_count{outcome="ok"}')).toBe(2);
-    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx"}')).toBe(1);
-    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="5xx"}')).toBe(1);
-    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="error"}')).toBe(1);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx",upstream=""}')).toBe(1);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="5xx",upstream=""}')).toBe(1);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="error",upstream=""}')).toBe(1);
     expect(sample(text, 'countersign_rate_limit_rejections_total{bucket="sensitive"}')).toBe(1);
     expect(sample(text, "countersign_pending_actions")).toBe(3);
     expect(sample(text, 'countersign_sessions{transport="http"}')).toBe(1);
@@ -106,12 +106,12 @@ describe("/metrics on the HTTP transport", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
-    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok"}')).toBe(3);
-    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending"}')).toBe(1);
-    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="invalid"}')).toBe(1);
+    expect(sample(text, 'countersign_tool_calls_total{tool="get_item",module="items",outcome="ok",upstream=""}')).toBe(3);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="pending",upstream=""}')).toBe(1);
+    expect(sample(text, 'countersign_tool_calls_total{tool="create_item",module="items",outcome="invalid",upstream=""}')).toBe(1);
     expect(sample(text, 'countersign_gateway_duration_seconds_count{outcome="ok"}')).toBe(3);
     // Only the three reads reached the upstream (the write is pending, the invalid call stopped early).
-    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx"}')).toBe(3);
+    expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx",upstream=""}')).toBe(3);
     expect(sample(text, "countersign_pending_actions")).toBe(1);
     expect(sample(text, 'countersign_sessions{transport="http"}')).toBe(1);
     expect(text).toContain("countersign_process_resident_memory_bytes");

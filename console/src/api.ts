@@ -35,6 +35,7 @@ export interface Token {
   readonly id: string;
   readonly name: string;
   readonly modules: "all" | readonly string[];
+  readonly upstreams: "all" | readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly createdAt: string;
@@ -70,6 +71,7 @@ export interface CreatedToken {
 export interface NewToken {
   name: string;
   modules: "all" | string[];
+  upstreams?: string[];
   readOnly: boolean;
   needsPerson?: boolean;
   tier: string;
@@ -85,6 +87,8 @@ export interface ActivityEntry {
   readonly subject: string | null;
   readonly tool: string;
   readonly module: string | null;
+  /** The upstream the tool belongs to, on a gateway of several. */
+  readonly upstream?: string;
   readonly type: string | null;
   readonly outcome: string | null;
   readonly summary: string | null;
@@ -260,7 +264,7 @@ function query(params: object): string {
 export const api = {
   session: () => call<Session>("GET", "/session"),
   signOut: () => call<{ signedOut: true }>("POST", "/signout"),
-  modules: () => call<{ modules: ModuleInfo[]; tiers: string[]; upstreamCredentials: boolean }>("GET", "/modules"),
+  modules: () => call<{ modules: ModuleInfo[]; tiers: string[]; upstreams: string[]; upstreamCredentials: boolean }>("GET", "/modules"),
   tokens: () => call<{ tokens: Token[] }>("GET", "/tokens"),
   createToken: (t: NewToken) => call<CreatedToken>("POST", "/tokens", t),
   revokeToken: (id: string) => call<{ token: Token }>("POST", `/tokens/${encodeURIComponent(id)}/revoke`),

@@ -206,6 +206,7 @@ export function createRecordBuilder(cap: number) {
       transport: a.transport,
       tool: a.tool,
       module: a.module ?? call.tool?.module ?? (call.tool && !call.tool.binding ? "meta" : undefined),
+      ...(a.upstream ? { upstream: a.upstream } : {}),
       args: args.stored,
       type: c.type,
       outcome: c.outcome,
@@ -216,6 +217,7 @@ export function createRecordBuilder(cap: number) {
       resultExcerpt: excerptOf(call.result, cap, secrets),
       durationMs: roundMs(call.durationMs),
       actionId: a.actionId ?? call.confirmedActionId ?? c.actionId,
+      ...(a.runId !== undefined ? { runId: a.runId } : {}),
     };
     // Our own words, from redacted arguments only; a stage's summary (a preview sentence) may
     // quote argument values verbatim, secrets included, so it is not used here.

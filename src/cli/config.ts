@@ -25,6 +25,8 @@ function valueAt(config: Config, path: string): unknown {
 
 function shown(key: string, value: unknown): unknown {
   if (value === undefined) return undefined;
+  // A secret written into the file is shown as ***; one read from a variable keeps the variable's name.
+  if (key === "upstreams") return JSON.parse(JSON.stringify(value, (k, v: unknown) => (k === "value" ? "***" : v)));
   if (!SECRET.has(key)) return value;
   if (key === "redis.url" && typeof value === "string") return value.replace(/\/\/([^@/]*)@/, "//***@");
   return "***";

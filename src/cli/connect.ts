@@ -5,9 +5,9 @@
  * stdout. The SDK transports keep the Mcp-Session-Id and the standalone notification stream.
  */
 import { parseArgs } from "node:util";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { SdkHttpError, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { agentToken } from "../config.js";
 
 const USAGE = "usage: countersign connect URL   (the gateway's /mcp endpoint; the token comes from MCP_TOKEN)\n";
@@ -98,11 +98,12 @@ export async function run(argv: string[]): Promise<number> {
 
 /** The gateway's own JSON-RPC error for this request, if the refused HTTP response carried one. */
 function gatewayError(err: unknown, id: string | number): JSONRPCMessage | undefined {
-  if (!(err instanceof StreamableHTTPError)) return undefined;
-  const at = err.message.indexOf("{");
+  if (!(err instanceof SdkHttpError)) return undefined;
+  const text = typeof err.data.text === "string" ? err.data.text : err.message;
+  const at = text.indexOf("{");
   if (at < 0) return undefined;
   try {
-    const body = JSON.parse(err.message.slice(at)) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const body = JSON.parse(text.slice(at)) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
     if (!body.error || typeof body.error.code !== "number" || typeof body.error.message !== "string") return undefined;
     return { jsonrpc: "2.0", id, error: { code: body.error.code, message: body.error.message, ...(body.error.data !== undefined ? { data: body.error.data } : {}) } };
   } catch {
@@ -111,10 +112,10 @@ function gatewayError(err: unknown, id: string | number): JSONRPCMessage | undef
 }
 
 function describe(err: unknown): string {
-  if (err instanceof StreamableHTTPError) {
-    if (err.code === 401) return "the gateway refused the token (401): check MCP_TOKEN";
-    if (err.code === 429) return "rate limited by the gateway (429): retry later";
-    return `the gateway answered HTTP ${err.code ?? "?"}: ${err.message}`;
+  if (err instanceof SdkHttpError) {
+    if (err.status === 401) return "the gateway refused the token (401): check MCP_TOKEN";
+    if (err.status === 429) return "rate limited by the gateway (429): retry later";
+    return `the gateway answered HTTP ${err.status}: ${err.message}`;
   }
   const cause = (err as { cause?: { code?: string } })?.cause?.code;
   if (cause === "ECONNREFUSED") return "cannot reach the gateway (connection refused): is it running?";

@@ -75,13 +75,14 @@ function surfaceText(mcpUrl: string, s: SurfaceSummary): string[] {
   const why =
     s.mode === "dynamic" && s.total > AUTO_TOOL_LIMIT
       ? `the API has ${s.total} tools, over the ${AUTO_TOOL_LIMIT} many clients accept, so a client sees ${s.listed} tools (dynamic mode):\n` +
-        "  the discovery tools (list_modules, search_tools, describe_tool, call_tool, enable_modules) and the confirm/activity tools;\n" +
+        "  the discovery tools (list_modules, search_tools, describe_tool, call_tool, enable_modules), run_code and the confirm/activity tools;\n" +
         "  the agent finds and calls the others through them."
       : `a client sees ${s.listed} tools (${s.mode} mode, ${s.total} generated).`;
   return [
     `What a client sees: ${why}`,
     `  every tool:        ${mcpUrl}?mode=all          (stdio: COUNTERSIGN_MODE=all)`,
     `  some modules:      ${mcpUrl}?modules=${example}   (stdio: COUNTERSIGN_MODULES=${example})`,
+    `  one script:        ${mcpUrl}?mode=code         (stdio: COUNTERSIGN_MODE=code)`,
     `  modules: ${s.modules.join(", ")}`,
   ];
 }

@@ -8,6 +8,7 @@ import { tuneHeap, type HeapTuning } from "./heap.js";
 import { operatorMessage } from "../errors.js";
 import { startHttpServer } from "../transports/http/index.js";
 import { watchForGateway } from "../surface/hot-reload.js";
+import { watchUpstreamConfig } from "../upstreams/watch.js";
 import { warmToolSearch } from "../surface/search.js";
 import { configFlagHelp, configFlags, configOptions, configUsage } from "./flags.js";
 import { listenFailure } from "./listen-error.js";
@@ -17,7 +18,7 @@ const USAGE = `usage: countersign serve ${configUsage("serve")} [--watch]
 Serves the generated tools over Streamable HTTP at /mcp. Flags win over the environment, the
 environment over the config file (docs/configuration.md lists every setting):
 
-${configFlagHelp("serve", [["--watch", "reload the tools when \`countersign generate\` replaces them"]])}`;
+${configFlagHelp("serve", [["--watch", "reload the tools when \`countersign generate\` replaces them (with upstreams: in the config file, when it changes)"]])}`;
 
 /** Serves until SIGINT/SIGTERM, then closes sessions and stores cleanly. */
 export async function run(argv: string[]): Promise<number> {
@@ -52,7 +53,15 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   // --watch: reload generated/ when `countersign generate` replaces it (src/surface/hot-reload.ts).
-  const watcher = values.watch ? await watchForGateway(gateway, handle) : undefined;
+  // With upstreams: the config file (and their generated folders) instead (src/upstreams/watch.ts).
+  const configFile = typeof values.config === "string" ? values.config : process.env.COUNTERSIGN_CONFIG || undefined;
+  const watcher = !values.watch
+    ? undefined
+    : gateway.upstreams && configFile
+      ? await watchUpstreamConfig(gateway, { file: configFile, reread: () => loadConfig(configFlags(values)), notify: () => handle.notifyToolsChanged() })
+      : await watchForGateway(gateway, handle);
+  // A backend MCP server's tools changed (src/upstreams): every open session hears it.
+  gateway.onToolsChanged(() => void handle.notifyToolsChanged().catch((err: unknown) => log.warn({ err }, "telling sessions the tools changed failed")));
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
   warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, dataDir: config.dataDir, heap }, "listening");

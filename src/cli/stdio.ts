@@ -58,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const handle = await startStdio(gateway, { credential: token, principal, params: {} }); // surface: mode/modules/profile come from config.surface (flags, then COUNTERSIGN_MODE / COUNTERSIGN_MODULES / COUNTERSIGN_SCHEMA_PROFILE)
+  gateway.onToolsChanged(() => void handle.notifyToolsChanged().catch(() => undefined));
   gateway.deps.log.info({ tools: gateway.registry.tools.length, subject: principal.subject, dataDir: config.dataDir, heap }, "stdio session ready");
   // stdout is the protocol: the start-up line goes to stderr.
   process.stderr.write(`countersign stdio: ready (${gateway.registry.tools.length} tools, data dir ${config.redis.url ? `${config.dataDir}, stores in Redis` : config.dataDir})\n`);

@@ -11,14 +11,16 @@ import { parseExpiry } from "../tokens/duration.js";
 import { issueToken } from "../tokens/issue.js";
 import { readSecretKey, SECRET_KEY_ENV } from "../tokens/sealed-credential.js";
 import { configOptions } from "./flags.js";
+import { namespacedName } from "../upstreams/names.js";
 import { publicToken, tokenStatus } from "../tokens/view.js";
 
 const USAGE = `usage:
-  countersign tokens create --name N [--modules a,b] [--read-only] [--needs-person] [--tier T] [--expires DURATION]
+  countersign tokens create --name N [--upstreams a,b] [--modules a,b] [--read-only] [--needs-person] [--tier T] [--expires DURATION]
                             [--upstream-credential X | --upstream-credential -] [--json]
   countersign tokens list [--json]
   countersign tokens revoke ID [--json]
 
+  --upstreams limits the token to those of the config's upstreams: (docs/upstreams.md).
   --expires takes 90m, 12h, 30d, 2w (or an ISO date). --upstream-credential - reads it from stdin;
   it is encrypted with ${SECRET_KEY_ENV}. Every subcommand also takes --data-dir DIR, --generated DIR
   and --config FILE. Tokens live in the data dir (COUNTERSIGN_DATA_DIR; default .data in the
@@ -90,6 +92,7 @@ function parse(args: string[]) {
     options: {
       name: { type: "string" },
       modules: { type: "string" },
+      upstreams: { type: "string" },
       "read-only": { type: "boolean" },
       "needs-person": { type: "boolean" },
       tier: { type: "string" },
@@ -106,6 +109,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   const name = values.name?.trim();
   if (!name) throw new UsageError("create needs --name (who holds the token)");
   const modules = parseModules(values.modules, config);
+  const upstreams = parseUpstreams(values.upstreams, config);
   const tier = values.tier ?? "default";
   const tiers = tierNames(config);
   if (!tiers.includes(tier)) throw new UsageError(`--tier ${tier}: not defined in the config (rateLimits.tiers has ${tiers.join(", ")})`);
@@ -126,6 +130,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   const { token, record } = await issueToken(store, {
     name,
     modules,
+    ...(upstreams ? { upstreams } : {}),
     readOnly: values["read-only"] ?? false,
     needsPerson: values["needs-person"] ?? false,
     tier,
@@ -138,7 +143,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   } else {
     io.stdout(
       `${where(config)}\n` +
-      `Created ${record.id} for ${name}: modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}${record.needsPerson ? ", every write needs a person" : ""}, tier ${tier}, ` +
+      `Created ${record.id} for ${name}: ${record.upstreams ? `upstreams ${record.upstreams.join(",")}, ` : ""}modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}${record.needsPerson ? ", every write needs a person" : ""}, tier ${tier}, ` +
         `${expiresAt ? `expires ${expiresAt}` : "never expires"}${upstreamCredential ? ", own upstream credential" : ""}.\n\n` +
         `  ${token}\n\nThis is the only time the token is shown: store it now. A lost token is revoked and re-minted.\n`,
     );
@@ -210,9 +215,34 @@ function parseModules(text: string | undefined, config: Config): "all" | string[
   return modules;
 }
 
-/** Module names of the generated API, when its manifest is at hand (else any name is taken). */
+/** `--upstreams a,b`: names the config's `upstreams:` section holds; undefined (every one) for none or `all`. */
+function parseUpstreams(text: string | undefined, config: Config): string[] | undefined {
+  if (text === undefined || text.trim() === "all" || text.trim() === "*") return undefined;
+  const names = [...new Set(text.split(",").map((m) => m.trim()).filter(Boolean))];
+  if (names.length === 0) throw new UsageError("--upstreams needs at least one upstream name (or 'all')");
+  const known = config.upstreams.map((u) => u.name);
+  if (known.length === 0) throw new UsageError("--upstreams: the configuration names no upstreams (pass the gateway's --config FILE, whose upstreams: section names them)");
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new UsageError(`--upstreams: unknown upstream ${unknown.join(", ")} (the configuration has ${known.join(", ")})`);
+  return names;
+}
+
+/** Module names of the generated API (or of every upstream), when their manifests are at hand (else any name is taken). */
 function knownModules(config: Config): string[] | undefined {
-  const path = join(config.generatedDir, "manifest.json");
+  if (config.upstreams.length > 0) {
+    const names: string[] = [];
+    for (const u of config.upstreams) {
+      const own = u.kind === "openapi" && u.generated ? manifestModules(u.generated) : undefined;
+      if (!own) return undefined;
+      names.push(...own.map((m) => namespacedName(u.prefix, m)));
+    }
+    return names;
+  }
+  return manifestModules(config.generatedDir);
+}
+
+function manifestModules(dir: string): string[] | undefined {
+  const path = join(dir, "manifest.json");
   if (!existsSync(path)) return undefined;
   try {
     const manifest = JSON.parse(readFileSync(path, "utf8")) as { modules?: { name: string }[] };

@@ -68,6 +68,8 @@ function typeCell(s: Setting): string {
       return "map";
     case "exclusions":
       return "list of rules";
+    case "upstreams":
+      return "map";
     default:
       return s.type;
   }

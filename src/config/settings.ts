@@ -25,7 +25,8 @@ export type SettingType =
   | "redisUrl"
   | "keyPrefix"
   | "tiers"
-  | "exclusions" | "approvalRules";
+  | "exclusions"
+  | "upstreams" | "approvalRules";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -178,6 +179,7 @@ export const SETTINGS: readonly Setting[] = [
     max: MAX,
     doc: "larger bodies are truncated with a note",
   },
+  { key: "upstreams", section: "upstream", type: "upstreams", doc: "several APIs and MCP servers behind one gateway, by name: `{ generated | spec, url, credential, prefix }` or `{ mcp: { command, args } | { url, headers }, tools }` (docs/upstreams.md); replaces `generatedDir` and `upstream.*`" },
   // HTTP transport
   {
     key: "http.host",
@@ -243,18 +245,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: "http.sseRetryMs", section: "http", env: "COUNTERSIGN_SSE_RETRY_MS", type: "int", unit: "ms", default: 1000, min: 1, max: MAX, doc: "`retry:` suggested to clients on resumable streams" },
   { key: "http.metricsToken", section: "http", env: "COUNTERSIGN_METRICS_TOKEN", type: "string", doc: "bearer that `/metrics` asks for when the gateway listens on a non-loopback address (without it, `/metrics` is refused there)" },
   { key: "mcp.pageSize", section: "http", env: "COUNTERSIGN_PAGE_SIZE", type: "int", unit: "count", default: 500, min: 1, max: 100_000, doc: "`tools/list` page size (cursor pagination)" },
+  { key: "mcp.listTtlMs", section: "http", env: "COUNTERSIGN_LIST_TTL_MS", type: "int", unit: "ms", default: 60_000, min: 0, max: MAX, doc: "how long a 2026-07-28 client may cache `tools/list` (`ttlMs`; `cacheScope` is `private`: the list depends on the token)" },
   // Surface
-  {
-    key: "surface.mode",
-    section: "surface",
-    env: "COUNTERSIGN_MODE",
-    flag: "mode",
-    commands: GATEWAY,
-    type: "enum",
-    values: ["auto", ...EXPOSURE_MODES],
-    default: "auto",
-    doc: "exposure mode: `auto` lists every tool up to 128 in scope, else the dynamic discovery tools; HTTP `/mcp?mode=` overrides",
-  },
+  { key: "surface.mode", section: "surface", env: "COUNTERSIGN_MODE", flag: "mode", commands: GATEWAY, type: "enum", values: ["auto", ...EXPOSURE_MODES], default: "auto", doc: "exposure mode: `auto` lists every tool up to 128 in scope, else the dynamic discovery tools; `code` lists search, describe, the API's types and `run_code` (docs/code-mode.md); HTTP `/mcp?mode=` overrides" },
   {
     key: "surface.modules",
     section: "surface",
@@ -338,13 +331,13 @@ export const SETTINGS: readonly Setting[] = [
     type: "tiers",
     doc: "more tiers, by name: `{ normal, sensitive }` (a missing one inherits the default tier's); name a token's with `tokens create --tier <name>`",
   },
-  { key: "rateLimits.shared", section: "limits", env: "COUNTERSIGN_RATE_LIMITS_SHARED", type: "bool", default: true, doc: "embedded mode: count in the data dir, so every process on it (`serve` and each `stdio`) shares one limit; `false` counts in memory per process, cheaper for a lone busy `serve` (Redis mode always shares)" },
+  { key: "rateLimits.shared", section: "limits", env: "COUNTERSIGN_RATE_LIMITS_SHARED", type: "bool", default: true, doc: "embedded mode: every process on the data dir (`serve` and each `stdio`) shares one limit, counted in memory while one process is alone on it and in files in it once others are; `false` counts in memory per process (Redis mode always shares)" },
   {
     key: "exclusions",
     section: "limits",
     env: "COUNTERSIGN_EXCLUDE_TOOLS",
     type: "exclusions",
-    doc: "list of `{ tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
+    doc: "list of `{ upstream?, tool?, module?, operationId?, reason? }` (`*` wildcards; every given field must match); the env variable is a comma list of tool names and replaces the file's list",
   },
   {
     key: "confirm.ttlMs",
@@ -373,6 +366,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: "confirm.maxOpenPerToken", section: "limits", env: "COUNTERSIGN_MAX_PENDING_PER_TOKEN", type: "int", unit: "count", default: 100, min: 1, max: MAX, doc: "open pending actions one token may hold; past it a write is refused with `quota_exceeded` until one is confirmed or cancelled" },
   { key: "confirm.maxArgsBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_ARGS_BYTES", type: "int", unit: "bytes", default: 262_144, min: 1024, max: MAX, doc: "serialized arguments of one pending action; a larger write is refused with `quota_exceeded`" },
   { key: "confirm.maxStoreBytes", section: "limits", env: "COUNTERSIGN_MAX_PENDING_STORE_BYTES", type: "int", unit: "bytes", default: 67_108_864, min: 65_536, max: MAX, doc: "all open pending actions together, across tokens" },
+  { key: "code.cpuTimeMs", section: "limits", env: "COUNTERSIGN_CODE_CPU_TIME_MS", type: "int", unit: "ms", default: 5000, min: 10, max: 600_000, doc: "CPU time one `run_code` script may use (waiting on API calls does not count); past it the run stops with `script_error` (`cpu_time`)" },
+  { key: "code.wallTimeMs", section: "limits", env: "COUNTERSIGN_CODE_WALL_TIME_MS", type: "int", unit: "ms", default: 60_000, min: 100, max: 3_600_000, doc: "wall time of one `run_code` run, its API calls included" },
+  { key: "code.memoryBytes", section: "limits", env: "COUNTERSIGN_CODE_MEMORY_BYTES", type: "int", unit: "bytes", default: 67_108_864, min: 1_048_576, max: 1_073_741_824, doc: "heap of one `run_code` script (QuickJS memory limit)" },
+  { key: "code.maxApiCalls", section: "limits", env: "COUNTERSIGN_CODE_MAX_API_CALLS", type: "int", unit: "calls", default: 100, min: 1, max: 100_000, doc: "API calls one `run_code` script may make, reads and writes together" },
+  { key: "code.workers", section: "limits", env: "COUNTERSIGN_CODE_WORKERS", type: "int", unit: "count", default: 2, min: 1, max: 64, doc: "sandbox worker threads; runs beyond this many wait their turn" },
   // Audit
   { key: "audit.dir", section: "audit", env: "COUNTERSIGN_AUDIT_DIR", type: "path", defaultDoc: "`<dataDir>/audit`", doc: "folder of the JSON Lines files" },
   { key: "audit.maxFileBytes", section: "audit", env: "COUNTERSIGN_AUDIT_MAX_FILE_BYTES", type: "int", unit: "bytes", default: 10_485_760, min: 4096, max: MAX, doc: "`audit.jsonl` is rotated at this size" },

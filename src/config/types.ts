@@ -7,6 +7,7 @@ import type { ExclusionRule } from "../stages/policy.js";
 import type { ModeSetting } from "../surface/exposure.js";
 import type { SchemaProfile } from "../surface/schema-profile.js";
 import type { DefaultPaths } from "./paths.js";
+import type { UpstreamSpec } from "../upstreams/config.js";
 
 /** Where the upstream API lives and how the gateway talks to it. */
 export interface UpstreamConfig {
@@ -45,6 +46,7 @@ export interface HttpConfig {
 export interface McpConfig {
   /** tools/list page size. */
   readonly pageSize: number;
+  readonly listTtlMs: number;
 }
 
 /** Token checks (security engineer). */
@@ -68,6 +70,15 @@ export interface RateLimitConfig {
   readonly tiers: Readonly<Record<string, TierLimits>>;
   /** Embedded mode: counts kept in the data dir, shared by every process on it. */
   readonly shared: boolean;
+}
+
+/** run_code's sandbox (src/code): limits per run, and the worker pool. The output cap is upstream.maxResponseBytes. */
+export interface CodeConfig {
+  readonly cpuTimeMs: number;
+  readonly wallTimeMs: number;
+  readonly memoryBytes: number;
+  readonly maxApiCalls: number;
+  readonly workers: number;
 }
 
 /** Pending actions (confirm engineer). */
@@ -181,6 +192,7 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly rateLimits: RateLimitConfig;
   readonly confirm: ConfirmConfig;
+  readonly code: CodeConfig;
   readonly audit: AuditConfig;
   readonly redis: RedisConfig;
   readonly surface: SurfaceConfig;
@@ -189,6 +201,8 @@ export interface Config {
   readonly approvals: ApprovalsConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
+  /** The APIs and MCP servers served (`upstreams:` in the config file); empty: the one of `generatedDir` and `upstream`. */
+  readonly upstreams: readonly UpstreamSpec[];
   /** `COUNTERSIGN_SECRET_KEY` as given (checked at start-up): seals per-token upstream credentials. */
   readonly secretKey?: string;
 }

@@ -11,6 +11,8 @@ import { GatewayError, toToolResult, type ErrorCode } from "../errors.js";
 import type { CallOutcome, CallRequest } from "../gateway.js";
 import type { ClaimResult, PendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
 import { actionIdOf, confirmTokenMatches } from "./tokens.js";
+import { CHANGE_SET_TOOL, isChangeSet } from "../code/change-set.js";
+import { interruptedChangeSet, runChangeSet } from "./change-set-run.js";
 import type { ApprovalHub } from "../approvals/hub.js";
 import { confirmNeedingPerson } from "../approvals/agent.js";
 import { needsPerson } from "../approvals/policy.js";
@@ -117,6 +119,20 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     return withStatus(result, status, action.id, status === "executed" ? `Executed action ${action.id}: ${action.preview.summary}` : `Action ${action.id} failed and will not run again: ${action.preview.summary}`);
   }
 
+  /** A change set (run_code's writes): its steps in order, each executed as a single action is. */
+  async function executeChangeSet(set: PendingAction, caller: ActionCaller): Promise<ToolResult> {
+    const { result, status } = await runChangeSet(set, {
+      store,
+      now: deps.now ?? Date.now,
+      runStep: async (step) => {
+        const out = await execute(step, caller);
+        return { status: String(out.structuredContent?.status), result: out };
+      },
+    });
+    await settle(set.id, status, result);
+    return result;
+  }
+
   async function settle(actionId: string, status: "executed" | "failed" | "unknown", result: ToolResult): Promise<void> {
     try {
       await store.complete(actionId, { status, result });
@@ -145,7 +161,7 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
         const claim = await store.claim(found.id, principal.tokenId);
         switch (claim.kind) {
           case "claimed":
-            return execute(claim.action, caller);
+            return isChangeSet(claim.action) ? executeChangeSet(claim.action, caller) : execute(claim.action, caller);
           case "executing": {
             const settled = await store.waitForSettled(found.id, waitTimeoutMs, caller.signal);
             if (settled?.state === "executing") {
@@ -159,6 +175,7 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
           case "done":
             return alreadyExecuted(claim.action);
           case "unknown":
+            if (claim.action.tool === CHANGE_SET_TOOL) return interruptedChangeSet(claim.action, store);
             return {
               isError: true,
               content: [{ type: "text", text: `The outcome of action ${found.id} is unknown: the gateway stopped while executing it. It was not re-run; check the resource before previewing again.` }],

@@ -3,7 +3,8 @@
  * method and resolved URL, the body, the current state read through the matching GET, a
  * field-level diff, and warnings for destructive and bulk operations.
  */
-import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { ToolAnnotations, ToolDescriptor } from "../../codegen/descriptor.js";
+import { MCP_CALL } from "../upstreams/mcp-tools.js";
 import { GatewayError } from "../errors.js";
 import type { Principal } from "../context.js";
 import { diffFields, type DiffEntry } from "./diff.js";
@@ -33,6 +34,8 @@ export interface Preview {
    * made since the preview (`etag`, `version`, the caller's own If-Match), or `none`.
    */
   readonly guard?: "etag" | "version" | "caller" | "none";
+  /** A backend MCP server's tool: its annotations, as it declares them (no current state can be read). */
+  readonly annotations?: ToolAnnotations;
 }
 
 /** The part of the upstream executor a preview uses (src/upstream's UpstreamClient fits). */
@@ -49,8 +52,8 @@ export interface PreviewUpstream {
 
 /** What the previewer needs from the rest of the gateway. */
 export interface PreviewDeps {
-  /** All tools of the API (to find the read on the same path). */
-  tools(): readonly ToolDescriptor[];
+  /** All tools of the API `of` belongs to (to find the read on the same path). */
+  tools(of?: ToolDescriptor): readonly ToolDescriptor[];
   upstream: PreviewUpstream;
   /** Refuse (upstream_unavailable) an update or delete whose current state could not be read. */
   requireGuard?: boolean;
@@ -85,7 +88,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
 
       const ifMatchArg = tool.binding.arguments.find((a) => a.in === "header" && a.wireName.toLowerCase() === "if-match");
       const callerIfMatch = ifMatchArg && typeof args[ifMatchArg.name] === "string" ? (args[ifMatchArg.name] as string) : undefined;
-      const found = wantsCurrentState(tool) ? findCurrentRead(tool, deps.tools(), options.principal) : undefined;
+      const found = wantsCurrentState(tool) ? findCurrentRead(tool, deps.tools(tool), options.principal) : undefined;
       const read = found?.read;
       // An action on a sub-path (`POST /tasks/{id}/move`) shows the resource it acts on; its ETag
       // is only sent when the operation itself takes an If-Match.
@@ -167,6 +170,7 @@ export function createPreviewer(deps: PreviewDeps): { build(tool: ToolDescriptor
         ...((ifMatch ?? callerIfMatch) !== undefined ? { if_match: ifMatch ?? callerIfMatch } : {}),
         ...(version !== undefined ? { version } : {}),
         ...(guard !== undefined ? { guard } : {}),
+        ...(line.method === MCP_CALL ? { annotations: tool.annotations } : {}),
       };
       return { preview, args, ...(ifMatch !== undefined ? { ifMatch } : {}) };
     },
@@ -385,6 +389,7 @@ export function renderPreview(preview: Preview, pending: { actionId: string; con
     lines.push(`Current state (${preview.current_source}): ${capText(JSON.stringify(preview.current, null, 2), 2000)}`);
   }
   if (preview.current_note) lines.push(`Note: ${preview.current_note}`);
+  if (preview.annotations) lines.push(`Annotations: ${JSON.stringify(preview.annotations)} (an MCP server's tool: no current state can be read)`);
   for (const w of preview.warnings) lines.push(`WARNING: ${w}`);
   if (preview.if_match) lines.push(`Guarded: the write is refused if the resource changes before confirmation (If-Match ${preview.if_match}).`);
   else if (preview.version) lines.push(`Guarded: the write carries ${preview.version.field}=${JSON.stringify(preview.version.value)}, so it is refused if the resource changes first.`);

@@ -24,7 +24,7 @@ import { oauthConsentRoutes } from "./oauth-consent.js";
 import { approvalRoutes } from "./approvals-api.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
-import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter } from "./views.js";
+import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, upstreamsOf } from "./views.js";
 
 /** The console API paths a member may use: their session, and OAuth consent and grants. */
 const MEMBER_PATHS = /^\/(session|signout|oauth\/.*)$/;
@@ -178,6 +178,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
         return { name: m.name, description: m.description, tools: usable.length, writes: usable.filter((t) => t.policy.write).length };
       }),
       tiers: Object.keys(config.rateLimits.tiers),
+      upstreams: config.upstreams.map((u) => u.name),
       upstreamCredentials: readSecretKey({ [SECRET_KEY_ENV]: config.secretKey }).ok,
     };
   });
@@ -203,6 +204,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       const unknown = modules.filter((m) => !known.has(m));
       if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
     } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+    const upstreams = upstreamsOf(body.upstreams, config.upstreams.map((u) => u.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
     if (body.needsPerson !== undefined && typeof body.needsPerson !== "boolean") throw new ApiError(400, "invalid_arguments", "needsPerson must be true or false");
     const tier = body.tier === undefined ? "default" : body.tier;
@@ -227,6 +229,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     const { token, record } = await issueToken(gateway.deps.tokens, {
       name,
       modules,
+      ...(upstreams ? { upstreams } : {}),
       readOnly: body.readOnly === true,
       tier,
       now: new Date(now()),
@@ -235,7 +238,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });
-    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
+    await auditAdmin(caller.admin, "token_created", `${caller.admin.name} created token ${record.id} (${name})`, { tokenId: record.id, name, modules, upstreams: upstreams ?? "all", readOnly: record.readOnly, tier, expiresAt: record.expiresAt ?? null });
     const mcpUrl = `${ctx.protocol === "https" || secure(ctx) ? "https" : "http"}://${ctx.get("host")}/mcp`;
     ctx.status = 201;
     return {

@@ -80,6 +80,7 @@ export function activityView(e: FeedRecord, detail = false) {
     subject: r.subject ?? null,
     tool: r.tool,
     module: r.module ?? null,
+    ...(r.upstream ? { upstream: r.upstream } : {}),
     type: r.type ?? null,
     outcome: r.outcome ?? null,
     summary: r.summary ?? null,
@@ -122,4 +123,16 @@ export function activityFilter(q: Record<string, unknown>): ActivityFilter {
     before: int(q.before, "before"),
     limit: int(q.limit, "limit"),
   };
+}
+
+/** A token form's `upstreams`: absent or "all" for every one, else names of the gateway's upstreams. */
+export function upstreamsOf(value: unknown, known: readonly string[]): string[] | undefined {
+  if (value === undefined || value === null || value === "all") return undefined;
+  if (!Array.isArray(value) || !value.every((u) => typeof u === "string")) throw new ApiError(400, "invalid_arguments", "upstreams must be \"all\" or a list of upstream names");
+  const names = [...new Set(value as string[])];
+  if (names.length === 0) throw new ApiError(400, "invalid_arguments", "upstreams: pick at least one upstream, or \"all\"");
+  if (known.length === 0) throw new ApiError(400, "invalid_arguments", "upstreams: this gateway serves one API (no upstreams: in its configuration)");
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `upstreams: unknown upstream ${unknown.join(", ")} (this gateway has ${known.join(", ")})`);
+  return names;
 }

@@ -4,6 +4,7 @@
  * without the whole list in its context.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import { toolDeclaration } from "../../codegen/api-types.js";
 import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
@@ -104,7 +105,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
   const describeTool: MetaTool = {
     name: "describe_tool",
     title: "Describe a tool",
-    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, and the API's documentation.",
+    description: "Shows one tool in full: its input schema, annotations, HTTP method and path, the API's documentation, and its TypeScript signature for run_code.",
     inputSchema: {
       type: "object",
       properties: { name: { type: "string", description: "The tool's name (from search_tools)." } },
@@ -117,17 +118,21 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       const tool = scopeOf(session).get(name);
       if (!tool) throw new GatewayError("not_found", `Unknown tool '${name}'; search_tools finds tools by purpose`);
       const { profile } = settingsOf(session);
+      const upstream = session.gateway.registry.upstreamOf?.(tool.name);
       const described = {
         name: tool.name,
         title: tool.title,
         module: tool.module,
+        ...(upstream ? { upstream: upstream.name } : {}),
         description: tool.description,
         ...(tool.details ? { details: tool.details } : {}),
         inputSchema: schemaForProfile(tool.inputSchema, profile),
         ...(tool.outputSchema && !tool.policy.write ? { outputSchema: schemaForProfile(tool.outputSchema, profile) } : {}),
         annotations: tool.annotations,
-        http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` },
+        ...(upstream?.kind === "mcp" ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } } : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` } }),
         write: tool.policy.write,
+        // How run_code's `api.<module>.<tool>` takes it.
+        signature: `api.${tool.module}.${toolDeclaration(tool).declaration.split("\n").pop()!}`,
         ...(tool.policy.write ? { note: "A write: calling it returns a pending action that runs only after confirm_action." } : {}),
       };
       return ok(described, JSON.stringify(described));
@@ -191,9 +196,10 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (!Array.isArray(requested) || requested.length === 0 || !requested.every((m) => typeof m === "string")) {
         throw new GatewayError("invalid_arguments", "'modules' must be a non-empty array of module names");
       }
-      // A stateless HTTP gateway forgets the session after each request: nothing to enable it for.
-      if (!session.enabledModules || (session.transport === "http" && deps.config.http.stateless)) {
-        throw new GatewayError("bad_request", "This gateway runs stateless, so a session cannot change its tool list; use search_tools and call_tool");
+      // An HTTP request without a session (a stateless gateway, or MCP 2026-07-28) is forgotten once
+      // answered: there is nothing to enable the modules for.
+      if (!session.enabledModules || (session.transport === "http" && (deps.config.http.stateless || session.sessionId === undefined))) {
+        throw new GatewayError("bad_request", "This request has no session (the gateway runs stateless, or the client speaks MCP 2026-07-28), so it cannot change its tool list; use search_tools and call_tool");
       }
       const known = moduleNames(scopeOf(session));
       const unknown = requested.filter((m) => !known.has(m));

@@ -7,6 +7,7 @@ import type { Deps, MetaTool, MetaToolFactory } from "../gateway.js";
 import { createConfirmTools } from "./confirm-tools.js";
 import { createActivityTools } from "./activity-tool.js";
 import { createDiscoveryTools } from "./discovery-tools.js";
+import { createCodeTools } from "./code-tools.js";
 import { createApprovalTools } from "./approval-tools.js";
 
 export type { ListedTool, MetaTool, MetaToolFactory, SessionContext } from "../gateway.js";
@@ -16,6 +17,7 @@ export const META_TOOL_FACTORIES: readonly MetaToolFactory[] = [
   createConfirmTools,
   createActivityTools,
   createDiscoveryTools,
+  createCodeTools,
   createApprovalTools,
 ];
 

@@ -2,25 +2,15 @@
  * The MCP server adapter: the SDK's low-level Server with raw JSON Schema tools. It translates
  * tools/list and tools/call into Gateway calls; everything else about a call lives in the chain.
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
+import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type jsonSchemaValidator, type LoggingLevel, type RequestId, type ServerContext } from "@modelcontextprotocol/server";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-  McpError,
-  SetLevelRequestSchema,
-  type LoggingLevel,
-  type CallToolResult,
-  type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
 import type { Gateway, SessionContext } from "../gateway.js";
 import type { Principal, ProgressSink, ToolResult, Transport } from "../context.js";
 import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
+import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -54,7 +44,7 @@ function decodeCursor(cursor: string | undefined): number {
   } catch {
     // fall through
   }
-  throw new McpError(ErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
+  throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid cursor: pass the nextCursor of a previous tools/list answer");
 }
 
 const SEVERITY: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -89,9 +79,9 @@ function fitOutputSchema(result: ToolResult, hasOutputSchema: boolean): ToolResu
 }
 
 /** Turns a gateway refusal at list time into a JSON-RPC error. */
-function rpcError(err: unknown): McpError {
+function rpcError(err: unknown): ProtocolError {
   const e = toJsonRpcError(err);
-  return new McpError(e.code, e.message, e.data);
+  return new ProtocolError(e.code, e.message, e.data);
 }
 
 /**
@@ -122,28 +112,30 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
     capabilities: { tools: { listChanged: true }, logging: {} },
+    // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
+    cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
       "Tools call the upstream API. Write tools do not change anything at once: they answer with a pending action " +
       "that runs only when confirmed.",
   });
   const pageSize = gateway.deps.config.mcp.pageSize;
 
-  function session(extra: { signal: AbortSignal; sessionId?: string }, progress?: ProgressSink): SessionContext {
+  function session(ctx: ServerContext, progress?: ProgressSink): SessionContext {
     return {
       principal: binding.principal,
       transport: binding.transport,
-      sessionId: extra.sessionId,
-      signal: extra.signal,
+      sessionId: ctx.sessionId,
+      signal: ctx.mcpReq.signal,
       progress,
       gateway,
       enabledModules: binding.enabledModules,
       params: binding.params,
       notifyToolsChanged: () => server.sendToolListChanged(),
-      notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, extra.sessionId),
+      notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, ctx.sessionId),
     };
   }
 
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+  server.setRequestHandler("logging/setLevel", async (request) => {
     binding.logLevel = request.params.level;
     return {};
   });
@@ -154,45 +146,50 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, request, calls });
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/list", async (request, ctx) => {
     try {
       await admitHere("tools/list");
     } catch (err) {
       throw rpcError(err);
     }
-    const all = gateway.listTools(session(extra));
+    const all = gateway.listTools(session(ctx));
     const offset = decodeCursor(request.params?.cursor);
     const page = all.slice(offset, offset + pageSize);
     const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
     return { tools: page as never, ...(next ? { nextCursor: next } : {}) };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, ctx) => {
     const { name } = request.params;
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
     try {
-      await admitHere("tools/call", [{ id: extra.requestId, name, args }]);
+      await admitHere("tools/call", [{ id: ctx.mcpReq.id, name, args }]);
     } catch (err) {
       return toToolResult(err) as CallToolResult;
     }
-    const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => extra.sendNotification(n as never));
+    const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => ctx.mcpReq.notify(n as never));
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
     const pollAfter = gateway.deps.config.http.pollAfterMs;
-    const poll = pollAfter > 0 && extra.closeSSEStream ? setTimeout(() => extra.closeSSEStream?.(), pollAfter) : undefined;
+    const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const meta = gateway.metaTools.find((t) => t.name === name);
+    const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
+    const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     try {
-      const here = session(extra, progress);
+      const here = session(ctx, progress);
+      // The retry of a confirmation asked as an input request: the sealed state says what runs.
+      if (typeof state === "string") return (await answerConfirmation(gateway, here, name, state, ctx.mcpReq.inputResponses)) as CallToolResult;
       const outcome = await gateway.call({
         name,
         args,
         principal: binding.principal,
         transport: binding.transport,
-        sessionId: extra.sessionId,
-        signal: extra.signal,
+        sessionId: ctx.sessionId,
+        signal: ctx.mcpReq.signal,
         progress,
         session: here,
       });
-      const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, extra.sendRequest, outcome) : outcome.result;
+      if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
+      const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
       // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
       const tool = meta ? undefined : gateway.registry.get(name);
       const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);

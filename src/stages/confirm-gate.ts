@@ -16,8 +16,8 @@ import type { Principal } from "../context.js";
 /** What the gate needs. */
 export interface ConfirmGateDeps {
   store: PendingActionStore;
-  /** All tools of the API (the preview reads the current state through the GET on the same path). */
-  tools(): readonly ToolDescriptor[];
+  /** All tools of the API `of` belongs to (the preview reads the current state through the GET on the same path). */
+  tools(of?: ToolDescriptor): readonly ToolDescriptor[];
   /** The upstream executor (src/upstream's UpstreamClient). */
   upstream: PreviewUpstream;
   /** Lifetime of a confirm token. */
@@ -52,6 +52,14 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     if (ctx.confirmed) return runConfirmed(ctx, tool, principal, ctx.confirmed, next);
 
     const built = await previewer.build(tool, ctx.args, { principal, signal: ctx.signal });
+    if (ctx.run) {
+      // A write inside a code run joins the run's change set; run_code stores the set as one action.
+      ctx.audit.outcome = "pending";
+      ctx.audit.type = "pending";
+      ctx.audit.summary = built.preview.summary;
+      ctx.result = ctx.run.collect({ tool, args: built.args, preview: built.preview, ...(built.ifMatch !== undefined ? { ifMatch: built.ifMatch } : {}) });
+      return;
+    }
     const minted = mintConfirmation();
     const createdAt = now();
     const approval = deps.approvalOf?.(tool, principal) ?? "agent";

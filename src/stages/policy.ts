@@ -10,6 +10,7 @@ import { GatewayError } from "../errors.js";
 
 /** A config exclusion: every given field must match (`*` is a wildcard); at least one is given. */
 export interface ExclusionRule {
+  readonly upstream?: string;
   readonly tool?: string;
   readonly module?: string;
   readonly operationId?: string;
@@ -25,6 +26,8 @@ export type PolicyDecision = { readonly allowed: true } | { readonly allowed: fa
 /** What the policy needs. */
 export interface PolicyDeps {
   readonly exclusions?: readonly ExclusionRule[];
+  /** The upstream a tool belongs to, in a gateway of several (src/upstreams); undefined for a lone API. */
+  readonly upstreamOf?: (tool: ToolDescriptor) => string | undefined;
 }
 
 /** The policy as plain functions (the stage and tools/list share them). */
@@ -39,17 +42,17 @@ export interface Policy {
 /** Checks a config exclusion list; returns the rules or throws naming the bad entry. */
 export function checkExclusions(value: unknown, key = "exclusions"): ExclusionRule[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new Error(`${key} must be a list of { tool?, module?, operationId?, reason? }`);
+  if (!Array.isArray(value)) throw new Error(`${key} must be a list of { upstream?, tool?, module?, operationId?, reason? }`);
   return value.map((entry, i) => {
     const at = `${key}[${i}]`;
     if (typeof entry !== "object" || entry === null) throw new Error(`${at} must be an object`);
     const rule: Record<string, string> = {};
     for (const [k, v] of Object.entries(entry)) {
-      if (!["tool", "module", "operationId", "reason"].includes(k)) throw new Error(`${at}.${k} is not a known field (tool, module, operationId, reason)`);
+      if (!["upstream", "tool", "module", "operationId", "reason"].includes(k)) throw new Error(`${at}.${k} is not a known field (upstream, tool, module, operationId, reason)`);
       if (typeof v !== "string" || v === "") throw new Error(`${at}.${k} must be a non-empty string`);
       rule[k] = v;
     }
-    if (!rule.tool && !rule.module && !rule.operationId) throw new Error(`${at} must name at least one of tool, module, operationId`);
+    if (!rule.upstream && !rule.tool && !rule.module && !rule.operationId) throw new Error(`${at} must name at least one of upstream, tool, module, operationId`);
     return Object.freeze(rule) as ExclusionRule;
   });
 }
@@ -63,6 +66,7 @@ function glob(pattern: string): RegExp {
 export function createPolicy(deps: PolicyDeps = {}): Policy {
   const rules = (deps.exclusions ?? []).map((rule) => ({
     rule,
+    upstream: rule.upstream === undefined ? undefined : glob(rule.upstream),
     tool: rule.tool === undefined ? undefined : glob(rule.tool),
     module: rule.module === undefined ? undefined : glob(rule.module),
     operationId: rule.operationId === undefined ? undefined : glob(rule.operationId),
@@ -71,6 +75,7 @@ export function createPolicy(deps: PolicyDeps = {}): Policy {
   function exclusionOf(tool: ToolDescriptor): string | undefined {
     if (tool.policy.excluded !== false) return tool.policy.excluded || "excluded by the spec";
     for (const r of rules) {
+      if (r.upstream && !r.upstream.test(deps.upstreamOf?.(tool) ?? "")) continue;
       if (r.tool && !r.tool.test(tool.name)) continue;
       if (r.module && !r.module.test(tool.module)) continue;
       if (r.operationId && !(tool.operationId !== undefined && r.operationId.test(tool.operationId))) continue;
@@ -83,6 +88,17 @@ export function createPolicy(deps: PolicyDeps = {}): Policy {
     const excluded = exclusionOf(tool);
     if (excluded !== undefined) {
       return { allowed: false, reason: "excluded", message: `Tool '${tool.name}' is excluded and can't be called: ${excluded}` };
+    }
+    if (principal.upstreams) {
+      // Fails closed: a token scoped to upstreams uses nothing of a lone API, which has no upstream name.
+      const upstream = deps.upstreamOf?.(tool);
+      if (upstream === undefined || !principal.upstreams.includes(upstream)) {
+        return {
+          allowed: false,
+          reason: "scope",
+          message: `Tool '${tool.name}' belongs to ${upstream === undefined ? "no named upstream" : `upstream '${upstream}'`}, which is outside this token's scope (upstreams: ${principal.upstreams.join(", ") || "none"})`,
+        };
+      }
     }
     if (principal.modules !== "all" && !principal.modules.includes(tool.module)) {
       return {

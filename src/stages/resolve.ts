@@ -24,6 +24,8 @@ export function createResolveStage(deps: { registry(): Registry }): Stage {
     ctx.tool = tool;
     ctx.audit.tool = tool.name;
     ctx.audit.module = tool.module;
+    const upstream = deps.registry().upstreamOf?.(tool.name);
+    if (upstream) ctx.audit.upstream = upstream.name;
     await next();
   };
 }

@@ -4,11 +4,13 @@
  * One limiter per (tier, bucket), created lazily; on Redis when a store client is given (with an
  * in-memory insurance limiter for when Redis is unreachable); else, given a data dir, counted in
  * files every process on that data dir shares (window-counter-files.ts; the in-memory limiter is
- * the insurance when the disk fails); else in this process's memory.
+ * the insurance when the disk fails), and in memory while this process is alone on the data dir
+ * (window-counter-adaptive.ts); else in this process's memory.
  */
 import { join } from "node:path";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { createFileWindowCounter, type WindowCounter } from "./window-counter-files.js";
+import { createAdaptiveWindowCounter } from "./window-counter-adaptive.js";
+import type { WindowCounter } from "./window-counter-files.js";
 
 /** The two buckets every token has. */
 export type Bucket = "normal" | "sensitive";
@@ -53,8 +55,8 @@ export interface RateLimits {
   consume(bucket: Bucket, tokenId: string, tier: string): Promise<ConsumeResult>;
   limitsOf(tier: string): TierLimits | undefined;
   readonly windowSeconds: number;
-  /** Stops background work (the shared counts' clean-up); the limits still answer. */
-  close?(): void;
+  /** Stops background work (the shared counts' clean-up, the data dir's live entry); the limits still answer. */
+  close?(): Promise<void>;
 }
 
 /** Builds the limiters (the one place rate-limiter-flexible is constructed). */
@@ -65,7 +67,7 @@ export function createRateLimits(options: RateLimitsOptions, placement: RateLimi
   const shared: WindowCounter | undefined =
     options.storeClient || placement.dataDir === undefined
       ? undefined
-      : createFileWindowCounter({ dir: join(placement.dataDir, "rate-limits"), windowMs: windowSeconds * 1000, now: placement.now });
+      : createAdaptiveWindowCounter({ dir: join(placement.dataDir, "rate-limits"), windowMs: windowSeconds * 1000, now: placement.now });
 
   function limiterFor(tier: string, bucket: Bucket, points: number): RateLimiterAbstract {
     const key = `${tier}:${bucket}`;
@@ -107,8 +109,8 @@ export function createRateLimits(options: RateLimitsOptions, placement: RateLimi
         return { kind: "unavailable", error: rejection instanceof Error ? rejection : new Error(String(rejection)) };
       }
     },
-    close() {
-      shared?.close();
+    async close() {
+      await shared?.close();
     },
   };
 }

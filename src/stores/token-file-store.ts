@@ -2,8 +2,11 @@
  * The embedded token store: one JSON file in the data dir (mode 0600), shared by the gateway
  * and the `countersign tokens` CLI. Writes take a lock file and replace the file atomically
  * (temp + rename); reads re-parse whenever the file's identity (inode, mtime, size) changed, so a
- * `tokens revoke` from the CLI is seen by a running gateway on its next call.
+ * `tokens revoke` from the CLI is seen by a running gateway on its next call. The file is watched
+ * (inotify and the like): while no change is reported, a call trusts what it read, for at most
+ * `maxStaleMs`, and pays no stat; a report, or no watch to be had, means a stat per call again.
  */
+import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { safeEqual } from "../tokens/safe-equal.js";
@@ -48,6 +51,34 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   let queue: Promise<unknown> = Promise.resolve();
   const pendingTouches = new Map<string, string>();
   let touchFlush: Promise<void> | undefined;
+  /** Watches the file's current inode (a replacement is reported as a rename, then watched anew). */
+  let watcher: FSWatcher | undefined;
+  /** A change was reported (or nothing is watched) since the last look. */
+  let changed = true;
+  /** The look at the file in flight, shared by the calls that arrive meanwhile. */
+  let looking: Promise<Snapshot> | undefined;
+
+  function unwatch(): void {
+    watcher?.close();
+    watcher = undefined;
+  }
+
+  function arm(): void {
+    try {
+      watcher = watch(path, { persistent: false }, (event) => {
+        changed = true;
+        // Replaced by a rename: this watch follows the old inode; the next look watches the new one.
+        if (event === "rename") unwatch();
+      });
+      watcher.on("error", () => {
+        changed = true;
+        unwatch();
+      });
+    } catch {
+      // Absent, or no watching here: a stat per call.
+      watcher = undefined;
+    }
+  }
 
   async function stampOf(): Promise<string> {
     try {
@@ -60,12 +91,29 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   }
 
   /**
-   * The current contents: a stat per call, a re-parse when the file changed. The stamp can miss
-   * a change (timestamps are tick-grained and inode numbers get reused), so a snapshot is also
-   * never trusted for longer than `maxStaleMs`: a revocation is seen within that bound whatever
-   * the file system reports.
+   * The current contents: while the watch reports no change, what was read; else a stat, and a
+   * re-parse when the file changed. The stamp can miss a change (timestamps are tick-grained and
+   * inode numbers get reused), and a watch can miss one (network file systems), so a snapshot is
+   * also never trusted for longer than `maxStaleMs`: a revocation is seen within that bound
+   * whatever the file system reports.
    */
   async function current(): Promise<Snapshot> {
+    if (snapshot && watcher && !changed && now() - snapshot.readAt < maxStaleMs) return snapshot;
+    // Concurrent calls share one look, unless a change was reported after it started.
+    if (looking && !changed) return looking;
+    const look = lookAgain();
+    looking = look;
+    const clear = () => {
+      if (looking === look) looking = undefined;
+    };
+    look.then(clear, clear);
+    return look;
+  }
+
+  async function lookAgain(): Promise<Snapshot> {
+    // Watched before the look: a change after it is reported.
+    if (!watcher) arm();
+    changed = watcher === undefined;
     const stamp = await stampOf();
     if (snapshot && snapshot.stamp === stamp && now() - snapshot.readAt < maxStaleMs) return snapshot;
     const records = stamp === "absent" ? [] : parse(await readFile(path, "utf8"), path);
@@ -81,7 +129,8 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
   function mutate<T>(change: (records: Map<string, TokenRecord>) => T): Promise<T> {
     const run = queue.then(() =>
       withLock(async () => {
-        const fresh = await current();
+        // A look of its own, made under the lock: a shared one may have started before the last writer's.
+        const fresh = await lookAgain();
         const records = new Map(fresh.byId);
         const out = change(records);
         const list = [...records.values()];
@@ -145,6 +194,7 @@ export function createTokenFileStore(options: TokenFileStoreOptions): TokenStore
     },
     async close() {
       await queue;
+      unwatch();
     },
   };
 }

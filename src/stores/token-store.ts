@@ -13,6 +13,8 @@ export interface TokenRecord {
   /** Who holds the token (a person or an agent); also the audit subject. */
   readonly name: string;
   readonly modules: "all" | readonly string[];
+  /** The upstreams it may use, by name (`tokens create --upstreams`); absent: every one. */
+  readonly upstreams?: readonly string[];
   readonly readOnly: boolean;
   readonly tier: string;
   readonly createdAt: string;

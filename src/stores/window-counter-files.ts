@@ -9,7 +9,9 @@
  * free slot by binary search. With no lock there is none to wait for, and none left behind by a
  * crash. A key's windows are anchored at its first call ever (`<dir>/<key>/anchor`, linked into
  * place so exactly one process sets it), as an in-memory fixed window starts at the first call;
- * ended windows are deleted in the background.
+ * ended windows are deleted in the background. Calls a process counted in its memory while it was
+ * alone on the data dir are handed over as one file `+<count>.<id>` in the window's folder
+ * (window-counter-adaptive.ts), written while no other process counts; they take slots off the top.
  */
 import { createHash } from "node:crypto";
 import { access, link, mkdir, open, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -28,8 +30,32 @@ export interface WindowTake {
 export interface WindowCounter {
   /** Counts one call of `key` unless the window already holds `limit`. */
   take(key: string, limit: number): Promise<WindowTake>;
-  /** Stops the background clean-up. */
-  close(): void;
+  /** Stops the background work; resolves once what it held is on disk. */
+  close(): Promise<void>;
+}
+
+/** A key's current window in the files. */
+export interface WindowPlace {
+  /** The key's folder name (a hash of its name). */
+  readonly key: string;
+  /** The folder of the window's slots. */
+  readonly windowDir: string;
+  readonly window: number;
+  readonly resetInMs: number;
+}
+
+/** The file counters, with what the adaptive counter needs to hand counts over. */
+export interface FileWindowCounter extends WindowCounter {
+  /** Where `name`'s current window is (its anchor is set on the way, as a take would). */
+  locate(name: string): Promise<WindowPlace>;
+  /** The key and current window of `name` when its anchor is already known here: no I/O, no wait. */
+  locateKnown(name: string): { readonly key: string; readonly window: number; readonly resetInMs: number } | undefined;
+  /** Calls counted in a window so far (handed-over counts and slots). */
+  countIn(windowDir: string, limit: number): Promise<number>;
+  /** Adds `count` calls counted elsewhere to a window (while no other process counts). */
+  handOver(windowDir: string, count: number): Promise<void>;
+  /** Forgets where this process's takes would continue (the files changed without it). */
+  forget(): void;
 }
 
 /** Options of the file counters. */
@@ -44,12 +70,26 @@ export interface FileWindowCounterOptions {
 /** Consecutive taken slots after which a take looks for the first free one by binary search. */
 const SEARCH_AFTER_MISSES = 8;
 
+/** A handed-over count: `+<count>.<unique>`. */
+const HANDED = /^\+(\d+)\./;
+
+/** Calls handed over to a window (0 when it has no folder yet). */
+async function handedIn(windowDir: string): Promise<number> {
+  const names = await readdir(windowDir).catch(() => [] as string[]);
+  let sum = 0;
+  for (const name of names) {
+    const m = HANDED.exec(name);
+    if (m) sum += Number(m[1]);
+  }
+  return sum;
+}
+
 /** Counters in `dir`, shared with every process that opens the same folder. */
-export function createFileWindowCounter(options: FileWindowCounterOptions): WindowCounter {
+export function createFileWindowCounter(options: FileWindowCounterOptions): FileWindowCounter {
   const { dir, windowMs } = options;
   const now = options.now ?? Date.now;
-  /** Per key: the window this process last counted in, and the slot it will try next. */
-  const hints = new Map<string, { window: number; next: number }>();
+  /** Per key: the window this process last counted in, the slot it will try next, the calls handed over. */
+  const hints = new Map<string, { window: number; next: number; handed: number }>();
   /** Per key: when its first window started (epoch ms), shared through the anchor file. */
   const anchors = new Map<string, number>();
 
@@ -121,30 +161,63 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
   }, Math.max(windowMs, 60_000));
   sweeper.unref();
 
+  /** Folder names by key name (a handful: tier, bucket and token). */
+  const keys = new Map<string, string>();
+
+  async function locate(name: string): Promise<WindowPlace & { keyDir: string }> {
+    const t = now();
+    let key = keys.get(name);
+    if (key === undefined) keys.set(name, (key = createHash("sha256").update(name).digest("hex").slice(0, 32)));
+    const keyDir = join(dir, key);
+    const anchor = await anchorOf(key, keyDir, t);
+    // A call sampled its clock just before another process set the anchor: it is in window 0 too.
+    const window = Math.max(0, Math.floor((t - anchor) / windowMs));
+    return { key, keyDir, window, windowDir: join(keyDir, String(window)), resetInMs: anchor + (window + 1) * windowMs - t };
+  }
+
   return {
-    async take(name, limit) {
+    locate,
+    locateKnown(name) {
+      const key = keys.get(name);
+      const anchor = key === undefined ? undefined : anchors.get(key);
+      if (key === undefined || anchor === undefined) return undefined;
       const t = now();
-      const key = createHash("sha256").update(name).digest("hex").slice(0, 32);
-      const keyDir = join(dir, key);
-      const anchor = await anchorOf(key, keyDir, t);
-      // A call sampled its clock just before another process set the anchor: it is in window 0 too.
       const window = Math.max(0, Math.floor((t - anchor) / windowMs));
-      const resetInMs = anchor + (window + 1) * windowMs - t;
-      const windowDir = join(keyDir, String(window));
+      return { key, window, resetInMs: anchor + (window + 1) * windowMs - t };
+    },
+    async countIn(windowDir, limit) {
+      const handed = await handedIn(windowDir);
+      return Math.min(limit, handed + (await firstFree(windowDir, 1, limit)) - 1);
+    },
+    async handOver(windowDir, count) {
+      if (count <= 0) return;
+      await mkdir(windowDir, { recursive: true, mode: 0o700 });
+      await writeFile(join(windowDir, `+${count}.${process.pid}-${Math.random().toString(36).slice(2)}`), "", { mode: 0o600 });
+    },
+    forget() {
+      hints.clear();
+    },
+    async take(name, limit) {
+      const { key, keyDir, window, windowDir, resetInMs } = await locate(name);
       let hint = hints.get(key);
       if (!hint || hint.window !== window) {
         if (hint) void dropEnded(keyDir, window).catch(() => undefined);
-        hint = { window, next: 0 };
+        hint = { window, next: 0, handed: 0 };
         hints.set(key, hint);
       }
-      if (hint.next === 0) hint.next = Math.max(hint.next, await firstFree(windowDir, 1, limit));
+      if (hint.next === 0) {
+        hint.handed = await handedIn(windowDir);
+        hint.next = Math.max(hint.next, await firstFree(windowDir, 1, limit));
+      }
+      // Handed-over calls take the top slots.
+      const slots = limit - hint.handed;
       for (let misses = 0; ; ) {
-        if (hint.next > limit) return { allowed: false, count: limit, resetInMs };
+        if (hint.next > slots) return { allowed: false, count: limit, resetInMs };
         const slot = hint.next;
         try {
           await (await open(join(windowDir, String(slot)), "wx", 0o600)).close();
           hint.next = Math.max(hint.next, slot + 1);
-          return { allowed: true, count: slot, resetInMs };
+          return { allowed: true, count: slot + hint.handed, resetInMs };
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === "ENOENT") {
@@ -152,7 +225,7 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
           } else if (code === "EEXIST") {
             hint.next = Math.max(hint.next, slot + 1);
             if (++misses >= SEARCH_AFTER_MISSES) {
-              hint.next = Math.max(hint.next, await firstFree(windowDir, hint.next, limit));
+              hint.next = Math.max(hint.next, await firstFree(windowDir, hint.next, slots));
               misses = 0;
             }
           } else {
@@ -161,7 +234,7 @@ export function createFileWindowCounter(options: FileWindowCounterOptions): Wind
         }
       }
     },
-    close() {
+    async close() {
       clearInterval(sweeper);
     },
   };

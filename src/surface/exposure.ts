@@ -5,8 +5,8 @@
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 
-export const EXPOSURE_MODES = ["all", "modules", "dynamic"] as const;
-/** `all`: every tool in scope; `modules`: the named modules only; `dynamic`: the meta-tools only. */
+export const EXPOSURE_MODES = ["all", "modules", "dynamic", "code"] as const;
+/** `all`: every tool in scope; `modules`: the named modules only; `dynamic`: the meta-tools only; `code`: search, describe, types and run_code. */
 export type ExposureMode = (typeof EXPOSURE_MODES)[number];
 /** What a session may ask for: a mode, or `auto` (the default) to decide from the scope's size. */
 export type ModeSetting = ExposureMode | "auto";
@@ -15,7 +15,7 @@ export type ModeSetting = ExposureMode | "auto";
 export const AUTO_TOOL_LIMIT = 128;
 
 /** The discovery meta-tools (src/mcp/discovery-tools.ts). */
-export const DISCOVERY_TOOLS = ["list_modules", "search_tools", "describe_tool", "call_tool", "enable_modules"] as const;
+export const DISCOVERY_TOOLS = ["list_modules", "search_tools", "describe_tool", "call_tool", "enable_modules", "get_api_types"] as const;
 export type DiscoveryTool = (typeof DISCOVERY_TOOLS)[number];
 
 /** True for the discovery meta-tools, whose listing depends on the mode. */
@@ -27,8 +27,10 @@ export function isDiscoveryTool(name: string): name is DiscoveryTool {
 const META_BY_MODE: Record<ExposureMode, readonly DiscoveryTool[]> = {
   // Everything is listed already: search and describe still help an agent pick among many tools.
   all: ["list_modules", "search_tools", "describe_tool"],
-  modules: DISCOVERY_TOOLS,
-  dynamic: DISCOVERY_TOOLS,
+  modules: ["list_modules", "search_tools", "describe_tool", "call_tool", "enable_modules"],
+  dynamic: ["list_modules", "search_tools", "describe_tool", "call_tool", "enable_modules"],
+  // An agent writes one script against the typed client instead of calling tools one by one.
+  code: ["search_tools", "describe_tool", "get_api_types"],
 };
 
 /** True when `value` names a mode setting. */

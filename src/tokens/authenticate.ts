@@ -81,6 +81,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       tokenId: record.id,
       subject: record.name,
       modules: record.modules,
+      ...(record.upstreams ? { upstreams: record.upstreams } : {}),
       readOnly: record.readOnly,
       tier: record.tier,
       ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),

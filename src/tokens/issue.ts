@@ -12,6 +12,8 @@ export interface IssueOptions {
   /** Who holds it (a person or an agent). */
   readonly name: string;
   readonly modules?: "all" | readonly string[];
+  /** The upstreams it may use (absent: every one). */
+  readonly upstreams?: readonly string[];
   readonly readOnly?: boolean;
   readonly tier?: string;
   readonly expiresAt?: Date;
@@ -58,6 +60,7 @@ export async function issueToken(store: TokenStore, options: IssueOptions): Prom
     hash: hashToken(token),
     name,
     modules: options.modules ?? "all",
+    ...(options.upstreams ? { upstreams: options.upstreams } : {}),
     readOnly: options.readOnly ?? false,
     tier: options.tier ?? "default",
     createdAt: (options.now ?? new Date()).toISOString(),

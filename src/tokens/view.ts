@@ -17,6 +17,7 @@ export function publicToken(r: TokenRecord, now?: number) {
     id: r.id,
     name: r.name,
     modules: r.modules,
+    upstreams: r.upstreams ?? "all",
     readOnly: r.readOnly,
     tier: r.tier,
     createdAt: r.createdAt,

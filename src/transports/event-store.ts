@@ -3,8 +3,7 @@
  * resumable (Last-Event-ID), which lets the gateway close a long call's stream and have the
  * client poll for the result instead of holding a connection open through proxies.
  */
-import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { EventStore, JSONRPCMessage } from "@modelcontextprotocol/server";
 
 /** Creates a store that keeps at most `maxEvents` events (oldest dropped first). */
 export function createEventStore(maxEvents = 1000): EventStore {

@@ -9,21 +9,22 @@
  * answers with an SSE stream; for a single answer that is most of the per-call cost over HTTP.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
-import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
-import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
+import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import {
+  isJsonContentType,
   isJSONRPCErrorResponse,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
-  JSONRPCMessageSchema,
+  parseJSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
+  type Transport,
+  type TransportSendOptions,
+} from "@modelcontextprotocol/server";
+import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
+import { MAX_BATCH_SIZE } from "./http/state.js";
 
 const SESSION_GONE = new GatewayError("session_not_found", "Session not found: initialize a new session");
 
@@ -55,16 +56,20 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   const messages: JSONRPCMessage[] = [];
   const ids = new Set<RequestId>();
   for (const m of raw) {
-    const parsed = JSONRPCMessageSchema.safeParse(m);
-    if (!parsed.success) return undefined;
-    // Initialization creates the session: the SDK's to do.
-    if ((parsed.data as { method?: string }).method === "initialize") return undefined;
-    if (isJSONRPCRequest(parsed.data)) {
-      // A batch that repeats a request id would wait for an answer that never comes apart.
-      if (ids.has(parsed.data.id)) return undefined;
-      ids.add(parsed.data.id);
+    let parsed: JSONRPCMessage;
+    try {
+      parsed = parseJSONRPCMessage(m);
+    } catch {
+      return undefined;
     }
-    messages.push(parsed.data);
+    // Initialization creates the session: the SDK's to do.
+    if ((parsed as { method?: string }).method === "initialize") return undefined;
+    if (isJSONRPCRequest(parsed)) {
+      // A batch that repeats a request id would wait for an answer that never comes apart.
+      if (ids.has(parsed.id)) return undefined;
+      ids.add(parsed.id);
+    }
+    messages.push(parsed);
   }
   return messages;
 }
@@ -81,7 +86,7 @@ export class SessionTransport implements Transport {
   private readonly exchanges = new Map<RequestId, Exchange>();
   private closed = false;
 
-  constructor(private readonly sdk?: StreamableHTTPServerTransport) {}
+  constructor(private readonly sdk?: NodeStreamableHTTPServerTransport) {}
 
   get sessionId(): string | undefined {
     return this.sdk?.sessionId;
@@ -125,14 +130,15 @@ export class SessionTransport implements Transport {
    * one JSON body; a POST of only notifications and responses gets 202. `done` runs once the
    * server has answered everything (a pooled server may then take the next request).
    */
-  answer(req: IncomingMessage, res: ServerResponse, messages: readonly JSONRPCMessage[], done?: () => void): void {
+  answer(res: ServerResponse, messages: readonly JSONRPCMessage[], done?: () => void): void {
     if (this.closed) {
       const { status, headers } = toHttp(SESSION_GONE);
       res.writeHead(status, { ...headers, "content-type": "application/json" }).end(JSON.stringify(toJsonRpcResponse(SESSION_GONE)));
       done?.();
       return;
     }
-    const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
+    // No handler reads the HTTP request (admission already has), so none is built for it.
+    const extra: MessageExtraInfo = {};
     const ids: RequestId[] = [];
     for (const m of messages) if (isJSONRPCRequest(m)) ids.push(m.id);
     if (ids.length === 0) {

@@ -1,9 +1,12 @@
 /**
  * MCP over stdio (what Claude Desktop starts): one session per process, stdout carries only
- * JSON-RPC, logs go to stderr.
+ * JSON-RPC, logs go to stderr. Both generations: the SDK's stdio entry pins the connection to
+ * 2025-11-25 when it opens with `initialize`, or serves 2026-07-28 requests (`server/discover`,
+ * the `_meta` envelope on each request) from the same server factory.
  */
 import type { Readable, Writable } from "node:stream";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Server } from "@modelcontextprotocol/server";
+import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
 import { createMcpServer, type SessionBinding } from "../mcp/server.js";
@@ -29,18 +32,30 @@ export async function startStdio(
     params: session.params ?? {},
     enabledModules: new Set(),
   };
-  const server = createMcpServer(gateway, binding);
   const stdin = streams.stdin ?? process.stdin;
   const transport = new StdioServerTransport(stdin, streams.stdout ?? process.stdout);
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
     stdin.once("end", () => resolve());
     stdin.once("close", () => resolve());
   });
-  await server.connect(transport);
+  // The instance serving the connection (the entry builds one more for a `server/discover` probe).
+  let current: Server | undefined;
+  const handle = serveStdio(
+    () => {
+      current = createMcpServer(gateway, binding);
+      const server = current;
+      server.onclose = () => {
+        if (current === server) current = undefined;
+      };
+      return server;
+    },
+    { transport, onerror: (err) => gateway.deps.log.debug({ err }, "stdio message refused") },
+  );
   return {
     closed,
-    notifyToolsChanged: () => server.sendToolListChanged(),
-    close: () => server.close(),
+    notifyToolsChanged: async () => {
+      await current?.sendToolListChanged().catch(() => undefined);
+    },
+    close: () => handle.close(),
   };
 }

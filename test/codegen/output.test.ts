@@ -70,7 +70,7 @@ describe("generate --check and the loader", () => {
     const { manifest, tools } = await loadGenerated(out);
     expect(tools.length).toBe(manifest.tools.length);
     expect(manifest.modules.map((m) => m.file).sort()).toEqual(["pet.ts", "store.ts", "user.ts"]);
-    expect(await readdir(out)).toEqual(["index.ts", "manifest.json", "pet.ts", "store.ts", "types.ts", "upstream.d.ts", "user.ts"]);
+    expect(await readdir(out)).toEqual(["api-types.json", "index.ts", "manifest.json", "pet.ts", "store.ts", "types.ts", "upstream.d.ts", "user.ts"]);
     const types = await readFile(path.join(out, "types.ts"), "utf8");
     expect(types.split("\n").slice(1).join("\n")).toBe(await readFile("codegen/descriptor.ts", "utf8"));
 

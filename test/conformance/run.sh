@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `make conformance`: the official MCP conformance suite against the gateway serving the
-# conformance fixture spec (spec.yaml) in front of its fixture upstream (upstream.mjs).
-# Needs dist/ (make build) and npm registry access for the pinned suite and Node 22.
+# `make conformance`: the official MCP conformance suites against the gateway serving the
+# conformance fixture spec (spec.yaml) in front of its fixture upstream (upstream.mjs): the 0.1
+# suite for 2025-11-25 (baseline.yml), then the 0.2 suite with the scenarios 2026-07-28 requires
+# (baseline-2026-07-28.yml). Either one failing outside its baseline fails the run.
+# Needs dist/ (make build) and npm registry access for the pinned suites and Node 22.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CONFORMANCE_VERSION="${CONFORMANCE_VERSION:-0.1.16}"
+CONFORMANCE_2026_VERSION="${CONFORMANCE_2026_VERSION:-0.2.0-alpha.12}"
 here=test/conformance
 work="$(mktemp -d)"
 pids=()
@@ -40,10 +43,18 @@ gateway="$(wait_url "$work/serve.out" 'http://127\.0\.0\.1:[0-9]+/mcp')"
 node "$here/auth-proxy.mjs" 0 "$gateway" "$token" >"$work/proxy.out" 2>&1 & pids+=($!)
 url="$(wait_url "$work/proxy.out" 'http://localhost:[0-9]+/mcp')"
 
-echo "conformance: suite $CONFORMANCE_VERSION against $url (gateway $gateway, upstream $upstream)"
+# run_suite VERSION BASELINE [ARGS...]: one suite against the running gateway.
+run_suite() {
+  local version="$1" baseline="$2"
+  shift 2
+  echo "conformance: suite $version $* against $url (gateway $gateway, upstream $upstream)"
+  npx -y -p node@22 -p "@modelcontextprotocol/conformance@$version" conformance server \
+    --url "$url" --expected-failures "$here/$baseline" "$@" ${CONFORMANCE_ARGS:-}
+}
+
 status=0
-npx -y -p node@22 -p "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" conformance server \
-  --url "$url" --expected-failures "$here/baseline.yml" ${CONFORMANCE_ARGS:-} || status=$?
+run_suite "$CONFORMANCE_VERSION" baseline.yml || status=$?
+run_suite "$CONFORMANCE_2026_VERSION" baseline-2026-07-28.yml --requirements 2026-07-28 || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- gateway log ---" >&2
   tail -n 50 "$work/serve.out" >&2 || true

@@ -70,6 +70,14 @@ const routes = {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ recorded: JSON.parse(body || "{}").message ?? "" }));
   },
+  "POST /api/input-required/request-state": (res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("state-ok: the change ran after the person confirmed it");
+  },
+  "POST /api/input-required/tampered-state": (res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("recorded");
+  },
   "POST /api/json-schema": (res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true }));

@@ -110,9 +110,9 @@ export interface Replica {
 }
 
 /** Starts `countersign serve --port 0` and waits for its "listening on" line. */
-export async function startReplica(options: { redisUrl: string; prefix: string; generated: string; upstream: string; args?: string[] }): Promise<Replica> {
+export async function startReplica(options: { redisUrl: string; prefix: string; generated: string; upstream: string; args?: string[]; env?: Record<string, string> }): Promise<Replica> {
   const child: ChildProcess = spawn(process.execPath, [CLI, "serve", "--port", "0", "--generated", options.generated, "--upstream", options.upstream, ...(options.args ?? [])], {
-    env: replicaEnv(options.redisUrl, options.prefix),
+    env: replicaEnv(options.redisUrl, options.prefix, options.env),
     stdio: ["ignore", "ignore", "pipe"],
   });
   let err = "";

@@ -115,7 +115,7 @@ describe("audit stage: one record per outcome", () => {
     expect(sink.records[0]).toMatchObject({ tokenId: "tok_alice", tool: "create_task", ...expected });
     expect(sink.records[0]!.summary).toBeTruthy();
     const text = await metrics.text();
-    expect(text).toContain(`countersign_tool_calls_total{tool="create_task",module="tasks",outcome="${expected.outcome}"} 1`);
+    expect(text).toContain(`countersign_tool_calls_total{tool="create_task",module="tasks",outcome="${expected.outcome}",upstream=""} 1`);
     if (expected.outcome === "rate_limited") expect(text).toContain('countersign_rate_limit_rejections_total{bucket="sensitive"} 1');
   });
 
@@ -194,7 +194,7 @@ describe("refusals and action events outside the chain", () => {
     await recorder.refusal({ transport: "http", request: "POST /mcp", source: "10.0.0.9", error: nope() });
     expect(refusalSink.records.map((r) => [r.source, r.count])).toEqual([["10.0.0.9", 1], ["10.0.0.7", 1], ["10.0.0.9", 299], ["10.0.0.9", 1]]);
     expect(refusalSink.records[2]!.summary).toMatch(/^Denied: POST \/mcp ×299 before any tool was named/);
-    expect(await metrics.text()).toContain('countersign_tool_calls_total{tool="",module="",outcome="unauthorized"} 302');
+    expect(await metrics.text()).toContain('countersign_tool_calls_total{tool="",module="",outcome="unauthorized",upstream=""} 302');
     await recorder.close();
   });
 

@@ -53,7 +53,7 @@ describe("policy", () => {
 
   it("validates config exclusions, naming the bad entry", () => {
     expect(() => checkExclusions({})).toThrow(/exclusions must be a list/);
-    expect(() => checkExclusions([{}])).toThrow(/exclusions\[0\] must name at least one of tool, module, operationId/);
+    expect(() => checkExclusions([{}])).toThrow(/exclusions\[0\] must name at least one of upstream, tool, module, operationId/);
     expect(() => checkExclusions([{ tool: "a" }, { tol: "b" }])).toThrow(/exclusions\[1\]\.tol is not a known field/);
     expect(() => checkExclusions([{ module: 3 }])).toThrow(/exclusions\[0\]\.module must be a non-empty string/);
     expect(checkExclusions(undefined)).toEqual([]);

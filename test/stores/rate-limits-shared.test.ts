@@ -101,8 +101,8 @@ describe("embedded rate limits shared by the processes on one data dir", () => {
     await waitFor(() => !readdirSync(join(root, moved)).includes(ended));
     expect(readdirSync(join(root, moved)).sort()).toEqual([current, "anchor"]);
     expect(readdirSync(root).filter((k) => readdirSync(join(root, k)).includes(ended))).toHaveLength(2);
-    a.close?.();
-    b.close?.();
+    await a.close?.();
+    await b.close?.();
   });
 
   it("when the data dir refuses writes, keeps limiting with this process's own count", async () => {
@@ -113,7 +113,7 @@ describe("embedded rate limits shared by the processes on one data dir", () => {
     expect((await limits.consume("normal", "tok_f", "default")).kind).toBe("allowed");
     expect((await limits.consume("normal", "tok_f", "default")).kind).toBe("allowed");
     expect(await limits.consume("normal", "tok_f", "default")).toMatchObject({ kind: "limited", limit: 2 });
-    limits.close?.();
+    await limits.close?.();
   });
 
   it("without a data dir counts in this process only, as before", async () => {

@@ -16,6 +16,15 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** Resolves once `condition` holds (checked every 10 ms), failing after 5 s. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met within 5 s");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function record(id: string, token = mintToken()): TokenRecord {
   return { id, hash: hashToken(token), name: `n-${id}`, modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() };
 }
@@ -100,6 +109,28 @@ describe("token file store", () => {
     expect((await reader.get("tok_a"))?.name).toBe("n-tok_a");
     t += 600;
     expect((await reader.get("tok_a"))?.name).toBe("m-tok_a");
+  });
+
+  it("trusts what it read until the watched file is reported changed (no stat per read), and follows each replacement", async () => {
+    const dir = dataDir();
+    // The clock stands still: only the watch can tell the reader to look again.
+    const reader = createTokenFileStore({ dir, now: () => 1_000_000, maxStaleMs: 1000 });
+    const writer = createTokenFileStore({ dir });
+    await writer.create(record("tok_w"));
+    expect((await reader.get("tok_w"))?.name).toBe("n-tok_w");
+    const file = join(dir, TOKEN_FILE);
+    // Edited in place, longer, and read at once: a stat would see the new size; no look was made.
+    writeFileSync(file, readFileSync(file, "utf8").replace("n-tok_w", "changed-tok_w"));
+    expect((await reader.get("tok_w"))?.name).toBe("n-tok_w");
+    await waitFor(async () => (await reader.get("tok_w"))?.name === "changed-tok_w");
+    // Replaced (temp + rename) twice: each new file is watched in turn.
+    for (const at of ["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z"]) {
+      await writer.create(record(`tok_${at.slice(8, 10)}`));
+      await waitFor(async () => (await reader.list()).some((r) => r.id === `tok_${at.slice(8, 10)}`));
+    }
+    await writer.revoke("tok_w", new Date("2026-03-03T00:00:00Z"));
+    await waitFor(async () => (await reader.get("tok_w"))?.revokedAt === "2026-03-03T00:00:00.000Z");
+    await Promise.all([reader.close(), writer.close()]);
   });
 
   it("names the file when it is corrupt", async () => {

@@ -19,7 +19,7 @@ describe("visibleForSession", () => {
     const v = visibleForSession({ tools: trackerTools, principalScope: ["tasks", "comments"], mode: "modules", modulesParam: ["comments", "people", "nope"] });
     expect(v.tools).toEqual(["comments_create", "comments_list"]);
     expect(v.ignoredModules).toEqual(["people", "nope"]);
-    expect(v.metaTools).toEqual([...DISCOVERY_TOOLS]);
+    expect(v.metaTools).toEqual(DISCOVERY_TOOLS.filter((t) => t !== "get_api_types"));
   });
 
   it("modules without a list falls back to the token's scope", () => {

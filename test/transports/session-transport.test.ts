@@ -41,7 +41,7 @@ describe("SessionTransport.answer", () => {
 
   /** One HTTP server whose requests are answered by `transport`. */
   async function serve(transport: SessionTransport, messages: (req: IncomingMessage) => JSONRPCMessage[]): Promise<string> {
-    server = createServer((req: IncomingMessage, res: ServerResponse) => transport.answer(req, res, messages(req)));
+    server = createServer((req: IncomingMessage, res: ServerResponse) => transport.answer(res, messages(req)));
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   }

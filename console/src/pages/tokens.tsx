@@ -14,13 +14,25 @@ const EXPIRIES = [
 
 function scope(t: Token): string {
   const modules = t.modules === "all" ? "all modules" : t.modules.join(", ");
-  return `${modules} · ${t.readOnly ? "read-only" : "read-write"}${t.needsPerson ? " · every write needs a person" : ""} · tier ${t.tier}`;
+  const upstreams = !t.upstreams || t.upstreams === "all" ? "" : `upstreams ${t.upstreams.join(", ")} · `;
+  return `${upstreams}${modules} · ${t.readOnly ? "read-only" : "read-write"}${t.needsPerson ? " · every write needs a person" : ""} · tier ${t.tier}`;
+}
+
+/** `set` with `value` added, or removed when it was there. */
+function flip(set: ReadonlySet<string>, value: string): Set<string> {
+  const next = new Set(set);
+  if (next.has(value)) next.delete(value);
+  else next.add(value);
+  return next;
 }
 
 function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () => void }) {
   const [modules, setModules] = useState<ModuleInfo[]>([]);
   const [tiers, setTiers] = useState<string[]>(["default"]);
   const [credentials, setCredentials] = useState(false);
+  const [upstreams, setUpstreams] = useState<string[]>([]);
+  const [allUpstreams, setAllUpstreams] = useState(true);
+  const [pickedUpstreams, setPickedUpstreams] = useState<Set<string>>(new Set());
   const [name, setName] = useState("");
   const [all, setAll] = useState(true);
   const [picked, setPicked] = useState<Set<string>>(new Set());
@@ -37,7 +49,7 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
     nameRef.current?.focus();
     api
       .modules()
-      .then((m) => (setModules(m.modules), setTiers(m.tiers), setCredentials(m.upstreamCredentials)))
+      .then((m) => (setModules(m.modules), setTiers(m.tiers), setUpstreams(m.upstreams ?? []), setCredentials(m.upstreamCredentials)))
       .catch(setError);
   }, []);
 
@@ -46,9 +58,10 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
     setError(undefined);
     if (!name.trim()) return setError(new Error("Give the token a name: who or what will hold it (e.g. “laptop claude”)."));
     if (!all && picked.size === 0) return setError(new Error("Pick at least one module, or allow all modules."));
+    if (!allUpstreams && pickedUpstreams.size === 0) return setError(new Error("Pick at least one upstream, or allow all upstreams."));
     setBusy(true);
     try {
-      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], readOnly, ...(needsPerson ? { needsPerson } : {}), tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
+      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], ...(allUpstreams ? {} : { upstreams: [...pickedUpstreams] }), readOnly, ...(needsPerson ? { needsPerson } : {}), tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
     } catch (err) {
       setError(err);
     } finally {
@@ -68,6 +81,23 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
       <h2 id="create-title">New token</h2>
       <label for="token-name">Name</label>
       <input id="token-name" ref={nameRef} value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="who or what holds it, e.g. laptop claude" maxLength={100} autoComplete="off" />
+      {upstreams.length > 0 && (
+        <fieldset>
+          <legend>Upstreams</legend>
+          <label class="check">
+            <input type="checkbox" checked={allUpstreams} onChange={(e) => setAllUpstreams(e.currentTarget.checked)} /> All upstreams
+          </label>
+          {!allUpstreams && (
+            <div class="module-grid">
+              {upstreams.map((u) => (
+                <label class="check" key={u}>
+                  <input type="checkbox" name="upstream" value={u} checked={pickedUpstreams.has(u)} onChange={() => setPickedUpstreams(flip(pickedUpstreams, u))} /> {u}
+                </label>
+              ))}
+            </div>
+          )}
+        </fieldset>
+      )}
       <fieldset>
         <legend>Modules</legend>
         <label class="check">

@@ -19,11 +19,13 @@ export function bearer(header: string | undefined): string | undefined {
 }
 
 /** Methods that take a point of the token's normal bucket: each call, and each session opened. */
-const CHARGED = new Set(["tools/call", "initialize"]);
+export const CHARGED = new Set(["tools/call", "initialize"]);
 
 /** Runs admission for each `/mcp` request and puts the principal in `ctx.state`. */
 export function admission(gateway: Gateway): Koa.Middleware<McpState> {
   return async function admit(ctx, next) {
+    // A 2026-07-28 request was admitted from its headers already.
+    if (ctx.state.principal) return next();
     const calls: AdmittedCall[] = [];
     for (const m of ctx.state.messages) {
       if (!m.method || !CHARGED.has(m.method) || m.id === undefined || m.id === null) continue;

@@ -5,6 +5,7 @@
 import type Koa from "koa";
 import { toGatewayError, toHttp, toJsonRpcResponse } from "../../errors.js";
 import type { Logger } from "../../log.js";
+import { soleRequestId } from "./state.js";
 
 /** Answers errors thrown below it; an answer already under way (SDK stream) is ended instead. */
 export function errorAnswers(log: Logger): Koa.Middleware {
@@ -23,7 +24,9 @@ export function errorAnswers(log: Logger): Koa.Middleware {
       const { status, headers } = toHttp(e, { resourceMetadata });
       ctx.status = status;
       ctx.set(headers);
-      ctx.body = toJsonRpcResponse(e);
+      // A refusal answers the request it refuses: its id when the body held one request.
+      const messages = (ctx.state as { messages?: unknown[] }).messages;
+      ctx.body = toJsonRpcResponse(e, e.rpcId ?? (messages ? soleRequestId(messages) : undefined));
     }
   };
 }

@@ -1,21 +1,23 @@
 /**
- * The last middleware of `/mcp`: hands an admitted request to an SDK server. Stateless gateways
+ * The last middleware of `/mcp`: hands an admitted request to an SDK server. A 2026-07-28 request
+ * goes to the SDK's stateless handler (modern.ts). For 2025 requests, stateless gateways
  * answer each POST with a pooled server; stateful ones route by `Mcp-Session-Id` (initialize opens
  * a session). A POST that needs no stream is answered as one JSON body, directly on Node's
  * response; the rest goes to the SDK's Streamable HTTP transport.
  */
 import type Koa from "koa";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type { Server } from "@modelcontextprotocol/server";
 import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
 import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
 import { directMessages } from "../session-transport.js";
+import type { ModernServing } from "./modern.js";
 import type { LiveSession, Sessions } from "./sessions.js";
 import { wantsProgress, type JsonRpcMessage, type McpState } from "./state.js";
 
 /** Serves admitted `/mcp` requests. */
-export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware<McpState> {
+export function mcpHandler(gateway: Gateway, sessions: Sessions, modern: ModernServing): Koa.Middleware<McpState> {
   const config = gateway.deps.config.http;
   const log = gateway.deps.log;
 
@@ -36,11 +38,11 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
     ctx.respond = false;
     if (direct) {
       const pooled = sessions.takeStateless(principal!, params);
-      pooled.transport.answer(ctx.req, ctx.res, direct, () => sessions.releaseStateless(pooled));
+      pooled.transport.answer(ctx.res, direct, () => sessions.releaseStateless(pooled));
       return;
     }
     const server = createMcpServer(gateway, sessions.binding(principal!, params));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: !wantsProgress(messages) });
     await server.connect(transport);
     ctx.res.on("close", () => {
       void transport.close().catch(() => undefined);
@@ -68,7 +70,7 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
     });
     const direct = current.id !== "" && ctx.method === "POST" && !needsStream(current.binding, current.server, messages) ? directMessages(ctx.req, body) : undefined;
     if (direct) {
-      current.transport.answer(ctx.req, ctx.res, direct);
+      current.transport.answer(ctx.res, direct);
       return;
     }
     try {
@@ -83,6 +85,7 @@ export function mcpHandler(gateway: Gateway, sessions: Sessions): Koa.Middleware
   }
 
   return function serveMcp(ctx) {
+    if (ctx.state.era === "modern") return modern.serve(ctx);
     return config.stateless ? stateless(ctx) : stateful(ctx);
   };
 }

@@ -4,8 +4,8 @@
  * session cap, so one token can never lock the others out.
  */
 import { randomUUID } from "node:crypto";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type { Server } from "@modelcontextprotocol/server";
 import type { Principal } from "../../context.js";
 import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
@@ -22,7 +22,7 @@ export interface LiveSession {
   readonly server: Server;
   /** What the server is connected to: answers plain POSTs itself, the rest through `sdk`. */
   readonly transport: SessionTransport;
-  readonly sdk: StreamableHTTPServerTransport;
+  readonly sdk: NodeStreamableHTTPServerTransport;
   lastSeen: number;
   /** Open HTTP exchanges (an open GET stream counts): such a session is never reaped as idle. */
   inflight: number;
@@ -92,7 +92,7 @@ export function createSessions(gateway: Gateway) {
     await makeRoom(principal.tokenId);
     const binding = httpBinding(principal, params);
     const server = createMcpServer(gateway, binding);
-    const sdk: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const sdk: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Resumable streams cost a priming write per POST; they are only needed to switch long calls to polling.
       ...(config.pollAfterMs > 0 ? { eventStore: createEventStore(), retryInterval: config.sseRetryMs } : {}),

@@ -3,6 +3,9 @@
  */
 import type { Principal } from "../../context.js";
 
+/** The most messages one JSON-RPC batch may hold (the SDK's own bound, which it no longer exports). */
+export const MAX_BATCH_SIZE = 100;
+
 /** A JSON-RPC message as read from a POST body, before the SDK validates it. */
 export type JsonRpcMessage = {
   jsonrpc?: string;
@@ -23,6 +26,16 @@ export interface McpState {
   messages: JsonRpcMessage[];
   /** `/mcp?mode=…&modules=…&profile=…` (body). */
   params: Record<string, string>;
+  /** The protocol era the SDK's classifier assigns the request (modern: 2026-07-28, stateless). */
+  era?: "legacy" | "modern";
+}
+
+/** The id of a body's one request, when it holds exactly one that has an id. */
+export function soleRequestId(messages: readonly unknown[]): string | number | undefined {
+  if (messages.length !== 1) return undefined;
+  const m = messages[0] as JsonRpcMessage | null;
+  if (typeof m !== "object" || m === null || typeof m.method !== "string") return undefined;
+  return typeof m.id === "string" || typeof m.id === "number" ? m.id : undefined;
 }
 
 /** Whether any request in a POST asked for progress notifications (which only an SSE answer can carry). */

@@ -223,7 +223,8 @@ describe("stateful Streamable HTTP", () => {
     const missing = await raw(server.url, { headers: MCP_HEADERS, body: INIT });
     expect(missing.status).toBe(401);
     expect(missing.headers["www-authenticate"]).toMatch(/^Bearer realm="countersign", error="invalid_token"/);
-    expect(JSON.parse(missing.body)).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32001, data: { code: "unauthorized" } } });
+    // The refusal answers the request it refuses: the initialize's id.
+    expect(JSON.parse(missing.body)).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32001, data: { code: "unauthorized" } } });
     const malformed = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: "Basic abc" }, body: INIT });
     expect(malformed.status).toBe(401);
     expect(JSON.parse(malformed.body).error.message).toMatch(/malformed/i);

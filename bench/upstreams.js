@@ -1,0 +1,163 @@
+/**
+ * Issue 20's figures: what the gateway adds in front of an MCP backend, and start-up and memory
+ * with five upstreams.
+ *
+ * 1. Added cost: an SDK Client calls the backend's read-only `echo` directly, and the same tool
+ *    through `countersign stdio --config` (the cheapest hop from client to gateway); backends are
+ *    `@modelcontextprotocol/server-everything` over stdio and a Streamable HTTP server
+ *    (lib/mcp-echo-server.js). Rounds interleave direct and gateway calls so the machine's drift
+ *    hits both alike. The gateway's chain is whole: token, limits, audit on, validation.
+ * 2. Start-up: `countersign serve --config` with five upstreams (the bundled API, GitHub's tools,
+ *    the Scalar Galaxy spec generated at start-up, server-everything over stdio, the HTTP echo
+ *    server): spawn → first complete tools/list, and the gateway's RSS then (its subprocess apart).
+ *
+ *   node bench/upstreams.js [--calls 2000] [--runs 5] [--only stdio,http,five] [--env KEY=VALUE] [--out FILE]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import { httpClient, listAllTools, rssMb, stdioClient } from "./lib/procs.js";
+import { median, round, summarize } from "./lib/stats.js";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const { values } = parseArgs({ options: { calls: { type: "string", default: "2000" }, runs: { type: "string", default: "5" }, out: { type: "string", default: join(ROOT, "bench/results/upstreams.json") }, env: { type: "string", multiple: true }, only: { type: "string" } } });
+const CALLS = Number(values.calls);
+const RUNS = Number(values.runs);
+const CLI = join(ROOT, "bin/countersign.js");
+const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+const work = mkdtempSync(join(tmpdir(), "cs-bench-upstreams-"));
+const baseEnv = { PATH: process.env.PATH, HOME: work, COUNTERSIGN_DATA_DIR: join(work, "data"), COUNTERSIGN_RATE_NORMAL: "100000000", LOG_LEVEL: "warn", ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
+const ONLY = new Set((values.only ?? "stdio,http,five").split(","));
+
+function startEchoServer() {
+  const proc = spawn(process.execPath, [join(ROOT, "bench/lib/mcp-echo-server.js")], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    proc.stdout.on("data", (c) => {
+      seen += c;
+      const m = /listening on (\S+)/.exec(seen);
+      if (m) resolve({ url: m[1], proc });
+    });
+    proc.once("exit", (code) => reject(new Error(`echo server exited ${code}`)));
+  });
+}
+
+function config(name, lines) {
+  const file = join(work, `${name}.yaml`);
+  writeFileSync(file, ["upstreams:", ...lines, ""].join("\n"));
+  return file;
+}
+
+function mint(file) {
+  const out = spawnSync(process.execPath, [CLI, "tokens", "create", "--config", file, "--name", "bench", "--json"], { env: baseEnv, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout).token;
+}
+
+async function timeCalls(client, name, n) {
+  const samples = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await client.callTool({ name, arguments: { message: "hi" } });
+    samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
+  }
+  return samples;
+}
+
+/** Interleaved rounds of `per` calls, direct then through the gateway. */
+async function compare(direct, gateway, per = 100) {
+  const a = [];
+  const b = [];
+  await timeCalls(direct.client, "echo", 200);
+  await timeCalls(gateway.client, gateway.tool, 200);
+  for (let done = 0; done < CALLS; done += per) {
+    a.push(...(await timeCalls(direct.client, "echo", per)));
+    b.push(...(await timeCalls(gateway.client, gateway.tool, per)));
+  }
+  const d = summarize(a);
+  const g = summarize(b);
+  return { direct: d, gateway: g, added_p50_ms: round(g.p50_ms - d.p50_ms), ratio_p50: round(g.p50_ms / d.p50_ms, 2) };
+}
+
+const echo = await startEchoServer();
+const results = { benchmark: "upstreams", command: `node bench/upstreams.js --calls ${CALLS} --runs ${RUNS}`, machine: { cpus: cpus().length, node: process.version, loadAverage1mAtStart: round(loadavg()[0], 2) } };
+
+// 1. Added cost.
+const stdioCfg = config("stdio-backend", ["  everything:", `    mcp: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`]);
+const httpCfg = config("http-backend", ["  echo:", `    mcp: { url: ${JSON.stringify(echo.url)} }`]);
+const token = mint(stdioCfg);
+if (ONLY.has("stdio")) {
+  const direct = await stdioClient(process.execPath, [EVERYTHING, "stdio"]);
+  const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", stdioCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
+  results.stdioBackend = await compare(direct, { client: gw.client, tool: "everything_echo" });
+  await direct.close();
+  await gw.close();
+}
+if (ONLY.has("http")) {
+  const direct = await httpClient(echo.url);
+  const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", httpCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
+  results.httpBackend = await compare(direct, { client: gw.client, tool: "echo_echo" });
+  await direct.close();
+  await gw.close();
+}
+
+// 2. Start-up and RSS with five upstreams.
+const github = join(work, "github");
+const gen = !ONLY.has("five") ? { status: 0 } : spawnSync(process.execPath, [CLI, "generate", "--spec", join(ROOT, "test/fixtures/specs/stress-github-api.github.com.json.gz"), "--out", github], { encoding: "utf8" });
+if (gen.status !== 0) throw new Error(gen.stderr);
+writeFileSync(join(work, "galaxy.json"), gunzipSync(readFileSync(join(ROOT, "test/fixtures/specs/fixture-scalar-galaxy-3.1.json.gz"))));
+const fiveCfg = config("five", [
+  "  workspace:",
+  `    generated: ${join(ROOT, "generated/workspace")}`,
+  "    url: http://127.0.0.1:9/v1",
+  "  github:",
+  `    generated: ${github}`,
+  "    url: http://127.0.0.1:9",
+  "  galaxy:",
+  "    spec: galaxy.json",
+  "    url: http://127.0.0.1:9",
+  "  everything:",
+  `    mcp: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`,
+  "  echo:",
+  `    mcp: { url: ${JSON.stringify(echo.url)} }`,
+]);
+const startups = [];
+for (let i = 0; i < (ONLY.has("five") ? RUNS : 0); i++) {
+  const t0 = process.hrtime.bigint();
+  const serve = spawn(process.execPath, [CLI, "serve", "--config", fiveCfg, "--port", "0"], { env: baseEnv, stdio: ["ignore", "ignore", "pipe"] });
+  const url = await new Promise((resolve, reject) => {
+    let seen = "";
+    serve.stderr.on("data", (c) => {
+      seen += c;
+      const m = /listening on (\S+)/.exec(seen);
+      if (m) resolve(m[1]);
+    });
+    serve.once("exit", (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
+  });
+  const listening = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = await httpClient(`${url}?mode=all`, { Authorization: `Bearer ${token}` });
+  const listed = await listAllTools(c.client);
+  const firstList = Number(process.hrtime.bigint() - t0) / 1e6;
+  startups.push({ listening_ms: round(listening, 1), first_tools_list_ms: round(firstList, 1), tools: listed.length, rss_mb: round(rssMb(serve.pid), 1) });
+  await c.close();
+  const exited = new Promise((r) => serve.once("exit", r));
+  serve.kill("SIGTERM");
+  await exited;
+}
+if (startups.length) results.fiveUpstreams = {
+  upstreams: ["workspace (generated)", "github (generated, 1,185 tools)", "galaxy (spec:, generated at start-up)", "everything (MCP, stdio)", "echo (MCP, Streamable HTTP)"],
+  runs: startups,
+  median_first_tools_list_ms: round(median(startups.map((s) => s.first_tools_list_ms)), 1),
+  median_rss_mb: round(median(startups.map((s) => s.rss_mb)), 1),
+  targets: { startup_ms: 1500, rss_mb: 200, added_p50_ms_http_backend: 0.3 },
+};
+results.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);
+echo.proc.kill("SIGTERM");
+writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
+const brief = (r) => r && { direct_p50_ms: r.direct.p50_ms, gateway_p50_ms: r.gateway.p50_ms, added_p50_ms: r.added_p50_ms };
+process.stdout.write(JSON.stringify({ stdioBackend: brief(results.stdioBackend), httpBackend: brief(results.httpBackend), five: results.fiveUpstreams && { first_tools_list_ms: results.fiveUpstreams.median_first_tools_list_ms, rss_mb: results.fiveUpstreams.median_rss_mb } }) + "\n");

@@ -1,0 +1,94 @@
+/**
+ * `serve --watch` for a gateway of several upstreams: notices an edited config file (or a
+ * regenerated folder of one of its OpenAPI upstreams), loads the new upstreams, swaps the catalog
+ * in one step and tells every open session. Calls in flight finish on what they started with; a
+ * configuration that doesn't load changes nothing and is logged.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config } from "../config.js";
+import type { Gateway } from "../gateway.js";
+import { warmToolSearch } from "../surface/search.js";
+
+export interface ConfigWatchOptions {
+  /** The config file. */
+  readonly file: string;
+  /** Reads the configuration again (the same flags and environment as at start-up); throws naming the key. */
+  readonly reread: () => Config;
+  /** Sends tools/list_changed to every open session. */
+  readonly notify: () => Promise<void>;
+  /** Poll period (default 500 ms). */
+  readonly intervalMs?: number;
+}
+
+export interface ConfigWatcher {
+  /** Completed reloads so far. */
+  reloads(): number;
+  close(): void;
+}
+
+async function stamp(path: string): Promise<string> {
+  try {
+    const s = await stat(path);
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch {
+    return "-";
+  }
+}
+
+async function fingerprint(file: string, config: Config): Promise<string> {
+  const generated = config.upstreams.flatMap((u) => (u.kind === "openapi" && u.generated ? [join(u.generated, "manifest.json")] : []));
+  return (await Promise.all([file, ...generated].map(stamp))).join("|");
+}
+
+/** Starts polling; a change seen twice in a row (the write has settled) triggers a reload. */
+export async function watchUpstreamConfig(gateway: Gateway, options: ConfigWatchOptions): Promise<ConfigWatcher> {
+  const upstreams = gateway.upstreams;
+  if (!upstreams) throw new Error("watchUpstreamConfig: the gateway has no upstreams: section");
+  const { log } = gateway.deps;
+  let config = gateway.deps.config;
+  let seen = await fingerprint(options.file, config);
+  let pending: string | undefined;
+  let busy = false;
+  let count = 0;
+
+  async function tick(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      const now = await fingerprint(options.file, config);
+      if (now === seen) {
+        pending = undefined;
+        return;
+      }
+      if (pending !== now) {
+        pending = now;
+        return;
+      }
+      seen = now;
+      pending = undefined;
+      let next: Config;
+      try {
+        next = options.reread();
+        if (next.upstreams.length === 0) throw new Error("the upstreams: section is gone; restart the gateway to serve a lone API");
+        const registry = await upstreams!.reload(next);
+        gateway.replaceRegistry(registry);
+        warmToolSearch(registry.tools);
+      } catch (err) {
+        log.error({ err, file: options.file }, `config reload: ${(err as Error).message}; keeping the current upstreams`);
+        return;
+      }
+      config = next;
+      seen = await fingerprint(options.file, config);
+      count++;
+      log.info({ upstreams: next.upstreams.map((u) => u.name), tools: gateway.registry.tools.length }, "config reload: upstreams replaced");
+      await options.notify().catch((err: unknown) => log.warn({ err }, "config reload: notifying sessions failed"));
+    } finally {
+      busy = false;
+    }
+  }
+
+  const timer = setInterval(() => void tick(), options.intervalMs ?? 500);
+  timer.unref();
+  return { reloads: () => count, close: () => clearInterval(timer) };
+}

@@ -1,0 +1,72 @@
+/**
+ * The console's token form in Chromium on a gateway of two upstreams: the Upstreams choice mints
+ * a token that sees one upstream's tools only.
+ */
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGateway, type Gateway } from "../../src/app.js";
+import { createAdminFileStore, type AdminStore } from "../../src/console/admins.js";
+import { repoRoot } from "../../src/console/server.js";
+import { resolveConfig } from "../../src/config.js";
+import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
+import { fixtureTools } from "../fixtures/tools/index.js";
+import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
+import { writeGeneratedTemp } from "../support/generated.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+let upstream: FixtureUpstream;
+let gateway: Gateway;
+let http: HttpHandle;
+let base: string;
+let admins: AdminStore;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(join(repoRoot(), "dist", "console", "index.html"))) throw new Error("dist/console is missing: run make build");
+  upstream = await startFixtureUpstream();
+  const dataDir = mkdtempSync(join(tmpdir(), "cs-upstreams-console-ui-"));
+  const generated = writeGeneratedTemp(fixtureTools());
+  gateway = await createGateway(resolveConfig({ env: { COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: "silent" }, file: { upstreams: { alpha: { generated, url: upstream.url }, beta: { generated, url: upstream.url } } } }));
+  http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
+  base = `http://127.0.0.1:${http.port}`;
+  admins = createAdminFileStore({ dir: dataDir });
+  await admins.create("alice");
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"], headless: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await http?.close();
+  await gateway?.close();
+  await upstream?.close();
+});
+
+describe("console token form with upstreams", () => {
+  it("mints a token for the upstream picked, which lists only that upstream's tools", async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const { secret: link } = await admins.createLink("alice");
+    await page.goto(`${base}/console/signin?t=${link}`);
+    await page.getByRole("heading", { name: "Tokens" }).waitFor();
+    await page.getByRole("button", { name: "New token" }).click();
+    await page.getByLabel("Name").fill("beta bot");
+    await page.getByLabel("All upstreams").uncheck();
+    await page.getByRole("checkbox", { name: "beta", exact: true }).check();
+    await page.getByRole("button", { name: "Create token" }).click();
+    const secret = (await page.getByTestId("secret").textContent())!.trim();
+    expect(secret).toMatch(/^csk_/);
+    await page.getByRole("button", { name: "Done, I stored it" }).click();
+    await page.locator("tr", { hasText: "beta bot" }).getByText("upstreams beta").waitFor();
+
+    const client = new Client({ name: "agent", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp?mode=all`), { requestInit: { headers: { Authorization: `Bearer ${secret}` } } }));
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names.some((n) => n.startsWith("beta_"))).toBe(true);
+    expect(names.some((n) => n.startsWith("alpha_"))).toBe(false);
+    await client.close();
+  });
+});
