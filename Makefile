@@ -3,7 +3,9 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 CLI := node bin/countersign.js
 
-.PHONY: install build run test generate check typecheck lint tree lint-spec drift config-doc bench bench-soak conformance clean
+NODE22_TESTS := test/stages test/transports test/mcp test/e2e test/tokens
+
+.PHONY: install build run test test-node22 generate check typecheck lint tree lint-spec drift config-doc bench bench-soak conformance clean
 
 # Reinstall only when the lockfile changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -29,6 +31,13 @@ run: build
 ## The test suite (what CI runs).
 test: build
 	COUNTERSIGN_SKIP_BUILD=1 $(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile.json=dist/test-results.json
+
+## The request path's tests again under Node 22 (npm's node@22 package, as `make conformance` fetches
+## it): admission, the tool-call chain, both transports, the MCP server and tokens, end to end with
+## the real CLI. A subset: the whole suite twice would not fit CI's 30 minutes, and the console's
+## SQLite index is a native module built for the Node that ran npm ci.
+test-node22: build
+	COUNTERSIGN_SKIP_BUILD=1 npx -y -p node@22 -- node $(NODE_BIN)/vitest run $(NODE22_TESTS)
 
 ## Regenerate generated/ from openapi/.
 generate: build

@@ -121,6 +121,8 @@ export interface ToolDescriptor {
   readonly description: string;
   /** The full prose from the spec, for describe_tool. */
   readonly details?: string;
+  /** Words search_tools should also find this tool by: `x-mcp-keywords` of the operation and of its tags. */
+  readonly keywords?: readonly string[];
   readonly module: string;
   readonly operationId?: string;
   readonly inputSchema: { readonly [key: string]: unknown };

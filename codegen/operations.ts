@@ -17,6 +17,7 @@ import { cmp, type Obj, type RawOperation } from "./transform/context.js";
 import { approvalFor, buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
 import { collectOperations } from "./transform/paths.js";
 import { collectOAuthPaths } from "./transform/security.js";
+import { keywordsOf } from "./keywords.js";
 
 const RESERVED_FILES = new Set(["index", "types", "manifest", "upstream"]);
 
@@ -127,8 +128,10 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     const operationId = typeof inc.raw.op.operationId === "string" && inc.raw.op.operationId !== "" ? inc.raw.op.operationId : undefined;
     try {
       const built = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
+      const keywords = keywordsOf(inc.raw, tagObjects, root.tags, inc.warnings);
       // Only a write has a pending action to approve.
-      const tool = inc.approval && built.policy.write ? { ...built, policy: { ...built.policy, approval: inc.approval } } : built;
+      const approved = inc.approval && built.policy.write ? { ...built, policy: { ...built.policy, approval: inc.approval } } : built;
+      const tool = keywords.length > 0 ? { ...approved, keywords } : approved;
       tools.push(tool);
       record(inc.warnings, tool.name);
     } catch (err) {

@@ -36,7 +36,7 @@ import { createUpstreamClient } from "./upstream/upstream-client.js";
 import { isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
-import { sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
+import { checkModulesParam, sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
 import { loadUpstreams, toolsOfSameUpstream } from "./upstreams/load.js";
 
 export type { AdmissionRequest, CallOutcome, CallRequest, Deps, Gateway, ListedTool } from "./gateway.js";
@@ -238,6 +238,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     },
     listTools(session) {
       const scope = visibleTools(session.principal, session).filter((t) => !metaByName.has(t.name));
+      checkModulesParam(session.params, scope);
       // Exposure mode and schema profile of this session (src/surface).
       const settings = surfaceSettings(config.surface, session.params);
       const shown = sessionVisibility(settings, session.principal, scope, session.enabledModules);

@@ -1,14 +1,13 @@
 /** Request Body Object (§4.8.13): the body as flat arguments or one `body` argument, files as text or base64. */
 import type { BodyBinding, JsonSchema } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
-import { ARGUMENT_NAME, claim } from "../naming.js";
+import { wrappedBecause } from "../body-shape.js";
+import { claim } from "../naming.js";
 import { pointer } from "../spec-error.js";
 import { addWarning, kindOf, RELAXED } from "../warnings.js";
 import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
 import { buildEncoding, mediaRank, rankMedia } from "./media-type.js";
 import { withDescription, type InputSink } from "./parameter.js";
-
-const FLAT_BLOCKERS = ["anyOf", "oneOf", "allOf", "not", "if", "$ref", "patternProperties", "dependentSchemas", "dependentRequired", "unevaluatedProperties", "propertyNames", "minProperties", "maxProperties"];
 
 /** Adds the body's arguments to `sink` and returns how to assemble it, or undefined when there is no body. */
 export function buildBody(raw: RawOperation, ctx: Ctx, sink: InputSink): BodyBinding | undefined {
@@ -92,14 +91,9 @@ export function buildBody(raw: RawOperation, ctx: Ctx, sink: InputSink): BodyBin
   };
 }
 
-/** A body flattens into top-level arguments only when nothing about it would be lost or clash. */
+/** A body flattens into top-level arguments only when nothing about it would be lost or clash (codegen/body-shape.ts). */
 function canFlatten(schema: JsonSchema, argNames: Set<string>): boolean {
-  if (typeof schema !== "object" || schema.type !== "object" || !isObject(schema.properties)) return false;
-  const names = Object.keys(schema.properties);
-  if (names.length === 0) return false;
-  if (FLAT_BLOCKERS.some((k) => k in schema)) return false;
-  if (schema.additionalProperties !== undefined && schema.additionalProperties !== false) return false;
-  return names.every((n) => ARGUMENT_NAME.test(n) && !argNames.has(n));
+  return wrappedBecause(schema, argNames) === undefined;
 }
 
 function isFileSchema(s: JsonSchema): boolean {

@@ -177,6 +177,7 @@ export function setupText(p: {
     `    -H 'Authorization: Bearer ${p.token}' \\`,
     "    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\",
     `    -d '${init}'`,
+    "  # it answers as text/event-stream (one 'data: {…}' line); later requests of the session are plain JSON.",
     "  # then send the Mcp-Session-Id header from that answer with every later request (tools/list, tools/call).",
     "",
     "  // TypeScript, @modelcontextprotocol/sdk",

@@ -20,12 +20,25 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: countersign <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+  return `usage: countersign <command> [options]    (countersign --version prints the version)\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+/** This package's version, from the package.json the running code belongs to. */
+async function version(): Promise<string> {
+  const { packageRoot } = await import("../config/paths.js");
+  const { readFileSync } = await import("node:fs");
+  const root = packageRoot();
+  if (root === undefined) return "unknown";
+  return (JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as { version?: string }).version ?? "unknown";
 }
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`countersign ${await version()}\n`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage());
     return name ? 0 : 2;

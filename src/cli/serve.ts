@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   // A backend MCP server's tools changed (src/upstreams): every open session hears it.
   gateway.onToolsChanged(() => void handle.notifyToolsChanged().catch((err: unknown) => log.warn({ err }, "telling sessions the tools changed failed")));
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
-  warmToolSearch(gateway.registry.tools, { afterMs: 1000 });
+  warmToolSearch(gateway.registry.tools, { afterMs: 1000, modules: gateway.registry.modules });
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, dataDir: config.dataDir, heap }, "listening");
   // One machine-readable line for scripts and tests that start the server on port 0.
   process.stderr.write(`countersign: listening on ${handle.url}\n`);

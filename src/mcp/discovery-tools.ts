@@ -7,6 +7,7 @@ import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import { toolDeclaration } from "../../codegen/api-types.js";
 import type { Deps } from "../gateway.js";
 import type { ToolResult } from "../context.js";
+import { argumentShape } from "../surface/argument-shape.js";
 import { GatewayError } from "../errors.js";
 import { schemaForProfile } from "../surface/schema-profile.js";
 import { DEFAULT_LIMIT, MAX_LIMIT, toolSearchFor } from "../surface/search.js";
@@ -96,7 +97,7 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (module !== undefined && !moduleNames(scope).has(module)) {
         throw new GatewayError("invalid_arguments", `Unknown module '${module}'; list_modules shows the modules you can use`);
       }
-      const tools = toolSearchFor(session.gateway.registry.tools).search(query, { module, limit, allow: (t) => scope.has(t.name) });
+      const tools = toolSearchFor(session.gateway.registry.tools, session.gateway.registry.modules).search(query, { module, limit, allow: (t) => scope.has(t.name) });
       const text = tools.length === 0 ? "No matching tools." : tools.map((t) => `${t.name} (${t.module}): ${t.summary}`).join("\n");
       return ok({ tools }, text);
     },
@@ -129,7 +130,9 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
         inputSchema: schemaForProfile(tool.inputSchema, profile),
         ...(tool.outputSchema && !tool.policy.write ? { outputSchema: schemaForProfile(tool.outputSchema, profile) } : {}),
         annotations: tool.annotations,
-        ...(upstream?.kind === "mcp" ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } } : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` } }),
+        ...(upstream?.kind === "mcp"
+          ? { mcp: { upstream: upstream.name, tool: upstream.tools.get(tool.name) } }
+          : { http: { method: tool.binding.method, path: `${tool.binding.serverPath}${tool.binding.path}` }, arguments: argumentShape(tool) }),
         write: tool.policy.write,
         // How run_code's `api.<module>.<tool>` takes it.
         signature: `api.${tool.module}.${toolDeclaration(tool).declaration.split("\n").pop()!}`,

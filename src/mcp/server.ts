@@ -147,12 +147,13 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   }
 
   server.setRequestHandler("tools/list", async (request, ctx) => {
+    let all: ReturnType<typeof gateway.listTools>;
     try {
       await admitHere("tools/list");
+      all = gateway.listTools(session(ctx));
     } catch (err) {
       throw rpcError(err);
     }
-    const all = gateway.listTools(session(ctx));
     const offset = decodeCursor(request.params?.cursor);
     const page = all.slice(offset, offset + pageSize);
     const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;

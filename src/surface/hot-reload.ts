@@ -75,7 +75,7 @@ export async function watchGenerated(options: WatchOptions): Promise<Watcher> {
         return;
       }
       options.apply(registry);
-      warmToolSearch(registry.tools);
+      warmToolSearch(registry.tools, { modules: registry.modules });
       count++;
       options.log.info({ dir: options.dir, tools: registry.tools.length }, "hot reload: tools replaced");
       await options.notify().catch((err: unknown) => options.log.warn({ err }, "hot reload: notifying sessions failed"));

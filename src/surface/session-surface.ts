@@ -29,6 +29,22 @@ export function surfaceSettings(config: SurfaceConfig, params: Readonly<Record<s
   return { mode, profile, ...(modules && modules.length > 0 ? { modules } : {}) };
 }
 
+/**
+ * Refuses a connection's `?modules=` that names a module its token cannot list (unknown, or
+ * outside the token's scope), as `enable_modules` refuses the same names, instead of silently
+ * listing the default set. Only the connection's own parameter: COUNTERSIGN_MODULES is the
+ * operator's, and a scoped token simply sees its part of it.
+ */
+export function checkModulesParam(params: Readonly<Record<string, string>> | undefined, scope: readonly ToolDescriptor[]): void {
+  const requested = parseModuleList(params?.modules);
+  if (!requested) return;
+  const known = new Set(scope.map((t) => t.module));
+  const unknown = requested.filter((m) => !known.has(m));
+  if (unknown.length > 0) {
+    throw new GatewayError("invalid_arguments", `Unknown module(s) in ?modules=: ${unknown.join(", ")}; list_modules shows the modules you can use`);
+  }
+}
+
 /** The exposure decision for one session over the tools its token may use. */
 export function sessionVisibility(
   settings: SurfaceSettings,

@@ -94,6 +94,16 @@ describe("stdio", () => {
       expect(refused.isError).toBe(true);
       expect(refused.structuredContent).toMatchObject({ error: { code: "unauthorized", reason: "revoked" } });
       expect(JSON.stringify(refused.content)).toMatch(/Token revoked on /);
+      // tools/list is a JSON-RPC error: its message reads once, as the client prints it.
+      const listError = await client.listTools().then(
+        () => undefined,
+        (e: unknown) => e as { code: number; message: string },
+      );
+      expect(listError?.code).toBe(-32001);
+      expect(listError?.message).toMatch(/^MCP error -32001: Token revoked on /);
+      expect(listError?.message).not.toMatch(/MCP error -32001: MCP error/);
+      const badCursor = await client.listTools({ cursor: "nope" }).catch((e: unknown) => e as Error);
+      expect(String((badCursor as Error).message)).not.toMatch(/MCP error -?\d+: MCP error/);
       expect(upstream.count()).toBe(1);
     } finally {
       await client.close();

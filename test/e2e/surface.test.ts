@@ -99,6 +99,25 @@ describe("exposure modes per connection", () => {
     expect(listed).toContain("enable_modules");
   });
 
+  it("?modules= naming an unknown module is refused as enable_modules refuses it, not answered with the default set", async () => {
+    const c = await connect("?modules=time,nope");
+    const err = await c.listTools().then(
+      () => undefined,
+      (e: unknown) => e as { code: number; message: string },
+    );
+    expect(err?.code).toBe(-32602);
+    expect(err?.message).toMatch(/Unknown module\(s\) in \?modules=: nope; list_modules shows the modules you can use/);
+    const viaTool = await c.callTool({ name: "enable_modules", arguments: { modules: ["nope"] } });
+    expect(viaTool.isError).toBe(true);
+    expect(JSON.stringify(viaTool.content)).toMatch(/Unknown module\(s\): nope; list_modules shows the modules you can use/);
+  });
+
+  it("?modules= naming a module outside the token's scope is refused the same way", async () => {
+    const c = await connect("?modules=time,tasks", SCOPED);
+    await expect(c.listTools()).rejects.toThrow(/Unknown module\(s\) in \?modules=: tasks/);
+    expect((await (await connect("?modules=time", SCOPED)).listTools()).tools.map((t) => t.name)).toContain("time_entries_list");
+  });
+
   it("refuses an unknown mode with HTTP 400 naming the parameter", async () => {
     const res = await fetch(`${http.url}?mode=everything`, {
       method: "POST",
@@ -148,6 +167,8 @@ describe("discovery meta-tools in dynamic mode", () => {
     expect(d.inputSchema.properties.due_date).toEqual({ type: "string", format: "date" });
     expect(d.annotations).toEqual({ readOnlyHint: false, destructiveHint: false });
     expect(d.write).toBe(true);
+    // Where each argument goes (these fixtures bind none; test/codegen/body-shape.test.ts has real ones).
+    expect(d.arguments).toEqual({});
     const strict = await (await connect("?mode=dynamic&profile=strict")).callTool({ name: "describe_tool", arguments: { name: "tasks_create" } });
     expect((strict.structuredContent as Record<string, any>).inputSchema.properties.due_date).toEqual({ type: "string", description: "(format: date)" });
     expect((await client.callTool({ name: "describe_tool", arguments: { name: "no_such_tool" } })).isError).toBe(true);

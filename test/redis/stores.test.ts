@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintConfirmation } from "../../src/confirm/tokens.js";
 import type { AuditRecord } from "../../src/context.js";
 import type { NewPendingAction, PendingAction } from "../../src/stores/pending-actions/contract.js";
+import { getEventListeners } from "node:events";
 import { createRedisAuditStream } from "../../src/stores/redis/audit-stream.js";
 import { createRedisPendingActions } from "../../src/stores/redis/pending-actions.js";
 import { createRedisConnection, type RedisConnection } from "../../src/stores/redis/redis-client.js";
@@ -241,6 +242,37 @@ describe("Redis audit stream", () => {
     expect(since.map((r) => r.requestId)).toEqual(["r295", "r296", "r297", "r298", "r299"]);
     await a.close();
     await expect(a.write(record(1, base, "tok_x"))).rejects.toThrow(/closed/);
+  });
+});
+
+describe("Redis audit stream: follow", () => {
+  it("sees each new record and leaves no abort listener per idle poll behind (no MaxListenersExceededWarning)", async () => {
+    const [ca, cb] = await replicas();
+    const writer = createRedisAuditStream({ connection: ca });
+    const reader = createRedisAuditStream({ connection: cb });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    const following = reader.follow((r) => seen.push(r.requestId), { signal: controller.signal, pollMs: 1 });
+    try {
+      const base = Date.now();
+      // Each record is seen after at least one more poll: 30 records, far more than 10 polls.
+      for (let i = 0; i < 30; i++) {
+        await writer.write(record(i, base + i, "tok_f"));
+        await writer.flush();
+        await until(() => seen.includes(`r${i}`));
+      }
+      expect(getEventListeners(controller.signal, "abort").length).toBeLessThanOrEqual(1);
+    } finally {
+      controller.abort();
+      await following;
+      process.off("warning", onWarning);
+    }
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => `r${i}`));
+    expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });
 

@@ -7,7 +7,7 @@
  * The default profile is linted too, to show the lint does find something there.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,5 +82,30 @@ describe("mcp-inspector --cli --strict", () => {
     }
     console.log(`inspector on GitHub, default profile: ${githubDefault.stderr.trim()}`);
     expect(githubDefault.stderr).toMatch(/Schema portability: 0 errors, [1-9]\d* warnings/);
+  }, 180_000);
+});
+
+describe("the README's Inspector command", () => {
+  it("is the one this test runs, and lists the tools when pointed at a gateway", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("**The MCP Inspector.**"));
+    const block = /```sh\n([^]*?)```/.exec(section)![1]!;
+    const first = block.split("\n").reduce<string[]>((cmds, line) => {
+      if (cmds.length > 0 && cmds[cmds.length - 1]!.endsWith("\\")) cmds[cmds.length - 1] = `${cmds[cmds.length - 1]!.slice(0, -1)} ${line.trim()}`;
+      else if (line.trim()) cmds.push(line.trim());
+      return cmds;
+    }, [])[0]!;
+    expect(first).toMatch(/^npx -y -p node@22 -p @modelcontextprotocol\/inspector -- mcp-inspector --cli /);
+    // Split as a shell would (double quotes only), then point it at this gateway with this token.
+    const words = [...first.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+    const args = words.slice(1).map((w) => w.replace("http://127.0.0.1:8787/mcp", `${urls.workspace}?mode=all`).replace("csk_…", TOKEN).replace(/^@modelcontextprotocol\/inspector$/, INSPECTOR));
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn("npx", args, { stdio: ["ignore", "pipe", "ignore"] });
+      let stdout = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.on("close", (code) => resolve({ code, stdout }));
+    });
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name)).toContain("list_projects");
   }, 180_000);
 });

@@ -212,9 +212,12 @@ export function createRedisAuditStream(options: RedisAuditStreamOptions): RedisA
           after = entries[entries.length - 1]![0];
           if (entries.length === 1000) continue;
         }
+        // One abort listener per wait, removed when the wait ends: left behind, ten idle polls
+        // were enough for Node's MaxListenersExceededWarning.
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, pollMs);
-          opts.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+          const onAbort = () => (clearTimeout(t), resolve());
+          const t = setTimeout(() => (opts.signal?.removeEventListener("abort", onAbort), resolve()), pollMs);
+          opts.signal?.addEventListener("abort", onAbort, { once: true });
         });
       }
     },

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -68,6 +69,26 @@ describe("stateful Streamable HTTP", () => {
     calls.length = 0;
     admissions.length = 0;
     rateLimited = false;
+  });
+
+  it("answers as the README's Answers paragraph says: initialize as a short SSE stream, the session's tools/list as one JSON body", async () => {
+    const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
+    expect(init.status).toBe(200);
+    expect(init.headers["content-type"]).toMatch(/^text\/event-stream/);
+    const sessionId = init.headers["mcp-session-id"] as string;
+    expect(sessionId).toBeTruthy();
+    const data = init.body.split("\n").filter((l) => l.startsWith("data: "));
+    expect(data).toHaveLength(1);
+    expect(JSON.parse(data[0]!.slice(6))).toMatchObject({ jsonrpc: "2.0", id: 1, result: { serverInfo: expect.any(Object) } });
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${h.token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+    await raw(server.url, { headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+    const list = await raw(server.url, { headers, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
+    expect(list.headers["content-type"]).toMatch(/^application\/json/);
+    expect((JSON.parse(list.body) as { result: { tools: unknown[] } }).result.tools.length).toBeGreaterThan(0);
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain("One exception: a stateful `initialize` opens the session");
+    expect(readme).toContain("answers as a short SSE stream");
+    await raw(server.url, { method: "DELETE", headers });
   });
 
   it("lists tools across pages, without excluded operations", async () => {
@@ -324,6 +345,13 @@ describe("stateless Streamable HTTP", () => {
     const get = await raw(server.url, { method: "GET", headers: { accept: "text/event-stream", authorization: `Bearer ${h.token}` } });
     expect(get.status).toBe(405);
     await client.close();
+  });
+
+  it("answers initialize as plain JSON, as the README says for --stateless", async () => {
+    const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
+    expect(init.status).toBe(200);
+    expect(init.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(init.body)).toMatchObject({ id: 1, result: { serverInfo: expect.any(Object) } });
   });
 
   it("answers plain JSON unless the call asks for progress, which needs SSE", async () => {
