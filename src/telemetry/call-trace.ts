@@ -1,0 +1,20 @@
+/**
+ * What a trace needs from an MCP tools/call request: its JSON-RPC id, the protocol version and the
+ * W3C trace context the client put in `params._meta`.
+ */
+import type { CallTrace } from "../gateway.js";
+
+/** A W3C traceparent: version, trace id, parent id, flags. */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+export function traceOf(id: string | number | undefined, protocolVersion: string | undefined, meta: Record<string, unknown> | undefined): CallTrace {
+  const traceparent = meta?.traceparent;
+  const tracestate = meta?.tracestate;
+  return {
+    ...(id !== undefined ? { jsonrpcId: id } : {}),
+    ...(protocolVersion ? { protocolVersion } : {}),
+    // A malformed one is ignored (the call gets a trace of its own), as the W3C spec asks.
+    ...(typeof traceparent === "string" && TRACEPARENT.test(traceparent) ? { traceparent } : {}),
+    ...(typeof traceparent === "string" && typeof tracestate === "string" ? { tracestate } : {}),
+  };
+}
