@@ -162,7 +162,7 @@ describe("OpenTelemetry over OTLP/HTTP", () => {
     const failed = await until("the failed call's span", () => receiver.spans.find((s) => s.name === "tools/call get_item" && attrs(s)["error.type"] !== undefined));
     expect(failed.parentSpanId || undefined).toBeUndefined();
     expect(failed.status?.code).toBe(2); // ERROR
-    expect(attrs(failed)["error.type"]).toMatch(/^[a-z_]+$/);
+    expect(attrs(failed)["error.type"]).toBe("invalid_arguments");
 
     const histogram = await until("the duration histogram", () =>
       receiver.metrics.find((m) => m.name === "mcp.server.operation.duration" && m.histogram?.dataPoints.some((p) => attrs(p)["error.type"] !== undefined)),
