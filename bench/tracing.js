@@ -65,17 +65,19 @@ const generated = join(work, "generated");
 mkdirSync(generated, { recursive: true });
 const tools = JSON.parse(readFileSync(join(ROOT, "test/fixtures/tools/fixture-api.json"), "utf8"));
 for (const [file, text] of emitHandMade("fixture", tools, "bench fixture")) writeFileSync(join(generated, file), text);
-const env = { COUNTERSIGN_DATA_DIR: join(work, "data"), COUNTERSIGN_RATE_NORMAL: "100000000", LOG_LEVEL: "warn" };
-const minted = spawnSync("node", [CLI, "tokens", "create", "--name", "bench", "--json"], { env: { ...process.env, ...env }, encoding: "utf8" });
-if (minted.status !== 0) throw new Error(`tokens create failed: ${minted.stderr}`);
-const token = JSON.parse(minted.stdout).token;
+const env = { COUNTERSIGN_RATE_NORMAL: "100000000", COUNTERSIGN_LOG_LEVEL: "warn" };
 
 const up = await start([join(ROOT, "bench/lib/upstream-server.js")], {}, /listening (\d+)/);
 const gatewayEnv = { ...env, COUNTERSIGN_UPSTREAM_URL: `http://127.0.0.1:${up[1]}`, COUNTERSIGN_GENERATED_DIR: generated };
 const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.address().port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" };
 
-async function contender(extraEnv) {
-  const m = await start([CLI, "serve", "--port", "0"], { ...gatewayEnv, ...extraEnv }, /listening on (http:\/\/\S+)/);
+// Each gateway has its own data dir (two serve processes on one would share its audit index) and token.
+async function contender(name, extraEnv) {
+  const dataEnv = { ...gatewayEnv, COUNTERSIGN_DATA_DIR: join(work, name), ...extraEnv };
+  const minted = spawnSync("node", [CLI, "tokens", "create", "--name", "bench", "--json"], { env: { ...process.env, ...dataEnv }, encoding: "utf8" });
+  if (minted.status !== 0) throw new Error(`tokens create failed: ${minted.stderr}`);
+  const token = JSON.parse(minted.stdout).token;
+  const m = await start([CLI, "serve", "--port", "0"], dataEnv, /listening on (http:\/\/\S+)/);
   const client = new Client({ name: "bench", version: "1" });
   await client.connect(new StreamableHTTPClientTransport(new URL(m[1]), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
   return async () => {
@@ -83,7 +85,7 @@ async function contender(extraEnv) {
     if (r.isError) throw new Error(JSON.stringify(r.content));
   };
 }
-const contenders = { off: await contender({}), on: await contender(otel) };
+const contenders = { off: await contender("off", {}), on: await contender("on", otel) };
 
 for (const call of Object.values(contenders)) for (let i = 0; i < WARMUP; i++) await call();
 const samples = { off: [], on: [] };

@@ -10,11 +10,12 @@ const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 export function traceOf(id: string | number | undefined, protocolVersion: string | undefined, meta: Record<string, unknown> | undefined): CallTrace {
   const traceparent = meta?.traceparent;
   const tracestate = meta?.tracestate;
+  // A malformed one is ignored with its tracestate (the call gets a trace of its own), as the W3C spec asks.
+  const valid = typeof traceparent === "string" && TRACEPARENT.test(traceparent);
   return {
     ...(id !== undefined ? { jsonrpcId: id } : {}),
     ...(protocolVersion ? { protocolVersion } : {}),
-    // A malformed one is ignored (the call gets a trace of its own), as the W3C spec asks.
-    ...(typeof traceparent === "string" && TRACEPARENT.test(traceparent) ? { traceparent } : {}),
-    ...(typeof traceparent === "string" && typeof tracestate === "string" ? { tracestate } : {}),
+    ...(valid ? { traceparent } : {}),
+    ...(valid && typeof tracestate === "string" ? { tracestate } : {}),
   };
 }
