@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -170,6 +171,19 @@ describe("OpenTelemetry over OTLP/HTTP", () => {
     expect(histogram.unit).toBe("s");
     const points = histogram.histogram!.dataPoints.map((p) => ({ ...attrs(p), count: Number(p.count) }));
     expect(points).toContainEqual(expect.objectContaining({ "mcp.method.name": "tools/call", "gen_ai.tool.name": "get_item", count: expect.any(Number) }));
+    await client.close();
+  });
+
+  it("the SDK v2 client pinned to 2026-07-28: its traceparent is the parent, the protocol version is 2026-07-28", async () => {
+    const client = new ClientV2({ name: "otel-v2", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const parentId = "b7ad6b7169203331";
+    const result = await client.callTool({ name: "get_item", arguments: { item_id: "m1" }, _meta: { traceparent: `00-${traceId}-${parentId}-01` } });
+    expect(result.structuredContent).toEqual({ id: "m1", name: "Widget" });
+    const call = await until("the 2026-07-28 call's span", () => receiver.spans.find((s) => s.name === "tools/call get_item" && s.traceId === traceId));
+    expect(call.parentSpanId).toBe(parentId);
+    expect(attrs(call)).toMatchObject({ "mcp.method.name": "tools/call", "gen_ai.tool.name": "get_item", "mcp.protocol.version": "2026-07-28", "jsonrpc.request.id": expect.any(String) });
     await client.close();
   });
 
