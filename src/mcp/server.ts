@@ -11,6 +11,7 @@ import type { Principal, ProgressSink, ToolResult, Transport } from "../context.
 import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
+import { traceOf } from "../telemetry/call-trace.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -188,6 +189,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         signal: ctx.mcpReq.signal,
         progress,
         session: here,
+        trace: traceOf(ctx.mcpReq.id, server.getNegotiatedProtocolVersion(), request.params._meta),
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
       const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
