@@ -41,7 +41,7 @@ async function renameAndDelete(keep: Task, drop: Task): Promise<Result> {
 
 beforeAll(async () => {
   up = await startCountingUpstream();
-  g = await startApprovalsGateway({ upstream: up, tokens, file: { approvals: { rules: [{ methods: ["DELETE"], approval: "person" }] } } });
+  g = await startApprovalsGateway({ upstream: up, tokens, file: { approvals: { rules: [{ methods: ["DELETE"], approval: "person" }, { tool: "create_task", approval: "both" }] } } });
   alice = (await g.admins.create("alice")).credential;
   bob = (await g.admins.create("bob")).credential;
   agent = await g.agent(secrets.agent!);
@@ -124,6 +124,29 @@ describe("a change set with a write that needs a person", () => {
     expect((await call(agent, "get_action", { action_id: id })).structuredContent).toMatchObject({ status: "rejected", decision: { reason: "That task is not a duplicate" } });
     expect(up.writes.filter((w) => w.path.includes(keep!.id) || w.path.includes(drop!.id))).toHaveLength(0);
     expect((await up.api("GET", `/tasks/${drop!.id}`)).status).toBe(200);
+  });
+
+  it("both beats person: the agent's confirm sends the set to the inbox, then an admin's approval runs it", async () => {
+    const [keep, drop] = await tasks(6, 2);
+    const r = await call(agent, "run_code", {
+      intent: "Replace a task",
+      code: `
+        await api.tasks.create_task({ project_id: ${JSON.stringify(keep!.project_id)}, title: "Replacement task" });
+        await api.tasks.delete_task({ task_id: ${JSON.stringify(drop!.id)} });`,
+    });
+    expect(r.isError, JSON.stringify(r)).toBeFalsy();
+    const id = r.structuredContent!.action_id as string;
+    expect(r.structuredContent).toMatchObject({ approval: "both", preview: { approval_policy: "both" } });
+    expect((await consoleApi(g.base, alice, "GET", "/approvals")).body.approvals.some((a: { actionId: string }) => a.actionId === id)).toBe(false);
+    expect((await consoleApi(g.base, alice, "POST", `/approvals/${id}/approve`, {})).body.error.message).toContain("has not confirmed");
+    const c = await call(agent, "confirm_action", { confirm_token: r.structuredContent!.confirm_token });
+    expect(c.structuredContent).toMatchObject({ status: "awaiting_approval" });
+    expect((await consoleApi(g.base, alice, "GET", "/approvals")).body.approvals.some((a: { actionId: string }) => a.actionId === id)).toBe(true);
+    const before = up.writes.length;
+    const approved = await consoleApi(g.base, bob, "POST", `/approvals/${id}/approve`, {});
+    expect(approved.body).toMatchObject({ verdict: "approved", outcome: "executed" });
+    expect(up.writes.slice(before).map((w) => w.method)).toEqual(["POST", "DELETE"]);
+    expect((await up.api("GET", `/tasks/${drop!.id}`)).status).toBe(404);
   });
 
   it("a set whose writes all need only the agent runs on confirm_action, as before", async () => {
