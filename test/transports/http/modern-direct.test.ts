@@ -7,6 +7,7 @@ import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CallRequest, Gateway } from "../../../src/app.js";
 import { startHttpServer, type HttpHandle } from "../../../src/transports/http/index.js";
+import { plainRequest } from "../../../src/transports/http/modern-direct.js";
 import { startAppHarness, type AppHarness } from "../../app-harness.js";
 
 const MODERN = "2026-07-28";
@@ -137,5 +138,35 @@ describe("plain 2026-07-28 requests answered directly", () => {
     ac.abort();
     await expect(pending).rejects.toThrow();
     await expect.poll(() => h.upstream.aborted.length, { timeout: 5000 }).toBe(1);
+  });
+});
+
+describe("which 2026-07-28 requests are plain", () => {
+  let h: AppHarness;
+  beforeAll(async () => {
+    h = await startAppHarness();
+  });
+  afterAll(() => h.close());
+
+  const call = (params: Record<string, unknown>, meta: Record<string, unknown> = ENVELOPE) => ({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_item", arguments: {}, ...params, _meta: meta } });
+  const plain = (body: unknown, hdrs: Record<string, string> = headers("t", "tools/call", "get_item")) =>
+    plainRequest({ method: "POST", req: { headers: hdrs }, state: { body } } as never, h.gateway);
+
+  it("takes a plain read and tools/list, and leaves everything else to the SDK's handler", () => {
+    expect(plain(call({}))).toEqual({ id: 1, method: "tools/call", name: "get_item", args: {} });
+    expect(plain({ jsonrpc: "2.0", id: 2, method: "tools/list", params: { _meta: ENVELOPE } }, headers("t", "tools/list"))).toEqual({ id: 2, method: "tools/list" });
+    const sdk = [
+      plain(call({}, { ...ENVELOPE, progressToken: 1 })),
+      plain(call({}, { ...ENVELOPE, ...VIA_SDK })),
+      plain(call({}, { ...ENVELOPE, "io.modelcontextprotocol/clientCapabilities": { elicitation: { form: {} } } })),
+      plain(call({ requestState: "x" })),
+      plain(call({ name: "confirm_action" }), headers("t", "tools/call", "confirm_action")),
+      plain(call({}), headers("t", "tools/call", "get_text")),
+      plain(call({}), { ...headers("t", "tools/call", "get_item"), "mcp-protocol-version": "2099-01-01" }),
+      plain(call({ arguments: [1] })),
+      plain([call({})]),
+      plain({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { cursor: "x", _meta: ENVELOPE } }, headers("t", "tools/list")),
+    ];
+    expect(sdk).toEqual(sdk.map(() => undefined));
   });
 });
