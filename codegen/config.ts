@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import YAML from "yaml";
+import { APPROVALS, type Approval } from "./descriptor.js";
 import { DEFAULT_RULES, type Rule, type RuleClause } from "./rules.js";
 
 export interface GeneratorConfig {
@@ -58,7 +59,7 @@ export function parseConfig(raw: unknown, shown: string): GeneratorConfig {
       const at = `rules[${i}]`;
       if (r === null || typeof r !== "object" || Array.isArray(r)) return fail(at, "must be a mapping");
       const ro = r as Record<string, unknown>;
-      for (const k of Object.keys(ro)) if (!["id", "disabled", "action", "reason", "anyOf", "match"].includes(k)) fail(`${at}.${k}`, "is not a known key (id, disabled, action, reason, anyOf, match)");
+      for (const k of Object.keys(ro)) if (!["id", "disabled", "action", "reason", "anyOf", "match", "approval"].includes(k)) fail(`${at}.${k}`, "is not a known key (id, disabled, action, reason, anyOf, match, approval)");
       if (typeof ro.id !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(ro.id)) return fail(`${at}.id`, "must be a lowercase id like billing or my-rule");
       const existing = rules.findIndex((x) => x.id === ro.id);
       if (ro.disabled === true) {
@@ -67,13 +68,15 @@ export function parseConfig(raw: unknown, shown: string): GeneratorConfig {
         return;
       }
       if (ro.disabled !== undefined && ro.disabled !== false) fail(`${at}.disabled`, "must be true or false");
-      if (ro.action !== "exclude" && ro.action !== "sensitive") fail(`${at}.action`, 'must be "exclude" or "sensitive"');
+      if (ro.action !== "exclude" && ro.action !== "sensitive" && ro.action !== "approval") fail(`${at}.action`, 'must be "exclude", "sensitive" or "approval"');
+      if (ro.action === "approval" && !APPROVALS.includes(ro.approval as Approval)) fail(`${at}.approval`, `must be one of ${APPROVALS.join(", ")} (who approves the matching writes)`);
+      if (ro.action !== "approval" && ro.approval !== undefined) fail(`${at}.approval`, 'is only read on a rule with action: approval');
       if (typeof ro.reason !== "string" || ro.reason.trim() === "") fail(`${at}.reason`, "must be a non-empty string");
       if ((ro.anyOf === undefined) === (ro.match === undefined)) fail(at, "needs exactly one of match (one clause) or anyOf (a list of clauses)");
       const rawClauses = ro.match !== undefined ? [ro.match] : ro.anyOf;
       if (!Array.isArray(rawClauses) || rawClauses.length === 0) return fail(`${at}.anyOf`, "must be a non-empty list");
       const clauses = rawClauses.map((c, j) => parseClause(c, ro.match !== undefined ? `${at}.match` : `${at}.anyOf[${j}]`, fail));
-      const rule: Rule = Object.freeze({ id: ro.id, action: ro.action as Rule["action"], reason: ro.reason as string, anyOf: Object.freeze(clauses) });
+      const rule: Rule = Object.freeze({ id: ro.id, action: ro.action as Rule["action"], reason: ro.reason as string, anyOf: Object.freeze(clauses), ...(ro.action === "approval" ? { approval: ro.approval as Approval } : {}) });
       if (existing === -1) rules.push(rule);
       else rules[existing] = rule;
     });

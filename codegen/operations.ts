@@ -3,7 +3,7 @@
  * OpenAPI object has its own transform under `transform/` (Paths, Operation, Parameter, Request
  * Body, Media Type, Responses, Security, Servers), each citing its section of the spec.
  */
-import type { ToolDescriptor } from "./descriptor.js";
+import type { Approval, ToolDescriptor } from "./descriptor.js";
 import type { LoadedSpec } from "./load-spec.js";
 import { isObject } from "./load-spec.js";
 import { TOOL_NAME, claim, moduleName, nameFromRoute, snakeCase, fitName } from "./naming.js";
@@ -14,7 +14,7 @@ import { SpecError } from "./spec-error.js";
 import { firstSentence } from "./text.js";
 import { addWarning, compareWarnings, type SpecWarning } from "./warnings.js";
 import { cmp, type Obj, type RawOperation } from "./transform/context.js";
-import { buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
+import { approvalFor, buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
 import { collectOperations } from "./transform/paths.js";
 import { collectOAuthPaths } from "./transform/security.js";
 import { keywordsOf } from "./keywords.js";
@@ -76,7 +76,7 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
   const specWarnings: SpecWarning[] = [...(spec.warnings ?? [])];
   const collected = collectOperations(root, resolver, spec.rootUrl, specWarnings);
   for (const bad of collected.invalid) invalid(bad.method, bad.path, undefined, bad.problem);
-  const included: { raw: RawOperation; module: string; sensitive: boolean; base: string; explicit: boolean; warnings: SpecWarning[] }[] = [];
+  const included: { raw: RawOperation; module: string; sensitive: boolean; approval?: Approval; base: string; explicit: boolean; warnings: SpecWarning[] }[] = [];
 
   for (const raw of collected.operations) {
     const { op, at } = raw;
@@ -101,7 +101,8 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     const sensitive =
       op["x-mcp-sensitive"] === true || tags.some((t) => tagObjects.get(t)?.["x-mcp-sensitive"] === true) || (op["x-mcp-sensitive"] !== false && verdict.sensitive !== undefined);
     const base = typeof mcpName === "string" ? mcpName : derivedName(raw);
-    included.push({ raw, module: moduleFor(raw, tags, opWarnings), sensitive, base, explicit: typeof mcpName === "string", warnings: opWarnings });
+    const approval = approvalFor(raw, tags, tagObjects, opWarnings) ?? verdict.approval?.approval;
+    included.push({ raw, module: moduleFor(raw, tags, opWarnings), sensitive, ...(approval ? { approval } : {}), base, explicit: typeof mcpName === "string", warnings: opWarnings });
   }
 
   // Names: explicit x-mcp-name first (a repeated one falls back to the derived name), then derived names in path order.
@@ -128,7 +129,9 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
     try {
       const built = buildTool(inc.raw, names.get(inc)!, inc.module, inc.sensitive, ctx, inc.warnings);
       const keywords = keywordsOf(inc.raw, tagObjects, root.tags, inc.warnings);
-      const tool = keywords.length > 0 ? { ...built, keywords } : built;
+      // Only a write has a pending action to approve.
+      const approved = inc.approval && built.policy.write ? { ...built, policy: { ...built.policy, approval: inc.approval } } : built;
+      const tool = keywords.length > 0 ? { ...approved, keywords } : approved;
       tools.push(tool);
       record(inc.warnings, tool.name);
     } catch (err) {

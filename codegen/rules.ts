@@ -3,6 +3,7 @@
  * `anyOf` clauses holds; a clause holds when every field it sets holds (words match tags, the
  * path's literal segments or the operationId, word by word; phrases match consecutive words).
  */
+import type { Approval } from "./descriptor.js";
 import { words } from "./naming.js";
 
 /** One AND-clause of a rule. Every listed field must match; values inside a field are alternatives. */
@@ -26,8 +27,10 @@ export interface RuleClause {
 /** A named rule; the id lets the config file disable or override it. */
 export interface Rule {
   readonly id: string;
-  readonly action: "exclude" | "sensitive";
+  readonly action: "exclude" | "sensitive" | "approval";
   readonly reason: string;
+  /** For an `approval` rule: who approves the matching writes' pending actions. */
+  readonly approval?: Approval;
   readonly anyOf: readonly RuleClause[];
 }
 
@@ -140,16 +143,12 @@ export function clauseMatches(c: RuleClause, s: RuleSubject, w: RuleWords): bool
 }
 
 /** The first rule of each action that matches. */
-export function evaluateRules(rules: readonly Rule[], s: RuleSubject): { exclude?: Rule; sensitive?: Rule } {
+export function evaluateRules(rules: readonly Rule[], s: RuleSubject): { exclude?: Rule; sensitive?: Rule; approval?: Rule } {
   const w = subjectWords(s);
-  let exclude: Rule | undefined;
-  let sensitive: Rule | undefined;
+  const first: { exclude?: Rule; sensitive?: Rule; approval?: Rule } = {};
   for (const r of rules) {
-    if (r.action === "exclude" ? exclude : sensitive) continue;
-    if (r.anyOf.some((c) => clauseMatches(c, s, w))) {
-      if (r.action === "exclude") exclude = r;
-      else sensitive = r;
-    }
+    if (first[r.action]) continue;
+    if (r.anyOf.some((c) => clauseMatches(c, s, w))) first[r.action] = r;
   }
-  return { exclude, sensitive };
+  return first;
 }

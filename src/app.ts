@@ -26,6 +26,10 @@ import { createAuthenticator } from "./tokens/authenticate.js";
 import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
+import { createApprovalHub } from "./approvals/hub.js";
+import { createFileApprovalStore } from "./approvals/store.js";
+import { requestPerson } from "./approvals/request.js";
+import { startWebhook } from "./approvals/webhook.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
@@ -114,6 +118,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     tokens: overrides.tokens ?? redis?.tokens ?? (await openTokenStore({ dataDir: config.dataDir })),
     // Embedded: the counts live in the data dir, so every process on it shares one limit.
     rateLimits: overrides.rateLimits ?? redis?.rateLimits ?? createRateLimits(config.rateLimits, config.rateLimits.shared ? { dataDir: config.dataDir } : {}),
+    approvals: overrides.approvals ?? createApprovalHub(redis?.approvals ?? createFileApprovalStore(config.dataDir, overrides.now), config.approvals),
     ...overrides,
   };
   if (config.oauth.enabled && config.console.enabled && !overrides.oauth) {
@@ -128,7 +133,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     "rate limits": async () => deps.rateLimits.close?.(),
     "audit trail": () => deps.audit.close(),
     ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
+    approvals: async () => (stopWebhook(), await deps.approvals.store.close()),
   };
+  const stopWebhook = startWebhook({ hub: deps.approvals, pendingActions: deps.pendingActions, config: config.approvals.webhook, consoleUrl: `http://${config.http.host}:${config.http.port}/console/`, log, now: deps.now });
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
   redis?.instrument(deps.metrics);
 
@@ -165,7 +172,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     policy: createPolicyStage({ policy }),
     rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
     validate: createValidateStage(deps),
-    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args) }),
+    confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
     ...deps.stages,
   };

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { GatewayError } from "./errors.js";
 import { checkKeyPrefix, parseRedisUrl } from "./stores/redis/redis-url.js";
 import { checkExclusions, type ExclusionRule } from "./stages/policy.js";
+import { checkApprovalRules } from "./approvals/policy.js";
 import { readSecretKey } from "./tokens/sealed-credential.js";
 import { SETTINGS, type Alias, type Setting } from "./config/settings.js";
 import { ENV_PREFIX, knownEnvNames } from "./config/variables.js";
@@ -200,6 +201,7 @@ function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPa
     case "tiers":
     case "exclusions":
     case "upstreams":
+    case "approvalRules":
       return value;
   }
 }
@@ -242,8 +244,16 @@ function upstreamsOf(value: unknown, src: ConfigSources): Config["upstreams"] {
   }
 }
 
+function ruleListOf<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new GatewayError("bad_request", `config ${(err as Error).message}`);
+  }
+}
+
 /** Keys whose value is a free-form map or list, checked by their own reader rather than key by key. */
-const OPEN_KEYS = new Set(SETTINGS.filter((s) => s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams").map((s) => s.key));
+const OPEN_KEYS = new Set(SETTINGS.filter((s) => s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams" || s.type === "approvalRules").map((s) => s.key));
 
 /** Every key a config file may hold (the table's keys and their aliases). */
 function fileKeys(): string[] {
@@ -317,7 +327,7 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
     const p = pick(s, src, warnings);
     picked.set(s.key, p);
     if (p) sources[s.key] = p.origin === "default" ? "default" : p.origin === "file" ? `config file (${p.name})` : p.name;
-    if (s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams") continue;
+    if (s.type === "tiers" || s.type === "exclusions" || s.type === "upstreams" || s.type === "approvalRules") continue;
     const value = p === undefined ? undefined : readSetting(s, p, src, paths);
     if (value !== undefined) setPath(out, s.into ?? s.key, value);
   }
@@ -325,6 +335,7 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
   rate.tiers = tiersOf(picked.get("rateLimits.tiers")?.value, rate.tiers.default!);
   out.exclusions = exclusionsOf(picked.get("exclusions"));
   out.upstreams = upstreamsOf(picked.get("upstreams")?.value, src);
+  (out.approvals as { rules: unknown }).rules = ruleListOf(() => checkApprovalRules(picked.get("approvals.rules")?.value));
   const surface = out.surface as { modules?: readonly string[] };
   if (surface.modules?.length === 0) delete surface.modules;
   return { config: deepFreeze(out as unknown as Config), warnings, sources };

@@ -14,6 +14,8 @@ export interface Principal {
   readonly readOnly: boolean;
   readonly tier: string;
   readonly expiresAt?: string;
+  /** Every write of this token needs a person's approval (the token's "always needs a person" flag). */
+  readonly needsPerson?: boolean;
   /** Upstream credential of this token (decrypted), used instead of the service credential. */
   readonly upstreamCredential?: string;
 }
@@ -126,7 +128,7 @@ export interface CallContext {
    * Set when a confirmed pending action is being executed: the confirm gate lets it through to
    * the upstream, carrying the action id as the Idempotency-Key.
    */
-  readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string };
+  readonly confirmed?: { readonly actionId: string; readonly ifMatch?: string; readonly approvedBy?: string };
   /** The call (a meta-tool's) this one runs inside; its audit record gives way to this one's. */
   readonly parent?: CallContext;
   /** Set on calls a script makes inside run_code: the confirm gate collects writes into the run's change set. */

@@ -4,6 +4,7 @@
  * depends on another's.
  */
 import type { ToolAnnotations, ToolDescriptor } from "../codegen/descriptor.js";
+import type { ApprovalHub } from "./approvals/hub.js";
 import type { AuditRecorder } from "./audit/recorder.js";
 import type { Config } from "./config.js";
 import type { AdmittedCall, CallContext, CodeRun, PendingInfo, Principal, ProgressSink, ToolResult, Transport, UpstreamInfo } from "./context.js";
@@ -37,6 +38,8 @@ export interface Deps {
   readonly audit: AuditRecorder;
   readonly tokens: TokenStore;
   readonly rateLimits: RateLimits;
+  /** Actions that need a person: who approves what, the records, news of decisions (src/approvals). */
+  readonly approvals: ApprovalHub;
   /** The OAuth authorization server (src/oauth), when `oauth.enabled`: its access tokens resolve to principals too. */
   readonly oauth?: Authority;
   /** Milliseconds since the epoch; a fake clock in tests. */
@@ -103,6 +106,8 @@ export interface SessionContext {
   readonly params: Readonly<Record<string, string>>;
   /** Sends `notifications/tools/list_changed` to this session's client. */
   notifyToolsChanged(): Promise<void>;
+  /** Sends a log message (`notifications/message`) to this session's client, when the transport can reach it later. */
+  notifyLog?(level: "info" | "notice" | "warning", data: unknown): Promise<void>;
 }
 
 /** A tool as tools/list shows it (SDK-independent). */

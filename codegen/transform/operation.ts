@@ -1,5 +1,5 @@
 /** Operation Object (§4.8.10): one tool — its text, inputs, output, binding, annotations and policy. */
-import type { HttpBinding, JsonSchema, ToolAnnotations, ToolDescriptor } from "../descriptor.js";
+import { APPROVALS, type Approval, type HttpBinding, type JsonSchema, type ToolAnnotations, type ToolDescriptor } from "../descriptor.js";
 import { isObject } from "../load-spec.js";
 import { moduleName, snakeCase } from "../naming.js";
 import type { Resolver } from "../resolver.js";
@@ -111,6 +111,17 @@ function buildAnnotations(raw: RawOperation, title: string, method: string, writ
     out[k] = v;
   }
   return out as ToolAnnotations;
+}
+
+/** `x-mcp-approval` on the operation, else on its first tag that has one; an unknown value is a warning and ignored. */
+export function approvalFor(raw: RawOperation, tags: string[], tagObjects: Map<string, Obj>, warnings: SpecWarning[]): Approval | undefined {
+  const read = (v: unknown, pointer: string): Approval | undefined => {
+    if (v === undefined) return undefined;
+    if (APPROVALS.includes(v as Approval)) return v as Approval;
+    addWarning(warnings, { pointer, problem: `must be one of ${APPROVALS.join(", ")}; ignored` });
+    return undefined;
+  };
+  return read(raw.op["x-mcp-approval"], `${raw.at}/x-mcp-approval`) ?? tags.map((t) => read(tagObjects.get(t)?.["x-mcp-approval"], `/tags/${t}/x-mcp-approval`)).find((a) => a !== undefined);
 }
 
 /** The reason given by `x-mcp-exclude` on the operation, its path or one of its tags. */

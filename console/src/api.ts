@@ -43,6 +43,7 @@ export interface Token {
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
   readonly hasUpstreamCredential: boolean;
+  readonly needsPerson?: boolean;
   readonly status: "active" | "revoked" | "expired";
   readonly callsToday: number;
 }
@@ -72,6 +73,7 @@ export interface NewToken {
   modules: "all" | string[];
   upstreams?: string[];
   readOnly: boolean;
+  needsPerson?: boolean;
   tier: string;
   expires?: string;
   upstreamCredential?: string;
@@ -159,6 +161,38 @@ export interface PendingEntry {
   };
 }
 
+export interface ApprovalItem {
+  readonly actionId: string;
+  readonly tool: string;
+  readonly summary: string;
+  readonly method: string;
+  readonly url: string;
+  readonly warnings: readonly string[];
+  readonly approval: string;
+  readonly tokenId: string;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly awaitingSince?: string;
+  readonly expiresAt: string;
+  readonly status: string;
+  readonly decision?: { verdict: string; by: string; atIso: string; reason?: string; outcome?: string; detail?: string };
+  readonly delivery?: { at: number; ok: boolean; attempts: number; status?: number; error?: string };
+}
+
+export interface ApprovalDetail extends ApprovalItem {
+  readonly preview: PendingEntry["preview"];
+  readonly fresh: null | { error: string } | { readAt: string; current: unknown; diff: NonNullable<PendingEntry["preview"]["diff"]>; warnings: readonly string[]; changed: boolean };
+}
+
+export interface ApprovalDecided {
+  readonly actionId: string;
+  readonly verdict: "approved" | "rejected";
+  readonly outcome?: string;
+  readonly reason?: string;
+  readonly error?: { code: string; message: string };
+  readonly message?: string;
+}
+
 export interface ConsentRequest {
   readonly request: { readonly id: string; readonly resource: string };
   readonly client: { readonly id: string; readonly name: string; readonly via: "registration" | "metadata_document"; readonly redirectHost: string };
@@ -239,6 +273,10 @@ export const api = {
   analytics: (range: string) => call<Analytics>("GET", `/analytics${query({ range })}`),
   tools: () => call<Catalog>("GET", "/tools"),
   pending: () => call<{ actions: PendingEntry[] }>("GET", "/pending"),
+  approvals: (all = false) => call<{ approvals: ApprovalItem[]; separateApprover: boolean }>("GET", `/approvals${all ? "?all=1" : ""}`),
+  approval: (id: string) => call<{ approval: ApprovalDetail }>("GET", `/approvals/${encodeURIComponent(id)}`),
+  approve: (id: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/approve`, {}),
+  reject: (id: string, reason: string) => call<ApprovalDecided>("POST", `/approvals/${encodeURIComponent(id)}/reject`, { reason }),
   consentRequest: (id: string) => call<ConsentRequest>("GET", `/oauth/requests/${encodeURIComponent(id)}`),
   decide: (id: string, d: ConsentDecision) => call<{ redirect: string }>("POST", `/oauth/requests/${encodeURIComponent(id)}/decision`, d),
   grants: () => call<{ grants: OAuthGrant[] }>("GET", "/oauth/grants"),

@@ -10,6 +10,7 @@ import { ToolsPage } from "./pages/tools.js";
 import { PendingPage } from "./pages/pending.js";
 import { ConsentPage } from "./pages/consent.js";
 import { ConnectionsPage } from "./pages/connections.js";
+import { ApprovalsPage } from "./pages/approvals.js";
 import "./styles.css";
 
 const PAGES = [
@@ -19,6 +20,7 @@ const PAGES = [
   { id: "tools", label: "Tools" },
   { id: "pending", label: "Pending actions" },
   { id: "connections", label: "Connections" },
+  { id: "approvals", label: "Approvals" },
 ] as const;
 
 /** Where a consent request waits while its person signs in (this tab only). */
@@ -138,6 +140,7 @@ function App() {
         {page === "pending" && <PendingPage />}
         {page === "connections" && <ConnectionsPage />}
         {page === "consent" && <ConsentPage id={params.request ?? ""} />}
+        {page === "approvals" && <ApprovalsPage key={hash} params={params} />}
         {!PAGES.some((p) => p.id === page) && page !== "consent" && (
           <p>
             No page called “{page}”. <a href="#/tokens">Go to Tokens</a>.

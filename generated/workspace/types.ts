@@ -103,7 +103,15 @@ export interface ToolPolicy {
   readonly sensitive: boolean;
   /** `false`, or the reason this operation is never exposed. */
   readonly excluded: false | string;
+  /** Who must approve its pending action (`x-mcp-approval`, or a generate-config rule); absent means `agent`. */
+  readonly approval?: Approval;
 }
+
+/** Who approves a pending action: the agent (confirm_action), a person (an admin, in the console), or both in turn. */
+export type Approval = "agent" | "person" | "both";
+
+/** The approval values, in the order of escalation. */
+export const APPROVALS: readonly Approval[] = ["agent", "person", "both"];
 
 /** Everything the gateway knows about one generated tool. */
 export interface ToolDescriptor {

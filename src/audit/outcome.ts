@@ -51,6 +51,8 @@ const STATUS_OUTCOME: Record<string, { outcome: string; type: ActivityType }> = 
   not_executed: { outcome: "not_executed", type: "confirmed" },
   cancelled: { outcome: "cancelled", type: "cancelled" },
   expired: { outcome: "expired", type: "expired" },
+  awaiting_approval: { outcome: "awaiting_approval", type: "pending" },
+  rejected: { outcome: "rejected", type: "cancelled" },
 };
 
 /** Types that describe a refusal: they win over whatever a stage announced earlier. */

@@ -180,7 +180,7 @@ export function setupText(p: {
     "  # it answers as text/event-stream (one 'data: {…}' line); later requests of the session are plain JSON.",
     "  # then send the Mcp-Session-Id header from that answer with every later request (tools/list, tools/call).",
     "",
-    "  // TypeScript, @modelcontextprotocol/sdk",
+    "  // TypeScript, @modelcontextprotocol/client (2.x; the 1.x @modelcontextprotocol/sdk Client works the same way)",
     `  const transport = new StreamableHTTPClientTransport(new URL("${p.mcpUrl}"), {`,
     `    requestInit: { headers: { Authorization: "Bearer ${p.token}" } },`,
     "  });",

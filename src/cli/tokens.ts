@@ -15,7 +15,7 @@ import { namespacedName } from "../upstreams/names.js";
 import { publicToken, tokenStatus } from "../tokens/view.js";
 
 const USAGE = `usage:
-  countersign tokens create --name N [--upstreams a,b] [--modules a,b] [--read-only] [--tier T] [--expires DURATION]
+  countersign tokens create --name N [--upstreams a,b] [--modules a,b] [--read-only] [--needs-person] [--tier T] [--expires DURATION]
                             [--upstream-credential X | --upstream-credential -] [--json]
   countersign tokens list [--json]
   countersign tokens revoke ID [--json]
@@ -94,6 +94,7 @@ function parse(args: string[]) {
       modules: { type: "string" },
       upstreams: { type: "string" },
       "read-only": { type: "boolean" },
+      "needs-person": { type: "boolean" },
       tier: { type: "string" },
       expires: { type: "string" },
       "upstream-credential": { type: "string" },
@@ -131,6 +132,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
     modules,
     ...(upstreams ? { upstreams } : {}),
     readOnly: values["read-only"] ?? false,
+    needsPerson: values["needs-person"] ?? false,
     tier,
     now,
     ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}),
@@ -141,7 +143,7 @@ async function create(store: TokenStore, config: Config, values: Values, positio
   } else {
     io.stdout(
       `${where(config)}\n` +
-      `Created ${record.id} for ${name}: ${record.upstreams ? `upstreams ${record.upstreams.join(",")}, ` : ""}modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}, tier ${tier}, ` +
+      `Created ${record.id} for ${name}: ${record.upstreams ? `upstreams ${record.upstreams.join(",")}, ` : ""}modules ${scopeText(record)}, ${record.readOnly ? "read-only" : "read-write"}${record.needsPerson ? ", every write needs a person" : ""}, tier ${tier}, ` +
         `${expiresAt ? `expires ${expiresAt}` : "never expires"}${upstreamCredential ? ", own upstream credential" : ""}.\n\n` +
         `  ${token}\n\nThis is the only time the token is shown: store it now. A lost token is revoked and re-minted.\n`,
     );

@@ -6,6 +6,7 @@
  */
 import { EXPOSURE_MODES } from "../surface/exposure.js";
 import { SCHEMA_PROFILES } from "../surface/schema-profile.js";
+import { APPROVAL_SETTINGS } from "./approval-settings.js";
 
 /** The commands that read the gateway configuration. */
 export type ConfigCommand = "serve" | "stdio" | "demo" | "tokens" | "audit";
@@ -25,7 +26,7 @@ export type SettingType =
   | "keyPrefix"
   | "tiers"
   | "exclusions"
-  | "upstreams";
+  | "upstreams" | "approvalRules";
 
 /** Another name for a setting: an older or a well-known one. */
 export interface Alias {
@@ -68,7 +69,7 @@ export interface Setting {
   readonly divisor?: number;
 }
 
-export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "oauth";
+export type SectionId = "core" | "upstream" | "http" | "surface" | "limits" | "audit" | "redis" | "console" | "oauth" | "approvals";
 
 /** Section titles, in document order. */
 export const SECTIONS: Readonly<Record<SectionId, string>> = {
@@ -81,6 +82,7 @@ export const SECTIONS: Readonly<Record<SectionId, string>> = {
   redis: "Distributed mode",
   console: "Console",
   oauth: "OAuth for MCP clients",
+  approvals: "Approvals",
 };
 
 /** The commands a setting applies to when it names none. */
@@ -442,4 +444,5 @@ export const SETTINGS: readonly Setting[] = [
   { key: "oauth.ipRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_IP_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 120, min: 1, max: MAX, doc: "requests one address may send to the OAuth endpoints per minute (then 429)" },
   { key: "oauth.clientRequestsPerMinute", section: "oauth", env: "COUNTERSIGN_OAUTH_CLIENT_REQUESTS_PER_MINUTE", type: "int", unit: "calls", default: 30, min: 1, max: MAX, doc: "requests one client may send to `/oauth/authorize` and `/oauth/token` per minute (then 429)" },
   { key: "oauth.loopbackClientIds", section: "oauth", env: "COUNTERSIGN_OAUTH_LOOPBACK_CLIENT_IDS", type: "bool", default: false, doc: "development only: accept `http://` client ids on loopback addresses (metadata documents are otherwise fetched over HTTPS from public addresses only)" },
+  ...APPROVAL_SETTINGS,
 ];

@@ -2,6 +2,7 @@
  * The shape of the resolved configuration: one frozen, fully defaulted object that src/config.ts
  * builds once from the table in settings.ts.
  */
+import type { ApprovalRule } from "../approvals/policy.js";
 import type { ExclusionRule } from "../stages/policy.js";
 import type { ModeSetting } from "../surface/exposure.js";
 import type { SchemaProfile } from "../surface/schema-profile.js";
@@ -156,6 +157,29 @@ export interface OAuthConfig {
   readonly loopbackClientIds: boolean;
 }
 
+/** Actions that need a person (src/approvals, docs/approvals.md). */
+export interface ApprovalsConfig {
+  /** Who approves which writes; the first matching rule wins over the tool's own policy. */
+  readonly rules: readonly ApprovalRule[];
+  /** How long an action that needs a person waits for one. */
+  readonly ttlMs: number;
+  /** An admin can't approve an action asked for by a token that admin created. */
+  readonly separateApprover: boolean;
+  readonly webhook: ApprovalWebhookConfig;
+}
+
+/** Where actions entering the approval inbox are announced. */
+export interface ApprovalWebhookConfig {
+  readonly url?: string;
+  readonly format: "json" | "slack";
+  /** HMAC-SHA256 key of the X-Countersign-Signature header. */
+  readonly secret?: string;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  /** The console's public address, for links. */
+  readonly consoleUrl?: string;
+}
+
 /** Everything the gateway needs to know at start-up. */
 export interface Config {
   /** Folder holding one API's generated tools (`generated/<api>`). */
@@ -174,6 +198,7 @@ export interface Config {
   readonly surface: SurfaceConfig;
   readonly console: ConsoleConfig;
   readonly oauth: OAuthConfig;
+  readonly approvals: ApprovalsConfig;
   /** Operations refused at run time on top of the spec's own exclusions, without regenerating. */
   readonly exclusions: readonly ExclusionRule[];
   /** The APIs and MCP servers served (`upstreams:` in the config file); empty: the one of `generatedDir` and `upstream`. */

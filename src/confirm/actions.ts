@@ -9,10 +9,13 @@
 import type { CallContext, Principal, ProgressSink, ToolResult, Transport, ContentBlock } from "../context.js";
 import { GatewayError, toToolResult, type ErrorCode } from "../errors.js";
 import type { CallOutcome, CallRequest } from "../gateway.js";
-import type { PendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
+import type { ClaimResult, PendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
 import { actionIdOf, confirmTokenMatches } from "./tokens.js";
 import { CHANGE_SET_TOOL, isChangeSet } from "../code/change-set.js";
 import { interruptedChangeSet, runChangeSet } from "./change-set-run.js";
+import type { ApprovalHub } from "../approvals/hub.js";
+import { confirmNeedingPerson } from "../approvals/agent.js";
+import { needsPerson } from "../approvals/policy.js";
 
 /** The part of the gateway confirming needs: the tool-call chain. */
 export interface ActionGateway {
@@ -35,6 +38,10 @@ export interface ConfirmActionsDeps {
   gateway: ActionGateway;
   /** How long a concurrent confirm waits for the one that is executing (default 60 s). */
   waitTimeoutMs?: number;
+  /** Actions that need a person: confirm_action then never runs them (src/approvals). */
+  approvals?: ApprovalHub;
+  /** The agent's window to confirm (a `both` action's first half). */
+  confirmTtlMs?: number;
   now?: () => number;
 }
 
@@ -47,6 +54,12 @@ export interface ConfirmActions {
   confirm(confirmToken: unknown, caller: ActionCaller): Promise<ToolResult>;
   cancel(confirmToken: unknown, caller: ActionCaller): Promise<ToolResult>;
   list(caller: ActionCaller): Promise<ToolResult>;
+  /**
+   * Runs an action a person approved, once: claims it for its own token and runs the stored call
+   * with `approvedBy` set. `claimed` carries what running it answered; any other kind says why it
+   * did not run here (already running or done elsewhere, cancelled, expired, unknown).
+   */
+  runApproved(action: PendingAction, caller: ActionCaller, approvedBy: string): Promise<{ kind: "claimed"; result: ToolResult } | { kind: Exclude<ClaimResult["kind"], "claimed">; action?: PendingAction }>;
 }
 
 /** Creates the confirm/cancel/list operations. */
@@ -68,7 +81,7 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     return action;
   }
 
-  async function execute(action: PendingAction, caller: ActionCaller): Promise<ToolResult> {
+  async function execute(action: PendingAction, caller: ActionCaller, approvedBy?: string): Promise<ToolResult> {
     let outcome: CallOutcome;
     try {
       outcome = await gateway.call({
@@ -80,7 +93,7 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
         signal: caller.signal,
         ...(caller.progress ? { progress: caller.progress } : {}),
         ...(caller.call ? { parent: caller.call } : {}),
-        confirmed: { actionId: action.id, ...(action.ifMatch !== undefined ? { ifMatch: action.ifMatch } : {}) },
+        confirmed: { actionId: action.id, ...(action.ifMatch !== undefined ? { ifMatch: action.ifMatch } : {}), ...(approvedBy !== undefined ? { approvedBy } : {}) },
       });
     } catch (err) {
       // call never throws; anything thrown here is unexpected, and the write may have happened,
@@ -136,6 +149,12 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
       if (caller.call) {
         caller.call.about = found.about;
         caller.call.audit.actionId = found.id;
+      }
+      // Only a person runs an action that needs one: the agent's confirm never claims it.
+      if (deps.approvals && needsPerson(found.approval)) {
+        const answer = await confirmNeedingPerson(found, { hub: deps.approvals, store, now: (deps.now ?? Date.now)(), confirmTtlMs: deps.confirmTtlMs ?? 600_000 });
+        if (answer) return answer;
+        if (found.state === "pending") throw new GatewayError("confirmation_invalid", `Action ${found.id} needs a person's approval; nothing was sent.`);
       }
       // A released claim (rate limited elsewhere) can be claimed again; bounded so this always ends.
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -206,6 +225,12 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
         case "not_found":
           throw new GatewayError("confirmation_invalid", UNKNOWN_TOKEN);
       }
+    },
+
+    async runApproved(action, caller, approvedBy) {
+      const claim = await store.claim(action.id, action.tokenId);
+      if (claim.kind === "claimed") return { kind: "claimed", result: await execute(claim.action, caller, approvedBy) };
+      return claim.kind === "not_found" ? { kind: "not_found" } : { kind: claim.kind, action: claim.action };
     },
 
     async list(caller) {

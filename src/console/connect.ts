@@ -57,10 +57,9 @@ export function connectSnippets(p: { mcpUrl: string; token: string; bin: string;
     },
     {
       id: "typescript",
-      title: "TypeScript SDK (@modelcontextprotocol/sdk) over Streamable HTTP",
+      title: "TypeScript SDK (@modelcontextprotocol/client 2.x) over Streamable HTTP",
       text: [
-        'import { Client } from "@modelcontextprotocol/sdk/client/index.js";',
-        'import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";',
+        'import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";',
         "",
         `const transport = new StreamableHTTPClientTransport(new URL("${p.mcpUrl}"), {`,
         `  requestInit: { headers: { Authorization: "Bearer ${p.token}" } },`,

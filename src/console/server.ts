@@ -21,6 +21,7 @@ import { auditFeed, createMemoryIndex, matchesFilter, type AuditFeed, type Audit
 import { createSqliteIndex } from "./audit-index-sqlite.js";
 import { connectSnippets } from "./connect.js";
 import { oauthConsentRoutes } from "./oauth-consent.js";
+import { approvalRoutes } from "./approvals-api.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
 import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, upstreamsOf } from "./views.js";
@@ -205,6 +206,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
     const upstreams = upstreamsOf(body.upstreams, config.upstreams.map((u) => u.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
+    if (body.needsPerson !== undefined && typeof body.needsPerson !== "boolean") throw new ApiError(400, "invalid_arguments", "needsPerson must be true or false");
     const tier = body.tier === undefined ? "default" : body.tier;
     if (typeof tier !== "string" || !(tier in config.rateLimits.tiers)) {
       throw new ApiError(400, "invalid_arguments", `tier must be one of ${Object.keys(config.rateLimits.tiers).join(", ")}`);
@@ -231,6 +233,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
       readOnly: body.readOnly === true,
       tier,
       now: new Date(now()),
+      createdBy: caller.admin.id,
+      needsPerson: body.needsPerson === true,
       ...(expiresAt ? { expiresAt } : {}),
       ...(upstreamCredential !== undefined ? { upstreamCredential, secretKey } : {}),
     });
@@ -314,6 +318,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
   });
 
   for (const r of oauthConsentRoutes(gateway, now)) route(r.method, r.path, r.handler);
+  approvalRoutes(gateway, route, now);
 
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
   async function events(ctx: Koa.Context, caller: Who): Promise<void> {

@@ -9,7 +9,8 @@ import type { MetaTool } from "../gateway.js";
 /** One event as get_activity returns it. */
 export interface ActivityEvent {
   ts: string;
-  type: NonNullable<AuditRecord["type"]>;
+  /** `decided`: a person approved or rejected one of the caller's actions (the audit record of an admin). */
+  type: Exclude<NonNullable<AuditRecord["type"]>, "admin"> | "decided";
   tool: string;
   summary: string;
   outcome: string;
@@ -33,7 +34,7 @@ export function clampLimit(limit: unknown): number {
 export function toActivityEvent(r: AuditRecord): ActivityEvent {
   return {
     ts: r.ts,
-    type: r.type ?? "tool_call",
+    type: r.type === "admin" ? "decided" : (r.type ?? "tool_call"),
     tool: r.tool,
     summary: r.summary ?? r.tool,
     outcome: r.outcome ?? "ok",
@@ -65,7 +66,7 @@ const EVENT_SCHEMA = {
   type: "object",
   properties: {
     ts: { type: "string", format: "date-time" },
-    type: { type: "string", enum: ["tool_call", "pending", "confirmed", "cancelled", "expired", "rate_limited", "denied"] },
+    type: { type: "string", enum: ["tool_call", "pending", "confirmed", "cancelled", "expired", "rate_limited", "denied", "decided"] },
     tool: { type: "string" },
     summary: { type: "string" },
     outcome: { type: "string" },

@@ -19,6 +19,8 @@ export function clientCanElicit(server: Server): boolean {
 export async function elicitPendingConfirmation(gateway: Gateway, server: Server, session: SessionContext, ctx: ServerContext, outcome: CallOutcome): Promise<ToolResult> {
   const { result, pending } = outcome;
   if (!gateway.deps.config.confirm.elicitation || !pending) return result;
+  // Only a console admin approves an action that needs a person: asking the client's user would decide nothing.
+  if (result.structuredContent?.approval === "person") return result;
   // Stateless HTTP has nowhere to route the person's answer back to.
   const stateful = session.transport === "stdio" || session.sessionId !== undefined;
   if (!stateful || !clientCanElicit(server)) return result;

@@ -5,6 +5,7 @@ import type { CallContext } from "../context.js";
 import type { Deps } from "../gateway.js";
 import { createConfirmActions, type ActionCaller } from "../confirm/actions.js";
 import type { MetaTool, SessionContext } from "../gateway.js";
+import { watchDecision } from "../approvals/watch.js";
 
 const TOKEN_INPUT = {
   type: "object",
@@ -54,7 +55,8 @@ function callerOf(session: SessionContext, call: CallContext): ActionCaller {
 export function createConfirmTools(deps: Deps): readonly MetaTool[] {
   // The gateway is only known per session (it is built after the meta-tools), so the operations
   // are created per call around it; they hold no state of their own.
-  const actions = (session: SessionContext) => createConfirmActions({ store: deps.pendingActions, gateway: session.gateway });
+  const actions = (session: SessionContext) =>
+    createConfirmActions({ store: deps.pendingActions, gateway: session.gateway, approvals: deps.approvals, confirmTtlMs: deps.config.confirm.ttlSeconds * 1000, now: deps.now });
   return [
     {
       name: "confirm_action",
@@ -62,10 +64,15 @@ export function createConfirmTools(deps: Deps): readonly MetaTool[] {
       description:
         "Runs a pending write exactly as its preview showed. Show the preview to the person you act for and call this " +
         "only once they approve. Pass the confirm_token the write returned; tokens are single-use and expire, and a " +
-        "repeated confirm returns the stored outcome without running it again.",
+        "repeated confirm returns the stored outcome without running it again. A write that needs a person's approval " +
+        "answers awaiting_approval instead and runs only once a console admin approves it (get_action tells the outcome).",
       inputSchema: TOKEN_INPUT,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-      handle: (args, session, call) => actions(session).confirm(args.confirm_token, callerOf(session, call)),
+      handle: async (args, session, call) => {
+        const result = await actions(session).confirm(args.confirm_token, callerOf(session, call));
+        if (result.structuredContent?.status === "awaiting_approval") watchDecision(deps, session, String(result.structuredContent.action_id));
+        return result;
+      },
     },
     {
       name: "cancel_action",

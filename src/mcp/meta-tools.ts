@@ -8,6 +8,7 @@ import { createConfirmTools } from "./confirm-tools.js";
 import { createActivityTools } from "./activity-tool.js";
 import { createDiscoveryTools } from "./discovery-tools.js";
 import { createCodeTools } from "./code-tools.js";
+import { createApprovalTools } from "./approval-tools.js";
 
 export type { ListedTool, MetaTool, MetaToolFactory, SessionContext } from "../gateway.js";
 
@@ -17,6 +18,7 @@ export const META_TOOL_FACTORIES: readonly MetaToolFactory[] = [
   createActivityTools,
   createDiscoveryTools,
   createCodeTools,
+  createApprovalTools,
 ];
 
 /** Instantiates every meta-tool; duplicate names are a wiring bug. */

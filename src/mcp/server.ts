@@ -148,6 +148,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       enabledModules: binding.enabledModules,
       params: binding.params,
       notifyToolsChanged: () => server.sendToolListChanged(),
+      notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, ctx.sessionId),
     };
   }
 

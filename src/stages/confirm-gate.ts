@@ -5,11 +5,12 @@
  */
 import type { CallContext, Stage, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { PendingActionStore } from "../stores/pending-actions/contract.js";
+import type { NewPendingAction, PendingActionStore } from "../stores/pending-actions/contract.js";
+import { approvalNote, needsPerson } from "../approvals/policy.js";
 import { mintConfirmation } from "../confirm/tokens.js";
 import { createPreviewer, renderPreview, type BuiltPreview, type PreviewUpstream } from "../confirm/preview.js";
 import { deepEqual } from "../confirm/diff.js";
-import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { Approval, ToolDescriptor } from "../../codegen/descriptor.js";
 import type { Principal } from "../context.js";
 
 /** What the gate needs. */
@@ -26,6 +27,12 @@ export interface ConfirmGateDeps {
   requireGuard?: boolean;
   /** What a write does in the audit trail's words (kept with the action for later records about it). */
   describe?: (tool: ToolDescriptor, args: Record<string, unknown>) => string;
+  /** Who approves a write (src/approvals); absent: the agent, always. */
+  approvalOf?: (tool: ToolDescriptor, principal: Principal) => Approval;
+  /** Lifetime of an action that needs a person. */
+  approvalTtlMs?: number;
+  /** Told of a new action that needs a person, after it is stored (src/approvals puts it in the inbox). */
+  personNeeded?: (action: NewPendingAction, principal: Principal) => Promise<void>;
 }
 
 /** Upstream answers that mean "the resource is not the one previewed". */
@@ -55,8 +62,10 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     }
     const minted = mintConfirmation();
     const createdAt = now();
-    const expiresAt = createdAt + deps.ttlSeconds * 1000;
-    await deps.store.create({
+    const approval = deps.approvalOf?.(tool, principal) ?? "agent";
+    const person = needsPerson(approval);
+    const expiresAt = createdAt + (person && deps.approvalTtlMs !== undefined ? deps.approvalTtlMs : deps.ttlSeconds * 1000);
+    const action: NewPendingAction = {
       id: minted.actionId,
       tokenId: principal.tokenId,
       tier: principal.tier,
@@ -69,14 +78,17 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
       ...(built.ifMatch !== undefined ? { ifMatch: built.ifMatch } : {}),
       ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
       ...(deps.describe ? { about: deps.describe(tool, built.args) } : {}),
-    });
+      ...(approval !== "agent" ? { approval } : {}),
+    };
+    await deps.store.create(action);
+    if (person) await deps.personNeeded?.(action, principal);
     const expiresIso = new Date(expiresAt).toISOString();
     ctx.audit.outcome = "pending";
     ctx.audit.type = "pending";
     ctx.audit.actionId = minted.actionId;
     ctx.audit.summary = built.preview.summary;
     ctx.pending = { actionId: minted.actionId, confirmToken: minted.confirmToken, expiresAt: expiresIso, preview: built.preview };
-    ctx.result = pendingResult(minted.actionId, minted.confirmToken, expiresIso, built);
+    ctx.result = pendingResult(minted.actionId, minted.confirmToken, expiresIso, built, approval);
   };
 
   async function runConfirmed(ctx: CallContext, tool: ToolDescriptor, principal: Principal, confirmed: NonNullable<CallContext["confirmed"]>, next: () => Promise<void>): Promise<void> {
@@ -85,6 +97,10 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     const action = await deps.store.get(confirmed.actionId);
     if (!action || action.state !== "executing" || action.tool !== tool.name || action.tokenId !== principal.tokenId || !deepEqual(action.args, ctx.args)) {
       throw new GatewayError("confirmation_invalid", "This call does not match a confirmed pending action.");
+    }
+    // A person's approval is the only way past the gate for an action that needs one.
+    if (needsPerson(action.approval) && !confirmed.approvedBy) {
+      throw new GatewayError("confirmation_invalid", "This action needs a person's approval in the console; nothing was sent.");
     }
     ctx.audit.actionId = action.id;
     ctx.audit.type = "confirmed";
@@ -108,15 +124,17 @@ function staleError(actionId: string, cause?: unknown): GatewayError {
   });
 }
 
-function pendingResult(actionId: string, confirmToken: string, expiresAt: string, built: BuiltPreview): ToolResult {
+function pendingResult(actionId: string, confirmToken: string, expiresAt: string, built: BuiltPreview, approval: Approval): ToolResult {
+  const text = renderPreview(built.preview, { actionId, confirmToken, expiresAt });
   return {
-    content: [{ type: "text", text: renderPreview(built.preview, { actionId, confirmToken, expiresAt }) }],
+    content: [{ type: "text", text: approval === "agent" ? text : `${text}\n${approvalNote(approval)}` }],
     structuredContent: {
       status: "pending_confirmation",
       action_id: actionId,
       confirm_token: confirmToken,
       expires_at: expiresAt,
       preview: built.preview,
+      ...(approval !== "agent" ? { approval } : {}),
     },
   };
 }

@@ -23,6 +23,10 @@ export interface TokenRecord {
   readonly revokedAt?: string;
   /** The token's own upstream credential, sealed (see src/tokens/sealed-credential.ts). */
   readonly upstreamCredential?: string;
+  /** Every write it asks for needs a person's approval (src/approvals), whatever the tool's own approval. */
+  readonly needsPerson?: boolean;
+  /** The console admin (id) who created it, when one did (four-eyes approvals look at it). */
+  readonly createdBy?: string;
 }
 
 /** Where token records live. */

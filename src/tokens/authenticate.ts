@@ -85,6 +85,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       readOnly: record.readOnly,
       tier: record.tier,
       ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
+      ...(record.needsPerson ? { needsPerson: true } : {}),
       ...(record.upstreamCredential ? { upstreamCredential: openCredential(record.upstreamCredential, secretKey, record.id) } : {}),
     };
   }

@@ -21,6 +21,10 @@ export interface IssueOptions {
   readonly upstreamCredential?: string;
   readonly secretKey?: SecretKeyResult;
   readonly now?: Date;
+  /** Every write it asks for needs a person's approval. */
+  readonly needsPerson?: boolean;
+  /** The console admin (id) creating it. */
+  readonly createdBy?: string;
 }
 
 /** The one time the secret exists outside its holder's hands. */
@@ -61,6 +65,8 @@ export async function issueToken(store: TokenStore, options: IssueOptions): Prom
     tier: options.tier ?? "default",
     createdAt: (options.now ?? new Date()).toISOString(),
     ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}),
+    ...(options.createdBy !== undefined ? { createdBy: options.createdBy } : {}),
+    ...(options.needsPerson ? { needsPerson: true } : {}),
     ...(sealed ? { upstreamCredential: sealed } : {}),
   };
   await store.create(record);

@@ -25,6 +25,7 @@ export function publicToken(r: TokenRecord, now?: number) {
     expiresAt: r.expiresAt ?? null,
     revokedAt: r.revokedAt ?? null,
     hasUpstreamCredential: Boolean(r.upstreamCredential),
+    needsPerson: r.needsPerson === true,
     ...(now !== undefined ? { status: tokenStatus(r, now) } : {}),
   };
 }

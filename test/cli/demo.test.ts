@@ -32,15 +32,15 @@ describe("countersign demo", () => {
     expect(readFileSync(join(dir, "data", "tokens.json"), "utf8")).not.toContain(demo.token);
   });
 
-  it("says where its data is, when the token expires, and what a client is shown (10 tools of 296) and how to see more", async () => {
+  it("says where its data is, when the token expires, and what a client is shown (11 tools of 296) and how to see more", async () => {
     expect(demo.out).toMatch(new RegExp(`data dir\\s+${join(dir, "data").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
     expect(demo.out).toMatch(/It is named 'demo', sees every module, and expires \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 7 days\)\./);
-    expect(demo.out).toContain("the API has 296 tools, over the 128 many clients accept, so a client sees 10 tools (dynamic mode)");
+    expect(demo.out).toContain("the API has 296 tools, over the 128 many clients accept, so a client sees 11 tools (dynamic mode)");
     expect(demo.out).toContain(`${demo.mcpUrl}?mode=all`);
     expect(demo.out).toContain(`${demo.mcpUrl}?mode=code`);
     const client = new Client({ name: "demo-count", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(demo.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${demo.token}` } } }));
-    expect((await client.listTools()).tools).toHaveLength(10);
+    expect((await client.listTools()).tools).toHaveLength(11);
     await client.close();
   });
 

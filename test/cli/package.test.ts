@@ -114,7 +114,7 @@ describe("the installed package", () => {
       const text = readFileSync(join(team, "node_modules", "countersign", "dist", file), "utf8");
       for (const m of text.matchAll(/(?:from\s*|import\(\s*|require\(\s*)["']((?:@[^/"']+\/)?[^./"'][^/"']*)/g)) imported.add(m[1]!);
     }
-    expect(imported.has("@modelcontextprotocol/sdk")).toBe(true);
+    expect(imported.has("@modelcontextprotocol/server")).toBe(true);
     expect(devOnly.filter((d) => imported.has(d))).toEqual([]);
   });
 

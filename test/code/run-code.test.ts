@@ -19,9 +19,9 @@ beforeAll(async () => {
 afterAll(async () => ws?.close());
 
 describe("code mode", () => {
-  it("lists only search_tools, describe_tool, get_api_types, run_code and the confirm/activity tools", async () => {
+  it("lists only search_tools, describe_tool, get_api_types, run_code and the confirm/activity tools (get_action among them)", async () => {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(["cancel_action", "confirm_action", "describe_tool", "get_activity", "get_api_types", "list_pending_actions", "run_code", "search_tools"]);
+    expect(names).toEqual(["cancel_action", "confirm_action", "describe_tool", "get_action", "get_activity", "get_api_types", "list_pending_actions", "run_code", "search_tools"]);
   });
 
   it("run_code is listed in the other modes too", async () => {

@@ -126,7 +126,7 @@ describe("specs that fail whole", () => {
     await writeFile(config, "rules:\n  - id: billing\n    action: maybe\n");
     const r = await generateBad("ok.yaml", OPENAPI(`  /tasks:\n    get:\n      responses: { "200": { description: ok } }\n`), ["--config", config]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('rules[0].action must be "exclude" or "sensitive"');
+    expect(r.stderr).toContain('rules[0].action must be "exclude", "sensitive" or "approval"');
     await expectUntouched();
   });
 

@@ -85,9 +85,9 @@ describe("mcp-inspector --cli --strict", () => {
   }, 180_000);
 });
 
-describe("the README's Inspector command", () => {
+describe("the Inspector command in docs/http.md", () => {
   it("is the one this test runs, and lists the tools when pointed at a gateway", async () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const readme = readFileSync(new URL("../../docs/http.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("**The MCP Inspector.**"));
     const block = /```sh\n([^]*?)```/.exec(section)![1]!;
     const first = block.split("\n").reduce<string[]>((cmds, line) => {

@@ -15,7 +15,7 @@ const EXPIRIES = [
 function scope(t: Token): string {
   const modules = t.modules === "all" ? "all modules" : t.modules.join(", ");
   const upstreams = !t.upstreams || t.upstreams === "all" ? "" : `upstreams ${t.upstreams.join(", ")} · `;
-  return `${upstreams}${modules} · ${t.readOnly ? "read-only" : "read-write"} · tier ${t.tier}`;
+  return `${upstreams}${modules} · ${t.readOnly ? "read-only" : "read-write"}${t.needsPerson ? " · every write needs a person" : ""} · tier ${t.tier}`;
 }
 
 /** `set` with `value` added, or removed when it was there. */
@@ -37,6 +37,7 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
   const [all, setAll] = useState(true);
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [readOnly, setReadOnly] = useState(false);
+  const [needsPerson, setNeedsPerson] = useState(false);
   const [tier, setTier] = useState("default");
   const [expires, setExpires] = useState("");
   const [upstream, setUpstream] = useState("");
@@ -60,7 +61,7 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
     if (!allUpstreams && pickedUpstreams.size === 0) return setError(new Error("Pick at least one upstream, or allow all upstreams."));
     setBusy(true);
     try {
-      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], ...(allUpstreams ? {} : { upstreams: [...pickedUpstreams] }), readOnly, tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
+      props.onCreated(await api.createToken({ name: name.trim(), modules: all ? "all" : [...picked], ...(allUpstreams ? {} : { upstreams: [...pickedUpstreams] }), readOnly, ...(needsPerson ? { needsPerson } : {}), tier, ...(expires ? { expires } : {}), ...(upstream ? { upstreamCredential: upstream } : {}) }));
     } catch (err) {
       setError(err);
     } finally {
@@ -115,6 +116,9 @@ function CreateForm(props: { onCreated: (c: CreatedToken) => void; onCancel: () 
       </fieldset>
       <label class="check">
         <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.currentTarget.checked)} /> Read-only (writes are refused)
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={needsPerson} onChange={(e) => setNeedsPerson(e.currentTarget.checked)} /> Every write needs a person's approval (in Approvals)
       </label>
       <div class="row">
         <div>

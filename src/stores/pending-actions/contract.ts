@@ -4,6 +4,7 @@
  */
 import type { ToolResult } from "../../context.js";
 import type { Preview } from "../../confirm/preview.js";
+import type { Approval } from "../../../codegen/descriptor.js";
 
 /** Life of an action: pending → executing → done; or pending → cancelled | expired; `unknown` when the gateway stopped mid-execution. */
 export type ActionState = "pending" | "executing" | "done" | "cancelled" | "expired" | "unknown";
@@ -36,6 +37,8 @@ export interface PendingAction {
   readonly about?: string;
   /** The token's tier, when the caller passes it: picks the tier's cap on open actions (see quotas.ts). */
   readonly tier?: string;
+  /** Who must approve it (src/approvals); absent means `agent` (confirm_action runs it). */
+  readonly approval?: Approval;
   state: ActionState;
   outcome?: ActionOutcome;
   /** Epoch milliseconds of the last state change after creation. */

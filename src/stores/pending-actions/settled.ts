@@ -27,6 +27,7 @@ export function tombstone(a: PendingAction): PendingAction {
     expiresAt: a.expiresAt,
     preview: { summary: p.summary, tool: p.tool, method: p.method, url: p.url, warnings: NO_WARNINGS },
     ...(a.about !== undefined ? { about: a.about } : {}),
+    ...(a.approval !== undefined ? { approval: a.approval } : {}),
     state: a.state,
     ...(a.outcome !== undefined ? { outcome: a.outcome } : {}),
     ...(a.settledAt !== undefined ? { settledAt: a.settledAt } : {}),

@@ -17,6 +17,8 @@ import { createRedisPendingActions } from "./pending-actions.js";
 import { createRedisConnection, unavailable, type RedisConnection } from "./redis-client.js";
 import { createRevocations } from "./revocations.js";
 import { createRedisTokenStore } from "./token-store.js";
+import { createRedisApprovalStore } from "../../approvals/redis-store.js";
+import type { ApprovalStore } from "../../approvals/store.js";
 
 /** How long start-up waits for Redis before serving degraded (reads from nothing cached fail until it answers). */
 const STARTUP_WAIT_MS = 5000;
@@ -32,6 +34,7 @@ export interface RedisStores {
   readonly connection: RedisConnection;
   readonly tokens: TokenStore;
   readonly pendingActions: PendingActionStore;
+  readonly approvals: ApprovalStore;
   readonly auditSink: AuditSink;
   readonly rateLimits: RateLimits;
   /** Whether Redis answers right now. */
@@ -118,6 +121,7 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
     connection,
     tokens,
     pendingActions,
+    approvals: createRedisApprovalStore(connection, options.now),
     auditSink,
     rateLimits,
     isUp: () => connection.isUp(),

@@ -71,7 +71,7 @@ describe("stateful Streamable HTTP", () => {
     rateLimited = false;
   });
 
-  it("answers as the README's Answers paragraph says: initialize as a short SSE stream, the session's tools/list as one JSON body", async () => {
+  it("answers as docs/http.md's Answers paragraph says: initialize as a short SSE stream, the session's tools/list as one JSON body", async () => {
     const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
     expect(init.status).toBe(200);
     expect(init.headers["content-type"]).toMatch(/^text\/event-stream/);
@@ -85,7 +85,7 @@ describe("stateful Streamable HTTP", () => {
     const list = await raw(server.url, { headers, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) });
     expect(list.headers["content-type"]).toMatch(/^application\/json/);
     expect((JSON.parse(list.body) as { result: { tools: unknown[] } }).result.tools.length).toBeGreaterThan(0);
-    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+    const readme = readFileSync(new URL("../../../docs/http.md", import.meta.url), "utf8").replace(/\s+/g, " ");
     expect(readme).toContain("One exception: a stateful `initialize` opens the session");
     expect(readme).toContain("answers as a short SSE stream");
     await raw(server.url, { method: "DELETE", headers });
@@ -347,7 +347,7 @@ describe("stateless Streamable HTTP", () => {
     await client.close();
   });
 
-  it("answers initialize as plain JSON, as the README says for --stateless", async () => {
+  it("answers initialize as plain JSON, as docs/http.md says for --stateless", async () => {
     const init = await raw(server.url, { headers: { ...MCP_HEADERS, authorization: `Bearer ${h.token}` }, body: INIT });
     expect(init.status).toBe(200);
     expect(init.headers["content-type"]).toMatch(/^application\/json/);
