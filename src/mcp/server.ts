@@ -79,6 +79,23 @@ function fitOutputSchema(result: ToolResult, hasOutputSchema: boolean): ToolResu
   return { ...rest, content: [...rest.content, { type: "text", text: JSON.stringify(structuredContent) }] };
 }
 
+/** One page of a tools/list answer (the cursor is an offset the gateway minted). */
+export function listPage<T>(all: readonly T[], cursor: string | undefined, pageSize: number): { tools: T[]; nextCursor?: string } {
+  const offset = decodeCursor(cursor);
+  const page = all.slice(offset, offset + pageSize);
+  const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
+  return { tools: page, ...(next ? { nextCursor: next } : {}) };
+}
+
+/** A call's result as the client gets it: only an outputSchema the client was shown matters. */
+export function shapeCallResult(gateway: Gateway, name: string, result: ToolResult): ToolResult {
+  // tools/list omits writes' outputSchema and, unless configured, all generated ones.
+  const meta = gateway.metaTools.find((t) => t.name === name);
+  const tool = meta ? undefined : gateway.registry.get(name);
+  const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
+  return fitOutputSchema(result, hasOutputSchema);
+}
+
 /** Turns a gateway refusal at list time into a JSON-RPC error. */
 function rpcError(err: unknown): ProtocolError {
   const e = toJsonRpcError(err);
@@ -155,10 +172,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     } catch (err) {
       throw rpcError(err);
     }
-    const offset = decodeCursor(request.params?.cursor);
-    const page = all.slice(offset, offset + pageSize);
-    const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
-    return { tools: page as never, ...(next ? { nextCursor: next } : {}) };
+    return listPage(all, request.params?.cursor, pageSize) as never;
   });
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -173,7 +187,6 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
     const pollAfter = gateway.deps.config.http.pollAfterMs;
     const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
-    const meta = gateway.metaTools.find((t) => t.name === name);
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     try {
@@ -193,10 +206,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
       const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
-      // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
-      const tool = meta ? undefined : gateway.registry.get(name);
-      const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
-      return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
+      return shapeCallResult(gateway, name, answered) as CallToolResult;
     } finally {
       clearTimeout(poll);
     }
