@@ -187,6 +187,17 @@ describe("OpenTelemetry over OTLP/HTTP", () => {
     await client.close();
   });
 
+  it("a plain 2026-07-28 call (answered without the SDK's handler) is traced too", async () => {
+    const client = new ClientV2({ name: "otel-v2-plain", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    const before = new Set(receiver.spans.map((s) => s.spanId));
+    const result = await client.callTool({ name: "get_item", arguments: { item_id: "m1" } });
+    expect(result.structuredContent).toEqual({ id: "m1", name: "Widget" });
+    const call = await until("the plain call's span", () => receiver.spans.find((s) => s.name === "tools/call get_item" && !before.has(s.spanId) && attrs(s)["mcp.protocol.version"] === "2026-07-28" && !s.parentSpanId));
+    expect(attrs(call)).toMatchObject({ "mcp.method.name": "tools/call", "gen_ai.operation.name": "execute_tool", "jsonrpc.request.id": expect.any(String) });
+    await client.close();
+  });
+
   it("log lines written inside a call carry its trace_id and span_id", async () => {
     const traced = await until("a log line with a trace id", () =>
       stderr

@@ -20,6 +20,7 @@ import {
 import { toJsonRpcError } from "../../errors.js";
 import type { Gateway, SessionContext } from "../../gateway.js";
 import { listPage, SERVER_INFO, shapeCallResult, type SessionBinding } from "../../mcp/server.js";
+import { traceOf } from "../../telemetry/call-trace.js";
 import type { McpState } from "./state.js";
 
 /** The one revision answered here (the SDK's handler answers the rest, or refuses them). */
@@ -101,7 +102,7 @@ export async function answerPlain(gateway: Gateway, binding: SessionBinding, req
       return;
     }
     const { name, args } = request;
-    const outcome = await gateway.call({ name, args, principal: binding.principal, transport: binding.transport, sessionId: undefined, signal: abort.signal, session });
+    const outcome = await gateway.call({ name, args, principal: binding.principal, transport: binding.transport, sessionId: undefined, signal: abort.signal, session, trace: traceOf(request.id, REVISION, undefined) });
     // A pending write's result already says how to confirm it (confirm_action): this client cannot be asked.
     reply(res, request.id, { result: stamped({ ...shapeCallResult(gateway, name, outcome.result) }) });
   } catch (err) {
