@@ -28,13 +28,25 @@ afterAll(async () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
+/**
+ * A redis-server on a free port, answering PING. A port taken between `freePort` and the server's
+ * bind (another test's socket) makes that server exit: then it is tried again on another port.
+ */
 async function server(args: string[]): Promise<number> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "cs-topo-"));
-  const child = spawn("redis-server", [...args, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  children.push(child);
-  for (let i = 0; i < 100 && !(await answersPing(port)); i++) await new Promise((r) => setTimeout(r, 50));
-  return port;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "cs-topo-"));
+    const child = spawn("redis-server", [...args, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    children.push(child);
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    for (let i = 0; i < 300 && !exited; i++) {
+      if (await answersPing(port)) return port;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    if (attempt === 3) throw new Error(`redis-server ${args.join(" ")} did not answer PING on three ports`);
+  }
 }
 
 /** Every store, one real round trip each, on `connection`. */
