@@ -44,6 +44,9 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   const listeners: (() => void)[] = [];
   let inflight = 0;
   let idle: (() => void) | undefined;
+  // A lazy subprocess is "parked" (stopped on purpose, its tools known) until a call needs it.
+  let parked = false;
+  let idleTimer: NodeJS.Timeout | undefined;
 
   const secrets = (map: McpUpstreamSpec["env"], key: string) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, readSecret(v, `upstreams.${spec.name}.mcp.${key}.${k}`, env)]));
 
@@ -74,13 +77,14 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   function down(reason: string): void {
     if (closed) return;
     client = undefined;
+    parked = false;
     lastError = reason;
     const delay = Math.min(maxDelay, firstDelay * 2 ** failures);
     failures++;
     retryAt = Date.now() + delay;
     log.warn({ reason, retryInMs: delay }, `upstream ${spec.name} is down (${reason}); reconnecting in ${delay} ms`);
     clearTimeout(timer);
-    timer = setTimeout(() => void connect().catch(() => undefined), delay);
+    timer = setTimeout(() => void connect().then(armIdle, () => undefined), delay);
     timer.unref();
   }
 
@@ -103,9 +107,35 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       };
       client = c;
       failures = 0;
+      parked = false;
       log.info({ tools: tools.length }, `upstream ${spec.name} is up`);
     })().finally(() => (connecting = undefined));
     return connecting;
+  }
+
+  /** Stops a lazy subprocess on purpose: not a failure, no reconnection; the next call starts it. */
+  async function park(): Promise<void> {
+    clearTimeout(idleTimer);
+    const c = client;
+    if (!c || closed || inflight > 0) return;
+    client = undefined;
+    parked = true;
+    log.info(`upstream ${spec.name} stopped until its next call`);
+    await c.close().catch(() => undefined);
+  }
+
+  /** With `idleMs`: stops a lazy subprocess that has had no call in flight for that long. */
+  function armIdle(): void {
+    clearTimeout(idleTimer);
+    if (!spec.lazy || spec.idleMs === undefined || closed || inflight > 0) return;
+    idleTimer = setTimeout(() => void park(), spec.idleMs);
+    idleTimer.unref();
+  }
+
+  /** The connected client, starting a parked lazy subprocess (concurrent callers share one start). */
+  async function ready(): Promise<Client | undefined> {
+    if (!client && parked && !closed) await connect();
+    return client;
   }
 
   /** Drops a client that failed, and reconnects with backoff. */
@@ -138,13 +168,20 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
 
   return {
     name: spec.name,
-    start: () => (client ? Promise.resolve() : connect()),
+    start: async () => {
+      if (client) return;
+      await connect();
+      // Lazy: the tools are listed once, then the process stops until the first call.
+      if (spec.lazy) await park();
+    },
     tools: () => tools,
     async call(name, args, callOptions = {}) {
-      const c = client;
+      clearTimeout(idleTimer);
+      const c = await ready();
       if (!c || closed) throw unavailable();
       let result: CallToolResult;
       inflight++;
+      clearTimeout(idleTimer);
       try {
         result = (await c.callTool({ name, arguments: args }, {
           signal: callOptions.signal,
@@ -164,7 +201,10 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
         }
         throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${(err as Error).message}`, { details: { upstream: spec.name, delivery: "answered" } });
       } finally {
-        if (--inflight === 0) idle?.();
+        if (--inflight === 0) {
+          idle?.();
+          armIdle();
+        }
       }
       return {
         content: (result.content ?? []) as ContentBlock[],
@@ -173,10 +213,11 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       } satisfies ToolResult;
     },
     onToolsChanged: (listener) => void listeners.push(listener),
-    status: () => (client ? { up: true } : { up: false, detail: lastError }),
+    status: () => (client || parked ? { up: true } : { up: false, detail: lastError }),
     async close() {
       closed = true;
       clearTimeout(timer);
+      clearTimeout(idleTimer);
       clearInterval(health);
       // Calls in flight finish (bounded by the call timeout); new ones are refused from now.
       if (inflight > 0) {

@@ -47,6 +47,10 @@ export interface McpUpstreamSpec extends UpstreamBase {
   readonly readOnly: readonly string[];
   /** Tool name patterns the operator declares writes (they win over `readOnly` and annotations). */
   readonly write: readonly string[];
+  /** A subprocess not spawned at start-up beyond one listing of its tools: the first call starts it. */
+  readonly lazy?: boolean;
+  /** With `lazy`: a subprocess idle this long (no call in flight) is stopped until the next call. */
+  readonly idleMs?: number;
 }
 
 export type UpstreamSpec = OpenApiUpstreamSpec | McpUpstreamSpec;
@@ -146,10 +150,13 @@ function mcpUpstream(key: string, name: string, v: Record<string, unknown>, dir:
   knownKeys(key, v, MCP_KEYS);
   const m = v.mcp;
   if (!isMap(m)) fail(`${key}.mcp`, "expected { command, args?, env?, cwd? } or { url, headers? }");
-  knownKeys(`${key}.mcp`, m, ["command", "args", "env", "cwd", "url", "headers"]);
+  knownKeys(`${key}.mcp`, m, ["command", "args", "env", "cwd", "url", "headers", "lazy", "idleMs"]);
   if ((m.command === undefined) === (m.url === undefined)) fail(`${key}.mcp`, "needs exactly one of command (a subprocess over stdio) or url (Streamable HTTP)");
-  if (m.url !== undefined) for (const k of ["args", "env", "cwd"]) if (m[k] !== undefined) fail(`${key}.mcp.${k}`, "only applies to a subprocess (command)");
+  if (m.url !== undefined) for (const k of ["args", "env", "cwd", "lazy", "idleMs"]) if (m[k] !== undefined) fail(`${key}.mcp.${k}`, "only applies to a subprocess (command)");
   if (m.command !== undefined && m.headers !== undefined) fail(`${key}.mcp.headers`, "only applies to an HTTP server (url)");
+  if (m.lazy !== undefined && typeof m.lazy !== "boolean") fail(`${key}.mcp.lazy`, `expected true or false, got ${JSON.stringify(m.lazy)}`);
+  if (m.idleMs !== undefined && (!Number.isInteger(m.idleMs) || (m.idleMs as number) < 1)) fail(`${key}.mcp.idleMs`, `expected a positive integer (milliseconds), got ${JSON.stringify(m.idleMs)}`);
+  if (m.idleMs !== undefined && m.lazy !== true) fail(`${key}.mcp.idleMs`, "only applies with lazy: true");
   const tools = v.tools ?? {};
   if (!isMap(tools)) fail(`${key}.tools`, "expected { readOnly?: [patterns], write?: [patterns] }");
   knownKeys(`${key}.tools`, tools, ["readOnly", "write"]);
@@ -165,6 +172,8 @@ function mcpUpstream(key: string, name: string, v: Record<string, unknown>, dir:
     headers: secrets(`${key}.mcp.headers`, m.headers),
     readOnly: strings(`${key}.tools.readOnly`, tools.readOnly),
     write: strings(`${key}.tools.write`, tools.write),
+    ...(m.lazy === true ? { lazy: true } : {}),
+    ...(m.idleMs !== undefined ? { idleMs: m.idleMs as number } : {}),
   });
 }
 
