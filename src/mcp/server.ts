@@ -11,6 +11,7 @@ import type { Principal, ProgressSink, ToolResult, Transport } from "../context.
 import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
+import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -111,7 +112,7 @@ function elicitationValidator(): jsonSchemaValidator {
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
-    capabilities: { tools: { listChanged: true }, logging: {} },
+    capabilities: { tools: { listChanged: true }, logging: {}, resources: {} },
     // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
     cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
@@ -135,6 +136,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     };
   }
 
+  // MCP Apps: the pending-action card, for clients that declare the UI extension (src/mcp/apps).
+  serveCard(server);
+
   server.setRequestHandler("logging/setLevel", async (request) => {
     binding.logLevel = request.params.level;
     return {};
@@ -155,7 +159,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       throw rpcError(err);
     }
     const offset = decodeCursor(request.params?.cursor);
-    const page = all.slice(offset, offset + pageSize);
+    const apps = clientShowsApps(server);
+    const page = all.slice(offset, offset + pageSize).map((t) => (apps && gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t));
     const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
     return { tools: page as never, ...(next ? { nextCursor: next } : {}) };
   });
@@ -190,7 +195,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         session: here,
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
-      const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
+      const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
+      const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
       // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
       const tool = meta ? undefined : gateway.registry.get(name);
       const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
