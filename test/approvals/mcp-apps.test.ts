@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Frame, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from "playwright-core";
 import { repoRoot } from "../../src/console/server.js";
 import { agentTokens, startApprovalsGateway, startCountingUpstream, until, type ApprovalsGateway, type CountingUpstream, type Result, type Task } from "./harness.js";
 
@@ -45,7 +45,9 @@ const HOST = `<!doctype html><html><body style="margin:0;background:#fff">
 let up: CountingUpstream;
 let g: ApprovalsGateway;
 let browser: Browser;
-let page: Page;
+let context: BrowserContext;
+/** A fresh page per card rendered. */
+let page: Page | undefined;
 let apps: Client;
 let plain: Client;
 /** Every tools/call the card sent, as the host relayed it. */
@@ -62,15 +64,22 @@ async function task(skip: number): Promise<Task> {
   return (await up.api<{ data: Task[] }>("GET", "/tasks?limit=30")).body.data[skip]!;
 }
 
+/** Waits until the card's state line matches. */
+async function cardSays(frame: Frame, text: RegExp): Promise<void> {
+  await until(async () => text.test((await frame.getByTestId("state").textContent({ timeout: 1000 }).catch(() => null)) ?? ""), 10_000, `the card to say ${text}`);
+}
+
 /** Reads the resource the result names and renders it with the result; returns the card's frame. */
 async function render(result: Result & { _meta?: any }): Promise<Frame> {
   const uri = result._meta?.ui?.resourceUri as string;
   const read = await apps.readResource({ uri });
   const html = (read.contents[0] as { text: string }).text;
+  await page?.close();
+  page = await context.newPage();
   await page.setContent(HOST);
   await page.evaluate(([h, r]) => (window as any).render(h, r), [html, result] as const);
   const frame = (await (await page.waitForSelector("#app", { state: "attached" })).contentFrame())!;
-  await frame.getByTestId("state").filter({ hasText: /\S/ }).waitFor();
+  await cardSays(frame, /\S/);
   return frame;
 }
 
@@ -82,8 +91,8 @@ beforeAll(async () => {
   apps = await v2Client(secrets["apps-agent"]!, true);
   plain = await v2Client(secrets["plain-agent"]!, false);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  page = await (await browser.newContext({ viewport: { width: 800, height: 600 } })).newPage();
-  await page.exposeFunction("relay", async (params: { name: string; arguments: Record<string, unknown> }) => {
+  context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+  await context.exposeFunction("relay", async (params: { name: string; arguments: Record<string, unknown> }) => {
     relayed.push(params);
     return apps.callTool(params);
   });
@@ -125,12 +134,12 @@ describe("a client that declares the UI extension", () => {
     await expect(frame.getByTestId("method").textContent()).resolves.toBe("POST");
     await expect(frame.getByTestId("body").textContent()).resolves.toContain("From the card");
     await expect(frame.getByTestId("refresh").isHidden()).resolves.toBe(true);
-    await page.screenshot({ path: join(SHOTS, "mcp-app-card.png") });
+    await page!.screenshot({ path: join(SHOTS, "mcp-app-card.png") });
 
     const before = up.writes.length;
     relayed.length = 0;
     await frame.getByTestId("confirm").click();
-    await frame.getByTestId("state").filter({ hasText: "Done" }).waitFor();
+    await cardSays(frame, /Done/);
     expect(relayed).toEqual([{ name: "confirm_action", arguments: { confirm_token: result.structuredContent!.confirm_token } }]);
     expect(up.writes.slice(before).map((w) => w.method)).toEqual(["POST"]);
     await expect(frame.getByTestId("confirm").isHidden()).resolves.toBe(true);
@@ -148,7 +157,7 @@ describe("a client that declares the UI extension", () => {
     const before = up.writes.length;
     relayed.length = 0;
     await frame.getByTestId("cancel").click();
-    await frame.getByTestId("state").filter({ hasText: "Cancelled" }).waitFor();
+    await cardSays(frame, /Cancelled/);
     expect(relayed.map((c) => c.name)).toEqual(["cancel_action"]);
     expect(up.writes.length).toBe(before);
   });
@@ -161,13 +170,13 @@ describe("a client that declares the UI extension", () => {
     await expect(frame.getByTestId("state").textContent()).resolves.toMatch(/waiting for a person's approval/i);
     await expect(frame.getByTestId("confirm").isHidden()).resolves.toBe(true);
     await expect(frame.getByTestId("cancel").isHidden()).resolves.toBe(true);
-    await page.screenshot({ path: join(SHOTS, "mcp-app-card-waiting.png") });
+    await page!.screenshot({ path: join(SHOTS, "mcp-app-card-waiting.png") });
     const before = up.writes.length;
     relayed.length = 0;
     await frame.getByTestId("refresh").click();
     await until(() => relayed.length === 1, 10_000, "the get_action call");
     expect(relayed).toEqual([{ name: "get_action", arguments: { action_id: result.structuredContent!.action_id } }]);
-    await frame.getByTestId("state").filter({ hasText: /waiting for a person's approval/i }).waitFor();
+    await cardSays(frame, /waiting for a person's approval/i);
     expect(up.writes.length).toBe(before);
   });
 
@@ -178,7 +187,7 @@ describe("a client that declares the UI extension", () => {
     await expect(frame.getByTestId("body").textContent()).resolves.toContain(XSS.replace(/"/g, '\\"'));
     await expect(frame.locator("img").count()).resolves.toBe(0);
     await expect(frame.evaluate(() => (window as any).__xss)).resolves.toBeUndefined();
-    await expect(page.evaluate(() => (window as any).__xss)).resolves.toBeUndefined();
+    await expect(page!.evaluate(() => (window as any).__xss)).resolves.toBeUndefined();
   });
 });
 
