@@ -180,6 +180,23 @@ describe("a client that declares the UI extension", () => {
     expect(up.writes.length).toBe(before);
   });
 
+  it("an update that needs both shows the field diff; Confirm hands it to a person and sends nothing", async () => {
+    const t = await task(5);
+    const result = (await apps.callTool({ name: "update_task", arguments: { task_id: t.id, body: { title: "Renamed on the card" } } })) as Result & { _meta?: any };
+    expect(result.structuredContent).toMatchObject({ status: "pending_confirmation", approval: "both" });
+    const frame = await render(result);
+    const row = frame.getByTestId("diff").locator("tbody tr", { hasText: "title" });
+    await expect(row.locator("td").allTextContents()).resolves.toEqual([expect.stringContaining("title"), t.title, "Renamed on the card"]);
+    await page!.screenshot({ path: join(SHOTS, "mcp-app-card-diff.png") });
+    const before = up.writes.length;
+    relayed.length = 0;
+    await frame.getByTestId("confirm").click();
+    await cardSays(frame, /waiting for a person's approval/i);
+    expect(relayed.map((c) => c.name)).toEqual(["confirm_action"]);
+    await expect(frame.getByTestId("refresh").isVisible()).resolves.toBe(true);
+    expect(up.writes.length).toBe(before);
+  });
+
   it("renders markup in the arguments as text", async () => {
     const t = await task(3);
     const result = (await apps.callTool({ name: "create_task", arguments: { project_id: t.project_id, title: XSS } })) as Result & { _meta?: any };
