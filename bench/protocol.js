@@ -6,7 +6,8 @@
  *   sdk-v2-floor     the SDK v2 minimal server: createMcpHandler + low-level Server, one tool
  *   countersign-2026 `countersign serve`, stateless 2026-07-28 requests (envelope + Mcp-* headers)
  *   countersign-2025 the same server, a 2025-11-25 session (initialize, then Mcp-Session-Id)
- *   before-2025      (with --before DIR) the 2025 session on another checkout's build, e.g. main
+ *   before-2026      (with --before DIR) the 2026-07-28 requests on another checkout's build, e.g. main
+ *   before-2025      (with --before DIR) the 2025 session on that build
  *
  * The client is one keep-alive node:http agent sending raw JSON-RPC POSTs, sequentially, in
  * interleaved rounds whose order is shuffled, so drift hits every contender alike.
@@ -139,6 +140,7 @@ async function main() {
   if (opts.before) {
     const before = await start("before", [join(opts.before, "bin/countersign.js"), "serve", "--port", "0", "--host", "127.0.0.1"], gatewayEnv(beforeData));
     servers.push(before);
+    contenders["before-2026"] = plainCaller(`${before.base}/mcp`, { authorization: `Bearer ${token}`, "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": TOOL }, ENVELOPE);
     contenders["before-2025"] = await sessionCaller(`${before.base}/mcp`, token);
   }
 

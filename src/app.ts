@@ -10,6 +10,7 @@ import type { AdmissionContext, AuditRecord, CallContext, Principal, ToolResult 
 import { toGatewayError, toToolResult } from "./errors.js";
 import type { CallOutcome, Deps, Gateway, ListedTool, MetaTool, SessionContext } from "./gateway.js";
 import { createLog } from "./log.js";
+import { tracingConfigured } from "./telemetry/hooks.js";
 import { createMetaTools } from "./mcp/meta-tools.js";
 import { admissionChain, chain, compose, type AdmissionStages, type Stages } from "./pipeline.js";
 import { loadRegistry, type Registry } from "./registry.js";
@@ -88,6 +89,8 @@ async function settleWithin(work: readonly (readonly [string, Promise<unknown>])
 /** Builds a gateway from its config; loads the registry from `config.generatedDir` unless one is given. */
 export async function createGateway(config: Config, overrides: Partial<Deps> = {}): Promise<Gateway> {
   const log = overrides.log ?? createLog(config.logLevel);
+  // OTEL_* configured: the SDK is loaded and the chain traced; otherwise neither (src/telemetry).
+  const telemetry = tracingConfigured() ? (await import("./telemetry/sdk.js")).startTelemetry() : undefined;
   const recordExpired = (a: PendingAction) => void deps.audit.recordEvent({ type: "expired", outcome: "expired", actionId: a.id, tokenId: a.tokenId, toolName: a.tool, tool: deps.registry.get(a.tool), args: a.args, sessionId: a.sessionId });
   // Loaded before Redis is opened: a bad generated dir then fails start-up without a connection left open.
   // Several upstreams (`upstreams:` in the config file): one catalog, and a client that routes each call.
@@ -134,6 +137,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     "audit trail": () => deps.audit.close(),
     ...(upstreams ? { upstreams: () => upstreams.close() } : {}),
     approvals: async () => (stopWebhook(), await deps.approvals.store.close()),
+    ...(telemetry ? { telemetry: () => telemetry.shutdown() } : {}),
   };
   const stopWebhook = startWebhook({ hub: deps.approvals, pendingActions: deps.pendingActions, config: config.approvals.webhook, consoleUrl: `http://${config.http.host}:${config.http.port}/console/`, log, now: deps.now });
   deps.metrics.setPendingActions(() => deps.pendingActions.countPending());
@@ -177,7 +181,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     ...deps.stages,
   };
   const admitRequest = compose(admissionChain(admissionStages));
-  const run = compose(chain(stages));
+  const run = compose(chain(telemetry ? telemetry.wrapStages(stages) : stages));
 
   /** A meta-tool called with no session around it (a person's approval, a test): a session of one call. */
   function standaloneSession(ctx: CallContext): SessionContext {
@@ -272,7 +276,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       };
       if (req.session) sessions.set(ctx, req.session);
       try {
-        await run(ctx);
+        await (telemetry ? telemetry.call(req, ctx, () => run(ctx)) : run(ctx));
       } catch (err) {
         const error = toGatewayError(err);
         return { result: fail(error, { requestId, tool: req.name }), error, pending: ctx.pending, upstream: ctx.upstream };

@@ -1,7 +1,7 @@
 /**
  * The typed context every stage of the chain sees, and the one middleware contract.
  */
-import type { ToolDescriptor } from "../codegen/descriptor.js";
+import type { Approval, ToolDescriptor } from "../codegen/descriptor.js";
 
 /** Who is calling: the resolved token record, never the secret. */
 export interface Principal {
@@ -90,6 +90,8 @@ export interface CollectedWrite {
   readonly preview: unknown;
   /** ETag read at preview time, sent as If-Match when the change set runs. */
   readonly ifMatch?: string;
+  /** Who must approve this write (the approval policy for its tool and the caller); absent: the agent. */
+  readonly approval?: Approval;
 }
 
 /** A code run (run_code) the call belongs to: its writes are collected into one change set. */

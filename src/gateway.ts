@@ -79,6 +79,17 @@ export interface CallRequest {
   readonly parent?: CallContext;
   /** The code run this call is made by (run_code): writes join its change set. */
   readonly run?: CodeRun;
+  /** What the MCP request says for its trace (src/telemetry): read only when tracing is on. */
+  readonly trace?: CallTrace;
+}
+
+/** The MCP request around a tools/call, as a trace records it. */
+export interface CallTrace {
+  readonly jsonrpcId?: string | number;
+  readonly protocolVersion?: string;
+  /** W3C trace context from `params._meta`: the caller's span is the parent. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** The typed outcome of one tools/call: the rendered result, plus what the stages decided. */

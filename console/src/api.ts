@@ -158,6 +158,8 @@ export interface PendingEntry {
     readonly current_note?: string;
     readonly diff?: readonly { path: string; change: string; before?: unknown; after?: unknown }[];
     readonly warnings: readonly string[];
+    /** A change set's writes, in the order they run. */
+    readonly steps?: readonly { ref: string; kind: string; summary: string; method: string; url: string; body?: unknown; diff?: readonly { path: string; change: string; before?: unknown; after?: unknown }[]; current_note?: string; approval_policy?: string }[];
   };
 }
 

@@ -10,6 +10,7 @@ import type { Principal } from "../context.js";
 import { createConfirmActions } from "../confirm/actions.js";
 import { deepEqual } from "../confirm/diff.js";
 import { createPreviewer } from "../confirm/preview.js";
+import { isChangeSet } from "../code/change-set.js";
 import { toGatewayError } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 import type { PendingAction } from "../stores/pending-actions/contract.js";
@@ -161,7 +162,8 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
     async detail(actionId, signal) {
       const { action, record } = await load(actionId);
       const base = { ...item(action, record), preview: action.preview, about: action.about ?? null };
-      if (statusOf(action, record, now()) !== "awaiting_approval") return { ...base, fresh: null };
+      // A change set's preview lists its writes in order, each with the state read at preview time.
+      if (statusOf(action, record, now()) !== "awaiting_approval" || isChangeSet(action)) return { ...base, fresh: null };
       const tool: ToolDescriptor | undefined = gateway.registry.get(action.tool);
       if (!tool) return { ...base, fresh: { error: `The tool ${action.tool} is no longer served` } };
       try {
@@ -210,7 +212,7 @@ export function createDecisions(gateway: Gateway, now: () => number = Date.now):
       const updated = (await hub.store.update(actionId, { decision })) ?? { ...record, decision };
       hub.decided(updated);
       await audit(gateway, approver, "action_approved", `${approver.name} approved ${action.about ?? action.preview.summary} (${actionId}): ${outcome}`, { actionId, tokenId: action.tokenId, tool: action.tool, outcome }, outcome === "executed" ? "executed" : outcome, now());
-      return { actionId, verdict: "approved", outcome, ...(error ? { error } : {}), result: sc.result ?? null, ...(outcome === "conflict" ? { message: "The resource changed since the preview; the write was refused (conflict) and will not run. The agent must preview again." } : {}) };
+      return { actionId, verdict: "approved", outcome, ...(error ? { error } : {}), result: sc.result ?? null, ...(Array.isArray(sc.steps) ? { steps: sc.steps } : {}), ...(outcome === "conflict" ? { message: "The resource changed since the preview; the write was refused (conflict) and will not run. The agent must preview again." } : {}) };
     },
 
     async reject(actionId, approver, reason) {

@@ -2,7 +2,7 @@
  * A code run's change set: the writes its script asked for, in order, each previewed as a single
  * write would be, and stored as ONE pending action (one confirm token) when the run ends.
  */
-import type { ToolDescriptor } from "../../codegen/descriptor.js";
+import type { Approval, ToolDescriptor } from "../../codegen/descriptor.js";
 import type { CodeRun, CollectedWrite, ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Preview } from "../confirm/preview.js";
@@ -23,6 +23,8 @@ export interface ChangeStep {
   readonly tool: string;
   readonly args: Record<string, unknown>;
   readonly ifMatch?: string;
+  /** Who must approve this write on its own (the approval policy); absent: the agent. */
+  readonly approval?: Approval;
 }
 
 /** What a stored change set's arguments hold. */
@@ -37,6 +39,8 @@ export interface StepPreview extends Preview {
   readonly ref: string;
   readonly kind: StepKind;
   readonly approval: ApprovalLevel;
+  /** Who must approve this write (the approval policy for its tool and the caller). */
+  readonly approval_policy: Approval;
   /** Earlier writes whose results this one uses. */
   readonly uses?: readonly string[];
 }
@@ -47,8 +51,18 @@ export interface ChangeSetPreview extends Preview {
   readonly run_id: string;
   readonly steps: readonly StepPreview[];
   readonly totals: Readonly<Record<StepKind, number>>;
-  /** The approval level of the strictest write. */
+  /** The approval level of the strictest write (how much care it asks; for display). */
   readonly approval: ApprovalLevel;
+  /** Who must approve the whole set: the strictest approval policy of its writes. */
+  readonly approval_policy: Approval;
+}
+
+/** Approval policies, least to most strict: `both` asks the agent's confirmation and a person's. */
+const POLICY_ORDER: readonly Approval[] = ["agent", "person", "both"];
+
+/** The strictest of some approval policies (`agent` for none). */
+export function strictestPolicy(policies: readonly (Approval | undefined)[]): Approval {
+  return policies.reduce<Approval>((top, p) => (p !== undefined && POLICY_ORDER.indexOf(p) > POLICY_ORDER.indexOf(top) ? p : top), "agent");
 }
 
 export function isChangeSet(action: { tool: string; args: Record<string, unknown> }): boolean {
@@ -112,9 +126,9 @@ export function createChangeSet(runId: string, tools: () => readonly ToolDescrip
         const made = `uses the result of ${uses.map((u) => `w${u}`).join(", ")}, an earlier write of this change set`;
         preview = { ...preview, warnings: preview.warnings.filter((w) => !w.startsWith("The resource was not found")), current_note: made };
       }
-      const step: StepPreview = { ...preview, ref, kind: kindOf(write.tool, tools()), approval: approvalOf(write.tool), ...(uses.length > 0 ? { uses: uses.map((u) => `w${u}`) } : {}) };
+      const step: StepPreview = { ...preview, ref, kind: kindOf(write.tool, tools()), approval: approvalOf(write.tool), approval_policy: write.approval ?? "agent", ...(uses.length > 0 ? { uses: uses.map((u) => `w${u}`) } : {}) };
       steps.push(step);
-      stored.push({ ref, tool: write.tool.name, args: write.args, ...(write.ifMatch !== undefined ? { ifMatch: write.ifMatch } : {}) });
+      stored.push({ ref, tool: write.tool.name, args: write.args, ...(write.ifMatch !== undefined ? { ifMatch: write.ifMatch } : {}), ...(write.approval !== undefined && write.approval !== "agent" ? { approval: write.approval } : {}) });
       const placeholder = { pending: true, ref, preview: { summary: step.summary, method: step.method, url: step.url, ...(step.diff ? { diff: step.diff } : {}), warnings: step.warnings } };
       return { content: [{ type: "text", text: `Pending (${ref}): ${step.summary}` }], structuredContent: placeholder };
     },
@@ -139,6 +153,7 @@ export function changeSetAction(runId: string, intent: string, steps: readonly S
     steps,
     totals,
     approval,
+    approval_policy: strictestPolicy(steps.map((s) => s.approval_policy)),
   };
   return { preview, args: { run_id: runId, intent, steps: stored } };
 }
@@ -149,6 +164,7 @@ export function renderChangeSet(preview: ChangeSetPreview, pending: { actionId: 
     `PENDING CONFIRMATION: nothing has been sent yet (change set ${pending.actionId}).`,
     preview.summary,
     `Approval: ${preview.approval} (the strictest of its writes).`,
+    ...(preview.approval_policy === "agent" ? [] : [`Approval policy: ${preview.approval_policy} (${preview.steps.filter((s) => s.approval_policy !== "agent").map((s) => s.ref).join(", ")} need a person, so the whole set does).`]),
   ];
   for (const s of preview.steps) {
     lines.push(`${s.ref} [${s.kind}] ${s.summary}`, `   ${s.method} ${s.url}`);

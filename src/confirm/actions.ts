@@ -119,13 +119,16 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     return withStatus(result, status, action.id, status === "executed" ? `Executed action ${action.id}: ${action.preview.summary}` : `Action ${action.id} failed and will not run again: ${action.preview.summary}`);
   }
 
-  /** A change set (run_code's writes): its steps in order, each executed as a single action is. */
-  async function executeChangeSet(set: PendingAction, caller: ActionCaller): Promise<ToolResult> {
+  /**
+   * A change set (run_code's writes): its steps in order, each executed as a single action is
+   * (approved by the same person as the set, when it needed one).
+   */
+  async function executeChangeSet(set: PendingAction, caller: ActionCaller, approvedBy?: string): Promise<ToolResult> {
     const { result, status } = await runChangeSet(set, {
       store,
       now: deps.now ?? Date.now,
       runStep: async (step) => {
-        const out = await execute(step, caller);
+        const out = await execute(step, caller, approvedBy);
         return { status: String(out.structuredContent?.status), result: out };
       },
     });
@@ -229,7 +232,10 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
 
     async runApproved(action, caller, approvedBy) {
       const claim = await store.claim(action.id, action.tokenId);
-      if (claim.kind === "claimed") return { kind: "claimed", result: await execute(claim.action, caller, approvedBy) };
+      if (claim.kind === "claimed") {
+        const result = isChangeSet(claim.action) ? await executeChangeSet(claim.action, caller, approvedBy) : await execute(claim.action, caller, approvedBy);
+        return { kind: "claimed", result };
+      }
       return claim.kind === "not_found" ? { kind: "not_found" } : { kind: claim.kind, action: claim.action };
     },
 

@@ -127,6 +127,8 @@ export async function runChangeSet(
         ...(step.ifMatch !== undefined ? { ifMatch: step.ifMatch } : {}),
         ...(set.sessionId !== undefined ? { sessionId: set.sessionId } : {}),
         about: `${step.tool} (${step.ref} of change set ${set.id})`,
+        // The step passes the gate only as the set was approved (by the person who approved it).
+        ...(step.approval !== undefined ? { approval: step.approval } : {}),
       });
       const claim = await store.claim(id, set.tokenId);
       if (claim.kind === "claimed") claimed = claim.action;

@@ -82,13 +82,22 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
   const pruneHist = db.prepare("DELETE FROM hist WHERE grain = ? AND bucket < ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM calls");
 
-  let nextId = ((db.prepare("SELECT MAX(id) AS m FROM calls").get() as { m: number | null }).m ?? -1) + 1;
+  const maxId = db.prepare("SELECT MAX(id) AS m FROM calls");
+  let nextId = ((maxId.get() as { m: number | null }).m ?? -1) + 1;
   let rows = (count.get() as { n: number }).n;
   let queue: { id: number; ts: number; record: AuditRecord }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
 
   const writeBatch = db.transaction((batch: typeof queue) => {
+    // Another process on the same data dir (a second serve) numbers its records from the same
+    // start: past what is stored, move this batch (and this process's numbering) beyond it.
+    const floor = ((maxId.get() as { m: number | null }).m ?? -1) + 1;
+    if (batch.length > 0 && batch[0]!.id < floor) {
+      const shift = floor - batch[0]!.id;
+      for (const b of batch) b.id += shift;
+      nextId += shift;
+    }
     const rolls = new Map<string, [number, number, number, string, number, number, number]>();
     const hists = new Map<string, [number, number, string, number, number]>();
     const roll = (grain: number, bucket: number, kind: number, key: string, isError: boolean, isLimited: boolean) => {
@@ -147,10 +156,12 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
-    writeBatch(batch);
+    writeBatch.immediate(batch);
   }
 
   function idBounds(filter: ActivityFilter): { lo: number; hi: number } {
+    // What another process on the same file has written counts too.
+    nextId = Math.max(nextId, ((maxId.get() as { m: number | null }).m ?? -1) + 1);
     let lo = 0;
     let hi = Math.min(nextId, filter.before ?? nextId) - 1;
     if (filter.since !== undefined) lo = (firstAtOrAfter.get(filter.since) as { id: number } | undefined)?.id ?? nextId;

@@ -12,6 +12,8 @@ import { changeSetAction, CHANGE_SET_TOOL, createChangeSet, renderChangeSet } fr
 import { apiTypesFor } from "../code/api-types.js";
 import { createSandboxPool, type SandboxPool } from "../code/sandbox.js";
 import { take } from "../stages/rate-limit.js";
+import { approvalNote, needsPerson } from "../approvals/policy.js";
+import { requestPerson } from "../approvals/request.js";
 
 /** Sandbox pools by gateway dependencies: one per gateway, started on its first run. */
 const pools = new WeakMap<Deps, SandboxPool>();
@@ -100,8 +102,11 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
     const { preview, args: stored } = changeSetAction(runId, intent, changes.steps, changes.stored);
     const minted = mintConfirmation();
     const createdAt = deps.now();
-    const expiresAt = createdAt + deps.config.confirm.ttlSeconds * 1000;
-    await deps.pendingActions.create({
+    // The set follows its strictest write's approval policy, as a single write would.
+    const approval = preview.approval_policy;
+    const person = needsPerson(approval);
+    const expiresAt = createdAt + (person ? deps.config.approvals.ttlMs : deps.config.confirm.ttlSeconds * 1000);
+    const action = {
       id: minted.actionId,
       tokenId: principal.tokenId,
       tier: principal.tier,
@@ -113,7 +118,10 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
       preview,
       ...(session.sessionId !== undefined ? { sessionId: session.sessionId } : {}),
       about: `change set: ${intent} (${changes.steps.length} writes)`,
-    });
+      ...(approval !== "agent" ? { approval } : {}),
+    };
+    await deps.pendingActions.create(action);
+    if (person) await requestPerson(deps.approvals, action, principal, deps.now());
     const expiresIso = new Date(expiresAt).toISOString();
     call.audit.outcome = "pending";
     call.audit.type = "pending";
@@ -121,6 +129,7 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
     call.audit.summary = preview.summary;
     call.pending = { actionId: minted.actionId, confirmToken: minted.confirmToken, expiresAt: expiresIso, preview };
     text.push("", renderChangeSet(preview, { actionId: minted.actionId, confirmToken: minted.confirmToken, expiresAt: expiresIso }));
+    if (person) text.push(approvalNote(approval));
     return {
       content: [{ type: "text", text: text.join("\n") }],
       structuredContent: {
@@ -131,6 +140,7 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
         confirm_token: minted.confirmToken,
         expires_at: expiresIso,
         preview,
+        ...(approval !== "agent" ? { approval } : {}),
       },
     };
   }

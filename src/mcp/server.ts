@@ -11,6 +11,7 @@ import type { Principal, ProgressSink, ToolResult, Transport } from "../context.
 import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
+import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
@@ -77,6 +78,23 @@ function fitOutputSchema(result: ToolResult, hasOutputSchema: boolean): ToolResu
   if (!result.isError || !hasOutputSchema || !result.structuredContent) return result;
   const { structuredContent, ...rest } = result;
   return { ...rest, content: [...rest.content, { type: "text", text: JSON.stringify(structuredContent) }] };
+}
+
+/** One page of a tools/list answer (the cursor is an offset the gateway minted). */
+export function listPage<T>(all: readonly T[], cursor: string | undefined, pageSize: number): { tools: T[]; nextCursor?: string } {
+  const offset = decodeCursor(cursor);
+  const page = all.slice(offset, offset + pageSize);
+  const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
+  return { tools: page, ...(next ? { nextCursor: next } : {}) };
+}
+
+/** A call's result as the client gets it: only an outputSchema the client was shown matters. */
+export function shapeCallResult(gateway: Gateway, name: string, result: ToolResult): ToolResult {
+  // tools/list omits writes' outputSchema and, unless configured, all generated ones.
+  const meta = gateway.metaTools.find((t) => t.name === name);
+  const tool = meta ? undefined : gateway.registry.get(name);
+  const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
+  return fitOutputSchema(result, hasOutputSchema);
 }
 
 /** Turns a gateway refusal at list time into a JSON-RPC error. */
@@ -158,11 +176,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     } catch (err) {
       throw rpcError(err);
     }
-    const offset = decodeCursor(request.params?.cursor);
-    const apps = clientShowsApps(server);
-    const page = all.slice(offset, offset + pageSize).map((t) => (apps && gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t));
-    const next = offset + pageSize < all.length ? encodeCursor(offset + pageSize) : undefined;
-    return { tools: page as never, ...(next ? { nextCursor: next } : {}) };
+    // MCP Apps clients see which tools answer with the pending-action card.
+    const listed = clientShowsApps(server) ? all.map((t) => (gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t)) : all;
+    return listPage(listed, request.params?.cursor, pageSize) as never;
   });
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -177,7 +193,6 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
     const pollAfter = gateway.deps.config.http.pollAfterMs;
     const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
-    const meta = gateway.metaTools.find((t) => t.name === name);
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     try {
@@ -193,14 +208,12 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         signal: ctx.mcpReq.signal,
         progress,
         session: here,
+        trace: traceOf(ctx.mcpReq.id, server.getNegotiatedProtocolVersion(), request.params._meta),
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
       const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
       const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
-      // Only an outputSchema the client was shown matters (tools/list omits writes' and, unless configured, all generated ones).
-      const tool = meta ? undefined : gateway.registry.get(name);
-      const hasOutputSchema = meta ? Boolean(meta.outputSchema) : Boolean(tool?.outputSchema && !tool.policy.write && gateway.deps.config.surface.listOutputSchemas);
-      return fitOutputSchema(answered, hasOutputSchema) as CallToolResult;
+      return shapeCallResult(gateway, name, answered) as CallToolResult;
     } finally {
       clearTimeout(poll);
     }

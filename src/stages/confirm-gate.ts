@@ -52,17 +52,17 @@ export function createConfirmGateStage(deps: ConfirmGateDeps): Stage {
     if (ctx.confirmed) return runConfirmed(ctx, tool, principal, ctx.confirmed, next);
 
     const built = await previewer.build(tool, ctx.args, { principal, signal: ctx.signal });
+    const approval = deps.approvalOf?.(tool, principal) ?? "agent";
     if (ctx.run) {
       // A write inside a code run joins the run's change set; run_code stores the set as one action.
       ctx.audit.outcome = "pending";
       ctx.audit.type = "pending";
       ctx.audit.summary = built.preview.summary;
-      ctx.result = ctx.run.collect({ tool, args: built.args, preview: built.preview, ...(built.ifMatch !== undefined ? { ifMatch: built.ifMatch } : {}) });
+      ctx.result = ctx.run.collect({ tool, args: built.args, preview: built.preview, approval, ...(built.ifMatch !== undefined ? { ifMatch: built.ifMatch } : {}) });
       return;
     }
     const minted = mintConfirmation();
     const createdAt = now();
-    const approval = deps.approvalOf?.(tool, principal) ?? "agent";
     const person = needsPerson(approval);
     const expiresAt = createdAt + (person && deps.approvalTtlMs !== undefined ? deps.approvalTtlMs : deps.ttlSeconds * 1000);
     const action: NewPendingAction = {

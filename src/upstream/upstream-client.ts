@@ -8,6 +8,7 @@ import type { ProgressSink } from "../context.js";
 import type { UpstreamConfig } from "../config.js";
 import { GatewayError } from "../errors.js";
 import { buildRequest, type BuiltRequest } from "./build-request.js";
+import { hooks } from "../telemetry/hooks.js";
 import { nodeFetch, UpstreamFetchError, type UpstreamFetch } from "./node-fetch.js";
 import { readResponse, type UpstreamDelivery, type UpstreamOutcome } from "./read-response.js";
 
@@ -155,12 +156,10 @@ export function createUpstreamClient(config: UpstreamConfig, deps: UpstreamClien
       else caller?.addEventListener("abort", onCancel, { once: true });
       let status: number | undefined;
       try {
-        const res = await doFetch(req.url, {
-          method: req.method,
-          headers: { "user-agent": "countersign", ...req.headers },
-          body: req.body,
-          signal: abort.signal,
-        });
+        const headers = { "user-agent": "countersign", ...req.headers };
+        const send = () => doFetch(req.url, { method: req.method, headers, body: req.body, signal: abort.signal });
+        // Tracing on: a client span, and its traceparent in the headers (src/telemetry).
+        const res = await (hooks.aroundUpstream ? hooks.aroundUpstream(req.method, req.url, headers, send) : send());
         status = res.status;
         return await readResponse(tool, res, { maxBytes: config.maxResponseBytes, url: req.url, progress: options.progress });
       } catch (err) {

@@ -131,3 +131,21 @@ describe("audit indexes", () => {
     expect(feed.index.size()).toBe(4);
   });
 });
+
+describe("two processes on one data dir", () => {
+  it("two indexes on the same SQLite file each add records without a clash, and both see all of them", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cs-index-")), "index.sqlite");
+    const a = createSqliteIndex({ file });
+    const b = createSqliteIndex({ file });
+    const rs = records(6);
+    // Both opened an empty file, so both would number from 0.
+    for (let i = 0; i < 6; i++) {
+      const index = i % 2 === 0 ? a : b;
+      expect(() => (index.add(rs[i]!), index.flush())).not.toThrow();
+    }
+    const seen = a.query({ limit: 10 }).map((e) => e.record.requestId).sort();
+    expect(seen).toEqual(["r0", "r1", "r2", "r3", "r4", "r5"]);
+    const ids = a.query({ limit: 10 }).map((e) => e.seq);
+    expect(new Set(ids).size).toBe(6);
+  });
+});

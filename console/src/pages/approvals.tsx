@@ -92,6 +92,22 @@ function Detail(props: { id: string; onDecided: () => void }) {
       {fresh && a.method !== "DELETE" && <DiffTable diff={fresh.diff} caption={`Changes against the state read now (${when(fresh.readAt)})`} />}
       {a.fresh && "error" in a.fresh && <p class="notice">The current state could not be read now: {a.fresh.error}</p>}
       {!fresh && a.preview.diff && <DiffTable diff={a.preview.diff} caption="Changes against the state at preview time" />}
+      {a.preview.steps && (
+        <ol class="steps" data-testid="change-set-steps">
+          {a.preview.steps.map((st) => (
+            <li key={st.ref}>
+              <strong>{st.ref}</strong> [{st.kind}] {st.summary}
+              {st.approval_policy && st.approval_policy !== "agent" ? ` · needs ${st.approval_policy === "both" ? "the agent and a person" : "a person"}` : ""}
+              <div class="mono">
+                {st.method} {st.url}
+              </div>
+              {st.body !== undefined && <pre class="snippet">{json(st.body)}</pre>}
+              {st.diff && st.diff.length > 0 && <DiffTable diff={st.diff} caption={`${st.ref}: changes against the state at preview time`} />}
+              {st.current_note && <p class="muted">{st.current_note}</p>}
+            </li>
+          ))}
+        </ol>
+      )}
       {a.preview.body !== undefined && (
         <details open>
           <summary>Body to send</summary>

@@ -7,7 +7,8 @@
  * (the step `createMcpHandler` and `isLegacyRequest` run) decides the request's era: modern
  * requests, and the modern path's refusals (a header that disagrees with the body, a malformed
  * `_meta` envelope), go to the SDK's stateless handler, which serves each from a fresh server
- * bound to the admitted token; legacy requests go on to the sessionful transport as before.
+ * bound to the admitted token (a plain tools/call or tools/list is answered directly instead:
+ * modern-direct.ts); legacy requests go on to the sessionful transport as before.
  */
 import type { IncomingMessage } from "node:http";
 import type Koa from "koa";
@@ -18,6 +19,7 @@ import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
 import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
 import { bearer, CHARGED } from "./admission.js";
+import { answerPlain, plainRequest } from "./modern-direct.js";
 import { readBody } from "./body.js";
 import { soleRequestId, type McpState } from "./state.js";
 
@@ -107,6 +109,8 @@ export function modernServing(gateway: Gateway, bindingFor: (state: McpState) =>
   return {
     async serve(ctx: Koa.ParameterizedContext<McpState>): Promise<void> {
       const binding = bindingFor(ctx.state);
+      const plain = plainRequest(ctx, gateway);
+      if (plain) return answerPlain(gateway, binding, plain, ctx);
       const auth: ModernAuth = { token: "", clientId: binding.principal.tokenId, scopes: [], extra: { binding } };
       ctx.respond = false;
       await node(Object.assign(ctx.req, { auth }), ctx.res, ctx.state.body);
