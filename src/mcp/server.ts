@@ -12,6 +12,7 @@ import { toJsonRpcError, toToolResult } from "../errors.js";
 import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
 import { traceOf } from "../telemetry/call-trace.js";
+import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -129,7 +130,7 @@ function elicitationValidator(): jsonSchemaValidator {
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
-    capabilities: { tools: { listChanged: true }, logging: {} },
+    capabilities: { tools: { listChanged: true }, logging: {}, resources: {} },
     // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
     cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
@@ -153,6 +154,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     };
   }
 
+  // MCP Apps: the pending-action card, for clients that declare the UI extension (src/mcp/apps).
+  serveCard(server);
+
   server.setRequestHandler("logging/setLevel", async (request) => {
     binding.logLevel = request.params.level;
     return {};
@@ -172,7 +176,9 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     } catch (err) {
       throw rpcError(err);
     }
-    return listPage(all, request.params?.cursor, pageSize) as never;
+    // MCP Apps clients see which tools answer with the pending-action card.
+    const listed = clientShowsApps(server) ? all.map((t) => (gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t)) : all;
+    return listPage(listed, request.params?.cursor, pageSize) as never;
   });
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
@@ -205,7 +211,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         trace: traceOf(ctx.mcpReq.id, server.getNegotiatedProtocolVersion(), request.params._meta),
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
-      const answered = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
+      const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
+      const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
       return shapeCallResult(gateway, name, answered) as CallToolResult;
     } finally {
       clearTimeout(poll);
