@@ -9,7 +9,7 @@ import { issuerOf } from "../oauth/metadata.js";
 import type { Grant, GrantScope } from "../oauth/contract.js";
 import { parseExpiry } from "../tokens/duration.js";
 import type { MemberLimits } from "./admins.js";
-import { ApiError, readJson, type Who } from "./views.js";
+import { ApiError, modulesOf, readJson, type Who } from "./views.js";
 
 /** How long a grant lasts when the person keeps the default. */
 export const DEFAULT_GRANT_EXPIRY = "30d";
@@ -49,15 +49,7 @@ export function oauthConsentRoutes(gateway: Gateway, now: () => number): { metho
   const mine = (g: Grant, caller: Who) => caller.admin.role !== "member" || g.userId === caller.admin.id;
 
   function scopeOf(body: Record<string, unknown>): GrantScope {
-    let modules: "all" | string[];
-    if (body.modules === undefined || body.modules === "all") modules = "all";
-    else if (Array.isArray(body.modules) && body.modules.every((m) => typeof m === "string")) {
-      modules = [...new Set(body.modules as string[])];
-      if (modules.length === 0) throw new ApiError(400, "invalid_arguments", "modules: pick at least one module, or \"all\"");
-      const known = new Set(gateway.registry.modules.map((m) => m.name));
-      const unknown = modules.filter((m) => !known.has(m));
-      if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
-    } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+    const modules = modulesOf(body.modules, gateway.registry.modules.map((m) => m.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
     const expires = body.expires ?? DEFAULT_GRANT_EXPIRY;
     if (typeof expires !== "string") throw new ApiError(400, "invalid_arguments", "expires must be a duration like 30d or an ISO date");

@@ -24,7 +24,7 @@ import { oauthConsentRoutes } from "./oauth-consent.js";
 import { approvalRoutes } from "./approvals-api.js";
 import { consoleError, consoleSecurity, isMutation } from "./security.js";
 import { createSessionStore, type SessionStore } from "./sessions.js";
-import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, upstreamsOf } from "./views.js";
+import { ApiError, type Who, CONTENT_TYPES, cookieValue, readJson, tokenView, activityView, str, activityFilter, modulesOf, upstreamsOf } from "./views.js";
 
 /** The console API paths a member may use: their session, and OAuth consent and grants. */
 const MEMBER_PATHS = /^\/(session|signout|oauth\/.*)$/;
@@ -195,15 +195,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     const name = typeof body.name === "string" ? body.name.trim() : "";
     if (!name) throw new ApiError(400, "invalid_arguments", "name is required: who or what will hold the token (e.g. 'laptop claude')");
     if (name.length > 100) throw new ApiError(400, "invalid_arguments", "name is at most 100 characters");
-    let modules: "all" | string[];
-    if (body.modules === undefined || body.modules === "all") modules = "all";
-    else if (Array.isArray(body.modules) && body.modules.every((m) => typeof m === "string")) {
-      modules = [...new Set(body.modules as string[])];
-      if (modules.length === 0) throw new ApiError(400, "invalid_arguments", "modules: pick at least one module, or \"all\"");
-      const known = new Set(gateway.registry.modules.map((m) => m.name));
-      const unknown = modules.filter((m) => !known.has(m));
-      if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
-    } else throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+    const modules = modulesOf(body.modules, gateway.registry.modules.map((m) => m.name));
     const upstreams = upstreamsOf(body.upstreams, config.upstreams.map((u) => u.name));
     if (body.readOnly !== undefined && typeof body.readOnly !== "boolean") throw new ApiError(400, "invalid_arguments", "readOnly must be true or false");
     if (body.needsPerson !== undefined && typeof body.needsPerson !== "boolean") throw new ApiError(400, "invalid_arguments", "needsPerson must be true or false");

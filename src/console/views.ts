@@ -136,3 +136,14 @@ export function upstreamsOf(value: unknown, known: readonly string[]): string[] 
   if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `upstreams: unknown upstream ${unknown.join(", ")} (this gateway has ${known.join(", ")})`);
   return names;
 }
+
+/** A token's or grant's `modules` field: "all" (or absent), or a non-empty list of known module names. */
+export function modulesOf(value: unknown, known: readonly string[]): "all" | string[] {
+  if (value === undefined || value === "all") return "all";
+  if (!Array.isArray(value) || !value.every((m) => typeof m === "string")) throw new ApiError(400, "invalid_arguments", "modules must be \"all\" or a list of module names");
+  const modules = [...new Set(value as string[])];
+  if (modules.length === 0) throw new ApiError(400, "invalid_arguments", "modules: pick at least one module, or \"all\"");
+  const unknown = modules.filter((m) => !known.includes(m));
+  if (unknown.length > 0) throw new ApiError(400, "invalid_arguments", `modules: unknown module ${unknown.join(", ")}`);
+  return modules;
+}
