@@ -86,6 +86,7 @@ describe("2026-07-28 state handle", () => {
     const { state } = await enable(client, ["items"]);
     const flipped = state.slice(0, -2) + (state.at(-2) === "A" ? "B" : "A") + state.at(-1);
     await expect(list(client, flipped)).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/io\.countersign\/state.*altered, or issued to another token/) });
+    await expect(client.listTools({ _meta: { [STATE_META_KEY]: 42 } }, { cacheMode: "bypass" })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/must be the string enable_modules returned/) });
     await expect(list(client, "not-a-handle")).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/not a handle this gateway issued/) });
     await expect(client.callTool({ name: "get_item", arguments: { item_id: "1" }, ...carrying(flipped) })).rejects.toMatchObject({ code: -32602 });
     const stranger = await connect(`${serverB.url}?mode=dynamic`, a.otherToken);
