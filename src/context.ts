@@ -32,6 +32,7 @@ export interface ToolResult {
   content: ContentBlock[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
+  _meta?: Record<string, unknown>;
 }
 
 /** The audit record a call fills in as it travels; the audit stage writes it in `finally`. */

@@ -115,6 +115,11 @@ export interface SessionContext {
   readonly enabledModules?: Set<string>;
   /** Connection parameters: HTTP `/mcp?mode=...&modules=...` query, or their env equivalents over stdio. */
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * A 2026-07-28 request (no session): `enabledModules` and `params` came from the state handle it
+   * carried, and what should last past it is handed back as a new handle (src/mcp/state-handle.ts).
+   */
+  readonly carriesState?: boolean;
   /** Sends `notifications/tools/list_changed` to this session's client. */
   notifyToolsChanged(): Promise<void>;
   /** Sends a log message (`notifications/message`) to this session's client, when the transport can reach it later. */

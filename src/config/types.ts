@@ -47,6 +47,8 @@ export interface McpConfig {
   /** tools/list page size. */
   readonly pageSize: number;
   readonly listTtlMs: number;
+  /** How long a 2026-07-28 state handle (`io.countersign/state`) stays valid. */
+  readonly stateTtlMs: number;
 }
 
 /** Token checks (security engineer). */

@@ -13,6 +13,7 @@ import { schemaForProfile } from "../surface/schema-profile.js";
 import { DEFAULT_LIMIT, MAX_LIMIT, toolSearchFor } from "../surface/search.js";
 import { sessionVisibility, surfaceSettings } from "../surface/session-surface.js";
 import type { MetaTool, SessionContext } from "../gateway.js";
+import { mintState, STATE_META_KEY } from "./state-handle.js";
 
 function ok(structuredContent: Record<string, unknown>, text: string): ToolResult {
   return { content: [{ type: "text", text }], structuredContent };
@@ -183,6 +184,27 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
     },
   };
 
+  /** enable_modules for a 2026-07-28 request: the modules it carried plus those asked for, in a new handle. */
+  function enableByHandle(requested: string[], session: SessionContext): ToolResult {
+    const scope = scopeOf(session);
+    const known = moduleNames(scope);
+    const unknown = requested.filter((m) => !known.has(m));
+    if (unknown.length > 0) {
+      throw new GatewayError("invalid_arguments", `Unknown module(s): ${unknown.join(", ")}; list_modules shows the modules you can use`);
+    }
+    const before = session.enabledModules ?? new Set<string>();
+    const added = [...new Set(requested)].filter((m) => !before.has(m));
+    const enabled = new Set([...before, ...added]);
+    const { profile } = settingsOf(session);
+    const state = mintState(session.gateway, session.principal.tokenId, { modules: [...enabled], profile });
+    const listed = sessionVisibility(settingsOf(session), session.principal, [...scope.values()], enabled).tools.length;
+    const result = ok(
+      { enabled: [...enabled], added, listedTools: listed, state },
+      `Enabled ${[...enabled].join(", ")}; ${listed} tools are listed for requests that send this back in _meta["${STATE_META_KEY}"]: ${state}`,
+    );
+    return { ...result, _meta: { [STATE_META_KEY]: state } };
+  }
+
   const enableModules: MetaTool = {
     name: "enable_modules",
     title: "Enable modules",
@@ -199,8 +221,10 @@ export function createDiscoveryTools(deps: Deps): readonly MetaTool[] {
       if (!Array.isArray(requested) || requested.length === 0 || !requested.every((m) => typeof m === "string")) {
         throw new GatewayError("invalid_arguments", "'modules' must be a non-empty array of module names");
       }
-      // An HTTP request without a session (a stateless gateway, or MCP 2026-07-28) is forgotten once
-      // answered: there is nothing to enable the modules for.
+      // MCP 2026-07-28: the modules travel in a signed handle the client sends back.
+      if (session.carriesState) return enableByHandle(requested as string[], session);
+      // A 2025 HTTP request without a session (a stateless gateway) is forgotten once answered:
+      // there is nothing to enable the modules for.
       if (!session.enabledModules || (session.transport === "http" && (deps.config.http.stateless || session.sessionId === undefined))) {
         throw new GatewayError("bad_request", "This request has no session (the gateway runs stateless, or the client speaks MCP 2026-07-28), so it cannot change its tool list; use search_tools and call_tool");
       }

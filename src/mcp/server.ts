@@ -13,6 +13,7 @@ import { elicitPendingConfirmation } from "./confirm-elicitation.js";
 import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./confirm-input-required.js";
 import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
+import { carriedState } from "./state-handle.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -139,7 +140,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   });
   const pageSize = gateway.deps.config.mcp.pageSize;
 
-  function session(ctx: ServerContext, progress?: ProgressSink): SessionContext {
+  function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink): SessionContext {
+    const carried = carriedState(gateway, binding, ctx.sessionId, server.getNegotiatedProtocolVersion(), meta);
     return {
       principal: binding.principal,
       transport: binding.transport,
@@ -149,6 +151,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       gateway,
       enabledModules: binding.enabledModules,
       params: binding.params,
+      ...carried,
       notifyToolsChanged: () => server.sendToolListChanged(),
       notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, ctx.sessionId),
     };
@@ -172,7 +175,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     let all: ReturnType<typeof gateway.listTools>;
     try {
       await admitHere("tools/list");
-      all = gateway.listTools(session(ctx));
+      all = gateway.listTools(session(ctx, request.params?._meta));
     } catch (err) {
       throw rpcError(err);
     }
@@ -196,7 +199,12 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     try {
-      const here = session(ctx, progress);
+      let here: SessionContext;
+      try {
+        here = session(ctx, request.params._meta, progress);
+      } catch (err) {
+        throw rpcError(err);
+      }
       // The retry of a confirmation asked as an input request: the sealed state says what runs.
       if (typeof state === "string") return (await answerConfirmation(gateway, here, name, state, ctx.mcpReq.inputResponses)) as CallToolResult;
       const outcome = await gateway.call({

@@ -2,7 +2,8 @@
  * Two real gateway processes on one real Redis, no session affinity: one SDK v2 client pinned to
  * 2026-07-28 whose every request goes to the other replica than the last. Reads work alternately,
  * and a write asked on one replica (input_required, sealed with the shared secret key) is accepted
- * on the other and runs exactly once.
+ * on the other and runs exactly once. In dynamic mode, the modules enabled on one replica travel
+ * in a state handle that both honour.
  * (Needs `npx tsc -p tsconfig.build.json`.)
  */
 import { randomBytes } from "node:crypto";
@@ -66,6 +67,33 @@ describe("a 2026-07-28 client across two replicas without affinity", () => {
     expect(asked).toHaveLength(1);
     expect(renamed.structuredContent).toMatchObject({ status: "executed" });
     expect(upstream.counts.PATCH).toBe(1);
+    expect(served.filter((s) => s === "a").length).toBeGreaterThan(2);
+    expect(served.filter((s) => s === "b").length).toBeGreaterThan(2);
+    await client.close();
+  }, 60_000);
+
+  it("carries dynamic mode's enabled modules in a state handle that either replica honours", async () => {
+    const { token } = (await tokensCli(redis.url, prefix, ["create", "--name", "roaming-dynamic"])) as { token: string };
+    const served: string[] = [];
+    let turn = 0;
+    const alternate: typeof fetch = (_input, init) => {
+      const target = turn++ % 2 === 0 ? a : b;
+      served.push(target === a ? "a" : "b");
+      return fetch(`${target.url}?mode=dynamic`, init);
+    };
+    const client = new Client({ name: "roaming-dynamic", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(a.url), { requestInit: { headers: { Authorization: `Bearer ${token}` } }, fetch: alternate }));
+    const names = async (meta?: Record<string, unknown>) => (await client.listTools(meta ? { _meta: meta } : undefined, { cacheMode: "bypass" })).tools.map((t) => t.name);
+    expect(await names()).not.toContain("get_item");
+    const described = await client.callTool({ name: "describe_tool", arguments: { name: "get_item" } });
+    const module = (described.structuredContent as { module: string }).module;
+    const enabled = await client.callTool({ name: "enable_modules", arguments: { modules: [module] } });
+    const state = (enabled.structuredContent as { state: string }).state;
+    const carried = { "io.countersign/state": state };
+    // Four lists in a row: two on each replica, every one showing the module's tools.
+    for (let i = 0; i < 4; i++) expect(await names(carried)).toContain("get_item");
+    const read = await client.callTool({ name: "get_item", arguments: { item_id: "5" }, _meta: carried });
+    expect(JSON.stringify(read.content)).toContain("item 5");
     expect(served.filter((s) => s === "a").length).toBeGreaterThan(2);
     expect(served.filter((s) => s === "b").length).toBeGreaterThan(2);
     await client.close();

@@ -237,13 +237,13 @@ describe("2026-07-28 beside 2025-11-25 on one /mcp", () => {
     await legacy.close();
   });
 
-  it("a 2026-07-28 client in dynamic mode cannot enable modules (no session holds them) and is told to use call_tool", async () => {
+  it("a 2026-07-28 client in dynamic mode enables modules into a handle (no session holds them; test/transports/http/state-handle.test.ts) and can use call_tool", async () => {
     const client = await connectV2(`${server.url}?mode=dynamic`, h.token, { pin: MODERN });
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(["enable_modules", "call_tool"]));
-    const refused = await client.callTool({ name: "enable_modules", arguments: { modules: ["items"] } });
-    expect(refused.isError).toBe(true);
-    expect(JSON.stringify(refused.content)).toMatch(/no session.*2026-07-28.*call_tool/);
+    const enabled = await client.callTool({ name: "enable_modules", arguments: { modules: ["items"] } });
+    expect(enabled.isError).toBeFalsy();
+    expect(enabled.structuredContent).toMatchObject({ enabled: ["items"], state: expect.stringMatching(/^st1\./) });
     const viaCallTool = await client.callTool({ name: "call_tool", arguments: { name: "get_item", arguments: { item_id: "8" } } });
     expect(JSON.stringify(viaCallTool)).toContain("Widget");
     await client.close();
