@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Gateway } from "../gateway.js";
 import type { Logger } from "../log.js";
 import { loadRegistry, type Registry } from "../registry.js";
+import { pollSettled } from "./settled-poll.js";
 import { warmToolSearch } from "./search.js";
 
 export interface WatchOptions {
@@ -46,27 +47,10 @@ async function fingerprint(dir: string): Promise<string | undefined> {
 /** Starts polling `dir`; the first change after start triggers a reload. */
 export async function watchGenerated(options: WatchOptions): Promise<Watcher> {
   const load = options.load ?? loadRegistry;
-  let seen = await fingerprint(options.dir);
-  let pending: string | undefined;
-  let busy = false;
   let count = 0;
-
-  async function tick(): Promise<void> {
-    if (busy) return;
-    busy = true;
-    try {
-      const now = await fingerprint(options.dir);
-      if (now === undefined || now === seen) {
-        pending = undefined;
-        return;
-      }
-      // Reload only once the same new fingerprint is seen twice: the write has settled.
-      if (pending !== now) {
-        pending = now;
-        return;
-      }
-      seen = now;
-      pending = undefined;
+  const poll = await pollSettled(
+    () => fingerprint(options.dir),
+    async () => {
       let registry: Registry;
       try {
         registry = await load(options.dir);
@@ -79,16 +63,12 @@ export async function watchGenerated(options: WatchOptions): Promise<Watcher> {
       count++;
       options.log.info({ dir: options.dir, tools: registry.tools.length }, "hot reload: tools replaced");
       await options.notify().catch((err: unknown) => options.log.warn({ err }, "hot reload: notifying sessions failed"));
-    } finally {
-      busy = false;
-    }
-  }
-
-  const timer = setInterval(() => void tick(), options.intervalMs ?? 500);
-  timer.unref();
+    },
+    options.intervalMs,
+  );
   return {
     reloads: () => count,
-    close: () => clearInterval(timer),
+    close: () => poll.close(),
   };
 }
 

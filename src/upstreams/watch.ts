@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { Gateway } from "../gateway.js";
 import { warmToolSearch } from "../surface/search.js";
+import { pollSettled } from "../surface/settled-poll.js";
 
 export interface ConfigWatchOptions {
   /** The config file. */
@@ -41,37 +42,21 @@ async function fingerprint(file: string, config: Config): Promise<string> {
   return (await Promise.all([file, ...generated].map(stamp))).join("|");
 }
 
-/** Starts polling; a change seen twice in a row (the write has settled) triggers a reload. */
+/** Starts polling (src/surface/settled-poll.ts); a settled change of the file reloads the upstreams. */
 export async function watchUpstreamConfig(gateway: Gateway, options: ConfigWatchOptions): Promise<ConfigWatcher> {
   const upstreams = gateway.upstreams;
   if (!upstreams) throw new Error("watchUpstreamConfig: the gateway has no upstreams: section");
   const { log } = gateway.deps;
   let config = gateway.deps.config;
-  let seen = await fingerprint(options.file, config);
-  let pending: string | undefined;
-  let busy = false;
   let count = 0;
-
-  async function tick(): Promise<void> {
-    if (busy) return;
-    busy = true;
-    try {
-      const now = await fingerprint(options.file, config);
-      if (now === seen) {
-        pending = undefined;
-        return;
-      }
-      if (pending !== now) {
-        pending = now;
-        return;
-      }
-      seen = now;
-      pending = undefined;
+  const poll = await pollSettled(
+    () => fingerprint(options.file, config),
+    async () => {
       let next: Config;
       try {
         next = options.reread();
         if (next.upstreams.length === 0) throw new Error("the upstreams: section is gone; restart the gateway to serve a lone API");
-        const registry = await upstreams!.reload(next);
+        const registry = await upstreams.reload(next);
         gateway.replaceRegistry(registry);
         warmToolSearch(registry.tools);
       } catch (err) {
@@ -79,16 +64,13 @@ export async function watchUpstreamConfig(gateway: Gateway, options: ConfigWatch
         return;
       }
       config = next;
-      seen = await fingerprint(options.file, config);
       count++;
       log.info({ upstreams: next.upstreams.map((u) => u.name), tools: gateway.registry.tools.length }, "config reload: upstreams replaced");
       await options.notify().catch((err: unknown) => log.warn({ err }, "config reload: notifying sessions failed"));
-    } finally {
-      busy = false;
-    }
-  }
-
-  const timer = setInterval(() => void tick(), options.intervalMs ?? 500);
-  timer.unref();
-  return { reloads: () => count, close: () => clearInterval(timer) };
+      // The new config may name other generated folders: compare with what it reads from now on.
+      return fingerprint(options.file, config);
+    },
+    options.intervalMs,
+  );
+  return { reloads: () => count, close: () => poll.close() };
 }
