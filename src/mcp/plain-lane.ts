@@ -19,6 +19,7 @@ import { toJsonRpcError } from "../errors.js";
 import type { Gateway } from "../gateway.js";
 import { clientShowsApps } from "./apps/ui.js";
 import { clientCanElicit } from "./confirm-elicitation.js";
+import { isObject, onlyKeys } from "../shape.js";
 
 /** A plain call's request. */
 export interface PlainCall {
@@ -39,15 +40,6 @@ export interface PlainLane {
 
 /** The first protocol revision of the stateless generation (served by the SDK, never here). */
 const MODERN = "2026-07-28";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
-  for (const k in o) if (!allowed.includes(k)) return false;
-  return true;
-}
 
 /** A lane for one session's server; `run` takes a plain call through the same steps as the SDK's handler. */
 export function plainLane(gateway: Gateway, binding: { readonly logLevel?: string }, server: Server, run: (call: PlainCall, signal: AbortSignal) => Promise<ToolResult>): PlainLane {

@@ -21,6 +21,7 @@ import {
   type TransportSendOptions,
 } from "@modelcontextprotocol/server";
 import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
+import { isObject, onlyKeys } from "../shape.js";
 import type { PlainLane } from "../mcp/plain-lane.js";
 import { MAX_BATCH_SIZE } from "./http/state.js";
 
@@ -80,12 +81,10 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
  * by its shape, as the SDK's schema would find it, without the schema's cost on every call.
  */
 function isPlainRequest(m: unknown): m is JSONRPCMessage {
-  if (typeof m !== "object" || m === null || Array.isArray(m)) return false;
-  const o = m as Record<string, unknown>;
-  for (const k in o) if (k !== "jsonrpc" && k !== "id" && k !== "method" && k !== "params") return false;
-  const { id, params } = o;
-  if (o.jsonrpc !== "2.0" || typeof o.method !== "string" || !(typeof id === "string" || Number.isInteger(id))) return false;
-  return params === undefined || (typeof params === "object" && params !== null && !Array.isArray(params) && !("_meta" in params));
+  if (!isObject(m) || !onlyKeys(m, ["jsonrpc", "id", "method", "params"])) return false;
+  const { id, params } = m;
+  if (m.jsonrpc !== "2.0" || typeof m.method !== "string" || !(typeof id === "string" || Number.isInteger(id))) return false;
+  return params === undefined || (isObject(params) && !("_meta" in params));
 }
 
 /** Of a message already valid JSON-RPC (parsed, or the server's own): a request has a method and an id. */
