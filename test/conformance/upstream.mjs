@@ -78,6 +78,10 @@ const routes = {
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("recorded");
   },
+  "GET /api/routed": (res, _body, url) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`served in region ${url.searchParams.get("region")}`);
+  },
   "POST /api/json-schema": (res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true }));
@@ -88,12 +92,13 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
-    const route = routes[`${req.method} ${new URL(req.url, "http://x").pathname}`];
+    const url = new URL(req.url, "http://x");
+    const route = routes[`${req.method} ${url.pathname}`];
     if (!route) {
       res.writeHead(404, { "content-type": "application/json" });
       return res.end(JSON.stringify({ message: "no such route" }));
     }
-    route(res, Buffer.concat(chunks).toString("utf8"));
+    route(res, Buffer.concat(chunks).toString("utf8"), url);
   });
 });
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
