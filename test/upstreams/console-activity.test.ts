@@ -5,13 +5,18 @@
  * A lone API refuses the parameter and shows no breakdown.
  */
 import { mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../../src/app.js";
 import { createAdminFileStore } from "../../src/console/admins.js";
+import { createMemoryIndex } from "../../src/console/audit-feed.js";
+import { createSqliteIndex } from "../../src/console/audit-index-sqlite.js";
+import type { AuditRecord } from "../../src/context.js";
 import { resolveConfig } from "../../src/config.js";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { fixtureTools } from "../fixtures/tools/index.js";
@@ -133,5 +138,43 @@ describe("the console API of a lone API", () => {
     expect(await message(res)).toBe("upstream: this gateway serves one API (no upstreams: in its configuration), so there is no upstream 'alpha'");
     expect(((await (await g.get("/activity")).json()) as { upstreams: string[] }).upstreams).toEqual([]);
     expect(((await (await g.get("/analytics")).json()) as { upstreams: unknown[] }).upstreams).toEqual([]);
+  });
+});
+
+describe("the audit indexes by upstream", () => {
+  const at = Date.now() - 1000;
+  const rec = (i: number, upstream?: string): AuditRecord => ({ ts: new Date(at + i).toISOString(), requestId: `r${i}`, transport: "http", tokenId: "tok_1", tool: upstream ? `${upstream}_get_item` : "search_tools", ...(upstream ? { upstream } : {}), outcome: i % 3 === 0 ? "rate_limited" : "ok", durationMs: 2 });
+  const sample = [rec(0, "alpha"), rec(1, "beta"), rec(2, "alpha"), rec(3), rec(4, "beta"), rec(5, "alpha")];
+
+  it("memory and SQLite answer the same filter and breakdown", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cs-upstreams-index-"));
+    for (const index of [createMemoryIndex(), createSqliteIndex({ file: join(dir, "index.sqlite") })]) {
+      for (const r of sample) index.add(r);
+      expect(index.query({ upstream: "alpha" }).map((e) => e.record.requestId)).toEqual(["r5", "r2", "r0"]);
+      expect(index.query({ upstream: "alpha", outcome: "rate_limited" }).map((e) => e.record.requestId)).toEqual(["r0"]);
+      expect(index.query({ upstream: "beta" }).map((e) => e.record.requestId)).toEqual(["r4", "r1"]);
+      const byUpstream = Object.fromEntries(index.analytics("hour", Date.now()).upstreams.map((u) => [u.upstream, u]));
+      expect(byUpstream).toEqual({
+        alpha: { upstream: "alpha", calls: 3, errors: 0, rateLimited: 1 },
+        beta: { upstream: "beta", calls: 2, errors: 0, rateLimited: 0 },
+        "": { upstream: "", calls: 1, errors: 0, rateLimited: 1 },
+      });
+      index.close();
+    }
+  });
+
+  it("an index file written before upstreams gets the column, filled from its records", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "cs-upstreams-index-old-")), "index.sqlite");
+    const Database = createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+    const old = new Database(file);
+    old.exec("CREATE TABLE calls (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, token TEXT, tool TEXT, module TEXT, outcome TEXT, record TEXT NOT NULL)");
+    const insert = old.prepare("INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sample.forEach((r, i) => insert.run(i, Date.parse(r.ts), r.tokenId, r.tool, null, r.outcome, JSON.stringify(r)));
+    old.close();
+    const index = createSqliteIndex({ file });
+    expect(index.query({ upstream: "beta" }).map((e) => e.record.requestId)).toEqual(["r4", "r1"]);
+    index.add(rec(6, "beta"));
+    expect(index.query({ upstream: "beta" }).map((e) => e.record.requestId)).toEqual(["r6", "r4", "r1"]);
+    index.close();
   });
 });
