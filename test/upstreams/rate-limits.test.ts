@@ -106,6 +106,11 @@ describe.each<Store>(["memory", "files", "redis"])("per-upstream rate limits (%s
       expect(errorOf(gatewayWide)).toMatchObject({ code: "rate_limited", bucket: "normal", limit: 3 });
       expect(errorOf(gatewayWide)?.upstream).toBeUndefined();
       expect(textOf(gatewayWide)).toMatch(/this token's normal bucket allows 3 calls per minute/);
+      // The audit trail and the metrics name the upstream of each refusal.
+      const metrics = await gateway.deps.metrics.text();
+      expect(metrics).toContain('countersign_rate_limit_rejections_total{bucket="normal",upstream="alpha"} 2');
+      expect(metrics).toContain('countersign_rate_limit_rejections_total{bucket="normal",upstream="beta"} 1');
+      expect(metrics).toContain('countersign_rate_limit_rejections_total{bucket="normal",upstream=""} 1');
       if (store === "redis") {
         // One key scheme: the gateway-wide bucket keeps a lone API's key; an upstream's adds @name.
         const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
