@@ -83,7 +83,7 @@ export interface RateLimits {
 export function createRateLimits(options: RateLimitsOptions, placement: RateLimitsPlacement = {}): RateLimits {
   const windowSeconds = options.windowSeconds ?? 60;
   const prefix = options.keyPrefix ?? "countersign:rl";
-  const limiters = new Map<string, RateLimiterAbstract>();
+  const limiters = new Map<string, { readonly points: number; readonly limiter: RateLimiterAbstract }>();
   const shared: WindowCounter | undefined =
     options.storeClient || placement.dataDir === undefined
       ? undefined
@@ -91,15 +91,14 @@ export function createRateLimits(options: RateLimitsOptions, placement: RateLimi
 
   function limiterFor(tier: string, counter: string, points: number): RateLimiterAbstract {
     const key = `${tier}:${counter}`;
-    // A limiter's points are fixed: a reloaded upstream override gets a new one (on Redis, the same keys).
-    let limiter = limiters.get(`${key}/${points}`);
-    if (!limiter) {
-      const base = { points, duration: windowSeconds, keyPrefix: `${prefix}:${key}` };
-      limiter = options.storeClient
-        ? new RateLimiterRedis({ ...base, storeClient: options.storeClient, insuranceLimiter: new RateLimiterMemory(base) })
-        : new RateLimiterMemory(base);
-      limiters.set(`${key}/${points}`, limiter);
-    }
+    const known = limiters.get(key);
+    if (known?.points === points) return known.limiter;
+    // A limiter's points are fixed: a reloaded upstream override gets a new one (on Redis, on the same keys).
+    const base = { points, duration: windowSeconds, keyPrefix: `${prefix}:${key}` };
+    const limiter = options.storeClient
+      ? new RateLimiterRedis({ ...base, storeClient: options.storeClient, insuranceLimiter: new RateLimiterMemory(base) })
+      : new RateLimiterMemory(base);
+    limiters.set(key, { points, limiter });
     return limiter;
   }
 
