@@ -177,6 +177,29 @@ describe("per-upstream limits in the chain", () => {
     }
   });
 
+  it("a run_code script's calls count against each tool's upstream; the run itself against the gateway-wide budget", async () => {
+    const { gateway, secret, stop } = await start("memory", { rateLimits: { tiers: { small: { normal: 2 } } }, upstreams: upstreamsSection() }, "small");
+    try {
+      const code = `
+        const out = [];
+        for (const call of [() => api.alpha_tasks.alpha_list_tasks({}), () => api.alpha_tasks.alpha_list_tasks({}), () => api.alpha_tasks.alpha_list_tasks({}), () => api.beta_tasks.beta_list_tasks({})]) {
+          try { await call(); out.push("ok"); } catch (e) { out.push(String(e.message ?? e)); }
+        }
+        return out;`;
+      const run = await callAs(gateway, secret, "run_code", { code, intent: "count per upstream" });
+      expect(run.isError, textOf(run)).toBeFalsy();
+      const value = (run.structuredContent as { value: string[] }).value;
+      expect(value.slice(0, 2)).toEqual(["ok", "ok"]);
+      expect(value[2]).toMatch(/normal bucket on upstream 'alpha' allows 2 calls per minute/);
+      expect(value[3]).toBe("ok");
+      // The run took one gateway-wide point: one more gateway tool call passes, the next does not.
+      expect((await callAs(gateway, secret, "list_pending_actions", {})).isError).toBeFalsy();
+      expect(errorOf(await callAs(gateway, secret, "list_pending_actions", {}))).toMatchObject({ code: "rate_limited", limit: 2 });
+    } finally {
+      await stop();
+    }
+  });
+
   it("admission of a batch charges each call to its own upstream", async () => {
     const { gateway, secret, stop } = await start("memory", { rateLimits: { tiers: { small: { normal: 1 } } }, upstreams: upstreamsSection() }, "small");
     try {
