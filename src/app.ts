@@ -21,7 +21,7 @@ import { createAuthStage } from "./stages/auth.js";
 import { createPolicy, createPolicyStage } from "./stages/policy.js";
 import { createAdmitStage, createRateLimitStage } from "./stages/rate-limit.js";
 import { createMetaStage, createResolveStage } from "./stages/resolve.js";
-import { createRateLimits } from "./stores/rate-limits.js";
+import { createRateLimits, type UpstreamScope } from "./stores/rate-limits.js";
 import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
@@ -148,6 +148,12 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
+  // Several upstreams: each has its own budget, with the limits its config entry sets (reloaded with it).
+  let upstreamTiers = config.rateLimits.upstreams ?? {};
+  const rateLimitScope = (toolName: string): UpstreamScope | undefined => {
+    const upstream = deps.registry.upstreamOf?.(toolName);
+    return upstream && { name: upstream.name, tiers: upstreamTiers[upstream.name] ?? config.rateLimits.tiers };
+  };
   const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
@@ -159,7 +165,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const admissionStages: AdmissionStages = {
     refusals: createRefusalStage({ audit: deps.audit, tool: (name) => deps.registry.get(name), metaTool: (name) => metaByName.get(name) }),
     authenticate: createAuthStage({ authenticator }),
-    admit: createAdmitStage({ limits: deps.rateLimits, ...(beforeCall ? { beforeCall } : {}) }),
+    admit: createAdmitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope, ...(beforeCall ? { beforeCall } : {}) }),
     ...deps.admissionStages,
   };
   const stages: Stages = {
@@ -174,7 +180,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     }),
     resolve: createResolveStage({ registry: () => deps.registry }),
     policy: createPolicyStage({ policy }),
-    rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
+    rateLimit: createRateLimitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope }),
     validate: createValidateStage(deps),
     confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
@@ -206,10 +212,12 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     get registry() {
       return deps.registry;
     },
-    replaceRegistry(registry) {
+    replaceRegistry(registry, next) {
       // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
       (deps as { registry: Registry }).registry = registry;
+      if (next) upstreamTiers = next.rateLimits.upstreams ?? {};
     },
+    rateLimitScope,
     onToolsChanged: (listener) => void toolsChanged.push(listener),
     ...(upstreams ? { upstreams } : {}),
     metaTools,
