@@ -33,7 +33,7 @@ function startServer(): Promise<{ server: Server; base: string; hanging: () => n
     const sid = req.headers["mcp-session-id"] as string | undefined;
     let transport = sid ? transports.get(sid) : undefined;
     if (!transport) {
-      const t = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, enableJsonResponse: json, onsessioninitialized: (id) => transports.set(id, t) });
+      const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, enableJsonResponse: json, onsessioninitialized: (id: string) => void transports.set(id, t) });
       const mcp = new McpServer({ name: "echo", version: "1.0.0" });
       mcp.registerTool("echo", { description: "Echoes.", inputSchema: { message: z.string() } }, async ({ message }) => ({ content: [{ type: "text", text: `Echo: ${message}` }] }));
       await mcp.connect(t);
