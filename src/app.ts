@@ -71,6 +71,29 @@ function listedOnce(tool: ToolDescriptor | MetaTool, profile: SchemaProfile, wit
   return out;
 }
 
+/**
+ * Fills the tools/list cache above for the registry's tools in the configured schema profile, a
+ * chunk per turn of the event loop (requests that arrive meanwhile are answered between chunks),
+ * so a client's first tools/list after start-up finds most of its work done. Stops if the
+ * registry is swapped meanwhile.
+ */
+export function warmToolList(gateway: Pick<Gateway, "registry" | "deps">, chunk = 100): Promise<number> {
+  const tools = gateway.registry.tools;
+  const { schemaProfile, listOutputSchemas } = gateway.deps.config.surface;
+  let done = 0;
+  // Answers how many tools were warmed (fewer than all when the registry was swapped).
+  return new Promise<number>((resolve) => {
+    const next = () => {
+      if (gateway.registry.tools !== tools) return resolve(done);
+      const end = Math.min(tools.length, done + chunk);
+      for (; done < end; done++) listedOnce(tools[done]!, schemaProfile, listOutputSchemas);
+      if (done < tools.length) setImmediate(next).unref();
+      else resolve(done);
+    };
+    setImmediate(next).unref();
+  });
+}
+
 /** How long closing waits for the stores to flush. */
 const SHUTDOWN_MS = 5_000;
 
