@@ -28,7 +28,8 @@ function abortError(signal: AbortSignal): Error {
 
 /** The request headers as a plain object, whatever form `init.headers` has. */
 function plainHeaders(init: RequestInit | undefined): Record<string, string> {
-  const out: Record<string, string> = { accept: "*/*", "accept-encoding": "gzip, deflate, br" };
+  // As fetch would send them (fetch says `node` as its user agent; some front ends refuse none).
+  const out: Record<string, string> = { accept: "*/*", "accept-encoding": "gzip, deflate, br", "user-agent": "countersign" };
   const h = init?.headers;
   if (!h) return out;
   if (h instanceof Headers) h.forEach((value, name) => (out[name] = value));

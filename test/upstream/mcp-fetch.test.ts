@@ -82,7 +82,7 @@ describe("mcpFetch (an HTTP MCP backend's transport)", () => {
   it("sends the method, headers (any form) and body, with the body's length", async () => {
     const res = await mcpFetch(new URL(`${srv.base}/echo`), { method: "POST", headers: new Headers({ "Mcp-Session-Id": "s1", "content-type": "application/json" }), body: '{"é":1}' });
     const seen = (await res.json()) as { method: string; headers: Record<string, string>; body: string };
-    expect(seen).toMatchObject({ method: "POST", body: '{"é":1}', headers: { "mcp-session-id": "s1", "content-type": "application/json", "content-length": "8" } });
+    expect(seen).toMatchObject({ method: "POST", body: '{"é":1}', headers: { "mcp-session-id": "s1", "content-type": "application/json", "content-length": "8", "accept-encoding": "gzip, deflate, br", "user-agent": "countersign" } });
     const plain = await mcpFetch(`${srv.base}/echo`, { method: "DELETE", headers: { "X-A": "1" } });
     expect(((await plain.json()) as { headers: Record<string, string> }).headers["x-a"]).toBe("1");
   });
