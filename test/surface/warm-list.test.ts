@@ -1,7 +1,8 @@
 /**
- * warmToolList (src/app.ts): `serve` fills the tools/list cache while the first client connects.
- * The list a real client then gets is the one an unwarmed gateway gives, the warm-up covers every
- * tool, and it stops when the registry is swapped under it.
+ * warmToolList (src/app.ts): `serve` fills the tools/list cache while the first client connects,
+ * for the tools the configured exposure mode lists. The list a real client then gets is the one an
+ * unwarmed gateway gives; nothing is warmed that the mode would not list; it stops when the
+ * registry is swapped under it.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,10 +23,10 @@ import { toolsOf } from "./apis.js";
 const TOKEN = mintToken();
 const servers: { gateway: Gateway; http: HttpHandle }[] = [];
 
-async function serve(tools: readonly ToolDescriptor[]): Promise<{ gateway: Gateway; url: string }> {
+async function serve(tools: readonly ToolDescriptor[], env: Record<string, string> = { COUNTERSIGN_MODE: "all" }): Promise<{ gateway: Gateway; url: string }> {
   const tokens = createMemoryTokenStore();
   await tokens.create({ id: "tok_warm", hash: hashToken(TOKEN), name: "warm", modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() });
-  const config = resolveConfig({ env: { COUNTERSIGN_DATA_DIR: mkdtempSync(join(tmpdir(), "cs-warm-")), LOG_LEVEL: "silent" } });
+  const config = resolveConfig({ env: { COUNTERSIGN_DATA_DIR: mkdtempSync(join(tmpdir(), "cs-warm-")), LOG_LEVEL: "silent", ...env } });
   // Each gateway its own descriptor objects, so one's cache cannot serve the other.
   const gateway = await createGateway(config, { registry: createRegistry(structuredClone(tools) as ToolDescriptor[]), tokens, log: createLog("silent") });
   const http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
@@ -67,6 +68,16 @@ describe("warmToolList", () => {
     const [warmList, coldList] = await Promise.all([listAll(warm.url), listAll(cold.url)]);
     expect(warmList.length).toBeGreaterThan(1000);
     expect(warmList).toEqual(coldList);
+  });
+
+  it("warms what the configured mode lists: the configured modules' tools, nothing in dynamic or in auto above its limit", async () => {
+    const modules = [...new Set(github.map((t) => t.module))].slice(0, 2);
+    const inModules = github.filter((t) => modules.includes(t.module)).length;
+    expect(inModules).toBeGreaterThan(0);
+    expect(await warmToolList((await serve(github, { COUNTERSIGN_MODE: "modules", COUNTERSIGN_MODULES: modules.join(",") })).gateway)).toBe(inModules);
+    expect(await warmToolList((await serve(github, { COUNTERSIGN_MODE: "dynamic" })).gateway)).toBe(0);
+    expect(await warmToolList((await serve(github, {})).gateway)).toBe(0);
+    expect(await warmToolList((await serve(github.slice(0, 100), {})).gateway)).toBe(100);
   });
 
   it("stops when the registry is swapped under it", async () => {
