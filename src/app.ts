@@ -34,7 +34,7 @@ import { startWebhook } from "./approvals/webhook.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
-import { isDiscoveryTool } from "./surface/exposure.js";
+import { AUTO_TOOL_LIMIT, isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { checkModulesParam, sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
@@ -69,6 +69,44 @@ function listedOnce(tool: ToolDescriptor | MetaTool, profile: SchemaProfile, wit
   let out = byKey.get(key);
   if (!out) byKey.set(key, (out = listed(tool, profile, withOutputSchema)));
   return out;
+}
+
+/**
+ * The tools the configured exposure mode lists to a token that sees them all: every tool in `all`
+ * (and in `auto` up to its limit), the configured modules' in `modules`; none in `dynamic` or
+ * `code`, which list the discovery tools instead.
+ */
+function listedByDefault(tools: readonly ToolDescriptor[], surface: Config["surface"]): readonly ToolDescriptor[] {
+  if (surface.mode === "all" || (surface.mode === "auto" && tools.length <= AUTO_TOOL_LIMIT)) return tools;
+  if (surface.mode === "modules" && surface.modules?.length) {
+    const modules = new Set(surface.modules);
+    return tools.filter((t) => modules.has(t.module));
+  }
+  return [];
+}
+
+/**
+ * Fills the tools/list cache above for the tools the configured exposure mode lists (a view a
+ * connection's own `?mode=` asks for is not guessed at), a chunk per turn of the event loop:
+ * requests that arrive meanwhile are answered between chunks, and a client's first tools/list
+ * after start-up finds most of its work done. Stops if the registry is swapped meanwhile; answers
+ * how many tools were warmed.
+ */
+export function warmToolList(gateway: Pick<Gateway, "registry" | "deps">, chunk = 100): Promise<number> {
+  const registryTools = gateway.registry.tools;
+  const { surface } = gateway.deps.config;
+  const tools = listedByDefault(registryTools, surface);
+  let done = 0;
+  return new Promise<number>((resolve) => {
+    const next = () => {
+      if (gateway.registry.tools !== registryTools) return resolve(done);
+      const end = Math.min(tools.length, done + chunk);
+      for (; done < end; done++) listedOnce(tools[done]!, surface.schemaProfile, surface.listOutputSchemas);
+      if (done < tools.length) setImmediate(next).unref();
+      else resolve(done);
+    };
+    setImmediate(next).unref();
+  });
 }
 
 /** How long closing waits for the stores to flush. */
