@@ -21,9 +21,8 @@ import {
   type TransportSendOptions,
 } from "@modelcontextprotocol/server";
 import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
-import { isObject, onlyKeys } from "../shape.js";
 import type { PlainLane } from "../mcp/plain-lane.js";
-import { MAX_BATCH_SIZE } from "./http/state.js";
+import { isPlainRequest, MAX_BATCH_SIZE } from "./http/state.js";
 
 const SESSION_GONE = new GatewayError("session_not_found", "Session not found: initialize a new session");
 
@@ -56,7 +55,7 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   const ids = new Set<RequestId>();
   for (const m of raw) {
     let parsed: JSONRPCMessage;
-    if (isPlainRequest(m)) parsed = m;
+    if (isPlainRequest(m)) parsed = m as JSONRPCMessage;
     else {
       try {
         parsed = parseJSONRPCMessage(m);
@@ -74,17 +73,6 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
     messages.push(parsed);
   }
   return messages;
-}
-
-/**
- * A request with nothing but a method, an id and plain parameters without `_meta`: valid JSON-RPC
- * by its shape, as the SDK's schema would find it, without the schema's cost on every call.
- */
-function isPlainRequest(m: unknown): m is JSONRPCMessage {
-  if (!isObject(m) || !onlyKeys(m, ["jsonrpc", "id", "method", "params"])) return false;
-  const { id, params } = m;
-  if (m.jsonrpc !== "2.0" || typeof m.method !== "string" || !(typeof id === "string" || Number.isInteger(id))) return false;
-  return params === undefined || (isObject(params) && !("_meta" in params));
 }
 
 /** Of a message already valid JSON-RPC (parsed, or the server's own): a request has a method and an id. */

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from "node:http";
 import type Koa from "koa";
 import { toNodeHandler } from "@modelcontextprotocol/node";
-import { classifyInboundRequest, createMcpHandler, type AuthInfo, type McpRequestContext } from "@modelcontextprotocol/server";
+import { classifyInboundRequest, createMcpHandler, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo, type McpRequestContext } from "@modelcontextprotocol/server";
 import type { AdmittedCall } from "../../context.js";
 import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
@@ -22,10 +22,13 @@ import { bearer, CHARGED } from "./admission.js";
 import { answerPlain, plainRequest } from "./modern-direct.js";
 import { readBody } from "./body.js";
 import { checkParamHeaders, mirroredArguments } from "./param-headers.js";
-import { soleRequestId, type McpState } from "./state.js";
+import { isPlainRequest, soleRequestId, type McpState } from "./state.js";
 
 /** The first revision of the stateless era; revisions are ISO dates, so they compare as strings. */
 export const FIRST_MODERN_REVISION = "2026-07-28";
+
+/** The revisions before it that the SDK serves (the 2025 generation and earlier). */
+const LEGACY_REVISIONS = new Set(SUPPORTED_PROTOCOL_VERSIONS.filter((v) => v < FIRST_MODERN_REVISION));
 
 /** How much of a refused request's body is read, at most, to answer with its JSON-RPC id. */
 const ID_PEEK_BYTES = 64 * 1024;
@@ -77,6 +80,13 @@ async function peekRequestId(req: IncomingMessage, max: number): Promise<string 
 /** Sets `ctx.state.era` from the parsed body and headers, exactly as the SDK's handler would route the request. */
 export function classifyEra(): Koa.Middleware<McpState> {
   return async function era(ctx, next) {
+    // A plain request without the envelope, under no header or a 2025 one, is legacy whatever else
+    // it holds (the classifier's "no-claim" or "initialize"): known without the classifier's schema checks.
+    const version = header(ctx, "mcp-protocol-version")?.trim();
+    if (ctx.method === "POST" && (version === undefined || LEGACY_REVISIONS.has(version)) && isPlainRequest(ctx.state.body)) {
+      ctx.state.era = "legacy";
+      return next();
+    }
     const outcome = classifyInboundRequest({
       httpMethod: ctx.method,
       protocolVersionHeader: header(ctx, "mcp-protocol-version"),
