@@ -2,7 +2,7 @@
  * The MCP server adapter: the SDK's low-level Server with raw JSON Schema tools. It translates
  * tools/list and tools/call into Gateway calls; everything else about a call lives in the chain.
  */
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type jsonSchemaValidator, type LoggingLevel, type RequestId, type ServerContext } from "@modelcontextprotocol/server";
+import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type InputRequiredResult, type jsonSchemaValidator, type LoggingLevel, type RequestId, type ServerContext } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -14,6 +14,9 @@ import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./conf
 import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 import { carriedState } from "./state-handle.js";
+import { callAsTask, negotiatesTasks, servesTasks, TASKS_EXTENSION } from "./tasks.js";
+import { serveTaskMethods } from "./task-methods.js";
+import { GatewayError } from "../errors.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -131,7 +134,7 @@ function elicitationValidator(): jsonSchemaValidator {
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
-    capabilities: { tools: { listChanged: true }, logging: {}, resources: {} },
+    capabilities: { tools: { listChanged: true }, logging: {}, resources: {}, ...(servesTasks(gateway) ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) },
     // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
     cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
@@ -140,13 +143,13 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   });
   const pageSize = gateway.deps.config.mcp.pageSize;
 
-  function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink): SessionContext {
+  function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink, signal: AbortSignal = ctx.mcpReq.signal): SessionContext {
     const carried = carriedState(gateway, binding, ctx.sessionId, server.getNegotiatedProtocolVersion(), meta);
     return {
       principal: binding.principal,
       transport: binding.transport,
       sessionId: ctx.sessionId,
-      signal: ctx.mcpReq.signal,
+      signal,
       progress,
       gateway,
       enabledModules: binding.enabledModules,
@@ -169,6 +172,14 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   async function admitHere(request: string, calls?: { id: RequestId; name: string; args: unknown }[]): Promise<void> {
     if (binding.credential === undefined) return;
     binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, request, calls });
+  }
+
+  // The tasks extension's methods (tasks/get, tasks/update, tasks/cancel), when calls can become tasks.
+  if (servesTasks(gateway)) {
+    serveTaskMethods(gateway, server, {
+      admit: async (method) => (await admitHere(method), binding.principal),
+      session: (ctx, signal) => session(ctx, undefined, undefined, signal),
+    });
   }
 
   server.setRequestHandler("tools/list", async (request, ctx) => {
@@ -198,10 +209,11 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
-    try {
+    /** The call's answer; `signal` is the request's, or the task's once the call became one. */
+    const answer = async (signal: AbortSignal): Promise<CallToolResult | InputRequiredResult> => {
       let here: SessionContext;
       try {
-        here = session(ctx, request.params._meta, progress);
+        here = session(ctx, request.params._meta, progress, signal);
       } catch (err) {
         throw rpcError(err);
       }
@@ -213,7 +225,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         principal: binding.principal,
         transport: binding.transport,
         sessionId: ctx.sessionId,
-        signal: ctx.mcpReq.signal,
+        signal,
         progress,
         session: here,
         trace: traceOf(ctx.mcpReq.id, server.getNegotiatedProtocolVersion(), request.params._meta),
@@ -222,6 +234,17 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
       const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
       return shapeCallResult(gateway, name, answered) as CallToolResult;
+    };
+    try {
+      // A client that negotiated tasks: a slow call (or a write to confirm) answers with a task.
+      if (servesTasks(gateway) && negotiatesTasks(server)) {
+        try {
+          return (await callAsTask(gateway, binding.principal.tokenId, name, ctx.mcpReq.signal, answer)) as CallToolResult;
+        } catch (err) {
+          throw err instanceof GatewayError ? rpcError(err) : err;
+        }
+      }
+      return (await answer(ctx.mcpReq.signal)) as CallToolResult;
     } finally {
       clearTimeout(poll);
     }
