@@ -92,13 +92,26 @@ async function settle(gateway: Gateway, id: string, outcome: { ok: true; answer:
   }
 }
 
+/** How often a running task's record is read again, to notice a cancel whose message was missed (pub/sub delivers at most once). */
+const CANCEL_CHECK_MS = 1000;
+
 /** Runs `work` as task `id` on this replica: its outcome settles the task; a cancel anywhere aborts it. */
 export function runTask(gateway: Gateway, id: string, work: (signal: AbortSignal) => Promise<CallAnswer>, controller = new AbortController()): void {
   const tasks = runningOn(gateway);
   tasks.set(id, controller);
+  const check = setInterval(() => {
+    gateway.deps.tasks.get(id).then(
+      (task) => task?.status === "cancelled" && controller.abort(new ProtocolError(-32800, `task ${id} was cancelled`)),
+      () => undefined,
+    );
+  }, CANCEL_CHECK_MS);
+  check.unref();
   work(controller.signal)
     .then((answer) => settle(gateway, id, { ok: true, answer }), (err: unknown) => settle(gateway, id, { ok: false, err }))
-    .finally(() => tasks.delete(id));
+    .finally(() => {
+      clearInterval(check);
+      tasks.delete(id);
+    });
 }
 
 /** A fresh, unguessable task id. */

@@ -5,83 +5,13 @@
  * parks as an input_required task and runs only once tasks/update confirms it, once; another
  * token's requests, unknown ids, replays and clients without the extension are refused.
  */
-import { Client as ClientV2, SdkError, SdkErrorCode, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
-import type { StandardSchemaV1 } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { TASKS_EXTENSION } from "../../src/mcp/tasks.js";
 import { startAppHarness, type AppHarness } from "../app-harness.js";
+import { call, connect, expectAck, settled, tasks, until } from "./tasks-client.js";
 
-const MODERN = "2026-07-28";
 const POLL_AFTER_MS = 300;
-
-type Answer = Record<string, unknown> & { resultType?: string; taskId?: string; status?: string };
-
-/** Takes any result as it came (the tasks methods' shapes are the extension's, not the SDK's). */
-const anyResult: StandardSchemaV1<unknown, Answer> = { "~standard": { version: 1, vendor: "test", validate: (value) => ({ value: value as Answer }) } };
-
-/**
- * The v2 client (2.4) negotiates the extension and sends its requests, but decodes no task result
- * (a CreateTaskResult is an "unsupported result type" to it, and it strips `resultType` from the
- * rest), so each answer is read as it came off the client's own transport.
- */
-interface Tapped {
-  readonly client: ClientV2;
-  last?: Answer;
-}
-
-async function connect(url: string, token: string, tasks = true): Promise<Tapped> {
-  const capabilities = { elicitation: { form: {} }, ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) };
-  const client = new ClientV2({ name: "tasks-test", version: "1.0.0" }, { capabilities, versionNegotiation: { mode: { pin: MODERN } } });
-  const transport = new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
-  await client.connect(transport);
-  const tapped: Tapped = { client };
-  const inner = transport.onmessage!;
-  transport.onmessage = (message) => {
-    if ("result" in message) tapped.last = message.result as Answer;
-    inner(message);
-  };
-  return tapped;
-}
-
-/** One request through the client; the result as the gateway sent it. JSON-RPC errors are thrown as the client raises them. */
-async function rpc(t: Tapped, method: string, params: Record<string, unknown>): Promise<Answer> {
-  t.last = undefined;
-  try {
-    await t.client.request({ method, params } as never, anyResult);
-  } catch (err) {
-    if (!(err instanceof SdkError && err.code === SdkErrorCode.UnsupportedResultType)) throw err;
-  }
-  return t.last!;
-}
-
-function call(t: Tapped, name: string, args: Record<string, unknown>): Promise<Answer> {
-  return rpc(t, "tools/call", { name, arguments: args });
-}
-
-function tasks(t: Tapped, method: "tasks/get" | "tasks/cancel" | "tasks/update", params: Record<string, unknown>): Promise<Answer> {
-  return rpc(t, method, params);
-}
-
-/** The empty ack of tasks/cancel and tasks/update: `resultType` and the server's `_meta` stamp, nothing of a task. */
-function expectAck(answer: Answer): void {
-  expect(answer.resultType).toBe("complete");
-  expect(Object.keys(answer).filter((k) => k !== "_meta")).toEqual(["resultType"]);
-}
-
-/** Polls tasks/get until the task leaves `working` (bounded by the test's timeout). */
-async function settled(client: Tapped, taskId: string): Promise<Answer> {
-  for (;;) {
-    const t = await tasks(client, "tasks/get", { taskId });
-    if (t.status !== "working") return t;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Waits until `check` holds (the upstream sees an abort a moment after the gateway sends it). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
-}
 
 describe("tasks extension (2026-07-28)", () => {
   let app: AppHarness;
@@ -135,6 +65,16 @@ describe("tasks extension (2026-07-28)", () => {
     expect(await tasks(client, "tasks/get", { taskId: created.taskId })).toMatchObject({ status: "cancelled", lastUpdatedAt: after.lastUpdatedAt });
     await expect(tasks(client, "tasks/update", { taskId: created.taskId, inputResponses: { confirm: { action: "accept", content: { confirm: true } } } })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/is cancelled: only a task waiting for input/) });
     expect(app.upstream.requests.length).toBe(sent);
+    await client.client.close();
+  });
+
+  it("a cancel whose message was missed (recorded by another replica, not announced) still aborts the call within a second", async () => {
+    const client = await connect(server.url, app.token);
+    app.upstream.reset();
+    const created = await call(client, "get_slow", { ms: 30_000 });
+    await app.gateway.deps.tasks.transition(created.taskId!, ["working"], { status: "cancelled" });
+    await until(() => app.upstream.aborted.length === 1);
+    expect((await tasks(client, "tasks/get", { taskId: created.taskId })).status).toBe("cancelled");
     await client.client.close();
   });
 
