@@ -205,8 +205,10 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     }
     const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => ctx.mcpReq.notify(n as never));
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
+    // A client that negotiated tasks gets a task instead (tasks.ts), never a closed stream.
+    const asTask = servesTasks(gateway) && negotiatesTasks(server);
     const pollAfter = gateway.deps.config.http.pollAfterMs;
-    const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
+    const poll = !asTask && pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
     /** The call's answer; `signal` is the request's, or the task's once the call became one. */
@@ -237,7 +239,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     };
     try {
       // A client that negotiated tasks: a slow call (or a write to confirm) answers with a task.
-      if (servesTasks(gateway) && negotiatesTasks(server)) {
+      if (asTask) {
         try {
           return (await callAsTask(gateway, binding.principal.tokenId, name, ctx.mcpReq.signal, answer)) as CallToolResult;
         } catch (err) {
