@@ -14,7 +14,7 @@ import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./conf
 import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 import { carriedState } from "./state-handle.js";
-import { callAsTask, negotiatesTasks, servesTasks, TASKS_EXTENSION } from "./tasks.js";
+import { callAsTask, negotiatesTasks, servesTasks, taskRequired, tasksCapabilityMissing, TASKS_EXTENSION } from "./tasks.js";
 import { serveTaskMethods } from "./task-methods.js";
 import { GatewayError } from "../errors.js";
 
@@ -205,8 +205,11 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     }
     const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => ctx.mcpReq.notify(n as never));
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
-    // A client that negotiated tasks gets a task instead (tasks.ts), never a closed stream.
+    // A client that negotiated tasks gets a task instead (tasks.ts), never a closed stream. A tool
+    // that runs only as a task refuses a 2026-07-28 client that did not negotiate them, before it runs.
     const asTask = servesTasks(gateway) && negotiatesTasks(server);
+    const onlyAsTask = taskRequired(gateway, server, name);
+    if (onlyAsTask && !asTask) throw tasksCapabilityMissing(`${name} (it runs only as a task)`);
     const pollAfter = gateway.deps.config.http.pollAfterMs;
     const poll = !asTask && pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
@@ -241,7 +244,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       // A client that negotiated tasks: a slow call (or a write to confirm) answers with a task.
       if (asTask) {
         try {
-          return (await callAsTask(gateway, binding.principal.tokenId, name, ctx.mcpReq.signal, answer)) as CallToolResult;
+          return (await callAsTask(gateway, binding.principal.tokenId, name, ctx.mcpReq.signal, answer, onlyAsTask)) as CallToolResult;
         } catch (err) {
           throw err instanceof GatewayError ? rpcError(err) : err;
         }

@@ -11,12 +11,12 @@
  * unknown or expired id, is answered -32602 "unknown task". A client that did not negotiate the
  * extension gets -32021 naming it (SEP-2575's missing required client capability).
  */
-import { MissingRequiredClientCapabilityError, ProtocolError, ProtocolErrorCode, type Server, type ServerContext, type StandardSchemaV1 } from "@modelcontextprotocol/server";
+import { ProtocolError, ProtocolErrorCode, type Server, type ServerContext, type StandardSchemaV1 } from "@modelcontextprotocol/server";
 import type { Principal } from "../context.js";
 import type { Gateway, SessionContext } from "../gateway.js";
 import { TERMINAL, type TaskRecord } from "../stores/tasks.js";
 import { answerConfirmation, CONFIRM_INPUT } from "./confirm-input-required.js";
-import { negotiatesTasks, runTask, taskFields, TASKS_EXTENSION } from "./tasks.js";
+import { negotiatesTasks, runTask, taskFields, tasksCapabilityMissing } from "./tasks.js";
 
 /** What the task methods need from the server adapter. */
 export interface TaskMethodContext {
@@ -54,9 +54,7 @@ export function serveTaskMethods(gateway: Gateway, server: Server, here: TaskMet
     const version = server.getNegotiatedProtocolVersion();
     // A 2025-11-25 session never had these methods here (its own tasks were experimental and are not served).
     if (version === undefined || version < "2026-07-28") throw new ProtocolError(ProtocolErrorCode.MethodNotFound, "Method not found");
-    if (!negotiatesTasks(server)) {
-      throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } }, `${method} needs the ${TASKS_EXTENSION} extension: declare it in the request's client capabilities`);
-    }
+    if (!negotiatesTasks(server)) throw tasksCapabilityMissing(method);
     const principal = await here.admit(method);
     const task = await store.get(id);
     if (!task || task.tokenId !== principal.tokenId) throw unknownTask(id);

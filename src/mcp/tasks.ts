@@ -12,7 +12,7 @@
  * store (deps.tasks: in-process, or Redis), bound to the token that created them.
  */
 import { randomBytes } from "node:crypto";
-import { isInputRequiredResult, ProtocolError, type CallToolResult, type InputRequiredResult, type Server } from "@modelcontextprotocol/server";
+import { isInputRequiredResult, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type InputRequiredResult, type Server } from "@modelcontextprotocol/server";
 import type { ToolResult } from "../context.js";
 import type { Gateway } from "../gateway.js";
 import type { TaskRecord, TaskStatus } from "../stores/tasks.js";
@@ -33,10 +33,25 @@ export function servesTasks(gateway: Gateway): boolean {
 
 /** Whether the client of this (2026-07-28) request negotiated the tasks extension, in its envelope. */
 export function negotiatesTasks(server: Server): boolean {
-  const version = server.getNegotiatedProtocolVersion();
-  if (version === undefined || version < "2026-07-28") return false;
+  if (!modern(server)) return false;
   const extensions = server.getClientCapabilities()?.extensions as Record<string, unknown> | undefined;
   return extensions?.[TASKS_EXTENSION] !== undefined;
+}
+
+/** Whether the server speaks 2026-07-28 (or later) on this request. */
+function modern(server: Server): boolean {
+  const version = server.getNegotiatedProtocolVersion();
+  return version !== undefined && version >= "2026-07-28";
+}
+
+/** Whether this tool runs only as a task here (`x-mcp-task: required`, with tasks served, to a 2026-07-28 client). */
+export function taskRequired(gateway: Gateway, server: Server, tool: string): boolean {
+  return servesTasks(gateway) && modern(server) && gateway.registry.get(tool)?.policy.task === "required";
+}
+
+/** -32021, naming the extension: what a client that did not negotiate tasks gets for what needs them. */
+export function tasksCapabilityMissing(what: string): MissingRequiredClientCapabilityError {
+  return new MissingRequiredClientCapabilityError({ requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } }, `${what} needs the ${TASKS_EXTENSION} extension: declare it in the request's client capabilities`);
 }
 
 /** The in-process half of running tasks: each task this replica runs, by id, with what aborts it. */
@@ -121,10 +136,11 @@ function newTaskId(): string {
 
 /**
  * A tools/call of a client that negotiated tasks. A call that settles within `http.pollAfterMs`
- * is answered as usual; one still running then, or one that asks to confirm a write, answers
- * with a task (CreateTaskResult) that is stored before it is returned, so `tasks/get` finds it at once.
+ * is answered as usual; one still running then, one that asks to confirm a write, or one of a tool
+ * that runs only as a task (`always`) answers with a task (CreateTaskResult) that is stored before
+ * it is returned, so `tasks/get` finds it at once.
  */
-export async function callAsTask(gateway: Gateway, tokenId: string, tool: string, requestSignal: AbortSignal, work: (signal: AbortSignal) => Promise<CallAnswer>): Promise<CallAnswer | Record<string, unknown>> {
+export async function callAsTask(gateway: Gateway, tokenId: string, tool: string, requestSignal: AbortSignal, work: (signal: AbortSignal) => Promise<CallAnswer>, always = false): Promise<CallAnswer | Record<string, unknown>> {
   const controller = new AbortController();
   const onAbort = () => controller.abort(requestSignal.reason);
   requestSignal.addEventListener("abort", onAbort, { once: true });
@@ -133,7 +149,7 @@ export async function callAsTask(gateway: Gateway, tokenId: string, tool: string
     (err: unknown) => ({ ok: false as const, err }),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const early = await Promise.race([outcome, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), gateway.deps.config.http.pollAfterMs)))]);
+  const early = always ? undefined : await Promise.race([outcome, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), gateway.deps.config.http.pollAfterMs)))]);
   clearTimeout(timer);
   // From here on only tasks/cancel stops the call: the request that started it is answered now.
   requestSignal.removeEventListener("abort", onAbort);

@@ -24,8 +24,9 @@ export interface Tapped {
   last?: Answer;
 }
 
-export async function connect(url: string, token: string, tasks = true): Promise<Tapped> {
-  const capabilities = { elicitation: { form: {} }, ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) };
+/** A client declaring tasks (or not) and form elicitation (or not: its plain calls are answered on the direct path). */
+export async function connect(url: string, token: string, tasks = true, elicit = true): Promise<Tapped> {
+  const capabilities = { ...(elicit ? { elicitation: { form: {} } } : {}), ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) };
   const client = new ClientV2({ name: "tasks-test", version: "1.0.0" }, { capabilities, versionNegotiation: { mode: { pin: MODERN } } });
   const transport = new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
   await client.connect(transport);
@@ -39,7 +40,7 @@ export async function connect(url: string, token: string, tasks = true): Promise
 }
 
 /** One request through the client; the result as the gateway sent it. JSON-RPC errors are thrown as the client raises them. */
-async function rpc(t: Tapped, method: string, params: Record<string, unknown>): Promise<Answer> {
+export async function rpc(t: Tapped, method: string, params: Record<string, unknown>): Promise<Answer> {
   t.last = undefined;
   try {
     await t.client.request({ method, params } as never, anyResult);

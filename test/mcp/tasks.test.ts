@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { TASKS_EXTENSION } from "../../src/mcp/tasks.js";
 import { startAppHarness, type AppHarness } from "../app-harness.js";
+import { fixtureTool, fixtureTools } from "../fixtures/tools/index.js";
 import { call, connect, expectAck, settled, tasks, until } from "./tasks-client.js";
 
 const POLL_AFTER_MS = 300;
@@ -18,7 +19,9 @@ describe("tasks extension (2026-07-28)", () => {
   let server: HttpHandle;
 
   beforeAll(async () => {
-    app = await startAppHarness({ env: { COUNTERSIGN_POLL_AFTER_MS: String(POLL_AFTER_MS), COUNTERSIGN_CONFIRM_ELICITATION: "true" } });
+    // slow_job: get_slow declared `x-mcp-task: required` (it runs only as a task).
+    const slowJob = { ...fixtureTool("get_slow"), name: "slow_job", policy: { ...fixtureTool("get_slow").policy, task: "required" as const } };
+    app = await startAppHarness({ env: { COUNTERSIGN_POLL_AFTER_MS: String(POLL_AFTER_MS), COUNTERSIGN_CONFIRM_ELICITATION: "true" }, tools: [...fixtureTools(), slowJob] });
     server = await startHttpServer(app.gateway, { port: 0, host: "127.0.0.1" });
   });
   afterAll(async () => {
@@ -132,6 +135,22 @@ describe("tasks extension (2026-07-28)", () => {
     expect((await settled(owner, created.taskId!)).status).toBe("completed");
     await owner.client.close();
     await stranger.client.close();
+  });
+
+  it("a tool that runs only as a task becomes a task however fast, and is refused (-32021) to a client without tasks", async () => {
+    const client = await connect(server.url, app.token);
+    const created = await call(client, "slow_job", { ms: 5 });
+    expect(created).toMatchObject({ resultType: "task" });
+    expect((await settled(client, created.taskId!)).status).toBe("completed");
+    app.upstream.reset();
+    // Through the SDK's handler (a client that can be asked) and the direct path (one that cannot): the same refusal, nothing sent.
+    for (const elicit of [true, false]) {
+      const plain = await connect(server.url, app.token, false, elicit);
+      await expect(call(plain, "slow_job", { ms: 5 })).rejects.toMatchObject({ code: -32021, message: expect.stringMatching(/slow_job \(it runs only as a task\) needs the io\.modelcontextprotocol\/tasks extension/), data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } } });
+      await plain.client.close();
+    }
+    expect(app.upstream.requests).toHaveLength(0);
+    await client.client.close();
   });
 
   it("bad input names what is wrong; a client without the extension gets -32021 and plain results", async () => {
