@@ -207,7 +207,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
     // A client that negotiated tasks gets a task instead (tasks.ts), never a closed stream. A tool
     // that runs only as a task refuses a 2026-07-28 client that did not negotiate them, before it runs.
-    const asTask = servesTasks(gateway) && negotiatesTasks(server);
+    const asTask = servesTasks(gateway) && negotiatesTasks(server, ctx);
     const onlyAsTask = taskRequired(gateway, server, name);
     if (onlyAsTask && !asTask) throw tasksCapabilityMissing(`${name} (it runs only as a task)`);
     const pollAfter = gateway.deps.config.http.pollAfterMs;

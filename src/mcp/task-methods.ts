@@ -50,19 +50,19 @@ export function serveTaskMethods(gateway: Gateway, server: Server, here: TaskMet
   const store = gateway.deps.tasks;
 
   /** Refuses a client that did not negotiate the extension; admits the request; finds the caller's task. */
-  async function find(method: string, id: string): Promise<{ task: TaskRecord; principal: Principal }> {
+  async function find(method: string, id: string, ctx: ServerContext): Promise<{ task: TaskRecord; principal: Principal }> {
     const version = server.getNegotiatedProtocolVersion();
     // A 2025-11-25 session never had these methods here (its own tasks were experimental and are not served).
     if (version === undefined || version < "2026-07-28") throw new ProtocolError(ProtocolErrorCode.MethodNotFound, "Method not found");
-    if (!negotiatesTasks(server)) throw tasksCapabilityMissing(method);
+    if (!negotiatesTasks(server, ctx)) throw tasksCapabilityMissing(method);
     const principal = await here.admit(method);
     const task = await store.get(id);
     if (!task || task.tokenId !== principal.tokenId) throw unknownTask(id);
     return { task, principal };
   }
 
-  server.setRequestHandler("tasks/get", { params: taskParams("tasks/get") }, async ({ taskId }) => {
-    const { task } = await find("tasks/get", taskId);
+  server.setRequestHandler("tasks/get", { params: taskParams("tasks/get") }, async ({ taskId }, ctx) => {
+    const { task } = await find("tasks/get", taskId, ctx);
     return {
       ...taskFields(task),
       ...(task.status === "completed" && task.result ? { result: task.result } : {}),
@@ -75,7 +75,7 @@ export function serveTaskMethods(gateway: Gateway, server: Server, here: TaskMet
     // The SDK lifts inputResponses out of params (as on a tools/call retry) and keeps the well-formed ones.
     const inputResponses = ctx.mcpReq.inputResponses as Record<string, unknown> | undefined;
     if (inputResponses === undefined) throw new ProtocolError(ProtocolErrorCode.InvalidParams, "tasks/update needs params.inputResponses, an object keyed by the ids of the task's inputRequests");
-    const { task } = await find("tasks/update", taskId);
+    const { task } = await find("tasks/update", taskId, ctx);
     if (task.status !== "input_required") {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Task "${taskId}" is ${task.status}: only a task waiting for input (input_required) takes inputResponses`, { taskId, status: task.status });
     }
@@ -90,7 +90,7 @@ export function serveTaskMethods(gateway: Gateway, server: Server, here: TaskMet
   });
 
   server.setRequestHandler("tasks/cancel", { params: taskParams("tasks/cancel") }, async ({ taskId }, ctx) => {
-    const { task } = await find("tasks/cancel", taskId);
+    const { task } = await find("tasks/cancel", taskId, ctx);
     // Cancelling a finished task changes nothing (and runs nothing again): the same empty ack.
     if (TERMINAL.includes(task.status)) return {};
     const cancelled = await store.transition(taskId, ["working", "input_required"], { status: "cancelled", statusMessage: "Cancelled by the client" });

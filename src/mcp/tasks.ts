@@ -12,7 +12,7 @@
  * store (deps.tasks: in-process, or Redis), bound to the token that created them.
  */
 import { randomBytes } from "node:crypto";
-import { isInputRequiredResult, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type InputRequiredResult, type Server } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, isInputRequiredResult, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type InputRequiredResult, type Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { ToolResult } from "../context.js";
 import type { Gateway } from "../gateway.js";
 import type { TaskRecord, TaskStatus } from "../stores/tasks.js";
@@ -31,10 +31,14 @@ export function servesTasks(gateway: Gateway): boolean {
   return gateway.deps.config.http.pollAfterMs > 0;
 }
 
-/** Whether the client of this (2026-07-28) request negotiated the tasks extension, in its envelope. */
-export function negotiatesTasks(server: Server): boolean {
+/**
+ * Whether the client of this (2026-07-28) request negotiated the tasks extension, in its envelope
+ * (over stdio the server keeps no capabilities of its own: each request's envelope says them).
+ */
+export function negotiatesTasks(server: Server, ctx: ServerContext): boolean {
   if (!modern(server)) return false;
-  const extensions = server.getClientCapabilities()?.extensions as Record<string, unknown> | undefined;
+  const declared = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: unknown } | undefined;
+  const extensions = (declared ?? server.getClientCapabilities())?.extensions as Record<string, unknown> | undefined;
   return extensions?.[TASKS_EXTENSION] !== undefined;
 }
 

@@ -3,7 +3,7 @@
  * answer is read as it came off the client's own transport (see Tapped).
  */
 import { Client as ClientV2, SdkError, SdkErrorCode, StreamableHTTPClientTransport as TransportV2 } from "@modelcontextprotocol/client";
-import type { StandardSchemaV1 } from "@modelcontextprotocol/client";
+import type { StandardSchemaV1, Transport } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
 import { TASKS_EXTENSION } from "../../src/mcp/tasks.js";
 
@@ -24,11 +24,18 @@ export interface Tapped {
   last?: Answer;
 }
 
+/** The client capabilities of a client that negotiates tasks (and can be asked, with form elicitation). */
+export const TASK_CLIENT_CAPABILITIES = { elicitation: { form: {} }, extensions: { [TASKS_EXTENSION]: {} } };
+
 /** A client declaring tasks (or not) and form elicitation (or not: its plain calls are answered on the direct path). */
 export async function connect(url: string, token: string, tasks = true, elicit = true): Promise<Tapped> {
   const capabilities = { ...(elicit ? { elicitation: { form: {} } } : {}), ...(tasks ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) };
   const client = new ClientV2({ name: "tasks-test", version: "1.0.0" }, { capabilities, versionNegotiation: { mode: { pin: MODERN } } });
-  const transport = new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  return tap(client, new TransportV2(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+}
+
+/** Connects `client` over `transport` (HTTP or stdio) and reads each answer off the transport. */
+export async function tap(client: ClientV2, transport: Transport): Promise<Tapped> {
   await client.connect(transport);
   const tapped: Tapped = { client };
   const inner = transport.onmessage!;
