@@ -73,6 +73,7 @@ bench: build
 	node bench/run.js
 	node bench/protocol.js
 	node bench/oauth.js
+	node bench/upstreams.js
 
 bench-soak: build
 	node bench/soak.js

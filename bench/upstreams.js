@@ -11,7 +11,12 @@
  *    the Scalar Galaxy spec generated at start-up, server-everything over stdio, the HTTP echo
  *    server): spawn → first complete tools/list, and the gateway's RSS then (its subprocess apart).
  *
- *   node bench/upstreams.js [--calls 2000] [--runs 5] [--only stdio,http,five] [--env KEY=VALUE] [--out FILE]
+ * With `--base DIR` (another checkout, built) its gateway runs beside this one in the same run:
+ * its own rounds interleaved with the others, and its start-ups alternating with these.
+ * Beside each p50 the gateway's CPU time per call (user + system, from /proc), which the
+ * machine's load moves less than wall time.
+ *
+ *   node bench/upstreams.js [--calls 2000] [--runs 5] [--only stdio,http,five] [--env KEY=VALUE] [--base DIR] [--out FILE]
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -20,14 +25,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
-import { httpClient, listAllTools, rssMb, stdioClient } from "./lib/procs.js";
+import { cpuMs, httpClient, listAllTools, rssMb, stdioClient } from "./lib/procs.js";
 import { median, round, summarize } from "./lib/stats.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({ options: { calls: { type: "string", default: "2000" }, runs: { type: "string", default: "5" }, out: { type: "string", default: join(ROOT, "bench/results/upstreams.json") }, env: { type: "string", multiple: true }, only: { type: "string" } } });
+const { values } = parseArgs({ options: { calls: { type: "string", default: "2000" }, runs: { type: "string", default: "5" }, out: { type: "string", default: join(ROOT, "bench/results/upstreams.json") }, env: { type: "string", multiple: true }, only: { type: "string" }, base: { type: "string" } } });
 const CALLS = Number(values.calls);
 const RUNS = Number(values.runs);
 const CLI = join(ROOT, "bin/countersign.js");
+const BASE_CLI = values.base && join(values.base, "bin/countersign.js");
 const EVERYTHING = join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 const work = mkdtempSync(join(tmpdir(), "cs-bench-upstreams-"));
 const baseEnv = { PATH: process.env.PATH, HOME: work, COUNTERSIGN_DATA_DIR: join(work, "data"), COUNTERSIGN_RATE_NORMAL: "100000000", LOG_LEVEL: "warn", ...Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
@@ -58,7 +64,9 @@ function mint(file) {
   return JSON.parse(out.stdout).token;
 }
 
-async function timeCalls(client, name, n) {
+/** Wall time of each of `n` calls, and the CPU the gateway process (`pid`) used for them, into `acc`. */
+async function timeCalls(client, name, n, pid, acc) {
+  const cpu0 = pid && cpuMs(pid);
   const samples = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
@@ -66,26 +74,35 @@ async function timeCalls(client, name, n) {
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
     if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
   }
+  if (pid && acc) acc.cpu += cpuMs(pid) - cpu0;
   return samples;
 }
 
-/** Interleaved rounds of `per` calls, direct then through the gateway. */
-async function compare(direct, gateway, per = 100) {
+/** Interleaved rounds of `per` calls: direct, through the gateway, then through the base's gateway (with --base). */
+async function compare(direct, gateway, base, per = 100) {
   const a = [];
   const b = [];
+  const c = [];
+  const cpu = { cpu: 0 };
+  const baseCpu = { cpu: 0 };
   await timeCalls(direct.client, "echo", 200);
   await timeCalls(gateway.client, gateway.tool, 200);
+  if (base) await timeCalls(base.client, gateway.tool, 200);
   for (let done = 0; done < CALLS; done += per) {
     a.push(...(await timeCalls(direct.client, "echo", per)));
-    b.push(...(await timeCalls(gateway.client, gateway.tool, per)));
+    b.push(...(await timeCalls(gateway.client, gateway.tool, per, gateway.pid, cpu)));
+    if (base) c.push(...(await timeCalls(base.client, gateway.tool, per, base.pid, baseCpu)));
   }
   const d = summarize(a);
   const g = summarize(b);
-  return { direct: d, gateway: g, added_p50_ms: round(g.p50_ms - d.p50_ms), ratio_p50: round(g.p50_ms / d.p50_ms, 2) };
+  const out = { direct: d, gateway: g, added_p50_ms: round(g.p50_ms - d.p50_ms), ratio_p50: round(g.p50_ms / d.p50_ms, 2), gateway_cpu_us_per_call: Math.round((cpu.cpu * 1000) / CALLS) };
+  if (!base) return out;
+  const bs = summarize(c);
+  return { ...out, base: { gateway: bs, added_p50_ms: round(bs.p50_ms - d.p50_ms), gateway_cpu_us_per_call: Math.round((baseCpu.cpu * 1000) / CALLS) } };
 }
 
 const echo = await startEchoServer();
-const results = { benchmark: "upstreams", command: `node bench/upstreams.js --calls ${CALLS} --runs ${RUNS}`, machine: { cpus: cpus().length, node: process.version, loadAverage1mAtStart: round(loadavg()[0], 2) } };
+const results = { benchmark: "upstreams", command: `node bench/upstreams.js --calls ${CALLS} --runs ${RUNS}${values.base ? " --base BASE_CHECKOUT" : ""}`, machine: { cpus: cpus().length, node: process.version, loadAverage1mAtStart: round(loadavg()[0], 2) } };
 
 // 1. Added cost.
 const stdioCfg = config("stdio-backend", ["  everything:", `    mcp: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`]);
@@ -94,16 +111,20 @@ const token = mint(stdioCfg);
 if (ONLY.has("stdio")) {
   const direct = await stdioClient(process.execPath, [EVERYTHING, "stdio"]);
   const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", stdioCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
-  results.stdioBackend = await compare(direct, { client: gw.client, tool: "everything_echo" });
+  const base = BASE_CLI && (await stdioClient(process.execPath, [BASE_CLI, "stdio", "--config", stdioCfg], { env: { ...baseEnv, MCP_TOKEN: token } }));
+  results.stdioBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "everything_echo" }, base);
   await direct.close();
   await gw.close();
+  await base?.close();
 }
 if (ONLY.has("http")) {
   const direct = await httpClient(echo.url);
   const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", httpCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
-  results.httpBackend = await compare(direct, { client: gw.client, tool: "echo_echo" });
+  const base = BASE_CLI && (await stdioClient(process.execPath, [BASE_CLI, "stdio", "--config", httpCfg], { env: { ...baseEnv, MCP_TOKEN: token } }));
+  results.httpBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "echo_echo" }, base);
   await direct.close();
   await gw.close();
+  await base?.close();
 }
 
 // 2. Start-up and RSS with five upstreams.
@@ -126,10 +147,10 @@ const fiveCfg = config("five", [
   "  echo:",
   `    mcp: { url: ${JSON.stringify(echo.url)} }`,
 ]);
-const startups = [];
-for (let i = 0; i < (ONLY.has("five") ? RUNS : 0); i++) {
+/** One start-up of `cli serve` with the five: spawn → listening → first complete tools/list, its RSS and CPU then. */
+async function startup(cli) {
   const t0 = process.hrtime.bigint();
-  const serve = spawn(process.execPath, [CLI, "serve", "--config", fiveCfg, "--port", "0"], { env: baseEnv, stdio: ["ignore", "ignore", "pipe"] });
+  const serve = spawn(process.execPath, [cli, "serve", "--config", fiveCfg, "--port", "0"], { env: baseEnv, stdio: ["ignore", "ignore", "pipe"] });
   const url = await new Promise((resolve, reject) => {
     let seen = "";
     serve.stderr.on("data", (c) => {
@@ -143,21 +164,36 @@ for (let i = 0; i < (ONLY.has("five") ? RUNS : 0); i++) {
   const c = await httpClient(`${url}?mode=all`, { Authorization: `Bearer ${token}` });
   const listed = await listAllTools(c.client);
   const firstList = Number(process.hrtime.bigint() - t0) / 1e6;
-  startups.push({ listening_ms: round(listening, 1), first_tools_list_ms: round(firstList, 1), tools: listed.length, rss_mb: round(rssMb(serve.pid), 1) });
+  const run = { listening_ms: round(listening, 1), first_tools_list_ms: round(firstList, 1), tools: listed.length, rss_mb: round(rssMb(serve.pid), 1), cpu_ms: cpuMs(serve.pid) };
   await c.close();
   const exited = new Promise((r) => serve.once("exit", r));
   serve.kill("SIGTERM");
   await exited;
+  return run;
+}
+const summary = (runs) => ({
+  runs,
+  median_first_tools_list_ms: round(median(runs.map((s) => s.first_tools_list_ms)), 1),
+  median_listening_ms: round(median(runs.map((s) => s.listening_ms)), 1),
+  median_cpu_ms: round(median(runs.map((s) => s.cpu_ms)), 1),
+  median_rss_mb: round(median(runs.map((s) => s.rss_mb)), 1),
+});
+const startups = [];
+const baseStartups = [];
+for (let i = 0; i < (ONLY.has("five") ? RUNS : 0); i++) {
+  startups.push(await startup(CLI));
+  if (BASE_CLI) baseStartups.push(await startup(BASE_CLI));
 }
 if (startups.length) results.fiveUpstreams = {
   upstreams: ["workspace (generated)", "github (generated, 1,185 tools)", "galaxy (spec:, generated at start-up)", "everything (MCP, stdio)", "echo (MCP, Streamable HTTP)"],
-  runs: startups,
-  median_first_tools_list_ms: round(median(startups.map((s) => s.first_tools_list_ms)), 1),
-  median_rss_mb: round(median(startups.map((s) => s.rss_mb)), 1),
+  ...summary(startups),
+  ...(baseStartups.length ? { base: summary(baseStartups) } : {}),
   targets: { startup_ms: 1500, rss_mb: 200, added_p50_ms_http_backend: 0.3 },
 };
 results.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);
 echo.proc.kill("SIGTERM");
 writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
-const brief = (r) => r && { direct_p50_ms: r.direct.p50_ms, gateway_p50_ms: r.gateway.p50_ms, added_p50_ms: r.added_p50_ms };
-process.stdout.write(JSON.stringify({ stdioBackend: brief(results.stdioBackend), httpBackend: brief(results.httpBackend), five: results.fiveUpstreams && { first_tools_list_ms: results.fiveUpstreams.median_first_tools_list_ms, rss_mb: results.fiveUpstreams.median_rss_mb } }) + "\n");
+const brief = (r) => r && { direct_p50_ms: r.direct.p50_ms, gateway_p50_ms: r.gateway.p50_ms, added_p50_ms: r.added_p50_ms, cpu_us_per_call: r.gateway_cpu_us_per_call, ...(r.base ? { base_added_p50_ms: r.base.added_p50_ms, base_cpu_us_per_call: r.base.gateway_cpu_us_per_call } : {}) };
+const five = (f) => f && { first_tools_list_ms: f.median_first_tools_list_ms, cpu_ms: f.median_cpu_ms, rss_mb: f.median_rss_mb };
+const f = results.fiveUpstreams;
+process.stdout.write(JSON.stringify({ stdioBackend: brief(results.stdioBackend), httpBackend: brief(results.httpBackend), five: five(f), ...(f?.base ? { fiveBase: five(f.base) } : {}) }) + "\n");

@@ -23,12 +23,12 @@ export async function loadGenerated(dir: string): Promise<GeneratedApi> {
     throw new Error(`${manifestPath}: cannot read the manifest (${(err as Error).message})`);
   }
   if (!Array.isArray(manifest.modules)) throw new Error(`${manifestPath}: no modules list`);
+  // Read all at once (a large API has dozens of module files; one at a time, each waits its turn
+  // on the I/O threads), parsed in the manifest's order.
+  const files = manifest.modules.map((m) => path.join(dir, m.file));
+  const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
   const tools: ToolDescriptor[] = [];
-  for (const m of manifest.modules) {
-    const file = path.join(dir, m.file);
-    const text = await readFile(file, "utf8");
-    tools.push(...parseModuleFile(text, file));
-  }
+  texts.forEach((text, i) => tools.push(...parseModuleFile(text, files[i]!)));
   return { manifest, tools };
 }
 

@@ -21,7 +21,7 @@ import { createAuthStage } from "./stages/auth.js";
 import { createPolicy, createPolicyStage } from "./stages/policy.js";
 import { createAdmitStage, createRateLimitStage } from "./stages/rate-limit.js";
 import { createMetaStage, createResolveStage } from "./stages/resolve.js";
-import { createRateLimits } from "./stores/rate-limits.js";
+import { createRateLimits, type UpstreamScope } from "./stores/rate-limits.js";
 import { openTokenStore } from "./stores/tokens.js";
 import { createAuthenticator } from "./tokens/authenticate.js";
 import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
@@ -35,7 +35,7 @@ import { createPendingActions, type PendingAction } from "./stores/pending-actio
 import { createMemoryTaskStore } from "./stores/tasks.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
-import { isDiscoveryTool } from "./surface/exposure.js";
+import { AUTO_TOOL_LIMIT, isDiscoveryTool } from "./surface/exposure.js";
 import { conciseAnnotations, describeRepeatsOnce, listedSchema, sameText } from "./surface/concise.js";
 import type { SchemaProfile } from "./surface/schema-profile.js";
 import { checkModulesParam, sessionVisibility, surfaceSettings } from "./surface/session-surface.js";
@@ -70,6 +70,44 @@ function listedOnce(tool: ToolDescriptor | MetaTool, profile: SchemaProfile, wit
   let out = byKey.get(key);
   if (!out) byKey.set(key, (out = listed(tool, profile, withOutputSchema)));
   return out;
+}
+
+/**
+ * The tools the configured exposure mode lists to a token that sees them all: every tool in `all`
+ * (and in `auto` up to its limit), the configured modules' in `modules`; none in `dynamic` or
+ * `code`, which list the discovery tools instead.
+ */
+function listedByDefault(tools: readonly ToolDescriptor[], surface: Config["surface"]): readonly ToolDescriptor[] {
+  if (surface.mode === "all" || (surface.mode === "auto" && tools.length <= AUTO_TOOL_LIMIT)) return tools;
+  if (surface.mode === "modules" && surface.modules?.length) {
+    const modules = new Set(surface.modules);
+    return tools.filter((t) => modules.has(t.module));
+  }
+  return [];
+}
+
+/**
+ * Fills the tools/list cache above for the tools the configured exposure mode lists (a view a
+ * connection's own `?mode=` asks for is not guessed at), a chunk per turn of the event loop:
+ * requests that arrive meanwhile are answered between chunks, and a client's first tools/list
+ * after start-up finds most of its work done. Stops if the registry is swapped meanwhile; answers
+ * how many tools were warmed.
+ */
+export function warmToolList(gateway: Pick<Gateway, "registry" | "deps">, chunk = 100): Promise<number> {
+  const registryTools = gateway.registry.tools;
+  const { surface } = gateway.deps.config;
+  const tools = listedByDefault(registryTools, surface);
+  let done = 0;
+  return new Promise<number>((resolve) => {
+    const next = () => {
+      if (gateway.registry.tools !== registryTools) return resolve(done);
+      const end = Math.min(tools.length, done + chunk);
+      for (; done < end; done++) listedOnce(tools[done]!, surface.schemaProfile, surface.listOutputSchemas);
+      if (done < tools.length) setImmediate(next).unref();
+      else resolve(done);
+    };
+    setImmediate(next).unref();
+  });
 }
 
 /** How long closing waits for the stores to flush. */
@@ -151,6 +189,12 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const authenticator = deps.oauth ? withAccessTokens(tokenAuthenticator, deps.oauth) : tokenAuthenticator;
   // Redis mode: a write (or confirm) fails closed while Redis is down, before any point is taken.
   const beforeCall = redis && redisModule ? redisModule.writeGuard(redis, (name) => deps.registry.get(name)?.policy.write === true) : undefined;
+  // Several upstreams: each has its own budget, with the limits its config entry sets (reloaded with it).
+  let upstreamTiers = config.rateLimits.upstreams ?? {};
+  const rateLimitScope = (toolName: string): UpstreamScope | undefined => {
+    const upstream = deps.registry.upstreamOf?.(toolName);
+    return upstream && { name: upstream.name, tiers: upstreamTiers[upstream.name] ?? config.rateLimits.tiers };
+  };
   const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
@@ -162,7 +206,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const admissionStages: AdmissionStages = {
     refusals: createRefusalStage({ audit: deps.audit, tool: (name) => deps.registry.get(name), metaTool: (name) => metaByName.get(name) }),
     authenticate: createAuthStage({ authenticator }),
-    admit: createAdmitStage({ limits: deps.rateLimits, ...(beforeCall ? { beforeCall } : {}) }),
+    admit: createAdmitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope, ...(beforeCall ? { beforeCall } : {}) }),
     ...deps.admissionStages,
   };
   const stages: Stages = {
@@ -177,7 +221,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     }),
     resolve: createResolveStage({ registry: () => deps.registry }),
     policy: createPolicyStage({ policy }),
-    rateLimit: createRateLimitStage({ limits: deps.rateLimits }),
+    rateLimit: createRateLimitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope }),
     validate: createValidateStage(deps),
     confirmGate: createConfirmGateStage({ store: deps.pendingActions, tools: (of) => toolsOfSameUpstream(deps.registry, of), upstream: deps.upstream, ttlSeconds: config.confirm.ttlSeconds, now: deps.now, requireGuard: config.confirm.requireGuard, describe: (tool, args) => deps.audit.describeAction(tool, args), approvalOf: (tool, principal) => deps.approvals.approvalOf(tool, principal), approvalTtlMs: config.approvals.ttlMs, personNeeded: (action, principal) => requestPerson(deps.approvals, action, principal, deps.now()) }),
     upstream: timeUpstream(createUpstreamStage(deps)),
@@ -209,10 +253,12 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     get registry() {
       return deps.registry;
     },
-    replaceRegistry(registry) {
+    replaceRegistry(registry, next) {
       // One reference swap: each call resolves its descriptor once, so it never sees a mix of old and new.
       (deps as { registry: Registry }).registry = registry;
+      if (next) upstreamTiers = next.rateLimits.upstreams ?? {};
     },
+    rateLimitScope,
     onToolsChanged: (listener) => void toolsChanged.push(listener),
     ...(upstreams ? { upstreams } : {}),
     metaTools,

@@ -19,7 +19,7 @@ import { SETTINGS, type Alias, type Setting } from "./config/settings.js";
 import { ENV_PREFIX, knownEnvNames } from "./config/variables.js";
 import { defaultPaths, type DefaultPaths } from "./config/paths.js";
 import { didYouMean } from "./config/suggest.js";
-import { checkUpstreams } from "./upstreams/config.js";
+import { checkUpstreamRateLimits, checkUpstreams } from "./upstreams/config.js";
 
 export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, CodeConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, OAuthConfig, Config, ConfigSources } from "./config/types.js";
 import type { Config, ConfigSources, TierLimits } from "./config/types.js";
@@ -335,6 +335,8 @@ export function resolveConfigWithWarnings(src: ConfigSources = {}): Resolved {
   rate.tiers = tiersOf(picked.get("rateLimits.tiers")?.value, rate.tiers.default!);
   out.exclusions = exclusionsOf(picked.get("exclusions"));
   out.upstreams = upstreamsOf(picked.get("upstreams")?.value, src);
+  const upstreamLimits = ruleListOf(() => checkUpstreamRateLimits(picked.get("upstreams")?.value, rate.tiers));
+  if (Object.keys(upstreamLimits).length > 0) (rate as { upstreams?: unknown }).upstreams = upstreamLimits;
   (out.approvals as { rules: unknown }).rules = ruleListOf(() => checkApprovalRules(picked.get("approvals.rules")?.value));
   const surface = out.surface as { modules?: readonly string[] };
   if (surface.modules?.length === 0) delete surface.modules;

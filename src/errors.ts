@@ -22,6 +22,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "parse_error"           // the body is not JSON
   | "bad_request"           // not a valid JSON-RPC request for this endpoint
+  | "header_mismatch"       // 2026-07-28: an Mcp-Param-* header disagrees with the tools/call arguments
   | "script_error"          // a run_code script failed or passed a limit (details.kind says which)
   | "internal";
 
@@ -42,6 +43,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   parse_error: 400,
   bad_request: 400,
+  header_mismatch: 400,
   script_error: 422,
   internal: 500,
 };
@@ -118,6 +120,7 @@ export const JSONRPC_CODE: Record<ErrorCode, number> = {
   method_not_allowed: -32000,
   payload_too_large: -32600,
   bad_request: -32600,
+  header_mismatch: -32020,
   script_error: -32000,
   parse_error: -32700,
   internal: -32603,

@@ -18,7 +18,7 @@ import type { ArgumentValidator } from "./stages/validate.js";
 import type { AuditSink } from "./stores/audit-sink.js";
 import type { PendingActionStore } from "./stores/pending-actions/contract.js";
 import type { TaskStore } from "./stores/tasks.js";
-import type { RateLimits } from "./stores/rate-limits.js";
+import type { RateLimits, UpstreamScope } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";
 import type { LoadedUpstreams } from "./upstreams/load.js";
@@ -152,8 +152,14 @@ export type MetaToolFactory = (deps: Deps) => readonly MetaTool[];
 export interface Gateway {
   readonly deps: Deps;
   readonly registry: Registry;
-  /** Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their descriptor. */
-  replaceRegistry(registry: Registry): void;
+  /**
+   * Swaps in a new registry (hot reload): later calls and lists use it; calls in flight keep their
+   * descriptor. With the configuration it was loaded from (`serve --watch` of several upstreams),
+   * that configuration's per-upstream rate limits apply from then on.
+   */
+  replaceRegistry(registry: Registry, config?: Config): void;
+  /** The upstream budget a call of this tool takes its rate-limit points from; undefined: the gateway-wide one (a lone API, a gateway tool). */
+  rateLimitScope(toolName: string): UpstreamScope | undefined;
   /** The upstreams of a gateway of several (`upstreams:` in the config file); `serve --watch` reloads them. */
   readonly upstreams?: LoadedUpstreams;
   /** Calls `listener` after the tools changed without a restart (a backend MCP server's tools/list_changed, or its restart). */

@@ -26,8 +26,8 @@ export interface Metrics {
   observeCall(labels: { tool: string; module?: string; outcome: string; upstream?: string }, seconds?: number): void;
   /** Time spent waiting for the upstream API on one request; `status` is the HTTP status (0 when none came back). */
   observeUpstream(seconds: number, status?: number, upstream?: string): void;
-  /** A call refused by a rate-limit bucket. */
-  rateLimitRejected(bucket: string): void;
+  /** A call refused by a rate-limit bucket (of one upstream's budget, in a gateway of several). */
+  rateLimitRejected(bucket: string, upstream?: string): void;
   /** Reports the current number of pending actions (or pass a function read at scrape time). */
   setPendingActions(count: number | (() => number | Promise<number>)): void;
   /** Reports the current number of MCP sessions (or pass a function read at scrape time). */
@@ -94,8 +94,8 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
     });
     const rejections = new Counter({
       name: `${prefix}rate_limit_rejections_total`,
-      help: "Calls refused by a rate-limit bucket.",
-      labelNames: ["bucket"] as const,
+      help: "Calls refused by a rate-limit bucket, by bucket and upstream (empty for a lone API or the gateway-wide budget).",
+      labelNames: ["bucket", "upstream"] as const,
       registers: [registry],
     });
     new Gauge({
@@ -174,8 +174,8 @@ export function createMetrics(options: { defaults?: boolean; prefix?: string } =
       if (!child) upstreamChildren.set(key, (child = get().upstream.labels({ status: cls, upstream })));
       child.observe(seconds);
     },
-    rateLimitRejected(bucket) {
-      get().rejections.inc({ bucket });
+    rateLimitRejected(bucket, upstream = "") {
+      get().rejections.inc({ bucket, upstream });
     },
     setPendingActions(count) {
       pendingSource = count;

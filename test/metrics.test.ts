@@ -33,7 +33,7 @@ describe("createMetrics", () => {
     expect(sample(text, 'countersign_upstream_duration_seconds_count{status="2xx",upstream=""}')).toBe(1);
     expect(sample(text, 'countersign_upstream_duration_seconds_count{status="5xx",upstream=""}')).toBe(1);
     expect(sample(text, 'countersign_upstream_duration_seconds_count{status="error",upstream=""}')).toBe(1);
-    expect(sample(text, 'countersign_rate_limit_rejections_total{bucket="sensitive"}')).toBe(1);
+    expect(sample(text, 'countersign_rate_limit_rejections_total{bucket="sensitive",upstream=""}')).toBe(1);
     expect(sample(text, "countersign_pending_actions")).toBe(3);
     expect(sample(text, 'countersign_sessions{transport="http"}')).toBe(1);
     pending = 0;

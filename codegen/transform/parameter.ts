@@ -6,6 +6,7 @@ import type { DefsSink } from "../schema.js";
 import { pointer } from "../spec-error.js";
 import { addWarning, kindOf, RELAXED } from "../warnings.js";
 import { baseOf, shownAt, tryDeref, type Ctx, type Obj, type RawOperation } from "./context.js";
+import { mirroredHeader } from "./mcp-header.js";
 
 const LOCATIONS = new Set<ParameterLocation>(["path", "query", "header", "cookie"]);
 /** Header parameters OpenAPI says to ignore (§4.8.12.1): they are set by the HTTP layer. */
@@ -63,6 +64,7 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
   }
 
   const out: ArgumentBinding[] = [];
+  const mirrored = new Set<string>();
   // Path parameters first (in template order), then the rest in spec order: stable and readable.
   const ordered = [...merged.values()].sort((a, b) => rank(a.param) - rank(b.param));
   function rank(p: Obj): number {
@@ -92,6 +94,8 @@ export function buildArguments(raw: RawOperation, ctx: Ctx, sink: InputSink): Ar
     }
     let schema = ctx.schemas.translate(schemaValue, url, schemaAt, "request", sink);
     schema = withDescription(schema, typeof param.description === "string" ? param.description : undefined, param.deprecated === true);
+    const header = mirroredHeader(param, schema, at, mirrored, warn);
+    if (header !== undefined) schema = { ...(schema as Obj), "x-mcp-header": header };
 
     let argName = argumentName(wire);
     if (argNames.has(argName)) argName = fitName(`${argName}_${location}`);

@@ -112,6 +112,8 @@ export interface ActivityFilter {
   tool?: string;
   module?: string;
   outcome?: string;
+  /** One of the gateway's upstreams (a gateway of several). */
+  upstream?: string;
   since?: string;
   until?: string;
 }
@@ -123,6 +125,8 @@ export interface Analytics {
   readonly totals: { readonly calls: number; readonly errors: number; readonly rateLimited: number; readonly errorRate: number; readonly rateLimitedRate: number };
   readonly tools: readonly { tool: string; calls: number; errors: number; p50Ms: number; p99Ms: number }[];
   readonly tokens: readonly { tokenId: string; subject: string; calls: number; errors: number }[];
+  /** Per upstream, on a gateway of several (empty otherwise); `upstream: ""` is the gateway's own tools. */
+  readonly upstreams: readonly { upstream: string; calls: number; errors: number; rateLimited: number }[];
 }
 
 export interface CatalogTool {
@@ -146,6 +150,8 @@ export interface PendingEntry {
   readonly tokenId: string;
   readonly tokenName: string;
   readonly tool: string;
+  /** The upstream of the tool, on a gateway of several. */
+  readonly upstream?: string;
   readonly state: string;
   readonly createdAt: string;
   readonly expiresAt: string;
@@ -166,6 +172,8 @@ export interface PendingEntry {
 export interface ApprovalItem {
   readonly actionId: string;
   readonly tool: string;
+  /** The upstream of the tool, on a gateway of several. */
+  readonly upstream?: string;
   readonly summary: string;
   readonly method: string;
   readonly url: string;
@@ -270,7 +278,7 @@ export const api = {
   tokens: () => call<{ tokens: Token[] }>("GET", "/tokens"),
   createToken: (t: NewToken) => call<CreatedToken>("POST", "/tokens", t),
   revokeToken: (id: string) => call<{ token: Token }>("POST", `/tokens/${encodeURIComponent(id)}/revoke`),
-  activity: (f: ActivityFilter & { before?: number; limit?: number }) => call<{ entries: ActivityEntry[]; retained: number }>("GET", `/activity${query(f)}`),
+  activity: (f: ActivityFilter & { before?: number; limit?: number }) => call<{ entries: ActivityEntry[]; retained: number; upstreams: string[] }>("GET", `/activity${query(f)}`),
   activityDetail: (id: number) => call<{ entry: ActivityDetail }>("GET", `/activity/${id}`),
   analytics: (range: string) => call<Analytics>("GET", `/analytics${query({ range })}`),
   tools: () => call<Catalog>("GET", "/tools"),

@@ -36,6 +36,7 @@ const ERROR_OUTCOME: Record<ErrorCode, { outcome: string; type: ActivityType }> 
   payload_too_large: { outcome: "invalid", type: "tool_call" },
   parse_error: { outcome: "invalid", type: "tool_call" },
   bad_request: { outcome: "invalid", type: "tool_call" },
+  header_mismatch: { outcome: "invalid", type: "tool_call" },
   script_error: { outcome: "script_error", type: "tool_call" },
   internal: { outcome: "error", type: "tool_call" },
 };

@@ -235,6 +235,8 @@ export function createRecordBuilder(cap: number) {
       tool: r.tool?.name ?? r.toolName ?? "",
       module: r.tool?.module,
       ...(r.claimed ? { tokenId: r.claimed.tokenId, subject: r.claimed.subject } : {}),
+      // A 429 of one upstream's budget (src/stages/rate-limit.ts) names it.
+      ...(typeof r.error.details?.upstream === "string" ? { upstream: r.error.details.upstream } : {}),
     };
     let summary: string | undefined;
     if (!audit.tool) {

@@ -80,7 +80,7 @@ export function createAuditRecorder(options: AuditRecorderOptions) {
     }
     if (metrics) {
       metrics.observeCall({ tool: record.tool, module: record.module, outcome: record.outcome ?? "ok", upstream: record.upstream }, record.durationMs === undefined ? undefined : record.durationMs / 1000);
-      if (record.outcome === "rate_limited") metrics.rateLimitRejected(bucket ?? "unknown");
+      if (record.outcome === "rate_limited") metrics.rateLimitRejected(bucket ?? "unknown", record.upstream);
       if (record.upstreamMs !== undefined) metrics.observeUpstream(record.upstreamMs / 1000, record.upstreamStatus, record.upstream);
     }
   }

@@ -3,6 +3,7 @@
  * "Created task 'Ship Q2 launch' in project 42".
  */
 import type { ActivityType } from "./outcome.js";
+import { isObject } from "../shape.js";
 
 /** What a summary is built from (the descriptor's title and binding, the redacted arguments). */
 export interface SummaryInput {
@@ -87,10 +88,6 @@ function scalar(v: unknown): string | undefined {
   if (typeof v === "string" && v !== "") return v;
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   return undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 const nounCache = new Map<string, string | null>();

@@ -44,6 +44,7 @@ export const OUTCOME_ALIASES: Readonly<Record<string, (typeof STORED_OUTCOMES)[n
   forbidden: "denied",
   invalid_arguments: "invalid",
   bad_request: "invalid",
+  header_mismatch: "invalid",
   payload_too_large: "invalid",
   internal: "error",
 };

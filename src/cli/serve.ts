@@ -2,7 +2,7 @@
  * `countersign serve`: the Streamable HTTP gateway.
  */
 import { parseArgs } from "node:util";
-import { createGateway } from "../app.js";
+import { createGateway, warmToolList } from "../app.js";
 import { loadConfig } from "../config.js";
 import { tuneHeap, type HeapTuning } from "./heap.js";
 import { operatorMessage } from "../errors.js";
@@ -62,6 +62,8 @@ export async function run(argv: string[]): Promise<number> {
       : await watchForGateway(gateway, handle);
   // A backend MCP server's tools changed (src/upstreams): every open session hears it.
   gateway.onToolsChanged(() => void handle.notifyToolsChanged().catch((err: unknown) => log.warn({ err }, "telling sessions the tools changed failed")));
+  // While the first client connects: most of its first tools/list (the listed schemas, per tool).
+  void warmToolList(gateway);
   // Not at once: a client's initialize and first tools/list come first (issue 3's cold start).
   warmToolSearch(gateway.registry.tools, { afterMs: 1000, modules: gateway.registry.modules });
   log.info({ url: handle.url, tools: gateway.registry.tools.length, stateless: config.http.stateless, upstream: config.upstream.url, dataDir: config.dataDir, heap }, "listening");

@@ -179,7 +179,7 @@ export const SETTINGS: readonly Setting[] = [
     max: MAX,
     doc: "larger bodies are truncated with a note",
   },
-  { key: "upstreams", section: "upstream", type: "upstreams", doc: "several APIs and MCP servers behind one gateway, by name: `{ generated | spec, url, credential, prefix }` or `{ mcp: { command, args } | { url, headers }, tools }` (docs/upstreams.md); replaces `generatedDir` and `upstream.*`" },
+  { key: "upstreams", section: "upstream", type: "upstreams", doc: "several APIs and MCP servers behind one gateway, by name: `{ generated | spec, url, credential, prefix, rateLimits }` or `{ mcp: { command, args } | { url, headers }, tools, rateLimits }` (docs/upstreams.md); replaces `generatedDir` and `upstream.*`" },
   // HTTP transport
   {
     key: "http.host",

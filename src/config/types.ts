@@ -74,6 +74,11 @@ export interface RateLimitConfig {
   readonly tiers: Readonly<Record<string, TierLimits>>;
   /** Embedded mode: counts kept in the data dir, shared by every process on it. */
   readonly shared: boolean;
+  /**
+   * A gateway of several upstreams: the limits by tier on an upstream whose config overrides them
+   * (`upstreams.<name>.rateLimits`), every tier filled in. An upstream not here has the tiers' own.
+   */
+  readonly upstreams?: Readonly<Record<string, Readonly<Record<string, TierLimits>>>>;
 }
 
 /** run_code's sandbox (src/code): limits per run, and the worker pool. The output cap is upstream.maxResponseBytes. */

@@ -27,6 +27,8 @@ export interface AnalyticsResult {
   readonly totals: { readonly calls: number; readonly errors: number; readonly rateLimited: number; readonly errorRate: number; readonly rateLimitedRate: number };
   readonly tools: { tool: string; calls: number; errors: number; p50Ms: number; p99Ms: number }[];
   readonly tokens: { tokenId: string; subject: string; calls: number; errors: number }[];
+  /** Per upstream (a gateway of several); `upstream: ""` holds the calls no upstream owns (the gateway's own tools, refusals before a tool). */
+  readonly upstreams: { upstream: string; calls: number; errors: number; rateLimited: number }[];
 }
 
 /** The first bucket's start and the number of buckets of `range` ending at `now`. */
@@ -48,6 +50,7 @@ export function shape(
   series: { calls: number[]; errors: number[]; rateLimited: number[] },
   tools: AnalyticsResult["tools"],
   tokens: AnalyticsResult["tokens"],
+  upstreams: AnalyticsResult["upstreams"] = [],
 ): AnalyticsResult {
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
   const calls = sum(series.calls);
@@ -61,6 +64,7 @@ export function shape(
     totals: { calls, errors, rateLimited: limited, errorRate: calls ? errors / calls : 0, rateLimitedRate: calls ? limited / calls : 0 },
     tools: tools.sort((x, y) => y.calls - x.calls || (x.tool < y.tool ? -1 : 1)),
     tokens: tokens.sort((x, y) => y.calls - x.calls || (x.tokenId < y.tokenId ? -1 : 1)),
+    upstreams: upstreams.sort((x, y) => y.calls - x.calls || (x.upstream < y.upstream ? -1 : 1)),
   };
 }
 
@@ -72,6 +76,7 @@ export function analyticsOf(range: AnalyticsRange, now: number, scan: (since: nu
   const limited = new Array<number>(b.n).fill(0);
   const byTool = new Map<string, { calls: number; errors: number; durations: number[] }>();
   const byToken = new Map<string, { subject: string; calls: number; errors: number }>();
+  const byUpstream = new Map<string, { calls: number; errors: number; rateLimited: number }>();
   scan(b.start, (r, ts) => {
     if ((r.type as string | undefined) === "admin") return;
     const i = Math.floor((ts - b.start) / b.bucketMs);
@@ -85,6 +90,11 @@ export function analyticsOf(range: AnalyticsRange, now: number, scan: (since: nu
     t.calls++;
     if (isError) t.errors++;
     if (r.durationMs !== undefined) t.durations.push(r.durationMs);
+    let u = byUpstream.get(r.upstream ?? "");
+    if (!u) byUpstream.set(r.upstream ?? "", (u = { calls: 0, errors: 0, rateLimited: 0 }));
+    u.calls++;
+    if (isError) u.errors++;
+    if (r.outcome === "rate_limited") u.rateLimited++;
     if (r.tokenId !== undefined) {
       let k = byToken.get(r.tokenId);
       if (!k) byToken.set(r.tokenId, (k = { subject: r.subject ?? r.tokenId, calls: 0, errors: 0 }));
@@ -97,5 +107,6 @@ export function analyticsOf(range: AnalyticsRange, now: number, scan: (since: nu
     return { tool, calls: t.calls, errors: t.errors, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
   });
   const tokens = [...byToken.entries()].map(([tokenId, k]) => ({ tokenId, subject: k.subject, calls: k.calls, errors: k.errors }));
-  return shape(range, b, { calls, errors, rateLimited: limited }, tools, tokens);
+  const upstreams = [...byUpstream.entries()].map(([upstream, u]) => ({ upstream, ...u }));
+  return shape(range, b, { calls, errors, rateLimited: limited }, tools, tokens, upstreams);
 }

@@ -29,11 +29,17 @@ export function approvalRoutes(gateway: Gateway, route: (method: string, path: s
     return ac.signal;
   };
 
+  // On a gateway of several upstreams, each action names the upstream of its tool.
+  const withUpstream = <T extends { readonly tool?: unknown }>(a: T): T => {
+    const upstream = typeof a.tool === "string" ? gateway.registry.upstreamOf?.(a.tool)?.name : undefined;
+    return upstream ? { ...a, upstream } : a;
+  };
+
   route("GET", "/approvals", mapped(async (ctx) => {
     const all = ctx.query.all === "1" || ctx.query.all === "true";
-    return { approvals: await decisions.inbox(all), separateApprover: gateway.deps.config.approvals.separateApprover };
+    return { approvals: (await decisions.inbox(all)).map(withUpstream), separateApprover: gateway.deps.config.approvals.separateApprover };
   }));
-  route("GET", "/approvals/:id", mapped(async (ctx, _caller, params) => ({ approval: await decisions.detail(params.id!, signal(ctx)) })));
+  route("GET", "/approvals/:id", mapped(async (ctx, _caller, params) => ({ approval: withUpstream(await decisions.detail(params.id!, signal(ctx))) })));
   route("POST", "/approvals/:id/approve", mapped(async (ctx, caller, params) => {
     await readJson(ctx);
     return decisions.approve(params.id!, { id: caller.admin.id, name: caller.admin.name }, new AbortController().signal);

@@ -16,6 +16,8 @@ export interface ActivityFilter {
   readonly tool?: string;
   readonly module?: string;
   readonly outcome?: string;
+  /** The upstream the tool belongs to (a gateway of several). */
+  readonly upstream?: string;
   readonly since?: number;
   readonly until?: number;
   /** Records with an id below this (paging). */
@@ -58,6 +60,7 @@ export function matchesFilter(r: AuditRecord, f: ActivityFilter, ts = Date.parse
   if (f.tool !== undefined && r.tool !== f.tool) return false;
   if (f.module !== undefined && r.module !== f.module) return false;
   if (f.outcome !== undefined && r.outcome !== f.outcome) return false;
+  if (f.upstream !== undefined && r.upstream !== f.upstream) return false;
   if (f.since !== undefined && !(ts >= f.since)) return false;
   if (f.until !== undefined && !(ts <= f.until)) return false;
   return true;

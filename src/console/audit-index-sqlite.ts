@@ -5,7 +5,7 @@
  * second filter that matches little is checked inside the index instead of row by row in the
  * table. Time ranges become id ranges through the index on ts.
  * Analytics never scan the calls: every batch also adds to rollups at each range's bucket size
- * (minute, hour, six hours: calls, errors, rate-limited in all, per tool and per token) and to
+ * (minute, hour, six hours: calls, errors, rate-limited in all, per tool, per token and per upstream) and to
  * log-scale latency histograms per tool, so any range reads a few thousand rollup rows whatever
  * the number of calls.
  * Percentiles from the histograms are upper bounds of 25%-wide buckets.
@@ -25,6 +25,7 @@ const GRAINS = [RANGES.hour.bucketMs, RANGES.day.bucketMs, RANGES.week.bucketMs]
 const KIND_ALL = 0;
 const KIND_TOOL = 1;
 const KIND_TOKEN = 2;
+const KIND_UPSTREAM = 3;
 /** Histogram slot of a duration: 0 for under 1 ms, then buckets growing by 25%. */
 const GROWTH = 1.25;
 const slotOf = (ms: number) => (ms < 1 ? 0 : Math.min(99, 1 + Math.floor(Math.log(ms) / Math.log(GROWTH))));
@@ -60,10 +61,15 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
     CREATE TABLE IF NOT EXISTS hist (grain INTEGER, bucket INTEGER, tool TEXT, slot INTEGER, n INTEGER, PRIMARY KEY (grain, bucket, tool, slot)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS subjects (token TEXT PRIMARY KEY, subject TEXT);
   `);
+  // The upstream column came with several upstreams: an older file gets it, filled from its records.
+  if (!(db.prepare("PRAGMA table_info(calls)").all() as { name: string }[]).some((c) => c.name === "upstream")) {
+    db.exec(`ALTER TABLE calls ADD COLUMN upstream TEXT; UPDATE calls SET upstream = json_extract(record, '$.upstream') WHERE instr(record, '"upstream":') > 0;`);
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS calls_by_upstream ON calls(upstream, id, token, tool, module, outcome)");
   const maxRecords = options.maxRecords ?? 5_000_000;
   const flushMs = options.flushMs ?? 50;
 
-  const insertCall = db.prepare("INSERT INTO calls (id, ts, token, tool, module, outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const insertCall = db.prepare("INSERT INTO calls (id, ts, token, tool, module, outcome, upstream, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   const upsertRoll = db.prepare(
     "INSERT INTO roll VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (grain, kind, bucket, key) DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors, limited = limited + excluded.limited",
   );
@@ -73,7 +79,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
   const firstAtOrAfter = db.prepare("SELECT id FROM calls WHERE ts >= ? ORDER BY ts LIMIT 1");
   const lastAtOrBefore = db.prepare("SELECT id FROM calls WHERE ts <= ? ORDER BY ts DESC LIMIT 1");
   const seriesRows = db.prepare("SELECT bucket, calls, errors, limited FROM roll WHERE grain = ? AND kind = 0 AND bucket >= ? AND bucket <= ?");
-  const keyRows = db.prepare("SELECT key, SUM(calls) AS calls, SUM(errors) AS errors FROM roll WHERE grain = ? AND kind = ? AND bucket >= ? AND bucket <= ? GROUP BY key");
+  const keyRows = db.prepare("SELECT key, SUM(calls) AS calls, SUM(errors) AS errors, SUM(limited) AS limited FROM roll WHERE grain = ? AND kind = ? AND bucket >= ? AND bucket <= ? GROUP BY key");
   const histRows = db.prepare("SELECT tool, slot, SUM(n) AS n FROM hist WHERE grain = ? AND bucket >= ? AND bucket <= ? GROUP BY tool, slot");
   const subjectRows = db.prepare("SELECT token, subject FROM subjects");
   const countRows = db.prepare("SELECT key, SUM(calls) AS calls FROM roll WHERE grain = ? AND kind = ? AND bucket >= ? GROUP BY key");
@@ -109,7 +115,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
       rolls.set(k, row);
     };
     for (const { id, ts, record: r } of batch) {
-      insertCall.run(id, ts, r.tokenId ?? null, r.tool, r.module ?? null, r.outcome ?? null, JSON.stringify(r));
+      insertCall.run(id, ts, r.tokenId ?? null, r.tool, r.module ?? null, r.outcome ?? null, r.upstream ?? null, JSON.stringify(r));
       if (isAdminRecord(r)) continue;
       const isError = r.outcome !== undefined && ERROR_OUTCOMES.has(r.outcome);
       const isLimited = r.outcome === "rate_limited";
@@ -118,6 +124,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
         roll(grain, bucket, KIND_ALL, "", isError, isLimited);
         roll(grain, bucket, KIND_TOOL, r.tool, isError, isLimited);
         if (r.tokenId !== undefined) roll(grain, bucket, KIND_TOKEN, r.tokenId, isError, isLimited);
+        roll(grain, bucket, KIND_UPSTREAM, r.upstream ?? "", isError, isLimited);
         if (r.durationMs !== undefined) {
           const slot = slotOf(r.durationMs);
           const k = `${grain}|${bucket}|${r.tool}|${slot}`;
@@ -199,7 +206,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
       if (hi < lo) return [];
       const columns: string[] = [];
       const values: string[] = [];
-      for (const [column, value] of [["token", filter.tokenId], ["tool", filter.tool], ["module", filter.module], ["outcome", filter.outcome]] as const) {
+      for (const [column, value] of [["token", filter.tokenId], ["tool", filter.tool], ["module", filter.module], ["outcome", filter.outcome], ["upstream", filter.upstream]] as const) {
         if (value !== undefined) (columns.push(column), values.push(value));
       }
       return (activityStatement(columns).all(lo, hi, ...values, limit) as { id: number; record: string }[]).map(parse);
@@ -232,7 +239,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
         errors[i] = r.errors;
         limited[i] = r.limited;
       }
-      const sums = (kind: number) => new Map((keyRows.all(grain, kind, from, to) as { key: string; calls: number; errors: number }[]).map((r) => [r.key, { calls: r.calls, errors: r.errors }]));
+      const sums = (kind: number) => new Map((keyRows.all(grain, kind, from, to) as { key: string; calls: number; errors: number; limited: number }[]).map((r) => [r.key, { calls: r.calls, errors: r.errors, rateLimited: r.limited }]));
       const tools = sums(KIND_TOOL);
       const tokens = sums(KIND_TOKEN);
       const hist = new Map<string, { slot: number; n: number }[]>();
@@ -255,6 +262,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): AuditIndex & { f
         { calls, errors, rateLimited: limited },
         [...tools.entries()].map(([tool, t]) => ({ tool, calls: t.calls, errors: t.errors, p50Ms: percentile(tool, 50), p99Ms: percentile(tool, 99) })),
         [...tokens.entries()].map(([tokenId, t]) => ({ tokenId, subject: subjects.get(tokenId) ?? tokenId, calls: t.calls, errors: t.errors })),
+        [...sums(KIND_UPSTREAM).entries()].map(([upstream, u]) => ({ upstream, ...u })),
       );
     },
     size() {

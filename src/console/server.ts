@@ -251,9 +251,12 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     return { token: tokenView(revoked, now(), 0) };
   });
 
+  // The upstreams as configured now (`serve --watch` may change them).
+  const upstreamNames = () => (gateway.registry.upstreams ?? []).map((u) => u.name);
+
   route("GET", "/activity", async (ctx) => {
-    const entries = index.query(activityFilter(ctx.query as Record<string, unknown>));
-    return { entries: entries.map((e) => activityView(e)), retained: index.size() };
+    const entries = index.query(activityFilter(ctx.query as Record<string, unknown>, upstreamNames()));
+    return { entries: entries.map((e) => activityView(e)), retained: index.size(), upstreams: upstreamNames() };
   });
 
   route("GET", "/activity/:id", async (_ctx, _caller, params) => {
@@ -268,7 +271,10 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     const result = index.analytics(range as "hour" | "day" | "week", now());
     // Token names as they are now (a token's records may carry an older name, or none).
     const names = new Map((await gateway.deps.tokens.list()).map((t) => [t.id, t.name]));
-    return { ...result, tokens: result.tokens.map((t) => ({ ...t, subject: names.get(t.tokenId) ?? t.subject })) };
+    // The per-upstream breakdown only means something on a gateway of several; each of its upstreams has a row.
+    const known = upstreamNames();
+    const upstreams = known.length > 1 ? [...result.upstreams, ...known.filter((u) => !result.upstreams.some((r) => r.upstream === u)).map((upstream) => ({ upstream, calls: 0, errors: 0, rateLimited: 0 }))] : [];
+    return { ...result, upstreams, tokens: result.tokens.map((t) => ({ ...t, subject: names.get(t.tokenId) ?? t.subject })) };
   });
 
   route("GET", "/tools", async () => {
@@ -302,7 +308,8 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
     for (const t of tokens) {
       if (t.revokedAt) continue;
       for (const a of await gateway.deps.pendingActions.list(t.id)) {
-        actions.push({ id: a.id, tokenId: a.tokenId, tokenName: t.name, tool: a.tool, state: a.state, createdAt: new Date(a.createdAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString(), preview: a.preview });
+        const upstream = gateway.registry.upstreamOf?.(a.tool)?.name;
+        actions.push({ id: a.id, tokenId: a.tokenId, tokenName: t.name, tool: a.tool, ...(upstream ? { upstream } : {}), state: a.state, createdAt: new Date(a.createdAt).toISOString(), expiresAt: new Date(a.expiresAt).toISOString(), preview: a.preview });
       }
     }
     actions.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
@@ -314,7 +321,7 @@ export function createConsole(gateway: Gateway, options: ConsoleOptions = {}): C
 
   /** GET /console/api/events: the live activity stream (Server-Sent Events), filtered like /activity. */
   async function events(ctx: Koa.Context, caller: Who): Promise<void> {
-    const filter = activityFilter(ctx.query as Record<string, unknown>);
+    const filter = activityFilter(ctx.query as Record<string, unknown>, upstreamNames());
     ctx.respond = false;
     const res = ctx.res;
     res.writeHead(200, {

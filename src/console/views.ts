@@ -111,13 +111,23 @@ export function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** The activity filter from a query string (the same for the list and the event stream). */
-export function activityFilter(q: Record<string, unknown>): ActivityFilter {
+/** The `upstream` query parameter: one of the gateway's upstreams, given once. */
+function upstreamParam(value: unknown, known: readonly string[]): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (typeof value !== "string") throw new ApiError(400, "bad_request", "upstream must be given once (one upstream name)");
+  if (known.length === 0) throw new ApiError(400, "bad_request", `upstream: this gateway serves one API (no upstreams: in its configuration), so there is no upstream '${value}'`);
+  if (!known.includes(value)) throw new ApiError(400, "bad_request", `upstream: unknown upstream '${value}' (this gateway has ${known.join(", ")})`);
+  return value;
+}
+
+/** The activity filter from a query string (the same for the list and the event stream); `upstreams` are the gateway's. */
+export function activityFilter(q: Record<string, unknown>, upstreams: readonly string[] = []): ActivityFilter {
   return {
     tokenId: str(q.token),
     tool: str(q.tool),
     module: str(q.module),
     outcome: str(q.outcome),
+    upstream: upstreamParam(q.upstream, upstreams),
     since: time(q.since, "since"),
     until: time(q.until, "until"),
     before: int(q.before, "before"),

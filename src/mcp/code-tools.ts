@@ -67,7 +67,7 @@ export function createCodeTools(deps: Deps): readonly MetaTool[] {
       // A run outlives its request's admission: the token is looked at again, and each call takes
       // its point of the normal bucket as a tools/call of its own would.
       await gateway.recheck(principal);
-      await take(deps.rateLimits, "normal", principal);
+      await take(deps.rateLimits, "normal", principal, gateway.rateLimitScope(tool));
       // The whole chain, as a direct call: scope, rate limits, validation, audit (with the run id).
       const outcome = await gateway.call({
         name: tool,

@@ -14,6 +14,7 @@ import { answerConfirmation, askToConfirm, confirmsByInputRequest } from "./conf
 import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 import { carriedState } from "./state-handle.js";
+import { plainLane, type PlainLane } from "./plain-lane.js";
 import { callAsTask, negotiatesTasks, servesTasks, taskRequired, tasksCapabilityMissing, TASKS_EXTENSION } from "./tasks.js";
 import { serveTaskMethods } from "./task-methods.js";
 import { GatewayError } from "../errors.js";
@@ -144,11 +145,15 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   const pageSize = gateway.deps.config.mcp.pageSize;
 
   function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink, signal: AbortSignal = ctx.mcpReq.signal): SessionContext {
-    const carried = carriedState(gateway, binding, ctx.sessionId, server.getNegotiatedProtocolVersion(), meta);
+    return sessionOf(ctx.sessionId, signal, meta, progress);
+  }
+
+  function sessionOf(sessionId: string | undefined, signal: AbortSignal, meta: unknown, progress?: ProgressSink): SessionContext {
+    const carried = carriedState(gateway, binding, sessionId, server.getNegotiatedProtocolVersion(), meta);
     return {
       principal: binding.principal,
       transport: binding.transport,
-      sessionId: ctx.sessionId,
+      sessionId,
       signal,
       progress,
       gateway,
@@ -156,7 +161,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       params: binding.params,
       ...carried,
       notifyToolsChanged: () => server.sendToolListChanged(),
-      notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, ctx.sessionId),
+      notifyLog: (level, data) => server.sendLoggingMessage({ level, logger: "countersign", data }, sessionId),
     };
   }
 
@@ -255,5 +260,28 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     }
   });
 
+  lanes.set(
+    server,
+    plainLane(gateway, binding, server, async (call, signal) => {
+      try {
+        await admitHere("tools/call", [call]);
+      } catch (err) {
+        return toToolResult(err);
+      }
+      const { id, name, args } = call;
+      const sessionId = server.transport?.sessionId;
+      const here = sessionOf(sessionId, signal, undefined);
+      const trace = traceOf(id, server.getNegotiatedProtocolVersion(), undefined);
+      const outcome = await gateway.call({ name, args, principal: binding.principal, transport: binding.transport, sessionId, signal, session: here, trace });
+      return shapeCallResult(gateway, name, outcome.result);
+    }),
+  );
   return server;
+}
+
+const lanes = new WeakMap<Server, PlainLane>();
+
+/** The fast lane of a server `createMcpServer` built (see plain-lane.ts). */
+export function laneOf(server: Server): PlainLane | undefined {
+  return lanes.get(server);
 }

@@ -4,15 +4,23 @@
  * whatever the tool (meta-tools too). The rate-limit stage of the tool-call chain charges a
  * sensitive write one point of the sensitive bucket when it executes (`ctx.confirmed`), not when it
  * is previewed; that execution is part of a confirm_action call, which paid its normal point.
+ *
+ * In a gateway of several upstreams each upstream has its own budget: a call to one of its tools
+ * (directly, or through call_tool, which names it) takes its point there, so a token that used up
+ * its calls to one upstream can still call the others. The gateway's own tools (search_tools,
+ * confirm_action, run_code, …) take theirs from the token's gateway-wide budget, the one a lone
+ * API has.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import type { AdmissionStage, Principal, Stage } from "../context.js";
 import { GatewayError } from "../errors.js";
-import type { Bucket, RateLimits } from "../stores/rate-limits.js";
+import type { Bucket, RateLimits, UpstreamScope } from "../stores/rate-limits.js";
 
 /** What the rate-limit stages need. */
 export interface RateLimitDeps {
   readonly limits: RateLimits;
+  /** The upstream budget a tool's calls count against (a gateway of several); undefined: the gateway-wide one. */
+  readonly scopeOf?: (toolName: string) => UpstreamScope | undefined;
   /** Checked before a point is taken for a tool (Redis mode: writes fail closed while Redis is down). */
   readonly beforeCall?: (toolName: string) => void;
 }
@@ -23,18 +31,19 @@ export function isSensitiveWrite(tool: ToolDescriptor): boolean {
 }
 
 /** Takes one point from `bucket`, or throws the GatewayError the transports map (429 / tool error). */
-export async function take(limits: RateLimits, bucket: Bucket, principal: Principal): Promise<void> {
-  const result = await limits.consume(bucket, principal.tokenId, principal.tier);
+export async function take(limits: RateLimits, bucket: Bucket, principal: Principal, upstream?: UpstreamScope): Promise<void> {
+  const result = await limits.consume(bucket, principal.tokenId, principal.tier, upstream);
   switch (result.kind) {
     case "allowed":
       return;
     case "limited": {
       const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       const per = limits.windowSeconds === 60 ? "minute" : `${limits.windowSeconds} s`;
+      const on = upstream ? ` on upstream '${upstream.name}'` : "";
       throw new GatewayError(
         "rate_limited",
-        `Rate limit exceeded: this token's ${bucket} bucket allows ${result.limit} calls per ${per}; retry in ${seconds} s`,
-        { retryAfterSeconds: seconds, details: { bucket, limit: result.limit } },
+        `Rate limit exceeded: this token's ${bucket} bucket${on} allows ${result.limit} calls per ${per}; retry in ${seconds} s`,
+        { retryAfterSeconds: seconds, details: { bucket, limit: result.limit, ...(upstream ? { upstream: upstream.name } : {}) } },
       );
     }
     case "unknown_tier":
@@ -53,6 +62,13 @@ export function forCall(err: unknown, id: string | number | null | undefined): u
   return err;
 }
 
+/** The tool a call runs: call_tool's is the one it names. */
+function toolOfCall(call: { readonly name: string; readonly args?: unknown }): string {
+  if (call.name !== "call_tool") return call.name;
+  const inner = (call.args as { name?: unknown } | undefined)?.name;
+  return typeof inner === "string" ? inner : call.name;
+}
+
 /** Admission's rate-limit stage: one normal-bucket point per tools/call of the request. */
 export function createAdmitStage(deps: RateLimitDeps): AdmissionStage {
   return async function admit(ctx, next) {
@@ -61,7 +77,7 @@ export function createAdmitStage(deps: RateLimitDeps): AdmissionStage {
     for (const call of ctx.calls) {
       try {
         deps.beforeCall?.(call.name);
-        await take(deps.limits, "normal", principal);
+        await take(deps.limits, "normal", principal, deps.scopeOf?.(toolOfCall(call)));
       } catch (err) {
         throw forCall(err, call.id);
       }
@@ -73,7 +89,7 @@ export function createAdmitStage(deps: RateLimitDeps): AdmissionStage {
 /** The tool-call chain's rate-limit stage: the sensitive bucket, for a sensitive write as it executes. */
 export function createRateLimitStage(deps: RateLimitDeps): Stage {
   return async function rateLimit(ctx, next) {
-    if (ctx.confirmed && ctx.tool && isSensitiveWrite(ctx.tool)) await take(deps.limits, "sensitive", ctx.principal);
+    if (ctx.confirmed && ctx.tool && isSensitiveWrite(ctx.tool)) await take(deps.limits, "sensitive", ctx.principal, deps.scopeOf?.(ctx.tool.name));
     await next();
   };
 }

@@ -28,6 +28,8 @@ export interface ArgumentValidator {
 
 function newAjv(strict: boolean): Ajv2020 {
   const ajv = new Ajv2020({ strict, allErrors: true, allowUnionTypes: true, validateFormats: true, ...(strict ? {} : { logger: false }) });
+  // An argument mirrored into an Mcp-Param-* header (SEP-2243): an annotation, checked at admission.
+  ajv.addKeyword({ keyword: "x-mcp-header", schemaType: "string" });
   return addFormats(ajv);
 }
 

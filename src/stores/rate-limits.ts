@@ -50,9 +50,29 @@ export interface RateLimitsPlacement {
   readonly now?: () => number;
 }
 
+/**
+ * The upstream a point is taken for, in a gateway of several: its budget is its own (a token's calls
+ * to one upstream never use up another's), with its own limits by tier.
+ */
+export interface UpstreamScope {
+  readonly name: string;
+  /** Limits by tier on this upstream (the tiers' own when the config overrides nothing). */
+  readonly tiers: Readonly<Record<string, TierLimits>>;
+}
+
+/**
+ * The name of a bucket's counter, the one scheme of every store (memory, files, Redis): `normal`
+ * and `sensitive` for a lone API or a call no upstream owns (today's keys), `normal@<upstream>`
+ * otherwise. Upstream names are `[a-z][a-z0-9_]*`, so no name can pass for another.
+ */
+export function counterName(bucket: Bucket, upstream?: string): string {
+  return upstream === undefined ? bucket : `${bucket}@${upstream}`;
+}
+
 /** Takes points from per-token buckets. */
 export interface RateLimits {
-  consume(bucket: Bucket, tokenId: string, tier: string): Promise<ConsumeResult>;
+  /** Takes one point of `bucket` for the token, on `upstream`'s budget when given (else the gateway-wide one). */
+  consume(bucket: Bucket, tokenId: string, tier: string, upstream?: UpstreamScope): Promise<ConsumeResult>;
   limitsOf(tier: string): TierLimits | undefined;
   readonly windowSeconds: number;
   /** Stops background work (the shared counts' clean-up, the data dir's live entry); the limits still answer. */
@@ -63,22 +83,22 @@ export interface RateLimits {
 export function createRateLimits(options: RateLimitsOptions, placement: RateLimitsPlacement = {}): RateLimits {
   const windowSeconds = options.windowSeconds ?? 60;
   const prefix = options.keyPrefix ?? "countersign:rl";
-  const limiters = new Map<string, RateLimiterAbstract>();
+  const limiters = new Map<string, { readonly points: number; readonly limiter: RateLimiterAbstract }>();
   const shared: WindowCounter | undefined =
     options.storeClient || placement.dataDir === undefined
       ? undefined
       : createAdaptiveWindowCounter({ dir: join(placement.dataDir, "rate-limits"), windowMs: windowSeconds * 1000, now: placement.now });
 
-  function limiterFor(tier: string, bucket: Bucket, points: number): RateLimiterAbstract {
-    const key = `${tier}:${bucket}`;
-    let limiter = limiters.get(key);
-    if (!limiter) {
-      const base = { points, duration: windowSeconds, keyPrefix: `${prefix}:${key}` };
-      limiter = options.storeClient
-        ? new RateLimiterRedis({ ...base, storeClient: options.storeClient, insuranceLimiter: new RateLimiterMemory(base) })
-        : new RateLimiterMemory(base);
-      limiters.set(key, limiter);
-    }
+  function limiterFor(tier: string, counter: string, points: number): RateLimiterAbstract {
+    const key = `${tier}:${counter}`;
+    const known = limiters.get(key);
+    if (known?.points === points) return known.limiter;
+    // A limiter's points are fixed: a reloaded upstream override gets a new one (on Redis, on the same keys).
+    const base = { points, duration: windowSeconds, keyPrefix: `${prefix}:${key}` };
+    const limiter = options.storeClient
+      ? new RateLimiterRedis({ ...base, storeClient: options.storeClient, insuranceLimiter: new RateLimiterMemory(base) })
+      : new RateLimiterMemory(base);
+    limiters.set(key, { points, limiter });
     return limiter;
   }
 
@@ -89,20 +109,21 @@ export function createRateLimits(options: RateLimitsOptions, placement: RateLimi
   return {
     windowSeconds,
     limitsOf,
-    async consume(bucket, tokenId, tier) {
-      const limits = limitsOf(tier);
+    async consume(bucket, tokenId, tier, upstream) {
+      const limits = upstream ? (Object.hasOwn(upstream.tiers, tier) ? upstream.tiers[tier] : undefined) : limitsOf(tier);
       if (!limits) return { kind: "unknown_tier", tier };
       const points = limits[bucket];
+      const counter = counterName(bucket, upstream?.name);
       if (shared) {
         try {
-          const took = await shared.take(`${tier}\0${bucket}\0${tokenId}`, points);
+          const took = await shared.take(`${tier}\0${counter}\0${tokenId}`, points);
           return took.allowed ? { kind: "allowed", remaining: points - took.count } : { kind: "limited", limit: points, retryAfterMs: took.resetInMs };
         } catch {
           // The disk refuses: this process's own count keeps the limit (per process) until it answers again.
         }
       }
       try {
-        const res = await limiterFor(tier, bucket, points).consume(tokenId, 1);
+        const res = await limiterFor(tier, counter, points).consume(tokenId, 1);
         return { kind: "allowed", remaining: res.remainingPoints };
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) return { kind: "limited", limit: points, retryAfterMs: rejection.msBeforeNext };

@@ -12,9 +12,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import {
   isJsonContentType,
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   parseJSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
@@ -24,6 +21,8 @@ import {
   type TransportSendOptions,
 } from "@modelcontextprotocol/server";
 import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
+import { isObject, onlyKeys } from "../shape.js";
+import type { PlainLane } from "../mcp/plain-lane.js";
 import { MAX_BATCH_SIZE } from "./http/state.js";
 
 const SESSION_GONE = new GatewayError("session_not_found", "Session not found: initialize a new session");
@@ -57,14 +56,17 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   const ids = new Set<RequestId>();
   for (const m of raw) {
     let parsed: JSONRPCMessage;
-    try {
-      parsed = parseJSONRPCMessage(m);
-    } catch {
-      return undefined;
+    if (isPlainRequest(m)) parsed = m;
+    else {
+      try {
+        parsed = parseJSONRPCMessage(m);
+      } catch {
+        return undefined;
+      }
     }
     // Initialization creates the session: the SDK's to do.
     if ((parsed as { method?: string }).method === "initialize") return undefined;
-    if (isJSONRPCRequest(parsed)) {
+    if (isRequest(parsed)) {
       // A batch that repeats a request id would wait for an answer that never comes apart.
       if (ids.has(parsed.id)) return undefined;
       ids.add(parsed.id);
@@ -74,8 +76,25 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   return messages;
 }
 
+/**
+ * A request with nothing but a method, an id and plain parameters without `_meta`: valid JSON-RPC
+ * by its shape, as the SDK's schema would find it, without the schema's cost on every call.
+ */
+function isPlainRequest(m: unknown): m is JSONRPCMessage {
+  if (!isObject(m) || !onlyKeys(m, ["jsonrpc", "id", "method", "params"])) return false;
+  const { id, params } = m;
+  if (m.jsonrpc !== "2.0" || typeof m.method !== "string" || !(typeof id === "string" || Number.isInteger(id))) return false;
+  return params === undefined || (isObject(params) && !("_meta" in params));
+}
+
+/** Of a message already valid JSON-RPC (parsed, or the server's own): a request has a method and an id. */
+function isRequest(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId; method: string } {
+  return "method" in message && "id" in message;
+}
+
+/** Of a message already valid JSON-RPC: a response has an id and no method. */
 function isResponse(message: JSONRPCMessage): message is JSONRPCMessage & { id: RequestId } {
-  return isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
+  return "id" in message && !("method" in message);
 }
 
 /** See the file comment. `sdk` is absent for a stateless request answered directly. */
@@ -83,6 +102,8 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  /** Answers plain calls without the SDK's protocol layer (src/mcp/plain-lane.ts); set by whoever connects the server. */
+  lane?: PlainLane;
   private readonly exchanges = new Map<RequestId, Exchange>();
   private closed = false;
 
@@ -95,7 +116,10 @@ export class SessionTransport implements Transport {
   async start(): Promise<void> {
     const sdk = this.sdk;
     if (!sdk) return;
-    sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    sdk.onmessage = (message, extra) => {
+      // A notification may cancel a call of the lane's; the SDK's streams carry no plain call.
+      if ("id" in message || !this.lane?.take(message, () => undefined)) this.onmessage?.(message, extra);
+    };
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => this.closeDirect();
     await sdk.start();
@@ -140,9 +164,12 @@ export class SessionTransport implements Transport {
     // No handler reads the HTTP request (admission already has), so none is built for it.
     const extra: MessageExtraInfo = {};
     const ids: RequestId[] = [];
-    for (const m of messages) if (isJSONRPCRequest(m)) ids.push(m.id);
+    for (const m of messages) if (isRequest(m)) ids.push(m.id);
+    const deliver = (m: JSONRPCMessage) => {
+      if (!this.lane?.take(m, (response) => this.send(response))) this.onmessage?.(m, extra);
+    };
     if (ids.length === 0) {
-      for (const m of messages) this.onmessage?.(m, extra);
+      for (const m of messages) deliver(m);
       res.writeHead(202).end();
       done?.();
       return;
@@ -157,10 +184,10 @@ export class SessionTransport implements Transport {
         if (this.exchanges.get(id) !== exchange) continue;
         // A cancelled request is never answered: forget it (a pooled server is then not reused).
         this.exchanges.delete(id);
-        this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the client disconnected" } }, extra);
+        deliver({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "the client disconnected" } });
       }
     });
-    for (const m of messages) this.onmessage?.(m, extra);
+    for (const m of messages) deliver(m);
   }
 
   /** Ends the direct exchanges still open (their clients get no answer: the session is gone). */

@@ -9,7 +9,7 @@ import type { Server } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
-import { createMcpServer, type SessionBinding } from "../mcp/server.js";
+import { createMcpServer, laneOf, type SessionBinding } from "../mcp/server.js";
 
 /** A running stdio session. */
 export interface StdioHandle {
@@ -51,6 +51,13 @@ export async function startStdio(
     },
     { transport, onerror: (err) => gateway.deps.log.debug({ err }, "stdio message refused") },
   );
+  // Plain calls of a 2025 session skip the SDK's protocol layer (src/mcp/plain-lane.ts).
+  const entry = transport.onmessage;
+  transport.onmessage = (message) => {
+    const lane = current && laneOf(current);
+    if (lane?.take(message, (response) => transport.send(response).catch(() => undefined))) return;
+    entry?.(message);
+  };
   return {
     closed,
     notifyToolsChanged: async () => {

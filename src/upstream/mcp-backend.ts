@@ -13,6 +13,7 @@ import { GatewayError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { BackendTool, McpBackend } from "../upstreams/backend.js";
 import { readSecret, type McpUpstreamSpec } from "../upstreams/config.js";
+import { mcpFetch } from "./mcp-fetch.js";
 
 export interface McpBackendOptions {
   readonly log: Logger;
@@ -51,7 +52,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   const secrets = (map: McpUpstreamSpec["env"], key: string) => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, readSecret(v, `upstreams.${spec.name}.mcp.${key}.${k}`, env)]));
 
   function transport() {
-    if (spec.url) return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: secrets(spec.headers, "headers") } });
+    if (spec.url) return new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: secrets(spec.headers, "headers") }, fetch: mcpFetch });
     // The SDK's default environment (PATH, HOME, …) plus the configured variables; never the gateway's own secrets.
     const t = new StdioClientTransport({ command: spec.command!, args: [...spec.args], env: { ...getDefaultEnvironment(), ...secrets(spec.env, "env") }, ...(spec.cwd ? { cwd: spec.cwd } : {}), stderr: "pipe" });
     if (t.stderr) createInterface({ input: t.stderr as Readable }).on("line", (line) => log.warn({ stderr: line }, `upstream ${spec.name}: ${line}`));

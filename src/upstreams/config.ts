@@ -123,8 +123,10 @@ function prefixOf(key: string, name: string, v: unknown): string {
   return v.replace(/_+$/, "");
 }
 
-const OPENAPI_KEYS = ["generated", "spec", "url", "basePath", "credential", "timeoutMs", "prefix"];
-const MCP_KEYS = ["mcp", "prefix", "tools"];
+// rateLimits is read by checkUpstreamRateLimits (it needs the tiers), not kept in the spec: a changed
+// limit must not restart an MCP server on reload.
+const OPENAPI_KEYS = ["generated", "spec", "url", "basePath", "credential", "timeoutMs", "prefix", "rateLimits"];
+const MCP_KEYS = ["mcp", "prefix", "tools", "rateLimits"];
 
 function openApiUpstream(key: string, name: string, v: Record<string, unknown>, dir: string): OpenApiUpstreamSpec {
   knownKeys(key, v, OPENAPI_KEYS);
@@ -201,4 +203,56 @@ export function readSecret(ref: SecretRef, key: string, env: Readonly<Record<str
   const v = env[ref.env];
   if (v === undefined || v === "") throw new Error(`${key}: the variable ${ref.env} is not set`);
   return v;
+}
+
+/** Calls per window of one token's two buckets (src/config/types.ts TierLimits). */
+interface Limits {
+  readonly normal: number;
+  readonly sensitive: number;
+}
+
+function limit(key: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || (v as number) < 1) fail(key, `expected a positive integer (calls per window), got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+function limitsMap(key: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (!isMap(v)) fail(key, `expected { ${allowed.join(", ")} }`);
+  knownKeys(key, v, allowed);
+  return v;
+}
+
+/**
+ * Reads each upstream's `rateLimits: { normal?, sensitive?, tiers?: { <tier>: { normal?, sensitive? } } }`
+ * against the resolved tiers, into that upstream's limits by tier. On an upstream, a bucket's limit
+ * for a tier is its `tiers.<tier>` number, else its own `normal` / `sensitive` (every tier alike),
+ * else the tier's. Answers only the upstreams that override something; throws naming the key.
+ */
+export function checkUpstreamRateLimits(value: unknown, tiers: Readonly<Record<string, Limits>>): Record<string, Record<string, Limits>> {
+  const out: Record<string, Record<string, Limits>> = {};
+  if (!isMap(value)) return out;
+  const tierNames = Object.keys(tiers);
+  for (const [name, v] of Object.entries(value)) {
+    if (!isMap(v) || v.rateLimits === undefined) continue;
+    const key = `upstreams.${name}.rateLimits`;
+    const raw = limitsMap(key, v.rateLimits, ["normal", "sensitive", "tiers"]);
+    const normal = limit(`${key}.normal`, raw.normal);
+    const sensitive = limit(`${key}.sensitive`, raw.sensitive);
+    const perTier = raw.tiers === undefined ? {} : raw.tiers;
+    if (!isMap(perTier)) fail(`${key}.tiers`, "expected a map of tier name → { normal?, sensitive? }");
+    for (const tier of Object.keys(perTier)) {
+      if (!tierNames.includes(tier)) fail(`${key}.tiers.${tier}`, `unknown tier (${tierNames.join(", ")})${didYouMean(tier, tierNames)}`);
+    }
+    const table: Record<string, Limits> = {};
+    for (const [tier, base] of Object.entries(tiers)) {
+      const own = perTier[tier] === undefined ? {} : limitsMap(`${key}.tiers.${tier}`, perTier[tier], ["normal", "sensitive"]);
+      table[tier] = {
+        normal: limit(`${key}.tiers.${tier}.normal`, own.normal) ?? normal ?? base.normal,
+        sensitive: limit(`${key}.tiers.${tier}.sensitive`, own.sensitive) ?? sensitive ?? base.sensitive,
+      };
+    }
+    out[name] = table;
+  }
+  return out;
 }

@@ -57,7 +57,7 @@ export async function watchUpstreamConfig(gateway: Gateway, options: ConfigWatch
         next = options.reread();
         if (next.upstreams.length === 0) throw new Error("the upstreams: section is gone; restart the gateway to serve a lone API");
         const registry = await upstreams.reload(next);
-        gateway.replaceRegistry(registry);
+        gateway.replaceRegistry(registry, next);
         warmToolSearch(registry.tools);
       } catch (err) {
         log.error({ err, file: options.file }, `config reload: ${(err as Error).message}; keeping the current upstreams`);

@@ -134,7 +134,7 @@ describe("audit trail through the real gateway and HTTP transport", () => {
       expect.objectContaining({ tokenId: "tok_limited", tool: "get_item", outcome: "rate_limited" }),
     ]);
     const metrics = await (await fetch(server.url.replace(/\/mcp$/, "/metrics"))).text();
-    expect(metrics).toMatch(/countersign_rate_limit_rejections_total\{bucket="normal"\} 3/);
+    expect(metrics).toMatch(/countersign_rate_limit_rejections_total\{bucket="normal",upstream=""\} 3/);
   });
 
   it("out of scope and read-only refusals are denied records of the calling token", async () => {

@@ -213,7 +213,7 @@ describe("audit outcomes", () => {
   });
 
   it("the vocabulary matches what the audit trail stores for every error code", () => {
-    const codes: ErrorCode[] = ["unauthorized", "forbidden", "not_found", "invalid_arguments", "rate_limited", "confirmation_invalid", "conflict", "upstream_error", "upstream_unavailable", "unavailable", "payload_too_large", "bad_request", "internal"];
+    const codes: ErrorCode[] = ["unauthorized", "forbidden", "not_found", "invalid_arguments", "rate_limited", "confirmation_invalid", "conflict", "upstream_error", "upstream_unavailable", "unavailable", "payload_too_large", "bad_request", "header_mismatch", "internal"];
     for (const code of codes) {
       const stored = classify({ error: new GatewayError(code, "x"), threw: true, confirmed: false }).outcome;
       expect(STORED_OUTCOMES).toContain(stored);

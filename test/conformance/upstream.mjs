@@ -78,6 +78,10 @@ const routes = {
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("recorded");
   },
+  "GET /api/routed": (res, _body, url) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`served in region ${url.searchParams.get("region")}`);
+  },
   "POST /api/json-schema": (res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true }));

@@ -116,7 +116,7 @@ describe("audit stage: one record per outcome", () => {
     expect(sink.records[0]!.summary).toBeTruthy();
     const text = await metrics.text();
     expect(text).toContain(`countersign_tool_calls_total{tool="create_task",module="tasks",outcome="${expected.outcome}",upstream=""} 1`);
-    if (expected.outcome === "rate_limited") expect(text).toContain('countersign_rate_limit_rejections_total{bucket="sensitive"} 1');
+    if (expected.outcome === "rate_limited") expect(text).toContain('countersign_rate_limit_rejections_total{bucket="sensitive",upstream=""} 1');
   });
 
   it("a write that goes pending records the action id and a readable summary", async () => {
@@ -173,7 +173,7 @@ describe("refusals and action events outside the chain", () => {
     expect(sink.records).toHaveLength(2);
     expect(sink.records[0]).toMatchObject({ tool: "get_task", type: "denied", outcome: "unauthorized" });
     expect(sink.records[1]).toMatchObject({ tokenId: "tok_alice", type: "rate_limited", outcome: "rate_limited", args: { project_id: 3 } });
-    expect(await metrics.text()).toContain('countersign_rate_limit_rejections_total{bucket="normal"} 1');
+    expect(await metrics.text()).toContain('countersign_rate_limit_rejections_total{bucket="normal",upstream=""} 1');
   });
 
   it("refusals of unauthenticated callers are aggregated per source and reason, into their own sink, and counted", async () => {

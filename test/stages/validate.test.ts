@@ -50,6 +50,16 @@ describe("argument validator", () => {
     expect(lenient.validate(tool, {})).toMatchObject({ ok: false });
     expect(lenient.validate(tool, { item_id: "a" })).toEqual({ ok: true });
   });
+
+  it("compiles x-mcp-header (an argument mirrored in a header) in strict mode, as an annotation", () => {
+    const tool = { ...fixtureTool("get_item"), inputSchema: { type: "object", properties: { item_id: { type: "string", "x-mcp-header": "Item" } }, required: ["item_id"], additionalProperties: false } };
+    const warnings: unknown[] = [];
+    const log = { ...createLog("silent"), warn: (...args: unknown[]) => void warnings.push(args) } as ReturnType<typeof createLog>;
+    const validator = createArgumentValidator(log);
+    expect(validator.validate(tool, { item_id: "a" })).toEqual({ ok: true });
+    expect(validator.validate(tool, { item_id: 1 })).toMatchObject({ ok: false });
+    expect(warnings).toEqual([]); // no fallback to lenient compilation
+  });
 });
 
 describe("validate stage in the chain", () => {

@@ -45,7 +45,7 @@ describe("upstreams: in the config file", () => {
     [{ e: { mcp: { command: "x", url: "http://y" } } }, /config upstreams\.e\.mcp: needs exactly one of command .* or url/],
     [{ e: { mcp: { url: "http://y", args: ["a"] } } }, /config upstreams\.e\.mcp\.args: only applies to a subprocess/],
     [{ e: { mcp: { command: "x", headers: { a: "b" } } } }, /config upstreams\.e\.mcp\.headers: only applies to an HTTP server/],
-    [{ e: { mcp: { command: "x" }, url: "http://y" } }, /config upstreams\.e\.url: unknown field \(mcp, prefix, tools\)/],
+    [{ e: { mcp: { command: "x" }, url: "http://y" } }, /config upstreams\.e\.url: unknown field \(mcp, prefix, tools, rateLimits\)/],
     [{ e: { mcp: { command: "x" }, tools: { readonly: ["a"] } } }, /config upstreams\.e\.tools\.readonly: unknown field .*did you mean 'readOnly'/],
     [{}, /config upstreams: is empty/],
     [["a"], /config upstreams: expected a map/],

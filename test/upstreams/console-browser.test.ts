@@ -1,8 +1,9 @@
 /**
- * The console's token form in Chromium on a gateway of two upstreams: the Upstreams choice mints
- * a token that sees one upstream's tools only.
+ * The console in Chromium on a gateway of two upstreams: the token form's Upstreams choice mints a
+ * token that sees one upstream's tools only; Activity shows and filters by upstream; Analytics
+ * breaks calls down per upstream. Screenshots go to docs/upstreams/.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -17,8 +18,10 @@ import { startHttpServer, type HttpHandle } from "../../src/transports/http/inde
 import { fixtureTools } from "../fixtures/tools/index.js";
 import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
 import { writeGeneratedTemp } from "../support/generated.js";
+import { hashToken, mintToken } from "../../src/tokens/format.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = join(repoRoot(), "docs", "upstreams");
 let upstream: FixtureUpstream;
 let gateway: Gateway;
 let http: HttpHandle;
@@ -31,7 +34,7 @@ beforeAll(async () => {
   upstream = await startFixtureUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "cs-upstreams-console-ui-"));
   const generated = writeGeneratedTemp(fixtureTools());
-  gateway = await createGateway(resolveConfig({ env: { COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: "silent" }, file: { upstreams: { alpha: { generated, url: upstream.url }, beta: { generated, url: upstream.url } } } }));
+  gateway = await createGateway(resolveConfig({ env: { COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: "silent" }, file: { upstreams: { alpha: { generated, url: upstream.url }, beta: { generated, url: upstream.url, rateLimits: { normal: 3 } } } } }));
   http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${http.port}`;
   admins = createAdminFileStore({ dir: dataDir });
@@ -68,5 +71,50 @@ describe("console token form with upstreams", () => {
     expect(names.some((n) => n.startsWith("beta_"))).toBe(true);
     expect(names.some((n) => n.startsWith("alpha_"))).toBe(false);
     await client.close();
+  });
+});
+
+describe("console by upstream", () => {
+  it("Activity shows each call's upstream and filters by one; Analytics breaks calls down per upstream", async () => {
+    const secret = mintToken();
+    await gateway.deps.tokens.create({ id: "tok_shots", hash: hashToken(secret), name: "release-bot", modules: "all", readOnly: false, tier: "default", createdAt: new Date().toISOString() });
+    const client = new Client({ name: "agent", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp?mode=all`), { requestInit: { headers: { Authorization: `Bearer ${secret}` } } }));
+    for (let i = 0; i < 4; i++) await client.callTool({ name: "alpha_get_item", arguments: { item_id: `a${i}` } });
+    await client.callTool({ name: "alpha_search_items", arguments: { q: "open" } }).catch(() => undefined);
+    // Beta allows three calls a minute: the fourth is refused on beta's budget alone.
+    for (let i = 0; i < 4; i++) await client.callTool({ name: "beta_get_item", arguments: { item_id: `b${i}` } }).catch(() => undefined);
+    await client.callTool({ name: "search_tools", arguments: { query: "item" } });
+    await client.close();
+
+    mkdirSync(SHOTS, { recursive: true });
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const { secret: link } = await admins.createLink("alice");
+    await page.goto(`${base}/console/signin?t=${link}`);
+    await page.getByRole("heading", { name: "Tokens" }).waitFor();
+    await page.goto(`${base}/console/#/activity`);
+    await page.getByRole("columnheader", { name: "Upstream" }).waitFor();
+    const cells = () => page.locator("table.timeline tbody td[data-label='Upstream']").allTextContents();
+    await page.waitForFunction(() => document.querySelectorAll("table.timeline tbody tr").length >= 10);
+    expect(new Set(await cells())).toEqual(new Set(["alpha", "beta", "gateway"]));
+    await page.getByLabel("Upstream").selectOption("beta");
+    await page.waitForFunction(() => [...document.querySelectorAll("table.timeline tbody td[data-label='Upstream']")].every((td) => td.textContent === "beta"));
+    expect(await cells()).toEqual(["beta", "beta", "beta", "beta"]);
+    await page.locator("tr", { hasText: "rate_limited" }).first().waitFor();
+    expect(page.url()).toContain("upstream=beta");
+    await page.screenshot({ path: join(SHOTS, "activity.png"), fullPage: true });
+
+    await page.goto(`${base}/console/#/analytics`);
+    await page.getByRole("heading", { name: "Per upstream" }).waitFor();
+    const row = (u: string) => page.locator(`table.per-upstream tr[data-upstream='${u}'] td`).allTextContents();
+    expect((await row("alpha"))[0]).toBe("5");
+    expect((await row("beta"))[0]).toBe("4");
+    expect((await row("beta"))[3]).toMatch(/^1 \(25/);
+    expect((await row(""))[0]).toBe("1");
+    await page.screenshot({ path: join(SHOTS, "analytics.png"), fullPage: true });
+    // A row's link opens Activity filtered to that upstream.
+    await page.getByRole("link", { name: "alpha", exact: true }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll("table.timeline tbody td[data-label='Upstream']")].every((td) => td.textContent === "alpha"));
+    expect(await page.getByLabel("Upstream").inputValue()).toBe("alpha");
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `countersign serve --watch --config FILE`: the config file edited under a running gateway adds
  * and removes upstreams without a restart. A call in flight to a removed backend finishes; open
- * sessions hear tools/list_changed; a broken edit changes nothing. Needs dist/.
+ * sessions hear tools/list_changed; a broken edit changes nothing; an edited per-upstream rate
+ * limit applies from the next call. Needs dist/.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -100,5 +101,21 @@ describe("serve --watch with upstreams:", () => {
     expect(await names()).toEqual(before);
     expect(heard).toBe(heardBefore);
     expect((await call("search_find", { query: "still" })).isError).toBeFalsy();
+  });
+
+  it("an edited per-upstream rate limit applies from the next call, to that upstream only", async () => {
+    const heardBefore = heard;
+    const reloads = (serveLog.match(/upstreams replaced/g) ?? []).length;
+    writeConfig([...galaxyBlock(), ...searchBlock(), "    rateLimits: { normal: 3 }"]);
+    await until(() => (serveLog.match(/upstreams replaced/g) ?? []).length > reloads && heard > heardBefore, "the reload");
+    // Earlier tests' calls to search may still be in this window: at most three calls pass in all.
+    let refused: Result | undefined;
+    for (let i = 0; i < 4 && !refused; i++) {
+      // Over HTTP a refusal at admission is a 429, which the client throws.
+      const r = await call("search_find", { query: `q${i}` }).catch((e: Error): Result => ({ isError: true, content: [{ type: "text", text: e.message }] }));
+      if (r.isError) refused = r;
+    }
+    expect(refused?.content[0]!.text).toMatch(/normal bucket on upstream 'search' allows 3 calls per minute/);
+    expect((await call("galaxy_get_all_data", { limit: 1 })).isError).toBeFalsy();
   });
 });

@@ -47,6 +47,12 @@ function Detail(props: { id: number; onClose: () => void }) {
             <dd>{when(entry.ts)}</dd>
             <dt>Tool</dt>
             <dd class="mono">{entry.tool || "(none: refused before a tool was named)"}</dd>
+            {entry.upstream && (
+              <>
+                <dt>Upstream</dt>
+                <dd class="mono">{entry.upstream}</dd>
+              </>
+            )}
             <dt>Token</dt>
             <dd>{entry.subject ?? "—"} <span class="muted mono">{entry.tokenId ?? ""}</span></dd>
             <dt>Outcome</dt>
@@ -80,7 +86,9 @@ function Detail(props: { id: number; onClose: () => void }) {
 
 /** The Activity page; `params.token` shows one token's timeline. */
 export function ActivityPage(props: { params: Record<string, string> }) {
-  const [filter, setFilter] = useState<ActivityFilter>({ token: props.params.token, tool: props.params.tool, module: props.params.module, outcome: props.params.outcome });
+  const [filter, setFilter] = useState<ActivityFilter>({ token: props.params.token, tool: props.params.tool, module: props.params.module, outcome: props.params.outcome, upstream: props.params.upstream });
+  // The gateway's upstreams; the filter and the column show only when there are several.
+  const [upstreams, setUpstreams] = useState<string[]>([]);
   const [entries, setEntries] = useState<ActivityEntry[]>([]);
   const [tokens, setTokens] = useState<Token[]>([]);
   const [error, setError] = useState<unknown>();
@@ -97,7 +105,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
     setLoaded(false);
     api
       .activity({ ...filter, limit: FIRST_ROWS })
-      .then((a) => (setEntries(a.entries), setMore(a.entries.length === FIRST_ROWS), setError(undefined)))
+      .then((a) => (setEntries(a.entries), setUpstreams(a.upstreams ?? []), setMore(a.entries.length === FIRST_ROWS), setError(undefined)))
       .catch(setError)
       .finally(() => setLoaded(true));
     // Live updates only make sense without an end time.
@@ -105,7 +113,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
       setLive("off");
       return;
     }
-    const source = api.events({ token: filter.token, tool: filter.tool, module: filter.module, outcome: filter.outcome });
+    const source = api.events({ token: filter.token, tool: filter.tool, module: filter.module, outcome: filter.outcome, upstream: filter.upstream });
     source.onopen = () => setLive("live");
     source.onerror = () => setLive("connecting");
     source.addEventListener("activity", (ev) => {
@@ -113,7 +121,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
       setEntries((old) => (old.some((e) => e.id === entry.id) ? old : [entry, ...old].slice(0, MAX_ROWS)));
     });
     return () => source.close();
-  }, [filter.token, filter.tool, filter.module, filter.outcome, filter.since, filter.until]);
+  }, [filter.token, filter.tool, filter.module, filter.outcome, filter.upstream, filter.since, filter.until]);
 
   const names = new Map(tokens.map((t) => [t.id, t.name]));
   async function older() {
@@ -127,11 +135,12 @@ export function ActivityPage(props: { params: Record<string, string> }) {
       setError(err);
     }
   }
+  const several = upstreams.length > 1;
   const modules = [...new Set(entries.map((e) => e.module).filter((m): m is string => !!m))].sort();
   const set = (patch: Partial<ActivityFilter>) => {
     const next = { ...filter, ...patch };
     setFilter(next);
-    const q = new URLSearchParams(Object.entries({ token: next.token, tool: next.tool, module: next.module, outcome: next.outcome }).filter(([, v]) => v) as [string, string][]).toString();
+    const q = new URLSearchParams(Object.entries({ token: next.token, upstream: next.upstream, tool: next.tool, module: next.module, outcome: next.outcome }).filter(([, v]) => v) as [string, string][]).toString();
     history.replaceState(null, "", `#/activity${q ? `?${q}` : ""}`);
   };
 
@@ -154,6 +163,19 @@ export function ActivityPage(props: { params: Record<string, string> }) {
             ))}
           </select>
         </div>
+        {several && (
+          <div>
+            <label for="f-upstream">Upstream</label>
+            <select id="f-upstream" value={filter.upstream ?? ""} onChange={(e) => set({ upstream: e.currentTarget.value || undefined })}>
+              <option value="">All upstreams</option>
+              {upstreams.map((u) => (
+                <option key={u} value={u}>
+                  {u}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div>
           <label for="f-tool">Tool</label>
           <input id="f-tool" value={filter.tool ?? ""} onChange={(e) => set({ tool: e.currentTarget.value.trim() || undefined })} placeholder="exact tool name" />
@@ -202,6 +224,7 @@ export function ActivityPage(props: { params: Record<string, string> }) {
                 <tr>
                   <th scope="col">Time</th>
                   <th scope="col">Token</th>
+                  {several && <th scope="col">Upstream</th>}
                   <th scope="col">Tool</th>
                   <th scope="col">Summary</th>
                   <th scope="col">Outcome</th>
@@ -217,6 +240,11 @@ export function ActivityPage(props: { params: Record<string, string> }) {
                       </time>
                     </td>
                     <td data-label="Token">{(e.tokenId && names.get(e.tokenId)) ?? e.subject ?? "—"}</td>
+                    {several && (
+                      <td data-label="Upstream" class="mono">
+                        {e.upstream ?? <span class="muted">gateway</span>}
+                      </td>
+                    )}
                     <td data-label="Tool">
                       <button type="button" class="link mono" onClick={() => setSelected(e.id)} aria-label={`Details of ${e.tool || "the refused request"} at ${clock(e.ts)}`}>
                         {e.tool || "(no tool)"}

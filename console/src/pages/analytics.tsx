@@ -1,4 +1,4 @@
-/** Analytics: calls over time, error and rate-limited rates, latency per tool, usage per token. */
+/** Analytics: calls over time, error and rate-limited rates, latency per tool, usage per token and per upstream. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -55,6 +55,49 @@ function Bars(props: { rows: readonly { label: string; value: number }[]; label:
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Calls, errors and rate-limited calls per upstream (a gateway of several). */
+function PerUpstream(props: { data: Analytics }) {
+  const rows = props.data.upstreams;
+  const max = Math.max(1, ...rows.map((r) => r.calls));
+  return (
+    <section class="panel" aria-labelledby="per-upstream">
+      <h2 id="per-upstream">Per upstream</h2>
+      <div class="table-wrap">
+        <table class="per-upstream">
+          <thead>
+            <tr>
+              <th scope="col">Upstream</th>
+              <th scope="col">Calls</th>
+              <th scope="col">Share</th>
+              <th scope="col">Errors</th>
+              <th scope="col">Rate limited</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((u) => (
+              <tr key={u.upstream} data-upstream={u.upstream}>
+                <th scope="row" class="mono">
+                  {u.upstream ? <a href={`#/activity?upstream=${encodeURIComponent(u.upstream)}`}>{u.upstream}</a> : <span class="muted">gateway tools</span>}
+                </th>
+                <td class="num">{u.calls}</td>
+                <td class="share">
+                  <span class="bar" style={{ width: `${(u.calls / max) * 100}%` }} />
+                </td>
+                <td class="num">
+                  {u.errors} <span class="muted">({percent(u.calls ? u.errors / u.calls : 0)})</span>
+                </td>
+                <td class="num">
+                  {u.rateLimited} <span class="muted">({percent(u.calls ? u.rateLimited / u.calls : 0)})</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
@@ -127,6 +170,7 @@ export function AnalyticsPage() {
                   <Bars label="Calls per token" rows={data.tokens.slice(0, 10).map((t) => ({ label: t.subject, value: t.calls }))} />
                 </section>
               </div>
+              {data.upstreams.length > 0 && <PerUpstream data={data} />}
               <section class="panel">
                 <h2>Latency per tool</h2>
                 <div class="table-wrap">

@@ -75,7 +75,7 @@ function Detail(props: { id: string; onDecided: () => void }) {
         <span class="muted mono">{a.tokenId}</span> · {when(a.requestedAt)} · needs {a.approval === "both" ? "the agent and a person" : "a person"} · expires {when(a.expiresAt)}
       </p>
       <p class="mono">
-        {a.method} {a.url}
+        {a.upstream && <span class="upstream-tag">{a.upstream}</span>} {a.method} {a.url}
       </p>
       {a.warnings.length > 0 && (
         <ul class="warnings">
@@ -209,6 +209,7 @@ export function ApprovalsPage(props: { params: Record<string, string> }) {
             <li key={x.actionId} aria-current={x.actionId === selected ? "true" : undefined}>
               <a href={`#/approvals?id=${encodeURIComponent(x.actionId)}`}>{x.summary}</a>{" "}
               <span class="muted">
+                {x.upstream ? `${x.upstream} · ` : ""}
                 {x.method} · {x.requestedBy} · {when(x.awaitingSince ?? x.requestedAt)}
               </span>
               {x.delivery && !x.delivery.ok && (

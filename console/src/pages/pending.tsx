@@ -29,7 +29,7 @@ export function PendingPage() {
             <Badge kind={a.state}>{a.state}</Badge> by <strong>{a.tokenName}</strong> <span class="muted mono">{a.tokenId}</span> · asked {when(a.createdAt)} · expires {when(a.expiresAt)}
           </p>
           <p class="mono">
-            {a.preview.method} {a.preview.url}
+            {a.upstream && <span class="upstream-tag">{a.upstream}</span>} {a.preview.method} {a.preview.url}
           </p>
           {a.preview.warnings.length > 0 && (
             <ul class="warnings">

@@ -113,11 +113,11 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
   const rateLimits: RateLimits = {
     windowSeconds: limits.windowSeconds,
     limitsOf: (tier) => limits.limitsOf(tier),
-    consume(bucket, tokenId, tier) {
+    consume(bucket, tokenId, tier, upstream) {
       // rate-limiter-flexible falls back to its in-memory insurance limiter on any Redis error;
       // counted here so the degradation shows on /metrics.
       if (!connection.isUp()) insurance?.();
-      return limits.consume(bucket, tokenId, tier);
+      return limits.consume(bucket, tokenId, tier, upstream);
     },
   };
 

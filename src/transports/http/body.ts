@@ -9,6 +9,7 @@ import type { Config } from "../../config.js";
 import { GatewayError } from "../../errors.js";
 import { surfaceSettings } from "../../surface/session-surface.js";
 import { MAX_BATCH_SIZE, type JsonRpcMessage, type McpState } from "./state.js";
+import { isObject } from "../../shape.js";
 
 /** Reads the request body up to `max` bytes; a larger body is refused with payload_too_large. */
 export async function readBody(req: IncomingMessage, max: number): Promise<string> {
@@ -23,10 +24,6 @@ export async function readBody(req: IncomingMessage, max: number): Promise<strin
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function invalidParams(m: JsonRpcMessage, message: string): GatewayError {

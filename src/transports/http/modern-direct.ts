@@ -23,6 +23,7 @@ import { listPage, SERVER_INFO, shapeCallResult, type SessionBinding } from "../
 import { servesTasks } from "../../mcp/tasks.js";
 import { traceOf } from "../../telemetry/call-trace.js";
 import type { McpState } from "./state.js";
+import { isObject, onlyKeys } from "../../shape.js";
 
 /** The one revision answered here (the SDK's handler answers the rest, or refuses them). */
 const REVISION = "2026-07-28";
@@ -30,15 +31,6 @@ const ENVELOPE_KEYS = new Set([PROTOCOL_VERSION_META_KEY, CLIENT_CAPABILITIES_ME
 const RESULT_META = { [SERVER_INFO_META_KEY]: SERVER_INFO };
 
 type Plain = { id: string | number; method: "tools/list" } | { id: string | number; method: "tools/call"; name: string; args: Record<string, unknown> };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) return false;
-  return true;
-}
 
 /** The request, when it is plain (see the file comment); undefined sends it to the SDK's handler. */
 export function plainRequest(ctx: Koa.ParameterizedContext<McpState>, gateway: Gateway): Plain | undefined {

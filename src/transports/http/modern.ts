@@ -21,6 +21,7 @@ import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
 import { bearer, CHARGED } from "./admission.js";
 import { answerPlain, plainRequest } from "./modern-direct.js";
 import { readBody } from "./body.js";
+import { checkParamHeaders, mirroredArguments } from "./param-headers.js";
 import { soleRequestId, type McpState } from "./state.js";
 
 /** The first revision of the stateless era; revisions are ISO dates, so they compare as strings. */
@@ -109,6 +110,7 @@ export function modernServing(gateway: Gateway, bindingFor: (state: McpState) =>
   return {
     async serve(ctx: Koa.ParameterizedContext<McpState>): Promise<void> {
       const binding = bindingFor(ctx.state);
+      paramHeaders(gateway, ctx);
       const plain = plainRequest(ctx, gateway);
       if (plain) return answerPlain(gateway, binding, plain, ctx);
       const auth: ModernAuth = { token: "", clientId: binding.principal.tokenId, scopes: [], extra: { binding } };
@@ -121,6 +123,25 @@ export function modernServing(gateway: Gateway, bindingFor: (state: McpState) =>
     },
     close: () => handler.close(),
   };
+}
+
+/**
+ * Refuses (400, -32020) a tools/call whose Mcp-Param-* headers disagree with its arguments, for a
+ * tool that declares mirrored arguments (param-headers.ts); before the call runs, on both paths.
+ */
+function paramHeaders(gateway: Gateway, ctx: Koa.ParameterizedContext<McpState>): void {
+  const m = ctx.state.body as { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } } | undefined;
+  if (typeof m !== "object" || m === null || Array.isArray(m) || m.method !== "tools/call" || typeof m.params?.name !== "string") return;
+  const tool = gateway.registry.get(m.params.name);
+  if (!tool) return;
+  const mirrored = mirroredArguments(tool.inputSchema);
+  if (mirrored.length === 0) return;
+  try {
+    checkParamHeaders(mirrored, m.params.arguments, ctx.req.headers);
+  } catch (err) {
+    if (err instanceof GatewayError && (typeof m.id === "string" || typeof m.id === "number")) err.rpcId = m.id;
+    throw err;
+  }
 }
 
 export type ModernServing = ReturnType<typeof modernServing>;

@@ -9,7 +9,7 @@ import type { Server } from "@modelcontextprotocol/server";
 import type { Principal } from "../../context.js";
 import { GatewayError } from "../../errors.js";
 import type { Gateway } from "../../gateway.js";
-import { createMcpServer, type SessionBinding } from "../../mcp/server.js";
+import { createMcpServer, laneOf, type SessionBinding } from "../../mcp/server.js";
 import { createEventStore } from "../event-store.js";
 import { SessionTransport } from "../session-transport.js";
 
@@ -109,6 +109,7 @@ export function createSessions(gateway: Gateway) {
       },
     });
     const transport = new SessionTransport(sdk);
+    transport.lane = laneOf(server);
     const session: LiveSession = { id: "", tokenId: principal.tokenId, binding, server, transport, sdk, lastSeen: Date.now(), inflight: 0 };
     transport.onclose = () => {
       if (session.id) forget(session);
@@ -139,6 +140,7 @@ export function createSessions(gateway: Gateway) {
       const binding: PooledServer["binding"] = httpBinding(principal, params);
       const server = createMcpServer(gateway, binding);
       const transport = new SessionTransport();
+      transport.lane = laneOf(server);
       // Connecting to a SessionTransport without an SDK transport behind it completes at once.
       void server.connect(transport);
       pooled = { server, transport, binding };
