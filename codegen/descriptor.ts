@@ -104,6 +104,8 @@ export interface ToolPolicy {
   readonly excluded: false | string;
   /** Who must approve its pending action (`x-mcp-approval`, or a generate-config rule); absent means `agent`. */
   readonly approval?: Approval;
+  /** `x-mcp-task: required`: the operation runs only as a task (MCP tasks extension); a 2026-07-28 client must negotiate it. */
+  readonly task?: "required";
 }
 
 /** Who approves a pending action: the agent (confirm_action), a person (an admin, in the console), or both in turn. */

@@ -14,7 +14,7 @@ import { SpecError } from "./spec-error.js";
 import { firstSentence } from "./text.js";
 import { addWarning, compareWarnings, type SpecWarning } from "./warnings.js";
 import { cmp, type Obj, type RawOperation } from "./transform/context.js";
-import { approvalFor, buildTool, explicitExclusion, moduleFor, operationMediaTypes } from "./transform/operation.js";
+import { approvalFor, buildTool, explicitExclusion, moduleFor, operationMediaTypes, taskFor } from "./transform/operation.js";
 import { collectOperations } from "./transform/paths.js";
 import { collectOAuthPaths } from "./transform/security.js";
 import { keywordsOf } from "./keywords.js";
@@ -76,7 +76,7 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
   const specWarnings: SpecWarning[] = [...(spec.warnings ?? [])];
   const collected = collectOperations(root, resolver, spec.rootUrl, specWarnings);
   for (const bad of collected.invalid) invalid(bad.method, bad.path, undefined, bad.problem);
-  const included: { raw: RawOperation; module: string; sensitive: boolean; approval?: Approval; base: string; explicit: boolean; warnings: SpecWarning[] }[] = [];
+  const included: { raw: RawOperation; module: string; sensitive: boolean; approval?: Approval; task?: "required"; base: string; explicit: boolean; warnings: SpecWarning[] }[] = [];
 
   for (const raw of collected.operations) {
     const { op, at } = raw;
@@ -102,7 +102,8 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
       op["x-mcp-sensitive"] === true || tags.some((t) => tagObjects.get(t)?.["x-mcp-sensitive"] === true) || (op["x-mcp-sensitive"] !== false && verdict.sensitive !== undefined);
     const base = typeof mcpName === "string" ? mcpName : derivedName(raw);
     const approval = approvalFor(raw, tags, tagObjects, opWarnings) ?? verdict.approval?.approval;
-    included.push({ raw, module: moduleFor(raw, tags, opWarnings), sensitive, ...(approval ? { approval } : {}), base, explicit: typeof mcpName === "string", warnings: opWarnings });
+    const task = taskFor(raw, opWarnings);
+    included.push({ raw, module: moduleFor(raw, tags, opWarnings), sensitive, ...(approval ? { approval } : {}), ...(task ? { task } : {}), base, explicit: typeof mcpName === "string", warnings: opWarnings });
   }
 
   // Names: explicit x-mcp-name first (a repeated one falls back to the derived name), then derived names in path order.
@@ -131,7 +132,8 @@ export function buildTools(spec: LoadedSpec, rules: readonly Rule[]): BuildResul
       const keywords = keywordsOf(inc.raw, tagObjects, root.tags, inc.warnings);
       // Only a write has a pending action to approve.
       const approved = inc.approval && built.policy.write ? { ...built, policy: { ...built.policy, approval: inc.approval } } : built;
-      const tool = keywords.length > 0 ? { ...approved, keywords } : approved;
+      const tasked = inc.task ? { ...approved, policy: { ...approved.policy, task: inc.task } } : approved;
+      const tool = keywords.length > 0 ? { ...tasked, keywords } : tasked;
       tools.push(tool);
       record(inc.warnings, tool.name);
     } catch (err) {

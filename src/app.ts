@@ -32,6 +32,7 @@ import { createFileApprovalStore } from "./approvals/store.js";
 import { requestPerson } from "./approvals/request.js";
 import { startWebhook } from "./approvals/webhook.js";
 import { createPendingActions, type PendingAction } from "./stores/pending-actions/index.js";
+import { createMemoryTaskStore } from "./stores/tasks.js";
 import { createArgumentValidator, createValidateStage } from "./stages/validate.js";
 import { createUpstreamClient } from "./upstream/upstream-client.js";
 import { AUTO_TOOL_LIMIT, isDiscoveryTool } from "./surface/exposure.js";
@@ -153,6 +154,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
       now: overrides.now ?? Date.now,
       onExpired: recordExpired,
     }),
+    tasks: overrides.tasks ?? redis?.tasks ?? createMemoryTaskStore(overrides.now ?? Date.now),
     metrics: auditing.metrics,
     auditSink: auditing.sink,
     audit: auditing.recorder,
@@ -169,6 +171,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   }
   const closers: Record<string, () => Promise<void>> = {
     "pending actions": () => deps.pendingActions.close(),
+    tasks: () => deps.tasks.close(),
     tokens: () => deps.tokens.close(),
     // The embedded limits hand what they counted in memory over to the data dir, and leave it.
     "rate limits": async () => deps.rateLimits.close?.(),

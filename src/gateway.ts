@@ -17,6 +17,7 @@ import type { Registry } from "./registry.js";
 import type { ArgumentValidator } from "./stages/validate.js";
 import type { AuditSink } from "./stores/audit-sink.js";
 import type { PendingActionStore } from "./stores/pending-actions/contract.js";
+import type { TaskStore } from "./stores/tasks.js";
 import type { RateLimits, UpstreamScope } from "./stores/rate-limits.js";
 import type { TokenStore } from "./stores/tokens.js";
 import type { UpstreamClient } from "./upstream/upstream-client.js";
@@ -30,6 +31,8 @@ export interface Deps {
   readonly upstream: UpstreamClient;
   readonly validator: ArgumentValidator;
   readonly pendingActions: PendingActionStore;
+  /** Tool calls that became tasks (the MCP tasks extension): in-process, or Redis in the distributed mode. */
+  readonly tasks: TaskStore;
   /** Prometheus metrics of this gateway (served at /metrics). */
   readonly metrics: Metrics;
   /** Where audit records go: JSON Lines in the data dir by default. */

@@ -124,6 +124,14 @@ export function approvalFor(raw: RawOperation, tags: string[], tagObjects: Map<s
   return read(raw.op["x-mcp-approval"], `${raw.at}/x-mcp-approval`) ?? tags.map((t) => read(tagObjects.get(t)?.["x-mcp-approval"], `/tags/${t}/x-mcp-approval`)).find((a) => a !== undefined);
 }
 
+/** `x-mcp-task` on the operation: `required` when it runs only as a task (too long to wait for); another value is a warning and ignored. */
+export function taskFor(raw: RawOperation, warnings: SpecWarning[]): "required" | undefined {
+  const v = raw.op["x-mcp-task"];
+  if (v === undefined || v === "required") return v;
+  addWarning(warnings, { pointer: `${raw.at}/x-mcp-task`, problem: 'must be "required"; ignored' });
+  return undefined;
+}
+
 /** The reason given by `x-mcp-exclude` on the operation, its path or one of its tags. */
 export function explicitExclusion(raw: RawOperation, tags: string[], tagObjects: Map<string, Obj>): string | undefined {
   const reasonOf = (v: unknown, where: string): string | undefined => {

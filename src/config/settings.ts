@@ -240,13 +240,14 @@ export const SETTINGS: readonly Setting[] = [
     defaultDoc: "0 (never)",
     min: 0,
     max: MAX,
-    doc: "a `tools/call` still running after this long closes its SSE stream; the client resumes with `Last-Event-ID`",
+    doc: "a `tools/call` still running after this long closes its SSE stream (the client resumes with `Last-Event-ID`), or, for a 2026-07-28 client that negotiates the tasks extension, answers with a task",
   },
   { key: "http.sseRetryMs", section: "http", env: "COUNTERSIGN_SSE_RETRY_MS", type: "int", unit: "ms", default: 1000, min: 1, max: MAX, doc: "`retry:` suggested to clients on resumable streams" },
   { key: "http.metricsToken", section: "http", env: "COUNTERSIGN_METRICS_TOKEN", type: "string", doc: "bearer that `/metrics` asks for when the gateway listens on a non-loopback address (without it, `/metrics` is refused there)" },
   { key: "mcp.pageSize", section: "http", env: "COUNTERSIGN_PAGE_SIZE", type: "int", unit: "count", default: 500, min: 1, max: 100_000, doc: "`tools/list` page size (cursor pagination)" },
   { key: "mcp.listTtlMs", section: "http", env: "COUNTERSIGN_LIST_TTL_MS", type: "int", unit: "ms", default: 60_000, min: 0, max: MAX, doc: "how long a 2026-07-28 client may cache `tools/list` (`ttlMs`; `cacheScope` is `private`: the list depends on the token)" },
   { key: "mcp.stateTtlMs", section: "http", env: "COUNTERSIGN_STATE_TTL_MS", type: "int", unit: "ms", default: 86_400_000, min: 1000, max: MAX, doc: "how long the state handle `enable_modules` gives a 2026-07-28 client stays valid (`_meta[\"io.countersign/state\"]`)" },
+  { key: "mcp.taskTtlMs", section: "http", env: "COUNTERSIGN_TASK_TTL_MS", type: "int", unit: "ms", default: 3_600_000, min: 1000, max: MAX, doc: "how long a task stays readable with `tasks/get` (`ttlMs`) after a 2026-07-28 `tools/call` became one (tasks extension; needs `http.pollAfterMs` > 0)" },
   // Surface
   { key: "surface.mode", section: "surface", env: "COUNTERSIGN_MODE", flag: "mode", commands: GATEWAY, type: "enum", values: ["auto", ...EXPOSURE_MODES], default: "auto", doc: "exposure mode: `auto` lists every tool up to 128 in scope, else the dynamic discovery tools; `code` lists search, describe, the API's types and `run_code` (docs/code-mode.md); HTTP `/mcp?mode=` overrides" },
   {

@@ -49,6 +49,8 @@ export interface McpConfig {
   readonly listTtlMs: number;
   /** How long a 2026-07-28 state handle (`io.countersign/state`) stays valid. */
   readonly stateTtlMs: number;
+  /** How long a task (the tasks extension) stays readable after it was created. */
+  readonly taskTtlMs: number;
 }
 
 /** Token checks (security engineer). */

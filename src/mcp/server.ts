@@ -2,7 +2,7 @@
  * The MCP server adapter: the SDK's low-level Server with raw JSON Schema tools. It translates
  * tools/list and tools/call into Gateway calls; everything else about a call lives in the chain.
  */
-import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type jsonSchemaValidator, type LoggingLevel, type RequestId, type ServerContext } from "@modelcontextprotocol/server";
+import { ProtocolError, ProtocolErrorCode, Server, type CallToolResult, type InputRequiredResult, type jsonSchemaValidator, type LoggingLevel, type RequestId, type ServerContext } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
@@ -15,6 +15,9 @@ import { traceOf } from "../telemetry/call-trace.js";
 import { cardMeta, clientShowsApps, serveCard, withCard } from "./apps/ui.js";
 import { carriedState } from "./state-handle.js";
 import { plainLane, type PlainLane } from "./plain-lane.js";
+import { callAsTask, negotiatesTasks, servesTasks, taskRequired, tasksCapabilityMissing, TASKS_EXTENSION } from "./tasks.js";
+import { serveTaskMethods } from "./task-methods.js";
+import { GatewayError } from "../errors.js";
 
 /** The state one MCP session (one client connection) carries across its requests. */
 export interface SessionBinding {
@@ -132,7 +135,7 @@ function elicitationValidator(): jsonSchemaValidator {
 export function createMcpServer(gateway: Gateway, binding: SessionBinding): Server {
   const server = new Server(SERVER_INFO, {
     jsonSchemaValidator: elicitationValidator(),
-    capabilities: { tools: { listChanged: true }, logging: {}, resources: {} },
+    capabilities: { tools: { listChanged: true }, logging: {}, resources: {}, ...(servesTasks(gateway) ? { extensions: { [TASKS_EXTENSION]: {} } } : {}) },
     // 2026-07-28 list results say how long they may be cached; the list depends on the token: private.
     cacheHints: { "tools/list": { ttlMs: gateway.deps.config.mcp.listTtlMs, cacheScope: "private" } },
     instructions:
@@ -141,8 +144,8 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   });
   const pageSize = gateway.deps.config.mcp.pageSize;
 
-  function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink): SessionContext {
-    return sessionOf(ctx.sessionId, ctx.mcpReq.signal, meta, progress);
+  function session(ctx: ServerContext, meta: unknown, progress?: ProgressSink, signal: AbortSignal = ctx.mcpReq.signal): SessionContext {
+    return sessionOf(ctx.sessionId, signal, meta, progress);
   }
 
   function sessionOf(sessionId: string | undefined, signal: AbortSignal, meta: unknown, progress?: ProgressSink): SessionContext {
@@ -176,6 +179,14 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, request, calls });
   }
 
+  // The tasks extension's methods (tasks/get, tasks/update, tasks/cancel), when calls can become tasks.
+  if (servesTasks(gateway)) {
+    serveTaskMethods(gateway, server, {
+      admit: async (method) => (await admitHere(method), binding.principal),
+      session: (ctx, signal) => session(ctx, undefined, undefined, signal),
+    });
+  }
+
   server.setRequestHandler("tools/list", async (request, ctx) => {
     let all: ReturnType<typeof gateway.listTools>;
     try {
@@ -199,14 +210,20 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
     }
     const progress = eventSink(request.params._meta?.progressToken, binding.logLevel, (n) => ctx.mcpReq.notify(n as never));
     // A long call lets go of its stream: the client reconnects with Last-Event-ID and gets the result then.
+    // A client that negotiated tasks gets a task instead (tasks.ts), never a closed stream. A tool
+    // that runs only as a task refuses a 2026-07-28 client that did not negotiate them, before it runs.
+    const asTask = servesTasks(gateway) && negotiatesTasks(server, ctx);
+    const onlyAsTask = taskRequired(gateway, server, name);
+    if (onlyAsTask && !asTask) throw tasksCapabilityMissing(`${name} (it runs only as a task)`);
     const pollAfter = gateway.deps.config.http.pollAfterMs;
-    const poll = pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
+    const poll = !asTask && pollAfter > 0 && ctx.http?.closeSSE ? setTimeout(() => ctx.http?.closeSSE?.(), pollAfter) : undefined;
     const byInputRequest = confirmsByInputRequest(gateway, server, ctx);
     const state = byInputRequest ? ctx.mcpReq.requestState() : undefined;
-    try {
+    /** The call's answer; `signal` is the request's, or the task's once the call became one. */
+    const answer = async (signal: AbortSignal): Promise<CallToolResult | InputRequiredResult> => {
       let here: SessionContext;
       try {
-        here = session(ctx, request.params._meta, progress);
+        here = session(ctx, request.params._meta, progress, signal);
       } catch (err) {
         throw rpcError(err);
       }
@@ -218,7 +235,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
         principal: binding.principal,
         transport: binding.transport,
         sessionId: ctx.sessionId,
-        signal: ctx.mcpReq.signal,
+        signal,
         progress,
         session: here,
         trace: traceOf(ctx.mcpReq.id, server.getNegotiatedProtocolVersion(), request.params._meta),
@@ -227,6 +244,17 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
       const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
       return shapeCallResult(gateway, name, answered) as CallToolResult;
+    };
+    try {
+      // A client that negotiated tasks: a slow call (or a write to confirm) answers with a task.
+      if (asTask) {
+        try {
+          return (await callAsTask(gateway, binding.principal.tokenId, name, ctx.mcpReq.signal, answer, onlyAsTask)) as CallToolResult;
+        } catch (err) {
+          throw err instanceof GatewayError ? rpcError(err) : err;
+        }
+      }
+      return (await answer(ctx.mcpReq.signal)) as CallToolResult;
     } finally {
       clearTimeout(poll);
     }

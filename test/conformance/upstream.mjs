@@ -86,6 +86,26 @@ const routes = {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: true }));
   },
+  // The tasks scenarios.
+  "GET /api/greet": (res, _body, url) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`Hello, ${url.searchParams.get("name")}!`);
+  },
+  "GET /api/compute": (res, _body, url) => {
+    const seconds = Number(url.searchParams.get("seconds") ?? "0");
+    const timer = setTimeout(() => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(`computed ${url.searchParams.get("label") ?? ""} in ${seconds} s`);
+    }, seconds * 1000);
+    // A cancelled task aborts the gateway's request: stop computing.
+    res.on("close", () => clearTimeout(timer));
+  },
+  "GET /api/jobs/failing": (res) => {
+    setTimeout(() => {
+      res.writeHead(422, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "the job failed" }));
+    }, 1000);
+  },
 };
 
 const server = createServer((req, res) => {
@@ -93,6 +113,11 @@ const server = createServer((req, res) => {
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     const url = new URL(req.url, "http://x");
+    // DELETE /api/files/<name>: the one route with a path parameter.
+    if (req.method === "DELETE" && url.pathname.startsWith("/api/files/")) {
+      res.writeHead(200, { "content-type": "text/plain" });
+      return res.end(`deleted ${decodeURIComponent(url.pathname.slice("/api/files/".length))}`);
+    }
     const route = routes[`${req.method} ${url.pathname}`];
     if (!route) {
       res.writeHead(404, { "content-type": "application/json" });

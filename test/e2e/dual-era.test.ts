@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureTools } from "../fixtures/tools/index.js";
 import { writeGenerated } from "../support/generated.js";
 import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
+import { call, expectAck, settled, tap, TASK_CLIENT_CAPABILITIES, tasks, until } from "../mcp/tasks-client.js";
 
 const CLI = join(process.cwd(), "bin/countersign.js");
 let up: FixtureUpstream;
@@ -89,6 +90,23 @@ describe("countersign stdio, both generations", () => {
     expect(refused.isError).toBe(true);
     expect(JSON.stringify(refused.content)).toMatch(/unauthorized/);
     expect(up.requests.length).toBe(before);
+    await client.close();
+  });
+
+  it("tasks over stdio: a slow call becomes a task polled to its result; a cancel aborts the upstream request", async () => {
+    const { token } = mint("tasks");
+    const client = new ClientV2({ name: "v2-stdio-tasks", version: "1" }, { capabilities: TASK_CLIENT_CAPABILITIES, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    const t = await tap(client, new StdioV2({ command: "node", args: [CLI, "stdio"], env: { ...env, MCP_TOKEN: token, COUNTERSIGN_POLL_AFTER_MS: "300" }, stderr: "pipe" }));
+    const created = await call(t, "get_slow", { ms: 700 });
+    expect(created).toMatchObject({ resultType: "task", status: "working" });
+    const done = await settled(t, created.taskId!);
+    expect(done.status).toBe("completed");
+    expect(JSON.stringify(done.result)).toContain('\\"slept\\":700');
+    const aborted = up.aborted.length;
+    const long = await call(t, "get_slow", { ms: 30_000 });
+    expectAck(await tasks(t, "tasks/cancel", { taskId: long.taskId }));
+    await until(() => up.aborted.length === aborted + 1);
+    expect((await tasks(t, "tasks/get", { taskId: long.taskId })).status).toBe("cancelled");
     await client.close();
   });
 });

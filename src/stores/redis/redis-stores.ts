@@ -14,6 +14,8 @@ import { createRateLimits, type RateLimits } from "../rate-limits.js";
 import type { TokenStore } from "../token-store.js";
 import { createRedisAuditStream, type RedisAuditStream } from "./audit-stream.js";
 import { createRedisPendingActions } from "./pending-actions.js";
+import { createRedisTaskStore } from "./tasks.js";
+import type { TaskStore } from "../tasks.js";
 import { createRedisConnection, unavailable, type RedisConnection } from "./redis-client.js";
 import { createRevocations } from "./revocations.js";
 import { createRedisTokenStore } from "./token-store.js";
@@ -34,6 +36,8 @@ export interface RedisStores {
   readonly connection: RedisConnection;
   readonly tokens: TokenStore;
   readonly pendingActions: PendingActionStore;
+  /** Tasks (the MCP tasks extension): readable and cancellable from every replica. */
+  readonly tasks: TaskStore;
   readonly approvals: ApprovalStore;
   readonly auditSink: AuditSink;
   readonly rateLimits: RateLimits;
@@ -121,6 +125,7 @@ export async function openRedisStores(config: Pick<Config, "redis" | "rateLimits
     connection,
     tokens,
     pendingActions,
+    tasks: createRedisTaskStore(connection, options.now),
     approvals: createRedisApprovalStore(connection, options.now),
     auditSink,
     rateLimits,

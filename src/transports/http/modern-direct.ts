@@ -20,6 +20,7 @@ import {
 import { toJsonRpcError } from "../../errors.js";
 import type { Gateway, SessionContext } from "../../gateway.js";
 import { listPage, SERVER_INFO, shapeCallResult, type SessionBinding } from "../../mcp/server.js";
+import { servesTasks } from "../../mcp/tasks.js";
 import { traceOf } from "../../telemetry/call-trace.js";
 import type { McpState } from "./state.js";
 import { isObject, onlyKeys } from "../../shape.js";
@@ -50,6 +51,8 @@ export function plainRequest(ctx: Koa.ParameterizedContext<McpState>, gateway: G
   const { name, arguments: args = {} } = params;
   if (typeof name !== "string" || headers["mcp-name"] !== name || !isObject(args)) return undefined;
   if (gateway.metaTools.some((t) => t.name === name)) return undefined;
+  // A tool that runs only as a task: the SDK's handler refuses this client (it did not negotiate tasks).
+  if (servesTasks(gateway) && gateway.registry.get(name)?.policy.task === "required") return undefined;
   return { id, method, name, args };
 }
 
