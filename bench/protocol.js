@@ -16,7 +16,7 @@
  *
  * Writes protocol.json (raw figures) to --out and prints a table.
  */
-import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -168,6 +168,7 @@ async function main() {
   const floor = stats["raw-floor"].p50_ms;
   const rows = names.map((n) => ({ contender: n, ...stats[n], p50_vs_raw_floor: round(stats[n].p50_ms / floor, 2), p50_vs_sdk_v2_floor: round(stats[n].p50_ms / stats["sdk-v2-floor"].p50_ms, 2) }));
   const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg() }, node: process.version, params: P, quick: opts.quick, before: opts.before ? "another checkout's build (--before)" : null, rows };
+  mkdirSync(opts.out, { recursive: true });
   writeFileSync(join(opts.out, "protocol.json"), `${JSON.stringify(result, null, 2)}\n`);
   console.log("| contender | p50 ms | p90 ms | p99 ms | p50 / raw floor | p50 / SDK v2 floor |\n|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.contender} | ${r.p50_ms} | ${r.p90_ms} | ${r.p99_ms} | ${r.p50_vs_raw_floor} | ${r.p50_vs_sdk_v2_floor} |`);
