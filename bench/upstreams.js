@@ -78,24 +78,34 @@ async function timeCalls(client, name, n, pid, acc) {
   return samples;
 }
 
-/** Interleaved rounds of `per` calls: direct, through the gateway, then through the base's gateway (with --base). */
-async function compare(direct, gateway, base, per = 100) {
+/**
+ * Interleaved rounds of `per` calls: direct, through the gateway, then through the base's gateway
+ * (with --base) and through a bare pass-through proxy (`floor`, HTTP backends only).
+ */
+async function compare(direct, gateway, base, floor, per = 100) {
   const a = [];
   const b = [];
   const c = [];
+  const f = [];
   const cpu = { cpu: 0 };
   const baseCpu = { cpu: 0 };
   await timeCalls(direct.client, "echo", 200);
   await timeCalls(gateway.client, gateway.tool, 200);
   if (base) await timeCalls(base.client, gateway.tool, 200);
+  if (floor) await timeCalls(floor.client, gateway.tool, 200);
   for (let done = 0; done < CALLS; done += per) {
     a.push(...(await timeCalls(direct.client, "echo", per)));
     b.push(...(await timeCalls(gateway.client, gateway.tool, per, gateway.pid, cpu)));
     if (base) c.push(...(await timeCalls(base.client, gateway.tool, per, base.pid, baseCpu)));
+    if (floor) f.push(...(await timeCalls(floor.client, gateway.tool, per)));
   }
   const d = summarize(a);
   const g = summarize(b);
   const out = { direct: d, gateway: g, added_p50_ms: round(g.p50_ms - d.p50_ms), ratio_p50: round(g.p50_ms / d.p50_ms, 2), gateway_cpu_us_per_call: Math.round((cpu.cpu * 1000) / CALLS) };
+  if (floor) {
+    const fs = summarize(f);
+    out.passthrough_floor = { gateway: fs, added_p50_ms: round(fs.p50_ms - d.p50_ms) };
+  }
   if (!base) return out;
   const bs = summarize(c);
   return { ...out, base: { gateway: bs, added_p50_ms: round(bs.p50_ms - d.p50_ms), gateway_cpu_us_per_call: Math.round((baseCpu.cpu * 1000) / CALLS) } };
@@ -112,7 +122,7 @@ if (ONLY.has("stdio")) {
   const direct = await stdioClient(process.execPath, [EVERYTHING, "stdio"]);
   const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", stdioCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
   const base = BASE_CLI && (await stdioClient(process.execPath, [BASE_CLI, "stdio", "--config", stdioCfg], { env: { ...baseEnv, MCP_TOKEN: token } }));
-  results.stdioBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "everything_echo" }, base);
+  results.stdioBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "everything_echo" }, base, undefined);
   await direct.close();
   await gw.close();
   await base?.close();
@@ -121,10 +131,13 @@ if (ONLY.has("http")) {
   const direct = await httpClient(echo.url);
   const gw = await stdioClient(process.execPath, [CLI, "stdio", "--config", httpCfg], { env: { ...baseEnv, MCP_TOKEN: token } });
   const base = BASE_CLI && (await stdioClient(process.execPath, [BASE_CLI, "stdio", "--config", httpCfg], { env: { ...baseEnv, MCP_TOKEN: token } }));
-  results.httpBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "echo_echo" }, base);
+  // What a proxy that does nothing but forward adds (bench/lib/mcp-passthrough.js): the floor of the target.
+  const floor = await stdioClient(process.execPath, [join(ROOT, "bench/lib/mcp-passthrough.js"), echo.url, "echo"]);
+  results.httpBackend = await compare(direct, { client: gw.client, pid: gw.pid, tool: "echo_echo" }, base, floor);
   await direct.close();
   await gw.close();
   await base?.close();
+  await floor.close();
 }
 
 // 2. Start-up and RSS with five upstreams.
@@ -193,7 +206,7 @@ if (startups.length) results.fiveUpstreams = {
 results.machine.loadAverage1mAtEnd = round(loadavg()[0], 2);
 echo.proc.kill("SIGTERM");
 writeFileSync(values.out, JSON.stringify(results, null, 2) + "\n");
-const brief = (r) => r && { direct_p50_ms: r.direct.p50_ms, gateway_p50_ms: r.gateway.p50_ms, added_p50_ms: r.added_p50_ms, cpu_us_per_call: r.gateway_cpu_us_per_call, ...(r.base ? { base_added_p50_ms: r.base.added_p50_ms, base_cpu_us_per_call: r.base.gateway_cpu_us_per_call } : {}) };
+const brief = (r) => r && { direct_p50_ms: r.direct.p50_ms, gateway_p50_ms: r.gateway.p50_ms, added_p50_ms: r.added_p50_ms, cpu_us_per_call: r.gateway_cpu_us_per_call, ...(r.passthrough_floor ? { passthrough_added_p50_ms: r.passthrough_floor.added_p50_ms } : {}), ...(r.base ? { base_added_p50_ms: r.base.added_p50_ms, base_cpu_us_per_call: r.base.gateway_cpu_us_per_call } : {}) };
 const five = (f) => f && { first_tools_list_ms: f.median_first_tools_list_ms, cpu_ms: f.median_cpu_ms, rss_mb: f.median_rss_mb };
 const f = results.fiveUpstreams;
 process.stdout.write(JSON.stringify({ stdioBackend: brief(results.stdioBackend), httpBackend: brief(results.httpBackend), five: five(f), ...(f?.base ? { fiveBase: five(f.base) } : {}) }) + "\n");
