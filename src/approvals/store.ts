@@ -13,6 +13,7 @@ import type { Approval } from "../../codegen/descriptor.js";
 import type { Principal } from "../context.js";
 import { writeFileAtomic } from "../stores/fs/atomic-write.js";
 import { withFileLock } from "../stores/fs/file-lock.js";
+import { createKeyedLock } from "../stores/pending-actions/keyed-lock.js";
 
 /** A person's decision on an action. */
 export interface ApprovalDecision {
@@ -144,20 +145,13 @@ export function createFileApprovalStore(dataDir: string, now: () => number = Dat
   }
   // Writes of one record one at a time: in this process by a queue, across the processes sharing
   // the data dir by the record's lock file (a decision and a webhook delivery may race).
-  const queues = new Map<string, Promise<unknown>>();
+  const queue = createKeyedLock();
   function serial<T>(actionId: string, fn: () => Promise<T>): Promise<T> {
-    const locked = async (): Promise<T> => {
+    return queue(actionId, async () => {
       made ??= mkdir(dir, { recursive: true, mode: 0o700 });
       await made;
       return withFileLock(`${fileOf(actionId)}.lock`, fn, { what: "approval record" });
-    };
-    const run = (queues.get(actionId) ?? Promise.resolve()).then(locked, locked);
-    const tail = run.catch(() => undefined);
-    queues.set(actionId, tail);
-    void tail.then(() => {
-      if (queues.get(actionId) === tail) queues.delete(actionId);
     });
-    return run;
   }
   return {
     put: (record) =>
@@ -201,7 +195,7 @@ export function createFileApprovalStore(dataDir: string, now: () => number = Dat
       return out.sort(newestFirst);
     },
     async close() {
-      await Promise.all([...queues.values()]);
+      await queue.settled();
     },
   };
 }
