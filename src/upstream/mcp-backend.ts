@@ -1,19 +1,22 @@
 /**
  * The MCP client side of a backend upstream (src/upstreams/backend.ts): a subprocess over stdio or
- * a Streamable HTTP server, reached with the SDK's Client. A subprocess's stderr goes to the log
+ * a Streamable HTTP server, reached with the SDK's Client (an HTTP backend's tools/call goes around
+ * it, as one POST in its session: src/upstream/mcp-rpc.ts). A subprocess's stderr goes to the log
  * under the upstream's name; a backend that goes away is reconnected with exponential backoff
  * while its callers get an error naming it and when to retry.
  */
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { Client, ProtocolError, SdkError, SdkErrorCode, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import { Client, ProtocolError, SdkError, SdkErrorCode, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import type { ContentBlock, ToolResult } from "../context.js";
+import type { ToolResult } from "../context.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { BackendTool, McpBackend } from "../upstreams/backend.js";
+import type { BackendCallOptions, BackendTool, McpBackend } from "../upstreams/backend.js";
 import { readSecret, type McpUpstreamSpec } from "../upstreams/config.js";
 import { mcpFetch } from "./mcp-fetch.js";
+import { ExchangeError, exchange, send, type JsonRpcMessage } from "./mcp-rpc.js";
+import { toolResultOf } from "./mcp-result.js";
 
 export interface McpBackendOptions {
   readonly log: Logger;
@@ -34,6 +37,9 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   const firstDelay = options.backoffMs ?? 200;
   const maxDelay = options.maxBackoffMs ?? 30_000;
   let client: Client | undefined;
+  // An HTTP backend's transport, whose session its tools/call POSTs join (src/upstream/mcp-rpc.ts).
+  let http: { readonly client: Client; readonly transport: StreamableHTTPClientTransport; readonly url: URL; readonly headers: Record<string, string> } | undefined;
+  let nextId = 0;
   let tools: readonly BackendTool[] = [];
   let listed = "";
   let closed = false;
@@ -95,8 +101,9 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       c.setNotificationHandler("notifications/tools/list_changed", () => {
         list(c).catch((err: unknown) => log.warn({ err }, `upstream ${spec.name}: listing its tools after list_changed failed`));
       });
+      const t = transport();
       try {
-        await c.connect(transport());
+        await c.connect(t);
         await list(c);
       } catch (err) {
         await c.close().catch(() => undefined);
@@ -107,6 +114,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
         if (client === c) down("the connection closed");
       };
       client = c;
+      http = t instanceof StreamableHTTPClientTransport ? { client: c, transport: t, url: new URL(spec.url!), headers: secrets(spec.headers, "headers") } : undefined;
       failures = 0;
       parked = false;
       log.info({ tools: tools.length }, `upstream ${spec.name} is up`);
@@ -167,6 +175,96 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     );
   }
 
+  const cancelled = () => new GatewayError("upstream_unavailable", `The call to MCP upstream '${spec.name}' was cancelled`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown" } });
+  const timedOut = () => new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
+  const refused = (message: string) => new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${message}`, { details: { upstream: spec.name, delivery: "answered" } });
+  const shaped = (result: unknown): ToolResult => {
+    const r = toolResultOf(result);
+    if (typeof r === "string") throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' answered with a malformed result: ${r}`, { details: { upstream: spec.name, delivery: "answered" } });
+    return r;
+  };
+
+  /** A call through the SDK client (subprocess backends). */
+  async function sdkCall(c: Client, name: string, args: Record<string, unknown>, callOptions: BackendCallOptions): Promise<ToolResult> {
+    try {
+      return shaped(
+        await c.callTool({ name, arguments: args }, {
+          signal: callOptions.signal,
+          timeout: options.timeoutMs,
+          ...(callOptions.progress ? { onprogress: (p) => callOptions.progress!(p.message ?? `${p.progress}${p.total ? `/${p.total}` : ""}`, p.progress, p.total) } : {}),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      if (callOptions.signal?.aborted) throw cancelled();
+      if (client !== c) throw unavailable(true);
+      if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) throw timedOut();
+      if (!(err instanceof ProtocolError)) {
+        // Not an answer but a failed exchange (a process gone): the backend is down until a
+        // reconnection lists its tools again.
+        const reason = networkReason(err);
+        forget(c, reason);
+        throw unavailable(!/ECONNREFUSED/.test(reason));
+      }
+      throw refused((err as Error).message);
+    }
+  }
+
+  /**
+   * A call to an HTTP backend: one POST in the SDK client's session (its id, its protocol version),
+   * with progress relayed, the server's own requests declined, and a cancellation or a timeout
+   * told to the server as `notifications/cancelled`.
+   */
+  async function postCall(h: NonNullable<typeof http>, name: string, args: Record<string, unknown>, callOptions: BackendCallOptions): Promise<ToolResult> {
+    const url = h.url;
+    const { transport: t } = h;
+    const headers: Record<string, string> = { ...h.headers };
+    if (t.sessionId) headers["mcp-session-id"] = t.sessionId;
+    if (t.protocolVersion) headers["mcp-protocol-version"] = t.protocolVersion;
+    // String ids: never one the SDK client's numbered requests in the same session use.
+    const id = `cs-${++nextId}`;
+    const progress = callOptions.progress;
+    const params = { name, arguments: args, ...(progress ? { _meta: { progressToken: id } } : {}) };
+    const stop = new AbortController();
+    let why = "cancelled by the client";
+    const timer = setTimeout(() => {
+      why = `no answer within ${options.timeoutMs} ms`;
+      stop.abort(timedOut());
+    }, options.timeoutMs);
+    const onAbort = () => stop.abort(cancelled());
+    callOptions.signal?.addEventListener("abort", onAbort, { once: true });
+    if (callOptions.signal?.aborted) onAbort();
+    const onMessage = (m: JsonRpcMessage) => {
+      const p = m.params as { progressToken?: unknown; progress?: number; total?: number; message?: string } | undefined;
+      if (m.method === "notifications/progress" && p?.progressToken === id && typeof p.progress === "number") progress?.(p.message ?? `${p.progress}${p.total ? `/${p.total}` : ""}`, p.progress, p.total);
+      // The gateway's client declared no capabilities: a request of the server's gets "method not found".
+      else if (typeof m.method === "string" && m.id !== undefined) void send(url, headers, { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: `Method not found: ${m.method}` } }).catch(() => undefined);
+    };
+    let answer: JsonRpcMessage;
+    try {
+      answer = await exchange(url, headers, { jsonrpc: "2.0", id, method: "tools/call", params }, { signal: stop.signal, onMessage });
+    } catch (err) {
+      if (stop.signal.aborted) {
+        void send(url, headers, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: why } }).catch(() => undefined);
+        throw stop.signal.reason;
+      }
+      if (client !== h.client) throw unavailable(true);
+      // No answer (a server gone, an expired session, an HTTP error): the backend is down until a
+      // reconnection opens a session and lists its tools again. A 4xx or a refused connection
+      // ran nothing.
+      const status = err instanceof ExchangeError ? err.status : undefined;
+      const reason = status ? (err as Error).message.slice(0, 200) : networkReason(err);
+      forget(h.client, reason);
+      throw unavailable(!(status !== undefined && status >= 400 && status < 500) && !/ECONNREFUSED/.test(reason));
+    } finally {
+      clearTimeout(timer);
+      callOptions.signal?.removeEventListener("abort", onAbort);
+    }
+    const error = answer.error as { code?: unknown; message?: unknown } | undefined;
+    if (error) throw refused(`MCP error ${String(error.code)}: ${String(error.message)}`);
+    return shaped(answer.result);
+  }
+
   return {
     name: spec.name,
     start: async () => {
@@ -180,38 +278,16 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       clearTimeout(idleTimer);
       const c = await ready();
       if (!c || closed) throw unavailable();
-      let result: CallToolResult;
       inflight++;
       clearTimeout(idleTimer);
       try {
-        result = (await c.callTool({ name, arguments: args }, {
-          signal: callOptions.signal,
-          timeout: options.timeoutMs,
-          ...(callOptions.progress ? { onprogress: (p) => callOptions.progress!(p.message ?? `${p.progress}${p.total ? `/${p.total}` : ""}`, p.progress, p.total) } : {}),
-        })) as CallToolResult;
-      } catch (err) {
-        if (callOptions.signal?.aborted) throw new GatewayError("upstream_unavailable", `The call to MCP upstream '${spec.name}' was cancelled`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown" } });
-        if (client !== c) throw unavailable(true);
-        if (err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout) throw new GatewayError("upstream_unavailable", `MCP upstream '${spec.name}' did not answer within ${options.timeoutMs} ms`, { details: { upstream: spec.name, delivery: "sent", outcome: "unknown", timeout_ms: options.timeoutMs } });
-        if (!(err instanceof ProtocolError)) {
-          // Not an answer but a failed exchange (an HTTP server gone, a refused connection): the
-          // backend is down until a reconnection lists its tools again.
-          const reason = networkReason(err);
-          forget(c, reason);
-          throw unavailable(!/ECONNREFUSED/.test(reason));
-        }
-        throw new GatewayError("upstream_error", `MCP upstream '${spec.name}' refused the call: ${(err as Error).message}`, { details: { upstream: spec.name, delivery: "answered" } });
+        return http?.client === c ? await postCall(http, name, args, callOptions) : await sdkCall(c, name, args, callOptions);
       } finally {
         if (--inflight === 0) {
           idle?.();
           armIdle();
         }
       }
-      return {
-        content: (result.content ?? []) as ContentBlock[],
-        ...(result.structuredContent ? { structuredContent: result.structuredContent as Record<string, unknown> } : {}),
-        ...(result.isError ? { isError: true } : {}),
-      } satisfies ToolResult;
     },
     onToolsChanged: (listener) => void listeners.push(listener),
     status: () => (client || parked ? { up: true } : { up: false, detail: lastError }),
