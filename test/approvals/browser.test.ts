@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { repoRoot } from "../../src/console/server.js";
-import { screenshots } from "../support/screenshots.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { agentTokens, startApprovalsGateway, startCountingUpstream, until, type ApprovalsGateway, type CountingUpstream, type Result, type Task } from "./harness.js";
 
 const ROOT = repoRoot();
@@ -48,7 +48,11 @@ async function open(actionId: string): Promise<void> {
   await page.getByTestId("approval-detail").waitFor();
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
     execFileSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "--config", "console/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
@@ -73,6 +77,7 @@ afterAll(async () => {
   await browser?.close();
   await g?.close();
   await up?.close();
+  realClock?.();
 });
 
 describe("the approval inbox in Chromium", () => {

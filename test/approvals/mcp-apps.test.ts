@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from "playwright-core";
-import { screenshots } from "../support/screenshots.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { agentTokens, startApprovalsGateway, startCountingUpstream, until, type ApprovalsGateway, type CountingUpstream, type Result, type Task } from "./harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -83,7 +83,11 @@ async function render(result: Result & { _meta?: any }): Promise<Frame> {
   return frame;
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   up = await startCountingUpstream();
   g = await startApprovalsGateway({ upstream: up, tokens });
@@ -103,6 +107,7 @@ afterAll(async () => {
   await plain?.close().catch(() => undefined);
   await g?.close();
   await up?.close();
+  realClock?.();
 });
 
 describe("a client that declares the UI extension", () => {

@@ -15,7 +15,7 @@ import { startAppHarness, type AppHarness } from "../app-harness.js";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { createAdminFileStore, type AdminStore } from "../../src/console/admins.js";
 import { repoRoot } from "../../src/console/server.js";
-import { screenshots } from "../support/screenshots.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 
 const ROOT = repoRoot();
 const shotPath = screenshots("console");
@@ -41,7 +41,11 @@ async function shot(name: string, p: Page = page): Promise<void> {
   await p.screenshot({ path: shotPath(name), fullPage: true });
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   // The built UI is what the gateway serves; build it unless the caller already did (make test).
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
@@ -65,6 +69,7 @@ afterAll(async () => {
   await browser?.close();
   await http?.close();
   await h?.close();
+  realClock?.();
 });
 
 describe("console in Chromium", () => {

@@ -17,7 +17,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { createAdminFileStore } from "../../src/console/admins.js";
 import { repoRoot } from "../../src/console/server.js";
-import { screenshots } from "../support/screenshots.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { startOAuthHarness, type OAuthHarness } from "./oauth-harness.js";
 
 const ROOT = repoRoot();
@@ -38,7 +38,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
     execFileSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "--config", "console/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
@@ -56,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await o?.close();
+  realClock?.();
 });
 
 describe("mcp-remote with the consent given in Chromium", () => {

@@ -3,9 +3,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { repoRoot } from "../../src/console/server.js";
-import { docsScreenshots, screenshots, SCREENSHOTS_ENV } from "./screenshots.js";
+import { DOCS_TIME, docsScreenshots, screenshots, SCREENSHOTS_ENV, steadyClock } from "./screenshots.js";
 
 const root = () => mkdtempSync(join(tmpdir(), "cs-shots-"));
 
@@ -45,5 +45,32 @@ describe("screenshot paths", () => {
   it("the default folder is ignored by git", () => {
     const ignored = execFileSync("git", ["check-ignore", "test-results/screenshots/console/tokens.png"], { cwd: repoRoot(), encoding: "utf8" });
     expect(ignored.trim()).toBe("test-results/screenshots/console/tokens.png");
+  });
+});
+
+describe("the docs screenshots' clock", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("is the real one in an ordinary run", () => {
+    const restore = steadyClock({});
+    expect(Math.abs(Date.now() - performance.timeOrigin - performance.now())).toBeLessThan(1000);
+    restore();
+  });
+
+  it("starts at DOCS_TIME under make screenshots, keeps running, and the real one comes back", async () => {
+    const restore = steadyClock({ [SCREENSHOTS_ENV]: "docs" });
+    const start = Date.now();
+    expect(start - DOCS_TIME.getTime()).toBeGreaterThanOrEqual(0);
+    expect(start - DOCS_TIME.getTime()).toBeLessThan(1000);
+    expect(new Date().toISOString().slice(0, 10)).toBe("2026-03-02");
+    await new Promise((r) => setTimeout(r, 120)); // timers stay real
+    expect(Date.now()).toBeGreaterThan(start);
+    restore();
+    expect(Math.abs(Date.now() - performance.timeOrigin - performance.now())).toBeLessThan(1000);
+  });
+
+  it("refuses a value it does not understand before touching the clock", () => {
+    expect(() => steadyClock({ [SCREENSHOTS_ENV]: "yes" })).toThrow(/not understood/);
+    expect(Math.abs(Date.now() - performance.timeOrigin - performance.now())).toBeLessThan(1000);
   });
 });

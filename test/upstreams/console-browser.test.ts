@@ -19,7 +19,7 @@ import { startHttpServer, type HttpHandle } from "../../src/transports/http/inde
 import { fixtureTools } from "../fixtures/tools/index.js";
 import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
 import { writeGeneratedTemp } from "../support/generated.js";
-import { screenshots } from "../support/screenshots.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -31,7 +31,11 @@ let base: string;
 let admins: AdminStore;
 let browser: Browser;
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(join(repoRoot(), "dist", "console", "index.html"))) throw new Error("dist/console is missing: run make build");
   upstream = await startFixtureUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "cs-upstreams-console-ui-"));
@@ -49,6 +53,7 @@ afterAll(async () => {
   await http?.close();
   await gateway?.close();
   await upstream?.close();
+  realClock?.();
 });
 
 describe("console token form with upstreams", () => {
