@@ -4,8 +4,9 @@ NODE_BIN := node_modules/.bin
 CLI := node bin/countersign.js
 
 NODE22_TESTS := test/stages test/transports test/mcp test/e2e test/tokens
+BROWSER_TESTS := test/console/browser.test.ts test/oauth/browser.test.ts test/upstreams/console-browser.test.ts test/approvals/browser.test.ts test/approvals/mcp-apps.test.ts
 
-.PHONY: install build run test test-node22 generate check typecheck lint tree lint-spec drift config-doc bench bench-soak conformance clean
+.PHONY: install build run test test-node22 screenshots generate check typecheck lint tree lint-spec drift config-doc bench bench-soak conformance clean
 
 # Reinstall only when the lockfile changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -38,6 +39,11 @@ test: build
 ## SQLite index is a native module built for the Node that ran npm ci.
 test-node22: build
 	COUNTERSIGN_SKIP_BUILD=1 npx -y -p node@22 -- node $(NODE_BIN)/vitest run $(NODE22_TESTS)
+
+## The browser tests only, writing their screenshots into docs/ (the README's and docs' images)
+## instead of test-results/screenshots/, where every other run puts them.
+screenshots: build
+	COUNTERSIGN_SKIP_BUILD=1 COUNTERSIGN_SCREENSHOTS=docs $(NODE_BIN)/vitest run $(BROWSER_TESTS)
 
 ## Regenerate generated/ from openapi/.
 generate: build

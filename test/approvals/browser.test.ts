@@ -1,19 +1,21 @@
 /**
  * The approval inbox in a real browser (Debian's Chromium via playwright-core) against a real
  * gateway and the sample upstream: approve, reject with a reason, a stale preview refused as
- * conflict, and markup in the arguments shown as text. Screenshots go to docs/console/.
+ * conflict, and markup in the arguments shown as text. Screenshots go to
+ * test-results/screenshots/console/, or to docs/console/ under `make screenshots`.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { repoRoot } from "../../src/console/server.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { agentTokens, startApprovalsGateway, startCountingUpstream, until, type ApprovalsGateway, type CountingUpstream, type Result, type Task } from "./harness.js";
 
 const ROOT = repoRoot();
-const SHOTS = join(ROOT, "docs", "console");
+const shotPath = screenshots("console");
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const XSS = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
@@ -35,7 +37,7 @@ async function task(skip: number): Promise<Task> {
 }
 
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: shotPath(name), fullPage: true });
 }
 
 async function open(actionId: string): Promise<void> {
@@ -46,12 +48,15 @@ async function open(actionId: string): Promise<void> {
   await page.getByTestId("approval-detail").waitFor();
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
     execFileSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "--config", "console/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
   }
-  mkdirSync(SHOTS, { recursive: true });
   up = await startCountingUpstream();
   g = await startApprovalsGateway({ upstream: up, tokens });
   await g.admins.create("alice");
@@ -72,6 +77,7 @@ afterAll(async () => {
   await browser?.close();
   await g?.close();
   await up?.close();
+  realClock?.();
 });
 
 describe("the approval inbox in Chromium", () => {

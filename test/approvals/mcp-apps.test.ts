@@ -3,19 +3,19 @@
  * `io.modelcontextprotocol/ui` extension calls a write, reads the `ui://` resource the result
  * names and renders it in real Chromium inside a sandboxed iframe; a tiny host page relays the
  * card's postMessage JSON-RPC (ui/initialize, tools/call) to the real gateway through that client.
- * A client without the extension sees no card at all. Screenshot: docs/console/mcp-app-card.png.
+ * A client without the extension sees no card at all. Screenshots: mcp-app-card*.png in
+ * test-results/screenshots/console/, or in docs/console/ under `make screenshots`.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from "playwright-core";
-import { repoRoot } from "../../src/console/server.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { agentTokens, startApprovalsGateway, startCountingUpstream, until, type ApprovalsGateway, type CountingUpstream, type Result, type Task } from "./harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const SHOTS = join(repoRoot(), "docs", "console");
+const shotPath = screenshots("console");
 const UI = "io.modelcontextprotocol/ui";
 const MIME = "text/html;profile=mcp-app";
 const CARD = "ui://countersign/pending-action";
@@ -83,9 +83,12 @@ async function render(result: Result & { _meta?: any }): Promise<Frame> {
   return frame;
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
-  mkdirSync(SHOTS, { recursive: true });
   up = await startCountingUpstream();
   g = await startApprovalsGateway({ upstream: up, tokens });
   apps = await v2Client(secrets["apps-agent"]!, true);
@@ -104,6 +107,7 @@ afterAll(async () => {
   await plain?.close().catch(() => undefined);
   await g?.close();
   await up?.close();
+  realClock?.();
 });
 
 describe("a client that declares the UI extension", () => {
@@ -134,7 +138,7 @@ describe("a client that declares the UI extension", () => {
     await expect(frame.getByTestId("method").textContent()).resolves.toBe("POST");
     await expect(frame.getByTestId("body").textContent()).resolves.toContain("From the card");
     await expect(frame.getByTestId("refresh").isHidden()).resolves.toBe(true);
-    await page!.screenshot({ path: join(SHOTS, "mcp-app-card.png") });
+    await page!.screenshot({ path: shotPath("mcp-app-card") });
 
     const before = up.writes.length;
     relayed.length = 0;
@@ -170,7 +174,7 @@ describe("a client that declares the UI extension", () => {
     await expect(frame.getByTestId("state").textContent()).resolves.toMatch(/waiting for a person's approval/i);
     await expect(frame.getByTestId("confirm").isHidden()).resolves.toBe(true);
     await expect(frame.getByTestId("cancel").isHidden()).resolves.toBe(true);
-    await page!.screenshot({ path: join(SHOTS, "mcp-app-card-waiting.png") });
+    await page!.screenshot({ path: shotPath("mcp-app-card-waiting") });
     const before = up.writes.length;
     relayed.length = 0;
     await frame.getByTestId("refresh").click();
@@ -187,7 +191,7 @@ describe("a client that declares the UI extension", () => {
     const frame = await render(result);
     const row = frame.getByTestId("diff").locator("tbody tr", { hasText: "title" });
     await expect(row.locator("td").allTextContents()).resolves.toEqual([expect.stringContaining("title"), t.title, "Renamed on the card"]);
-    await page!.screenshot({ path: join(SHOTS, "mcp-app-card-diff.png") });
+    await page!.screenshot({ path: shotPath("mcp-app-card-diff") });
     const before = up.writes.length;
     relayed.length = 0;
     await frame.getByTestId("confirm").click();

@@ -1,9 +1,10 @@
 /**
  * The console in a real browser: Debian's Chromium driven by playwright-core, against a real
- * gateway on a real port. Screenshots of every page go to docs/console/.
+ * gateway on a real port. Screenshots of every page go to test-results/screenshots/console/, or to
+ * docs/console/ under `make screenshots`.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,9 +15,10 @@ import { startAppHarness, type AppHarness } from "../app-harness.js";
 import { startHttpServer, type HttpHandle } from "../../src/transports/http/index.js";
 import { createAdminFileStore, type AdminStore } from "../../src/console/admins.js";
 import { repoRoot } from "../../src/console/server.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 
 const ROOT = repoRoot();
-const SHOTS = join(ROOT, "docs", "console");
+const shotPath = screenshots("console");
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -36,16 +38,19 @@ async function agent(token: string): Promise<Client> {
 }
 
 async function shot(name: string, p: Page = page): Promise<void> {
-  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await p.screenshot({ path: shotPath(name), fullPage: true });
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   // The built UI is what the gateway serves; build it unless the caller already did (make test).
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
     execFileSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "--config", "console/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
   }
-  mkdirSync(SHOTS, { recursive: true });
   h = await startAppHarness();
   http = await startHttpServer(h.gateway, { port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${http.port}`;
@@ -64,6 +69,7 @@ afterAll(async () => {
   await browser?.close();
   await http?.close();
   await h?.close();
+  realClock?.();
 });
 
 describe("console in Chromium", () => {

@@ -3,10 +3,11 @@
  * 401, registers and prints the authorization URL; the browser (signed in to the console) opens it,
  * narrows the consent to one module on the consent page and allows; the redirect reaches
  * mcp-remote's callback, which exchanges the code; the MCP client behind mcp-remote then calls.
- * Screenshots of the consent page go to docs/oauth/.
+ * Screenshots of the consent page go to test-results/screenshots/oauth/, or to docs/oauth/ under
+ * `make screenshots`.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +17,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { createAdminFileStore } from "../../src/console/admins.js";
 import { repoRoot } from "../../src/console/server.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { startOAuthHarness, type OAuthHarness } from "./oauth-harness.js";
 
 const ROOT = repoRoot();
-const SHOTS = join(ROOT, "docs", "oauth");
+const shotPath = screenshots("oauth");
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
@@ -36,12 +38,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run make install (it installs Debian's chromium)`);
   if (process.env.COUNTERSIGN_SKIP_BUILD !== "1" || !existsSync(join(ROOT, "dist", "console", "index.html"))) {
     execFileSync(join(ROOT, "node_modules", ".bin", "vite"), ["build", "--config", "console/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
   }
-  mkdirSync(SHOTS, { recursive: true });
   o = await startOAuthHarness();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   context = await browser.newContext({ viewport: { width: 1100, height: 760 }, timezoneId: "Europe/Paris", locale: "en-GB" });
@@ -55,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await o?.close();
+  realClock?.();
 });
 
 describe("mcp-remote with the consent given in Chromium", () => {
@@ -84,12 +90,12 @@ describe("mcp-remote with the consent given in Chromium", () => {
     await page.getByRole("heading", { name: /Connect .*\?/ }).waitFor();
     expect(await page.getByRole("heading").first().textContent()).toBe("Connect MCP CLI Proxy?");
     await page.getByText(`127.0.0.1:${port}`).first().waitFor();
-    await page.screenshot({ path: join(SHOTS, "consent.png"), fullPage: true });
+    await page.screenshot({ path: shotPath("consent"), fullPage: true });
     await page.getByLabel("All modules").uncheck();
     await page.getByRole("checkbox", { name: "items" }).check();
     await page.getByLabel("Read-only (writes are refused)").check();
     await page.getByLabel("Access ends after").selectOption("7d");
-    await page.screenshot({ path: join(SHOTS, "consent-one-module.png"), fullPage: true });
+    await page.screenshot({ path: shotPath("consent-one-module"), fullPage: true });
     await page.getByRole("button", { name: "Allow" }).click();
     await page.waitForURL(new RegExp(`^http://127\\.0\\.0\\.1:${port}/oauth/callback`));
 
@@ -105,7 +111,7 @@ describe("mcp-remote with the consent given in Chromium", () => {
     await page.goto(`${o.base}/console/#/connections`);
     const row = page.locator("tr", { hasText: "MCP CLI Proxy" });
     await row.getByText("items (read-only)").waitFor();
-    await page.screenshot({ path: join(SHOTS, "connections.png"), fullPage: true });
+    await page.screenshot({ path: shotPath("connections"), fullPage: true });
     await row.getByRole("button", { name: "Revoke" }).click();
     await row.getByText("revoked").waitFor();
     await expect(client.callTool({ name: "get_item", arguments: { item_id: "7" } })).rejects.toThrow();

@@ -1,9 +1,10 @@
 /**
  * The console in Chromium on a gateway of two upstreams: the token form's Upstreams choice mints a
  * token that sees one upstream's tools only; Activity shows and filters by upstream; Analytics
- * breaks calls down per upstream. Screenshots go to docs/upstreams/.
+ * breaks calls down per upstream. Screenshots go to test-results/screenshots/upstreams/, or to
+ * docs/upstreams/ under `make screenshots`.
  */
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -18,10 +19,11 @@ import { startHttpServer, type HttpHandle } from "../../src/transports/http/inde
 import { fixtureTools } from "../fixtures/tools/index.js";
 import { startFixtureUpstream, type FixtureUpstream } from "../fixtures/upstream/server.mjs";
 import { writeGeneratedTemp } from "../support/generated.js";
+import { screenshots, steadyClock } from "../support/screenshots.js";
 import { hashToken, mintToken } from "../../src/tokens/format.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(repoRoot(), "docs", "upstreams");
+const shotPath = screenshots("upstreams");
 let upstream: FixtureUpstream;
 let gateway: Gateway;
 let http: HttpHandle;
@@ -29,7 +31,11 @@ let base: string;
 let admins: AdminStore;
 let browser: Browser;
 
+/** Under `make screenshots`, puts the real clock back once the test is done. */
+let realClock: (() => void) | undefined;
+
 beforeAll(async () => {
+  realClock = steadyClock();
   if (!existsSync(join(repoRoot(), "dist", "console", "index.html"))) throw new Error("dist/console is missing: run make build");
   upstream = await startFixtureUpstream();
   const dataDir = mkdtempSync(join(tmpdir(), "cs-upstreams-console-ui-"));
@@ -47,6 +53,7 @@ afterAll(async () => {
   await http?.close();
   await gateway?.close();
   await upstream?.close();
+  realClock?.();
 });
 
 describe("console token form with upstreams", () => {
@@ -87,7 +94,6 @@ describe("console by upstream", () => {
     await client.callTool({ name: "search_tools", arguments: { query: "item" } });
     await client.close();
 
-    mkdirSync(SHOTS, { recursive: true });
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     const { secret: link } = await admins.createLink("alice");
     await page.goto(`${base}/console/signin?t=${link}`);
@@ -102,7 +108,7 @@ describe("console by upstream", () => {
     expect(await cells()).toEqual(["beta", "beta", "beta", "beta"]);
     await page.locator("tr", { hasText: "rate_limited" }).first().waitFor();
     expect(page.url()).toContain("upstream=beta");
-    await page.screenshot({ path: join(SHOTS, "activity.png"), fullPage: true });
+    await page.screenshot({ path: shotPath("activity"), fullPage: true });
 
     await page.goto(`${base}/console/#/analytics`);
     await page.getByRole("heading", { name: "Per upstream" }).waitFor();
@@ -111,7 +117,7 @@ describe("console by upstream", () => {
     expect((await row("beta"))[0]).toBe("4");
     expect((await row("beta"))[3]).toMatch(/^1 \(25/);
     expect((await row(""))[0]).toBe("1");
-    await page.screenshot({ path: join(SHOTS, "analytics.png"), fullPage: true });
+    await page.screenshot({ path: shotPath("analytics"), fullPage: true });
     // A row's link opens Activity filtered to that upstream.
     await page.getByRole("link", { name: "alpha", exact: true }).click();
     await page.waitForFunction(() => [...document.querySelectorAll("table.timeline tbody td[data-label='Upstream']")].every((td) => td.textContent === "alpha"));
