@@ -5,8 +5,9 @@
  * the `_meta` envelope on each request) from the same server factory.
  */
 import type { Readable, Writable } from "node:stream";
-import type { Server } from "@modelcontextprotocol/server";
+import { parseJSONRPCMessage, type JSONRPCMessage, type Server } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import { isPlainRequest } from "./http/state.js";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
 import { createMcpServer, laneOf, type SessionBinding } from "../mcp/server.js";
@@ -34,6 +35,7 @@ export async function startStdio(
   };
   const stdin = streams.stdin ?? process.stdin;
   const transport = new StdioServerTransport(stdin, streams.stdout ?? process.stdout);
+  transport._ondata = readLines(transport);
   const closed = new Promise<void>((resolve) => {
     stdin.once("end", () => resolve());
     stdin.once("close", () => resolve());
@@ -64,5 +66,46 @@ export async function startStdio(
       await current?.sendToolListChanged().catch(() => undefined);
     },
     close: () => handle.close(),
+  };
+}
+
+/** The SDK's bound on one unread message (its default), kept here. */
+const MAX_BUFFER = 10 * 1024 * 1024;
+
+/**
+ * The transport's stdin reader, in place of its own: the same lines and limits, but a plain
+ * request (src/transports/http/state.ts) is taken by its shape, without the SDK's wire schema on
+ * every call; anything else is checked by that schema as before. A line that is not JSON is skipped,
+ * as the SDK does; one that is not JSON-RPC (or whose handling throws) is reported to `onerror`; a
+ * buffer over the bound closes the transport.
+ */
+function readLines(transport: StdioServerTransport): (chunk: Buffer) => void {
+  let buffer: Buffer | undefined;
+  return (chunk) => {
+    if ((buffer?.length ?? 0) + chunk.length > MAX_BUFFER) {
+      buffer = undefined;
+      transport.onerror?.(new Error(`stdin: a message over ${MAX_BUFFER} bytes`));
+      void transport.close().catch(() => undefined);
+      return;
+    }
+    buffer = buffer ? Buffer.concat([buffer, chunk]) : chunk;
+    for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10)) {
+      const end = nl > 0 && buffer[nl - 1] === 13 ? nl - 1 : nl;
+      const line = buffer.toString("utf8", 0, end);
+      buffer = buffer.subarray(nl + 1);
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      try {
+        const message: JSONRPCMessage = isPlainRequest(value) ? (value as JSONRPCMessage) : parseJSONRPCMessage(value);
+        transport.onmessage?.(message);
+      } catch (err) {
+        transport.onerror?.(err as Error);
+      }
+    }
+    if (buffer.length === 0) buffer = undefined;
   };
 }
