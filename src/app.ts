@@ -27,6 +27,7 @@ import { createAuthenticator } from "./tokens/authenticate.js";
 import { createOAuthAuthority, withAccessTokens } from "./oauth/index.js";
 import { readSecretKey, SECRET_KEY_ENV } from "./tokens/sealed-credential.js";
 import { createConfirmGateStage } from "./stages/confirm-gate.js";
+import { ownAction } from "./confirm/actions.js";
 import { createApprovalHub } from "./approvals/hub.js";
 import { createFileApprovalStore } from "./approvals/store.js";
 import { requestPerson } from "./approvals/request.js";
@@ -195,6 +196,9 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     const upstream = deps.registry.upstreamOf?.(toolName);
     return upstream && { name: upstream.name, tiers: upstreamTiers[upstream.name] ?? config.rateLimits.tiers };
   };
+  // confirm_action is charged to the upstream of the caller's action it names (a lone API: no lookup).
+  const pendingToolOf = async (confirmToken: unknown, principal: Principal) =>
+    deps.registry.upstreamOf ? (await ownAction(deps.pendingActions, confirmToken, principal.tokenId))?.tool : undefined;
   const policy = createPolicy({ exclusions: config.exclusions, upstreamOf: (tool) => deps.registry.upstreamOf?.(tool.name)?.name });
   const visibleTools = (principal: Principal, _session: SessionContext) => policy.visibleTools(principal, deps.registry.tools);
 
@@ -206,7 +210,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
   const admissionStages: AdmissionStages = {
     refusals: createRefusalStage({ audit: deps.audit, tool: (name) => deps.registry.get(name), metaTool: (name) => metaByName.get(name) }),
     authenticate: createAuthStage({ authenticator }),
-    admit: createAdmitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope, ...(beforeCall ? { beforeCall } : {}) }),
+    admit: createAdmitStage({ limits: deps.rateLimits, scopeOf: rateLimitScope, pendingToolOf, ...(beforeCall ? { beforeCall } : {}) }),
     ...deps.admissionStages,
   };
   const stages: Stages = {

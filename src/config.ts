@@ -19,6 +19,7 @@ import { SETTINGS, type Alias, type Setting } from "./config/settings.js";
 import { ENV_PREFIX, knownEnvNames } from "./config/variables.js";
 import { defaultPaths, type DefaultPaths } from "./config/paths.js";
 import { didYouMean } from "./config/suggest.js";
+import { httpUrl } from "./config/url.js";
 import { checkUpstreamRateLimits, checkUpstreams } from "./upstreams/config.js";
 
 export type { UpstreamConfig, HttpConfig, McpConfig, AuthConfig, TierLimits, RateLimitConfig, ConfirmConfig, CodeConfig, AuditConfig, RedisConfig, SurfaceConfig, ConsoleConfig, OAuthConfig, Config, ConfigSources } from "./config/types.js";
@@ -126,19 +127,6 @@ function asList(label: string, value: unknown): readonly string[] {
   fail(label, "expected a list of strings (or a comma-separated string)");
 }
 
-function asUrl(label: string, value: unknown): string {
-  const s = asString(label, value);
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    fail(label, `not a valid URL: ${JSON.stringify(s)}`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") fail(label, `must be an http(s) URL, got ${u.protocol}`);
-  if (u.search || u.hash) fail(label, "must not carry a query string or fragment");
-  return s.replace(/\/+$/, "");
-}
-
 /** Reads one setting's value in its own unit (undefined when unset and without a default). */
 function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPaths): unknown {
   const label = labelOf(s, p);
@@ -167,7 +155,7 @@ function readSetting(s: Setting, p: Picked, src: ConfigSources, paths: DefaultPa
       return v;
     }
     case "url":
-      return asUrl(label, value);
+      return httpUrl(asString(label, value), (problem) => fail(label, problem), { refuseQuery: true });
     case "basePath": {
       const v = asString(label, value);
       if (v !== "" && !/^\/[^?#]*$/.test(v)) fail(label, `must be empty or a path starting with '/', got ${JSON.stringify(v)}`);

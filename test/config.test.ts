@@ -7,6 +7,7 @@ import { agentToken, loadConfig, resolveConfig, resolveConfigWithWarnings } from
 import { defaultPaths, packageRoot } from "../src/config/paths.js";
 import { SETTINGS } from "../src/config/settings.js";
 import { editDistance, nearest } from "../src/config/suggest.js";
+import { httpUrl } from "../src/config/url.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
@@ -42,6 +43,9 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig({ file: { http: { port: 70000 } } })).toThrow(/^config http.port: must be between 0 and 65535, got 70000$/);
     expect(() => resolveConfig({ env: { COUNTERSIGN_UPSTREAM_URL: "ftp://x" } })).toThrow(/config upstream.url \(COUNTERSIGN_UPSTREAM_URL\): must be an http\(s\) URL/);
     expect(() => resolveConfig({ env: { COUNTERSIGN_UPSTREAM_URL: "not a url" } })).toThrow(/config upstream.url \(COUNTERSIGN_UPSTREAM_URL\): not a valid URL/);
+    expect(() => resolveConfig({ env: { COUNTERSIGN_UPSTREAM_URL: "http://x/v1?key=1" } })).toThrow(/^config upstream.url \(COUNTERSIGN_UPSTREAM_URL\): must not carry a query string or fragment$/);
+    expect(() => resolveConfig({ file: { upstream: { url: "https://x/v1#top" } } })).toThrow(/^config upstream.url: must not carry a query string or fragment$/);
+    expect(() => resolveConfig({ file: { upstream: { url: 42 } } })).toThrow(/^config upstream.url: expected a string, got number$/);
     expect(() => resolveConfig({ flags: { stateless: "maybe" } })).toThrow(/config http.stateless \(--stateless\): expected a boolean/);
     expect(() => resolveConfig({ file: { http: { allowedHosts: [1] } } })).toThrow(/config http.allowedHosts/);
     expect(() => resolveConfig({ env: { COUNTERSIGN_LOG_LEVEL: "loud" } })).toThrow(/config logLevel \(COUNTERSIGN_LOG_LEVEL\): must be one of fatal, error/);
@@ -213,3 +217,22 @@ describe("secret key", () => {
   });
 });
 
+
+describe("httpUrl, the one http(s) URL check", () => {
+  const refuse = (problem: string): never => {
+    throw new Error(problem);
+  };
+  it("accepts http and https, dropping trailing slashes; a query string or fragment only when not refused", () => {
+    expect(httpUrl("http://127.0.0.1:4010/v1///", refuse)).toBe("http://127.0.0.1:4010/v1");
+    expect(httpUrl("https://api.test/v1?tenant=7#x", refuse)).toBe("https://api.test/v1?tenant=7#x");
+    expect(httpUrl("https://api.test/v1/", refuse, { refuseQuery: true })).toBe("https://api.test/v1");
+  });
+  it("hands every problem to the caller's refusal", () => {
+    expect(() => httpUrl("", refuse)).toThrow('not a valid URL: ""');
+    expect(() => httpUrl("api.test/v1", refuse)).toThrow('not a valid URL: "api.test/v1"');
+    expect(() => httpUrl("javascript:alert(1)", refuse)).toThrow("must be an http(s) URL, got javascript:");
+    expect(() => httpUrl("ws://api.test", refuse)).toThrow("must be an http(s) URL, got ws:");
+    expect(() => httpUrl("https://api.test/v1?key=1", refuse, { refuseQuery: true })).toThrow("must not carry a query string or fragment");
+    expect(() => httpUrl("https://api.test/v1#top", refuse, { refuseQuery: true })).toThrow("must not carry a query string or fragment");
+  });
+});

@@ -62,6 +62,19 @@ export interface ConfirmActions {
   runApproved(action: PendingAction, caller: ActionCaller, approvedBy: string): Promise<{ kind: "claimed"; result: ToolResult } | { kind: Exclude<ClaimResult["kind"], "claimed">; action?: PendingAction }>;
 }
 
+/**
+ * The action a confirm token names, when it belongs to `tokenId` and the token matches its hash;
+ * undefined for a malformed token, another token's action or a wrong secret alike.
+ */
+export async function ownAction(store: Pick<PendingActionStore, "get">, confirmToken: unknown, tokenId: string): Promise<PendingAction | undefined> {
+  if (typeof confirmToken !== "string") return undefined;
+  const actionId = actionIdOf(confirmToken);
+  if (!actionId) return undefined;
+  const action = await store.get(actionId);
+  if (!action || action.tokenId !== tokenId || !confirmTokenMatches(confirmToken, action.tokenHash)) return undefined;
+  return action;
+}
+
 /** Creates the confirm/cancel/list operations. */
 export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
   const { store, gateway } = deps;
@@ -74,10 +87,8 @@ export function createConfirmActions(deps: ConfirmActionsDeps): ConfirmActions {
     }
     const actionId = actionIdOf(confirmToken);
     if (!actionId) throw new GatewayError("confirmation_invalid", "Malformed confirm token: expected the cfm_… token a pending write returned. Nothing was sent.");
-    const action = await store.get(actionId);
-    if (!action || action.tokenId !== principal.tokenId || !confirmTokenMatches(confirmToken, action.tokenHash)) {
-      throw new GatewayError("confirmation_invalid", UNKNOWN_TOKEN);
-    }
+    const action = await ownAction(store, confirmToken, principal.tokenId);
+    if (!action) throw new GatewayError("confirmation_invalid", UNKNOWN_TOKEN);
     return action;
   }
 

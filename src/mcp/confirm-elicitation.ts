@@ -8,10 +8,14 @@ import type { Server, ServerContext } from "@modelcontextprotocol/server";
 import type { CallOutcome, Gateway, SessionContext } from "../gateway.js";
 import type { ToolResult } from "../context.js";
 import { renderPreview, type Preview } from "../confirm/preview.js";
+import { clientCapabilitiesOf } from "./client-capabilities.js";
 
-/** Whether the client declared form elicitation (an empty `elicitation: {}` means form). */
-export function clientCanElicit(server: Server): boolean {
-  const e = server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+/**
+ * Whether the client declared form elicitation (an empty `elicitation: {}` means form): in the
+ * request's envelope when it has one (2026-07-28, HTTP and stdio alike), else at initialize.
+ */
+export function clientCanElicit(server: Server, ctx?: ServerContext): boolean {
+  const e = clientCapabilitiesOf(server, ctx)?.elicitation as Record<string, unknown> | undefined;
   return e !== undefined && (e.form !== undefined || e.url === undefined);
 }
 
@@ -23,7 +27,7 @@ export async function elicitPendingConfirmation(gateway: Gateway, server: Server
   if (result.structuredContent?.approval === "person") return result;
   // Stateless HTTP has nowhere to route the person's answer back to.
   const stateful = session.transport === "stdio" || session.sessionId !== undefined;
-  if (!stateful || !clientCanElicit(server)) return result;
+  if (!stateful || !clientCanElicit(server, ctx)) return result;
 
   let answer: PersonAnswer;
   try {

@@ -33,7 +33,7 @@ function sealerOf(gateway: Gateway): RequestStateSealer {
 
 /** Whether this request's writes are confirmed by input requests: a 2026-07-28 request from a client that can be asked. */
 export function confirmsByInputRequest(gateway: Gateway, server: Server, ctx: ServerContext): boolean {
-  return gateway.deps.config.confirm.elicitation && ctx.mcpReq.envelope !== undefined && clientCanElicit(server);
+  return gateway.deps.config.confirm.elicitation && ctx.mcpReq.envelope !== undefined && clientCanElicit(server, ctx);
 }
 
 /** The first round: the pending write's preview as a question, and the sealed state of its action. */

@@ -12,10 +12,11 @@
  * store (deps.tasks: in-process, or Redis), bound to the token that created them.
  */
 import { randomBytes } from "node:crypto";
-import { CLIENT_CAPABILITIES_META_KEY, isInputRequiredResult, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type InputRequiredResult, type Server, type ServerContext } from "@modelcontextprotocol/server";
+import { isInputRequiredResult, MissingRequiredClientCapabilityError, ProtocolError, type CallToolResult, type InputRequiredResult, type Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { ToolResult } from "../context.js";
 import type { Gateway } from "../gateway.js";
 import type { TaskRecord, TaskStatus } from "../stores/tasks.js";
+import { clientCapabilitiesOf } from "./client-capabilities.js";
 
 /** The extension's identifier, in client and server `capabilities.extensions`. */
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
@@ -37,8 +38,7 @@ export function servesTasks(gateway: Gateway): boolean {
  */
 export function negotiatesTasks(server: Server, ctx: ServerContext): boolean {
   if (!modern(server)) return false;
-  const declared = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: unknown } | undefined;
-  const extensions = (declared ?? server.getClientCapabilities())?.extensions as Record<string, unknown> | undefined;
+  const extensions = clientCapabilitiesOf(server, ctx)?.extensions as Record<string, unknown> | undefined;
   return extensions?.[TASKS_EXTENSION] !== undefined;
 }
 

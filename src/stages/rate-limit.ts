@@ -7,9 +7,10 @@
  *
  * In a gateway of several upstreams each upstream has its own budget: a call to one of its tools
  * (directly, or through call_tool, which names it) takes its point there, so a token that used up
- * its calls to one upstream can still call the others. The gateway's own tools (search_tools,
- * confirm_action, run_code, …) take theirs from the token's gateway-wide budget, the one a lone
- * API has.
+ * its calls to one upstream can still call the others. confirm_action takes its point where the
+ * pending action it names runs (its upstream), as the sensitive point of that execution does. The
+ * gateway's other tools (search_tools, run_code, …), and a confirm whose token names none of the
+ * caller's actions, take theirs from the token's gateway-wide budget, the one a lone API has.
  */
 import type { ToolDescriptor } from "../../codegen/descriptor.js";
 import type { AdmissionStage, Principal, Stage } from "../context.js";
@@ -21,6 +22,8 @@ export interface RateLimitDeps {
   readonly limits: RateLimits;
   /** The upstream budget a tool's calls count against (a gateway of several); undefined: the gateway-wide one. */
   readonly scopeOf?: (toolName: string) => UpstreamScope | undefined;
+  /** The tool of the caller's own pending action a confirm token names; undefined for anything else. */
+  readonly pendingToolOf?: (confirmToken: unknown, principal: Principal) => Promise<string | undefined>;
   /** Checked before a point is taken for a tool (Redis mode: writes fail closed while Redis is down). */
   readonly beforeCall?: (toolName: string) => void;
 }
@@ -62,11 +65,12 @@ export function forCall(err: unknown, id: string | number | null | undefined): u
   return err;
 }
 
-/** The tool a call runs: call_tool's is the one it names. */
-function toolOfCall(call: { readonly name: string; readonly args?: unknown }): string {
+/** The tool a call runs: call_tool's is the one it names; confirm_action's, its pending action's. */
+async function toolOfCall(deps: RateLimitDeps, call: { readonly name: string; readonly args?: unknown }, principal: Principal): Promise<string> {
+  const args = call.args as { name?: unknown; confirm_token?: unknown } | undefined;
+  if (call.name === "confirm_action" && deps.pendingToolOf) return (await deps.pendingToolOf(args?.confirm_token, principal)) ?? call.name;
   if (call.name !== "call_tool") return call.name;
-  const inner = (call.args as { name?: unknown } | undefined)?.name;
-  return typeof inner === "string" ? inner : call.name;
+  return typeof args?.name === "string" ? args.name : call.name;
 }
 
 /** Admission's rate-limit stage: one normal-bucket point per tools/call of the request. */
@@ -77,7 +81,8 @@ export function createAdmitStage(deps: RateLimitDeps): AdmissionStage {
     for (const call of ctx.calls) {
       try {
         deps.beforeCall?.(call.name);
-        await take(deps.limits, "normal", principal, deps.scopeOf?.(toolOfCall(call)));
+        const scope = deps.scopeOf && deps.scopeOf(await toolOfCall(deps, call, principal));
+        await take(deps.limits, "normal", principal, scope);
       } catch (err) {
         throw forCall(err, call.id);
       }

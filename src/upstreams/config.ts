@@ -10,6 +10,7 @@
  */
 import { resolve } from "node:path";
 import { didYouMean } from "../config/suggest.js";
+import { httpUrl } from "../config/url.js";
 
 /** A secret given in the config: the variable that holds it, or (for tests and local mocks) the value. */
 export type SecretRef = { readonly env: string } | { readonly value: string };
@@ -84,16 +85,9 @@ function strings(key: string, v: unknown): string[] {
   return v as string[];
 }
 
-function httpUrl(key: string, v: unknown): string {
-  const s = str(key, v);
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    fail(key, `not a valid URL: ${JSON.stringify(s)}`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:") fail(key, `must be an http(s) URL, got ${u.protocol}`);
-  return s.replace(/\/+$/, "");
+/** An upstream's url or mcp.url, naming its key (a query string or fragment is kept). */
+function urlOf(key: string, v: unknown): string {
+  return httpUrl(str(key, v), (problem) => fail(key, problem));
 }
 
 function secret(key: string, v: unknown): SecretRef {
@@ -141,7 +135,7 @@ function openApiUpstream(key: string, name: string, v: Record<string, unknown>, 
     prefix: prefixOf(`${key}.prefix`, name, v.prefix),
     ...(v.generated !== undefined ? { generated: resolve(dir, str(`${key}.generated`, v.generated)) } : {}),
     ...(v.spec !== undefined ? { spec: resolve(dir, str(`${key}.spec`, v.spec)) } : {}),
-    ...(v.url !== undefined ? { url: httpUrl(`${key}.url`, v.url) } : {}),
+    ...(v.url !== undefined ? { url: urlOf(`${key}.url`, v.url) } : {}),
     ...(basePath !== undefined ? { basePath } : {}),
     ...(v.credential !== undefined ? { credential: secret(`${key}.credential`, v.credential) } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
@@ -170,7 +164,7 @@ function mcpUpstream(key: string, name: string, v: Record<string, unknown>, dir:
     args: strings(`${key}.mcp.args`, m.args),
     env: secrets(`${key}.mcp.env`, m.env),
     ...(m.cwd !== undefined ? { cwd: resolve(dir, str(`${key}.mcp.cwd`, m.cwd)) } : {}),
-    ...(m.url !== undefined ? { url: httpUrl(`${key}.mcp.url`, m.url) } : {}),
+    ...(m.url !== undefined ? { url: urlOf(`${key}.mcp.url`, m.url) } : {}),
     headers: secrets(`${key}.mcp.headers`, m.headers),
     readOnly: strings(`${key}.tools.readOnly`, tools.readOnly),
     write: strings(`${key}.tools.write`, tools.write),

@@ -29,6 +29,12 @@ describe("upstreams: in the config file", () => {
     expect(Object.isFrozen(c.upstreams[0])).toBe(true);
   });
 
+  it("keeps an upstream's query string (unlike upstream.url) and drops trailing slashes", () => {
+    const c = load({ w: { generated: "g", url: "https://api.test/v1/?tenant=7" }, e: { mcp: { url: "http://127.0.0.1:9000/mcp//" } } });
+    expect(c.upstreams[0]).toMatchObject({ url: "https://api.test/v1/?tenant=7" });
+    expect(c.upstreams[1]).toMatchObject({ url: "http://127.0.0.1:9000/mcp" });
+  });
+
   it("is empty without the section (the one API of generatedDir and upstream)", () => {
     expect(resolveConfig({ env: {} }).upstreams).toEqual([]);
   });
@@ -39,6 +45,10 @@ describe("upstreams: in the config file", () => {
     [{ workspace: { generated: "g", spec: "s" } }, /config upstreams\.workspace: needs exactly one of generated/],
     [{ Work: { generated: "g" } }, /config upstreams\.Work: upstream names are \[a-z\]/],
     [{ w: { generated: "g", url: "ftp://x" } }, /config upstreams\.w\.url: must be an http\(s\) URL/],
+    [{ w: { generated: "g", url: "x.test/v1" } }, /config upstreams\.w\.url: not a valid URL: "x\.test\/v1"/],
+    [{ w: { generated: "g", url: "" } }, /config upstreams\.w\.url: expected a non-empty string, got ""/],
+    [{ e: { mcp: { url: "file:///tmp/mcp" } } }, /config upstreams\.e\.mcp\.url: must be an http\(s\) URL, got file:/],
+    [{ e: { mcp: { url: "not a url" } } }, /config upstreams\.e\.mcp\.url: not a valid URL/],
     [{ w: { generated: "g", prefix: "Bad-Prefix" } }, /config upstreams\.w\.prefix: expected \[a-z0-9_\]/],
     [{ w: { generated: "g", credential: { env: "1X" } } }, /config upstreams\.w\.credential\.env: not a variable name/],
     [{ w: { generated: "g", credential: { vault: "x" } } }, /config upstreams\.w\.credential\.vault: unknown field/],

@@ -18,7 +18,7 @@ import type { ToolResult } from "../../src/context.js";
 import type { GatewayError } from "../../src/errors.js";
 import { createLog } from "../../src/log.js";
 import { compose } from "../../src/pipeline.js";
-import { createRegistry } from "../../src/registry.js";
+import { createRegistry, type Registry } from "../../src/registry.js";
 import { createRateLimitStage } from "../../src/stages/rate-limit.js";
 import { counterName, createRateLimits } from "../../src/stores/rate-limits.js";
 import { createMemoryTokenStore } from "../../src/stores/tokens.js";
@@ -51,14 +51,16 @@ afterAll(async () => {
 
 type Store = "memory" | "files" | "redis";
 
-/** A gateway over alpha and beta whose upstream stage answers locally, and a token on `tier`. */
-async function start(store: Store, file: Record<string, unknown>, tier = "default") {
+/** A gateway over alpha and beta (or `registry`) whose upstream stage answers locally, and a token on `tier`. */
+async function start(store: Store, file: Record<string, unknown>, tier = "default", registry: Registry = catalog()) {
   const dataDir = mkdtempSync(join(tmpdir(), `cs-ups-rl-${store}-`));
   const prefix = uniquePrefix();
   if (store === "redis") prefixes.push(prefix);
   const env: Record<string, string> = {
     COUNTERSIGN_DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
+    // Where a preview's request would go (the upstream stage answers locally; nothing is sent).
+    COUNTERSIGN_UPSTREAM_URL: "http://127.0.0.1:9/v1",
     ...(store === "memory" ? { COUNTERSIGN_RATE_LIMITS_SHARED: "false" } : {}),
     ...(store === "redis" ? { REDIS_URL: redisUrl, COUNTERSIGN_REDIS_PREFIX: prefix } : {}),
   };
@@ -66,7 +68,7 @@ async function start(store: Store, file: Record<string, unknown>, tier = "defaul
   const secret = mintToken();
   await tokens.create({ id: "tok_ups", hash: hashToken(secret), name: "ups", modules: "all", readOnly: false, tier, createdAt: new Date().toISOString() });
   const gateway = await createGateway(resolveConfig({ env, file }), {
-    registry: catalog(),
+    registry,
     log: createLog("silent"),
     tokens,
     stages: { upstream: async (ctx) => void (ctx.result = { content: [{ type: "text", text: "ok" }] }) },
@@ -141,6 +143,94 @@ describe.each<Store>(["memory", "files", "redis"])("per-upstream rate limits (%s
       } finally {
         await stop();
       }
+    }
+  });
+});
+
+const statusOf = (r: ToolResult) => (r.structuredContent as { status?: string } | undefined)?.status;
+const confirmTokenOf = (r: ToolResult) => String((r.structuredContent as { confirm_token?: unknown } | undefined)?.confirm_token);
+
+describe.each<Store>(["memory", "redis"])("confirm_action's normal point on the pending action's upstream (%s)", (store) => {
+  const file = { rateLimits: { tiers: { small: { normal: 4 } } }, upstreams: upstreamsSection() };
+
+  it("confirms of alpha's action use up alpha's budget only: beta's calls and confirms, and the gateway tools, are still admitted; the 429 names alpha", async () => {
+    const { gateway, secret, prefix, stop } = await start(store, file, "small");
+    try {
+      // alpha: the preview (1), its confirm (2), two repeated confirms answered from the stored outcome (3, 4).
+      const token = confirmTokenOf(await callAs(gateway, secret, "alpha_delete_task", {}));
+      expect(statusOf(await callAs(gateway, secret, "confirm_action", { confirm_token: token }))).toBe("executed");
+      for (let i = 0; i < 2; i++) expect((await callAs(gateway, secret, "confirm_action", { confirm_token: token })).isError).toBeFalsy();
+      const refused = await callAs(gateway, secret, "confirm_action", { confirm_token: token });
+      expect(errorOf(refused)).toMatchObject({ code: "rate_limited", bucket: "normal", limit: 4, upstream: "alpha" });
+      expect(textOf(refused)).toMatch(/this token's normal bucket on upstream 'alpha' allows 4 calls per minute/);
+      expect(errorOf(await callAs(gateway, secret, "alpha_list_tasks", {}))).toMatchObject({ code: "rate_limited", upstream: "alpha" });
+      // beta has its own four: a preview, its confirm, a read.
+      const betaToken = confirmTokenOf(await callAs(gateway, secret, "beta_delete_task", {}));
+      expect(statusOf(await callAs(gateway, secret, "confirm_action", { confirm_token: betaToken }))).toBe("executed");
+      expect((await callAs(gateway, secret, "beta_list_tasks", {})).isError).toBeFalsy();
+      // No confirm took a gateway-wide point: that budget is whole.
+      for (let i = 0; i < 4; i++) expect((await callAs(gateway, secret, "list_pending_actions", {})).isError).toBeFalsy();
+      expect(errorOf(await callAs(gateway, secret, "list_pending_actions", {}))).toMatchObject({ code: "rate_limited", limit: 4 });
+      expect(await gateway.deps.metrics.text()).toContain('countersign_rate_limit_rejections_total{bucket="normal",upstream="alpha"} 2');
+      if (store === "redis") {
+        const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+        try {
+          expect((await r.keys(`${prefix}rl:*`)).sort()).toEqual([`${prefix}rl:small:normal:tok_ups`, `${prefix}rl:small:normal@alpha:tok_ups`, `${prefix}rl:small:normal@beta:tok_ups`, `${prefix}rl:small:sensitive@alpha:tok_ups`, `${prefix}rl:small:sensitive@beta:tok_ups`]);
+        } finally {
+          r.disconnect();
+        }
+      }
+    } finally {
+      await stop();
+    }
+  });
+
+  it("a confirm token that is not the caller's own (another token's, an altered secret, malformed) is charged gateway-wide, never to the action's upstream", async () => {
+    const { gateway, secret, stop } = await start(store, { ...file, rateLimits: { tiers: { small: { normal: 2 } } } }, "small");
+    try {
+      const other = mintToken();
+      await gateway.deps.tokens.create({ id: "tok_other", hash: hashToken(other), name: "other", modules: "all", readOnly: false, tier: "small", createdAt: new Date().toISOString() });
+      const token = confirmTokenOf(await callAs(gateway, secret, "alpha_delete_task", {})); // owner: alpha 1
+      // Another token presenting the owner's token: refused as unknown, on its own gateway-wide budget.
+      for (let i = 0; i < 2; i++) expect(errorOf(await callAs(gateway, other, "confirm_action", { confirm_token: token }))).toMatchObject({ code: "confirmation_invalid" });
+      const otherRefused = errorOf(await callAs(gateway, other, "confirm_action", { confirm_token: token }));
+      expect(otherRefused).toMatchObject({ code: "rate_limited", limit: 2 });
+      expect(otherRefused?.upstream).toBeUndefined();
+      expect((await callAs(gateway, other, "alpha_list_tasks", {})).isError).toBeFalsy();
+      // The owner with an altered secret, then a malformed token: gateway-wide (1, 2).
+      const altered = token.slice(0, -1) + (token.endsWith("A") ? "B" : "A");
+      expect(errorOf(await callAs(gateway, secret, "confirm_action", { confirm_token: altered }))).toMatchObject({ code: "confirmation_invalid" });
+      expect(errorOf(await callAs(gateway, secret, "confirm_action", { confirm_token: "cfm_nope" }))).toMatchObject({ code: "confirmation_invalid" });
+      // The real token still goes to alpha (2) and runs; both budgets are now spent.
+      expect(statusOf(await callAs(gateway, secret, "confirm_action", { confirm_token: token }))).toBe("executed");
+      const gatewayWide = errorOf(await callAs(gateway, secret, "list_pending_actions", {}));
+      expect(gatewayWide).toMatchObject({ code: "rate_limited", limit: 2 });
+      expect(gatewayWide?.upstream).toBeUndefined();
+      expect(errorOf(await callAs(gateway, secret, "alpha_list_tasks", {}))).toMatchObject({ code: "rate_limited", upstream: "alpha" });
+    } finally {
+      await stop();
+    }
+  });
+
+  it("a lone API's confirm keeps the one budget and today's keys", async () => {
+    const lone = createRegistry([tool("list_tasks"), tool("delete_task", { write: true, sensitive: true })]);
+    const { gateway, secret, prefix, stop } = await start(store, { rateLimits: { tiers: { small: { normal: 2 } } } }, "small", lone);
+    try {
+      const token = confirmTokenOf(await callAs(gateway, secret, "delete_task", {}));
+      expect(statusOf(await callAs(gateway, secret, "confirm_action", { confirm_token: token }))).toBe("executed");
+      const refused = errorOf(await callAs(gateway, secret, "list_tasks", {}));
+      expect(refused).toMatchObject({ code: "rate_limited", limit: 2 });
+      expect(refused?.upstream).toBeUndefined();
+      if (store === "redis") {
+        const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+        try {
+          expect((await r.keys(`${prefix}rl:*`)).sort()).toEqual([`${prefix}rl:small:normal:tok_ups`, `${prefix}rl:small:sensitive:tok_ups`]);
+        } finally {
+          r.disconnect();
+        }
+      }
+    } finally {
+      await stop();
     }
   });
 });
@@ -237,6 +327,35 @@ describe("the upstreams' rateLimits in the config file", () => {
 describe("over HTTP with an SDK client", () => {
   let gateway: Gateway | undefined;
   afterAll(async () => gateway?.close());
+
+  it("a confirm over alpha's budget is answered 429 naming alpha; beta's write and its confirm go through on the same session", async () => {
+    const started = await start("memory", { rateLimits: { tiers: { small: { normal: 2 } } }, upstreams: upstreamsSection() }, "small");
+    gateway = started.gateway;
+    const http = await startHttpServer(gateway, { port: 0, host: "127.0.0.1" });
+    const url = `http://127.0.0.1:${http.port}/mcp?mode=all`;
+    const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${started.secret}` } } });
+    const client = new Client({ name: "agent", version: "1" });
+    try {
+      await client.connect(transport);
+      const token = confirmTokenOf((await client.callTool({ name: "alpha_delete_task", arguments: {} })) as ToolResult);
+      expect(statusOf((await client.callTool({ name: "confirm_action", arguments: { confirm_token: token } })) as ToolResult)).toBe("executed");
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${started.secret}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": transport.sessionId!, "mcp-protocol-version": "2025-06-18" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "confirm_action", arguments: { confirm_token: token } } }),
+      });
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await res.json()).toMatchObject({ id: 7, error: { data: { code: "rate_limited", bucket: "normal", limit: 2, upstream: "alpha" } } });
+      const betaToken = confirmTokenOf((await client.callTool({ name: "beta_delete_task", arguments: {} })) as ToolResult);
+      expect(statusOf((await client.callTool({ name: "confirm_action", arguments: { confirm_token: betaToken } })) as ToolResult)).toBe("executed");
+    } finally {
+      await client.close();
+      await http.close();
+      await started.stop();
+      gateway = undefined;
+    }
+  });
 
   it("a request over alpha's budget is answered 429 naming alpha; beta answers on the same session", async () => {
     const started = await start("memory", { rateLimits: { tiers: { small: { normal: 2 } } }, upstreams: upstreamsSection() }, "small");
