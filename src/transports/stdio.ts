@@ -34,7 +34,8 @@ export async function startStdio(
     enabledModules: new Set(),
   };
   const stdin = streams.stdin ?? process.stdin;
-  const transport = new StdioServerTransport(stdin, streams.stdout ?? process.stdout);
+  const stdout = streams.stdout ?? process.stdout;
+  const transport = new StdioServerTransport(stdin, stdout);
   transport._ondata = readLines(transport);
   const closed = new Promise<void>((resolve) => {
     stdin.once("end", () => resolve());
@@ -53,11 +54,14 @@ export async function startStdio(
     },
     { transport, onerror: (err) => gateway.deps.log.debug({ err }, "stdio message refused") },
   );
-  // Plain calls of a 2025 session skip the SDK's protocol layer (src/mcp/plain-lane.ts).
+  // Plain calls of a 2025 session skip the SDK's protocol layer (src/mcp/plain-lane.ts). Their
+  // answers are written as the transport writes (one JSON line, in order with its own), without
+  // its promise and listeners per message; a write error reaches the transport's own listener.
   const entry = transport.onmessage;
+  const reply = (response: JSONRPCMessage) => void (stdout.writable && stdout.write(`${JSON.stringify(response)}\n`));
   transport.onmessage = (message) => {
     const lane = current && laneOf(current);
-    if (lane?.take(message, (response) => transport.send(response).catch(() => undefined))) return;
+    if (lane?.take(message, reply)) return;
     entry?.(message);
   };
   return {

@@ -15,7 +15,7 @@ import type { Logger } from "../log.js";
 import type { BackendCallOptions, BackendTool, McpBackend } from "../upstreams/backend.js";
 import { readSecret, type McpUpstreamSpec } from "../upstreams/config.js";
 import { mcpFetch } from "./mcp-fetch.js";
-import { ExchangeError, exchange, send, type JsonRpcMessage } from "./mcp-rpc.js";
+import { endpoint, ExchangeError, exchange, send, type Endpoint, type JsonRpcMessage } from "./mcp-rpc.js";
 import { toolResultOf } from "./mcp-result.js";
 
 export interface McpBackendOptions {
@@ -38,7 +38,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   const maxDelay = options.maxBackoffMs ?? 30_000;
   let client: Client | undefined;
   // An HTTP backend's transport, whose session its tools/call POSTs join (src/upstream/mcp-rpc.ts).
-  let http: { readonly client: Client; readonly transport: StreamableHTTPClientTransport; readonly url: URL; readonly headers: Record<string, string> } | undefined;
+  let http: { readonly client: Client; readonly transport: StreamableHTTPClientTransport; readonly endpoint: Endpoint; readonly headers: Record<string, string> } | undefined;
   let nextId = 0;
   let tools: readonly BackendTool[] = [];
   let listed = "";
@@ -114,7 +114,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
         if (client === c) down("the connection closed");
       };
       client = c;
-      http = t instanceof StreamableHTTPClientTransport ? { client: c, transport: t, url: new URL(spec.url!), headers: secrets(spec.headers, "headers") } : undefined;
+      http = t instanceof StreamableHTTPClientTransport ? { client: c, transport: t, endpoint: endpoint(new URL(spec.url!)), headers: secrets(spec.headers, "headers") } : undefined;
       failures = 0;
       parked = false;
       log.info({ tools: tools.length }, `upstream ${spec.name} is up`);
@@ -216,7 +216,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
    * told to the server as `notifications/cancelled`.
    */
   async function postCall(h: NonNullable<typeof http>, name: string, args: Record<string, unknown>, callOptions: BackendCallOptions): Promise<ToolResult> {
-    const url = h.url;
+    const url = h.endpoint;
     const { transport: t } = h;
     const headers: Record<string, string> = { ...h.headers };
     if (t.sessionId) headers["mcp-session-id"] = t.sessionId;
@@ -225,28 +225,31 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     const id = `cs-${++nextId}`;
     const progress = callOptions.progress;
     const params = { name, arguments: args, ...(progress ? { _meta: { progressToken: id } } : {}) };
-    const stop = new AbortController();
-    let why = "cancelled by the client";
-    const timer = setTimeout(() => {
-      why = `no answer within ${options.timeoutMs} ms`;
-      stop.abort(timedOut());
-    }, options.timeoutMs);
-    const onAbort = () => stop.abort(cancelled());
-    callOptions.signal?.addEventListener("abort", onAbort, { once: true });
-    if (callOptions.signal?.aborted) onAbort();
     const onMessage = (m: JsonRpcMessage) => {
       const p = m.params as { progressToken?: unknown; progress?: number; total?: number; message?: string } | undefined;
       if (m.method === "notifications/progress" && p?.progressToken === id && typeof p.progress === "number") progress?.(p.message ?? `${p.progress}${p.total ? `/${p.total}` : ""}`, p.progress, p.total);
       // The gateway's client declared no capabilities: a request of the server's gets "method not found".
       else if (typeof m.method === "string" && m.id !== undefined) void send(url, headers, { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: `Method not found: ${m.method}` } }).catch(() => undefined);
     };
+    const call = exchange(url, headers, { jsonrpc: "2.0", id, method: "tools/call", params }, { onMessage });
+    // Why the gateway gave up, if it did: told to the server, which may still be working.
+    let stopped: string | undefined;
+    const stop = (why: string, error: GatewayError) => {
+      stopped ??= why;
+      call.abort(error);
+    };
+    const timer = setTimeout(() => stop(`no answer within ${options.timeoutMs} ms`, timedOut()), options.timeoutMs);
+    const signal = callOptions.signal;
+    const onAbort = () => stop("cancelled by the client", cancelled());
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     let answer: JsonRpcMessage;
     try {
-      answer = await exchange(url, headers, { jsonrpc: "2.0", id, method: "tools/call", params }, { signal: stop.signal, onMessage });
+      answer = await call.answer;
     } catch (err) {
-      if (stop.signal.aborted) {
-        void send(url, headers, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: why } }).catch(() => undefined);
-        throw stop.signal.reason;
+      if (stopped !== undefined) {
+        void send(url, headers, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: stopped } }).catch(() => undefined);
+        throw err;
       }
       if (client !== h.client) throw unavailable(true);
       // No answer (a server gone, an expired session, an HTTP error): the backend is down until a
@@ -258,7 +261,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
       throw unavailable(!(status !== undefined && status >= 400 && status < 500) && !/ECONNREFUSED/.test(reason));
     } finally {
       clearTimeout(timer);
-      callOptions.signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
     }
     const error = answer.error as { code?: unknown; message?: unknown } | undefined;
     if (error) throw refused(`MCP error ${String(error.code)}: ${String(error.message)}`);

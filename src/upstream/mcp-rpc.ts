@@ -28,19 +28,42 @@ export class ExchangeError extends Error {
 }
 
 export interface ExchangeOptions {
-  readonly signal?: AbortSignal;
   /** Every other message the answer carries (notifications, the server's requests), in order. */
   readonly onMessage?: (message: JsonRpcMessage) => void;
+}
+
+/** One request under way: its answer, and a way to give up on it. */
+export interface Exchange {
+  readonly answer: Promise<JsonRpcMessage>;
+  /** Ends the exchange now: the answer rejects with `reason` (nothing, once it has settled). */
+  abort(reason: Error): void;
+}
+
+/** Where requests go: the URL, and what node:http needs of it worked out once rather than per request. */
+export interface Endpoint {
+  readonly url: URL;
+  readonly tls: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  readonly path: string;
+}
+
+export function endpoint(url: URL): Endpoint {
+  const tls = url.protocol === "https:";
+  return { url, tls, hostname: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port) || (tls ? 443 : 80), path: `${url.pathname}${url.search}` };
 }
 
 const MAX_ERROR_BODY = 512;
 
 /** A POST of `body` over the keep-alive agent, asking for JSON or an event stream. */
-function post(target: URL, headers: Readonly<Record<string, string>>, body: string): ClientRequest {
-  const tls = target.protocol === "https:";
-  return (tls ? httpsRequest : httpRequest)(target, {
+function post(target: Endpoint, headers: Readonly<Record<string, string>>, body: string): ClientRequest {
+  return (target.tls ? httpsRequest : httpRequest)({
     method: "POST",
-    agent: tls ? httpsAgent : httpAgent,
+    hostname: target.hostname,
+    port: target.port,
+    path: target.path,
+    ...(target.tls ? { servername: target.hostname } : {}),
+    agent: target.tls ? httpsAgent : httpAgent,
     headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream", "content-length": Buffer.byteLength(body) },
   });
 }
@@ -54,10 +77,6 @@ function errorText(text: string): string {
     // not JSON: the text as it is
   }
   return text.slice(0, MAX_ERROR_BODY);
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException("This operation was aborted", "AbortError");
 }
 
 /** Calls `onEvent` with the data of each server-sent event in `stream` (text/event-stream, any line ending). */
@@ -85,32 +104,30 @@ function readEvents(stream: Readable, onEvent: (data: string) => void): void {
 }
 
 /**
- * POSTs `message` (a request with an `id`) to `target` and resolves with the response carrying that
- * id (a result or an error answer alike). Rejects with an ExchangeError when none comes, or with
- * the signal's reason when it aborts.
+ * POSTs `message` (a request with an `id`) to `target`; its answer resolves with the response
+ * carrying that id (a result or an error answer alike), or rejects with an ExchangeError when none
+ * comes, or with the reason given to `abort`.
  */
-export function exchange(target: URL, headers: Readonly<Record<string, string>>, message: JsonRpcMessage, options: ExchangeOptions = {}): Promise<JsonRpcMessage> {
-  const { signal, onMessage } = options;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
+export function exchange(target: Endpoint, headers: Readonly<Record<string, string>>, message: JsonRpcMessage, options: ExchangeOptions = {}): Exchange {
+  const { onMessage } = options;
   const body = JSON.stringify(message);
-  return new Promise<JsonRpcMessage>((resolve, reject) => {
+  let abort!: (reason: Error) => void;
+  const answer = new Promise<JsonRpcMessage>((resolve, reject) => {
     let settled = false;
     const settle = (err: Error | undefined, answer?: JsonRpcMessage) => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener("abort", onAbort);
       if (err) reject(err);
       else resolve(answer!);
     };
     const req = post(target, headers, body);
     let res: IncomingMessage | undefined;
-    function onAbort() {
-      const err = abortReason(signal!);
-      settle(err);
-      req.destroy(err);
-      res?.destroy(err);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
+    abort = (reason) => {
+      if (settled) return;
+      settle(reason);
+      req.destroy(reason);
+      res?.destroy(reason);
+    };
     req.once("error", (err) => settle(new ExchangeError(`the request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
     req.once("response", (r) => {
       res = r;
@@ -127,7 +144,7 @@ export function exchange(target: URL, headers: Readonly<Record<string, string>>,
         r.on("error", (err) => decoded.destroy(err));
         stream = r.pipe(decoded as unknown as NodeJS.WritableStream) as unknown as Readable;
       }
-      stream.once("error", (err) => settle(new ExchangeError(`the answer broke off: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
+      stream.on("error", (err) => settle(new ExchangeError(`the answer broke off: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
       const type = (r.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
       if (status < 200 || status >= 300) {
         let text = "";
@@ -171,10 +188,11 @@ export function exchange(target: URL, headers: Readonly<Record<string, string>>,
     });
     req.end(body);
   });
+  return { answer, abort };
 }
 
 /** POSTs a notification or a response: resolves on a success status (202 is the expected one), rejects otherwise. */
-export function send(target: URL, headers: Readonly<Record<string, string>>, message: JsonRpcMessage): Promise<void> {
+export function send(target: Endpoint, headers: Readonly<Record<string, string>>, message: JsonRpcMessage): Promise<void> {
   const body = JSON.stringify(message);
   return new Promise<void>((resolve, reject) => {
     const req = post(target, headers, body);

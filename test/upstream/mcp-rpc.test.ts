@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolResultOf } from "../../src/upstream/mcp-result.js";
-import { ExchangeError, exchange, send, type JsonRpcMessage } from "../../src/upstream/mcp-rpc.js";
+import { endpoint, ExchangeError, exchange, send, type JsonRpcMessage } from "../../src/upstream/mcp-rpc.js";
 
 type Handler = (req: IncomingMessage, body: JsonRpcMessage, res: ServerResponse) => void;
 let server: Server;
@@ -38,13 +38,13 @@ const call = (id: string) => ({ jsonrpc: "2.0", id, method: "tools/call", params
 const ok = (id: unknown, text = "hi") => ({ jsonrpc: "2.0", id, result: { content: [{ type: "text", text }] } });
 const route = (path: string, handler: Handler) => {
   routes.set(path, handler);
-  return new URL(path, base);
+  return endpoint(new URL(path, base));
 };
 
 describe("exchange: one JSON-RPC request as a POST", () => {
   it("reads a JSON answer, sending the session's headers and the request as JSON", async () => {
     const url = route("/json", (_req, body, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ok(body.id))));
-    const answer = await exchange(url, { "mcp-session-id": "s1", authorization: "Bearer b" }, call("a1"));
+    const answer = await exchange(url, { "mcp-session-id": "s1", authorization: "Bearer b" }, call("a1")).answer;
     expect(answer).toEqual(ok("a1"));
     const req = seen.find((s) => s.url === "/json")!;
     expect(req.headers).toMatchObject({ "mcp-session-id": "s1", authorization: "Bearer b", "content-type": "application/json", accept: "application/json, text/event-stream" });
@@ -56,7 +56,7 @@ describe("exchange: one JSON-RPC request as a POST", () => {
       res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" }).end(gzipSync(JSON.stringify([{ jsonrpc: "2.0", method: "notifications/message", params: { data: "x" } }, ok("other"), ok(body.id, "mine")]))),
     );
     const others: JsonRpcMessage[] = [];
-    const answer = await exchange(url, {}, call("b1"), { onMessage: (m) => others.push(m) });
+    const answer = await exchange(url, {}, call("b1"), { onMessage: (m) => others.push(m) }).answer;
     expect(answer).toEqual(ok("b1", "mine"));
     expect(others.map((m) => m.method ?? m.id)).toEqual(["notifications/message", "other"]);
   });
@@ -74,14 +74,14 @@ describe("exchange: one JSON-RPC request as a POST", () => {
       next();
     });
     const others: JsonRpcMessage[] = [];
-    const answer = await exchange(url, {}, call("c1"), { onMessage: (m) => others.push(m) });
+    const answer = await exchange(url, {}, call("c1"), { onMessage: (m) => others.push(m) }).answer;
     expect(answer).toEqual(ok("c1", "streamed"));
     expect(others).toEqual([{ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "c1", progress: 1, total: 2 } }]);
   });
 
   it("an error answer is an answer", async () => {
     const url = route("/error", (_req, body, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: body.id, error: { code: -32602, message: "bad arguments" } })));
-    expect(await exchange(url, {}, call("d1"))).toEqual({ jsonrpc: "2.0", id: "d1", error: { code: -32602, message: "bad arguments" } });
+    expect(await exchange(url, {}, call("d1")).answer).toEqual({ jsonrpc: "2.0", id: "d1", error: { code: -32602, message: "bad arguments" } });
   });
 
   it.each([
@@ -93,7 +93,7 @@ describe("exchange: one JSON-RPC request as a POST", () => {
     ["an event that is not JSON", "/garbage", (_r: IncomingMessage, _b: JsonRpcMessage, res: ServerResponse) => res.writeHead(200, { "content-type": "text/event-stream" }).end("data: {oops\n\n"), /not JSON: \{oops/, 200],
     ["an encoding it cannot read", "/zstd", (_r: IncomingMessage, _b: JsonRpcMessage, res: ServerResponse) => res.writeHead(200, { "content-type": "application/json", "content-encoding": "zstd" }).end("x"), /encoded as zstd/, 200],
   ])("%s is an ExchangeError saying so", async (_what, path, handler, message, status) => {
-    const err = await exchange(route(path, handler), {}, call("e1")).catch((e: unknown) => e);
+    const err = await exchange(route(path, handler), {}, call("e1")).answer.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExchangeError);
     expect((err as Error).message).toMatch(message);
     expect((err as ExchangeError).status).toBe(status);
@@ -104,32 +104,43 @@ describe("exchange: one JSON-RPC request as a POST", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const err = (await exchange(new URL(`http://127.0.0.1:${port}/mcp`), {}, call("f1")).catch((e: unknown) => e)) as ExchangeError;
+    const err = (await exchange(endpoint(new URL(`http://127.0.0.1:${port}/mcp`)), {}, call("f1")).answer.catch((e: unknown) => e)) as ExchangeError;
     expect(err).toBeInstanceOf(ExchangeError);
     expect(err.message).toMatch(/ECONNREFUSED/);
     expect(err.status).toBeUndefined();
     expect((err.cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
   });
 
-  it("an abort rejects with its reason and closes the exchange, before or during the answer", async () => {
+  it("abort rejects the answer with its reason and closes the exchange; after the answer it changes nothing", async () => {
     const url = route("/hang", (_req, _body, res) => res.writeHead(200, { "content-type": "text/event-stream" }).write(": waiting\n\n"));
-    const stop = new AbortController();
-    const pending = exchange(url, {}, call("g1"), { signal: stop.signal });
+    const pending = exchange(url, {}, call("g1"));
     await expect.poll(() => seen.some((s) => s.url === "/hang")).toBe(true);
-    stop.abort(new Error("stop now"));
-    await expect(pending).rejects.toThrow("stop now");
+    pending.abort(new Error("stop now"));
+    await expect(pending.answer).rejects.toThrow("stop now");
     await expect.poll(() => closedEarly).toContain("/hang");
-    const before = seen.length;
-    await expect(exchange(url, {}, call("g2"), { signal: stop.signal })).rejects.toThrow("stop now");
-    expect(seen.length).toBe(before);
+    const done = exchange(route("/json", (_req, body, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ok(body.id)))), {}, call("g2"));
+    expect(await done.answer).toEqual(ok("g2"));
+    done.abort(new Error("too late"));
+    await expect(done.answer).resolves.toEqual(ok("g2"));
   });
 
   it("send: a notification accepted with 202 resolves; a refused one rejects with the status", async () => {
     const accepted = route("/accept", (_req, _body, res) => res.writeHead(202).end());
     await expect(send(accepted, {}, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "h1" } })).resolves.toBeUndefined();
     expect(seen.at(-1)!.body).toEqual({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "h1" } });
+    expect(seen.at(-1)!.headers["content-length"]).toBe(String(Buffer.byteLength(JSON.stringify(seen.at(-1)!.body))));
     const refused = route("/refuse", (_req, _body, res) => res.writeHead(400).end("no"));
     await expect(send(refused, {}, { jsonrpc: "2.0", method: "notifications/cancelled" })).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe("endpoint: a URL worked out once for node:http", () => {
+  it.each([
+    ["http://127.0.0.1:9000/mcp", { tls: false, hostname: "127.0.0.1", port: 9000, path: "/mcp" }],
+    ["https://search.example/mcp/v1?tenant=a", { tls: true, hostname: "search.example", port: 443, path: "/mcp/v1?tenant=a" }],
+    ["http://[::1]/mcp", { tls: false, hostname: "::1", port: 80, path: "/mcp" }],
+  ])("%s", (url, expected) => {
+    expect(endpoint(new URL(url))).toMatchObject(expected);
   });
 });
 
