@@ -68,6 +68,21 @@ function post(target: Endpoint, headers: Readonly<Record<string, string>>, body:
   });
 }
 
+/**
+ * The media type and content encoding of an answer, read from its raw header lines (reading
+ * `headers` would build the whole header object, on every call, for two of its fields).
+ */
+function contentHeaders(raw: readonly string[]): { type: string; encoding: string | undefined } {
+  let type = "";
+  let encoding: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-type") type = raw[i + 1]!.split(";")[0]!.trim().toLowerCase();
+    else if (name === "content-encoding") encoding = raw[i + 1]!.trim().toLowerCase();
+  }
+  return { type, encoding };
+}
+
 /** An error body as a sentence: a JSON-RPC error's message (what MCP servers send), or the text itself. */
 function errorText(text: string): string {
   try {
@@ -132,7 +147,7 @@ export function exchange(target: Endpoint, headers: Readonly<Record<string, stri
     req.once("response", (r) => {
       res = r;
       const status = r.statusCode ?? 0;
-      const encoding = r.headers["content-encoding"]?.trim().toLowerCase();
+      const { type, encoding } = contentHeaders(r.rawHeaders);
       const decoder = encoding && encoding !== "identity" ? DECODERS[encoding] : undefined;
       if (encoding && encoding !== "identity" && !decoder) {
         r.resume();
@@ -145,7 +160,6 @@ export function exchange(target: Endpoint, headers: Readonly<Record<string, stri
         stream = r.pipe(decoded as unknown as NodeJS.WritableStream) as unknown as Readable;
       }
       stream.on("error", (err) => settle(new ExchangeError(`the answer broke off: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
-      const type = (r.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
       if (status < 200 || status >= 300) {
         let text = "";
         stream.setEncoding("utf8");

@@ -43,7 +43,8 @@ const route = (path: string, handler: Handler) => {
 
 describe("exchange: one JSON-RPC request as a POST", () => {
   it("reads a JSON answer, sending the session's headers and the request as JSON", async () => {
-    const url = route("/json", (_req, body, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(ok(body.id))));
+    // Header names in any case, parameters after the media type.
+    const url = route("/json", (_req, body, res) => res.writeHead(200, { "Content-Type": "Application/JSON; charset=utf-8" }).end(JSON.stringify(ok(body.id))));
     const answer = await exchange(url, { "mcp-session-id": "s1", authorization: "Bearer b" }, call("a1")).answer;
     expect(answer).toEqual(ok("a1"));
     const req = seen.find((s) => s.url === "/json")!;
