@@ -1,18 +1,19 @@
 /**
- * One JSON-RPC request to a Streamable HTTP MCP server as a plain POST over the keep-alive agent
- * (src/upstream/mcp-fetch.ts), for the hot path of an HTTP backend: its `tools/call`
- * (src/upstream/mcp-backend.ts). The SDK client keeps the session (initialize, listing, pings,
- * the server's notifications); going around it here saves its Headers, web streams and wire
- * schemas on every call, which cost more than the gateway's whole chain.
+ * One JSON-RPC request to a Streamable HTTP MCP server as a plain POST, for the hot path of an
+ * HTTP backend: its `tools/call` (src/upstream/mcp-backend.ts). The SDK client keeps the session
+ * (initialize, listing, pings, the server's notifications); going around it here saves its
+ * Headers, web streams and wire schemas on every call, which cost more than the gateway's whole
+ * chain. The POST goes through undici's connection pool (`request`, not its fetch), which costs
+ * about 20 µs less CPU and wall time per request than node:http with a keep-alive agent.
  *
  * The answer is read as the transport allows: a JSON body, or an event stream whose other messages
  * (progress, the server's own requests) go to `onMessage` until the response with the request's id
  * arrives. Anything but that response is an `ExchangeError` saying what came instead.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
-import { DECODERS, httpAgent, httpsAgent } from "./mcp-fetch.js";
+import { Pool } from "undici";
+import { DECODERS } from "./mcp-fetch.js";
 
 export type JsonRpcMessage = Record<string, unknown>;
 
@@ -39,48 +40,46 @@ export interface Exchange {
   abort(reason: Error): void;
 }
 
-/** Where requests go: the URL, and what node:http needs of it worked out once rather than per request. */
+/** Where requests go: the URL, split once into the pool's origin and the request's path. */
 export interface Endpoint {
   readonly url: URL;
-  readonly tls: boolean;
-  readonly hostname: string;
-  readonly port: number;
+  readonly origin: string;
   readonly path: string;
 }
 
 export function endpoint(url: URL): Endpoint {
-  const tls = url.protocol === "https:";
-  return { url, tls, hostname: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port) || (tls ? 443 : 80), path: `${url.pathname}${url.search}` };
+  return { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+}
+
+/** One pool of keep-alive connections per origin, for the process's life (idle sockets close on their own). */
+const pools = new Map<string, Pool>();
+
+function poolOf(target: Endpoint): Pool {
+  let pool = pools.get(target.origin);
+  if (!pool) {
+    pool = new Pool(target.origin);
+    pools.set(target.origin, pool);
+  }
+  return pool;
 }
 
 const MAX_ERROR_BODY = 512;
 
-/** A POST of `body` over the keep-alive agent, asking for JSON or an event stream. */
-function post(target: Endpoint, headers: Readonly<Record<string, string>>, body: string): ClientRequest {
-  return (target.tls ? httpsRequest : httpRequest)({
-    method: "POST",
-    hostname: target.hostname,
-    port: target.port,
+/** A POST of `body`, asking for JSON or an event stream; `signal` (an emitter: cheaper than an AbortSignal) aborts it. */
+function post(target: Endpoint, headers: Readonly<Record<string, string>>, body: string, signal?: EventEmitter) {
+  return poolOf(target).request({
     path: target.path,
-    ...(target.tls ? { servername: target.hostname } : {}),
-    agent: target.tls ? httpsAgent : httpAgent,
-    headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream", "content-length": Buffer.byteLength(body) },
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body,
+    ...(signal ? { signal } : {}),
   });
 }
 
-/**
- * The media type and content encoding of an answer, read from its raw header lines (reading
- * `headers` would build the whole header object, on every call, for two of its fields).
- */
-function contentHeaders(raw: readonly string[]): { type: string; encoding: string | undefined } {
-  let type = "";
-  let encoding: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === "content-type") type = raw[i + 1]!.split(";")[0]!.trim().toLowerCase();
-    else if (name === "content-encoding") encoding = raw[i + 1]!.trim().toLowerCase();
-  }
-  return { type, encoding };
+/** The media type and content encoding of an answer. */
+function contentHeaders(headers: Record<string, string | string[] | undefined>): { type: string; encoding: string | undefined } {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  return { type: (one(headers["content-type"]) ?? "").split(";")[0]!.trim().toLowerCase(), encoding: one(headers["content-encoding"])?.trim().toLowerCase() };
 }
 
 /** An error body as a sentence: a JSON-RPC error's message (what MCP servers send), or the text itself. */
@@ -135,29 +134,30 @@ export function exchange(target: Endpoint, headers: Readonly<Record<string, stri
       if (err) reject(err);
       else resolve(answer!);
     };
-    const req = post(target, headers, body);
-    let res: IncomingMessage | undefined;
+    const stop = new EventEmitter();
+    let res: Readable | undefined;
     abort = (reason) => {
       if (settled) return;
       settle(reason);
-      req.destroy(reason);
+      stop.emit("abort");
       res?.destroy(reason);
     };
-    req.once("error", (err) => settle(new ExchangeError(`the request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
-    req.once("response", (r) => {
-      res = r;
-      const status = r.statusCode ?? 0;
-      const { type, encoding } = contentHeaders(r.rawHeaders);
+    const failed = (err: Error) => settle(new ExchangeError(`the request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+    post(target, headers, body, stop).then((r) => {
+      res = r.body;
+      if (settled) return void r.body.destroy();
+      const status = r.statusCode;
+      const { type, encoding } = contentHeaders(r.headers);
       const decoder = encoding && encoding !== "identity" ? DECODERS[encoding] : undefined;
       if (encoding && encoding !== "identity" && !decoder) {
-        r.resume();
+        r.body.resume();
         return settle(new ExchangeError(`the answer is encoded as ${encoding}, which is not read`, { status }));
       }
-      let stream: Readable = r;
+      let stream: Readable = r.body;
       if (decoder) {
         const decoded = decoder() as unknown as Readable;
-        r.on("error", (err) => decoded.destroy(err));
-        stream = r.pipe(decoded as unknown as NodeJS.WritableStream) as unknown as Readable;
+        r.body.on("error", (err) => decoded.destroy(err));
+        stream = r.body.pipe(decoded as unknown as NodeJS.WritableStream) as unknown as Readable;
       }
       stream.on("error", (err) => settle(new ExchangeError(`the answer broke off: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
       if (status < 200 || status >= 300) {
@@ -199,24 +199,20 @@ export function exchange(target: Endpoint, headers: Readonly<Record<string, stri
         for (const m of Array.isArray(parsed) ? parsed : [parsed]) take(m);
         if (!settled) settle(new ExchangeError("the answer held no response to the request", { status }));
       });
-    });
-    req.end(body);
+    }, failed);
   });
   return { answer, abort };
 }
 
 /** POSTs a notification or a response: resolves on a success status (202 is the expected one), rejects otherwise. */
 export function send(target: Endpoint, headers: Readonly<Record<string, string>>, message: JsonRpcMessage): Promise<void> {
-  const body = JSON.stringify(message);
-  return new Promise<void>((resolve, reject) => {
-    const req = post(target, headers, body);
-    req.once("error", (err) => reject(new ExchangeError(`the request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
-    req.once("response", (r) => {
-      const status = r.statusCode ?? 0;
-      r.resume();
-      if (status >= 200 && status < 300) resolve();
-      else reject(new ExchangeError(`HTTP ${status}`, { status }));
-    });
-    req.end(body);
-  });
+  return post(target, headers, JSON.stringify(message)).then(
+    async (r) => {
+      await r.body.dump();
+      if (r.statusCode < 200 || r.statusCode >= 300) throw new ExchangeError(`HTTP ${r.statusCode}`, { status: r.statusCode });
+    },
+    (err: Error) => {
+      throw new ExchangeError(`the request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err });
+    },
+  );
 }

@@ -135,11 +135,11 @@ describe("exchange: one JSON-RPC request as a POST", () => {
   });
 });
 
-describe("endpoint: a URL worked out once for node:http", () => {
+describe("endpoint: a URL split once into its pool's origin and the request's path", () => {
   it.each([
-    ["http://127.0.0.1:9000/mcp", { tls: false, hostname: "127.0.0.1", port: 9000, path: "/mcp" }],
-    ["https://search.example/mcp/v1?tenant=a", { tls: true, hostname: "search.example", port: 443, path: "/mcp/v1?tenant=a" }],
-    ["http://[::1]/mcp", { tls: false, hostname: "::1", port: 80, path: "/mcp" }],
+    ["http://127.0.0.1:9000/mcp", { origin: "http://127.0.0.1:9000", path: "/mcp" }],
+    ["https://search.example/mcp/v1?tenant=a", { origin: "https://search.example", path: "/mcp/v1?tenant=a" }],
+    ["http://[::1]:80/mcp", { origin: "http://[::1]", path: "/mcp" }],
   ])("%s", (url, expected) => {
     expect(endpoint(new URL(url))).toMatchObject(expected);
   });
