@@ -267,7 +267,7 @@ export async function createGateway(config: Config, overrides: Partial<Deps> = {
     ...(upstreams ? { upstreams } : {}),
     metaTools,
     async admit(request) {
-      const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };
+      const ctx: AdmissionContext = { transport: request.transport, credential: request.credential, ...(request.credentialHash ? { credentialHash: request.credentialHash } : {}), sessionId: request.sessionId, request: request.request, calls: request.calls ?? [], source: request.source };
       await admitRequest(ctx);
       if (!ctx.principal) throw toGatewayError(new Error("admission ended without a principal"));
       return ctx.principal;

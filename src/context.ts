@@ -154,6 +154,8 @@ export interface AdmissionContext {
   readonly transport: Transport;
   /** The credential presented (bearer token, MCP_TOKEN); undefined when none was. */
   readonly credential?: string;
+  /** Its token hash, worked out once for a session (see AdmissionRequest.credentialHash). */
+  readonly credentialHash?: string;
   readonly sessionId?: string;
   /** What was asked, for the audit record of a refusal: "POST /mcp", "tools/list". */
   readonly request: string;

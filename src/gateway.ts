@@ -56,6 +56,12 @@ export interface Deps {
 export interface AdmissionRequest {
   readonly transport: Transport;
   readonly credential?: string;
+  /**
+   * The credential's token hash, when the caller worked it out once for a session whose credential
+   * never changes (stdio's MCP_TOKEN, after its shape was checked): saves the shape check and the
+   * SHA-256 on every request; the token is still looked up (revoked? expired?) every time.
+   */
+  readonly credentialHash?: string;
   readonly sessionId?: string;
   /** What was asked, for a refusal's audit record ("POST /mcp", "tools/list"). */
   readonly request: string;

@@ -28,6 +28,8 @@ export interface SessionBinding {
    * `principal`.
    */
   readonly credential?: string;
+  /** Its token hash, worked out once (stdio: see AdmissionRequest.credentialHash). */
+  readonly credentialHash?: string;
   /** The principal admission resolved, for the request being handled. */
   principal: Principal;
   /** Connection parameters (HTTP query string, or env equivalents for stdio). */
@@ -176,7 +178,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
   /** stdio: every request is admitted here, so a token revoked mid-session fails on its next request. */
   async function admitHere(request: string, calls?: { id: RequestId; name: string; args: unknown }[]): Promise<void> {
     if (binding.credential === undefined) return;
-    binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, request, calls });
+    binding.principal = await gateway.admit({ transport: binding.transport, credential: binding.credential, ...(binding.credentialHash ? { credentialHash: binding.credentialHash } : {}), request, calls });
   }
 
   // The tasks extension's methods (tasks/get, tasks/update, tasks/cancel), when calls can become tasks.

@@ -14,7 +14,7 @@ export interface AuthStageDeps {
 /** Builds the authenticate stage. */
 export function createAuthStage(deps: AuthStageDeps): AdmissionStage {
   return async function authenticate(ctx, next) {
-    const result = await deps.authenticator.resolve(ctx.credential);
+    const result = await deps.authenticator.resolve(ctx.credential, ctx.credentialHash);
     if (!result.ok) {
       if (result.tokenId) ctx.claimed = { tokenId: result.tokenId, subject: result.subject };
       throw result.error;

@@ -35,8 +35,12 @@ export type AuthResult =
 export interface Authenticator {
   /** Resolves a credential; throws the GatewayError("unauthorized") of a refusal. */
   authenticate(credential: string | undefined): Promise<Principal>;
-  /** Like `authenticate`, but answers refusals as a result (so audit can name a revoked token). */
-  resolve(credential: string | undefined): Promise<AuthResult>;
+  /**
+   * Like `authenticate`, but answers refusals as a result (so audit can name a revoked token).
+   * `knownHash`: the credential's hash (`credentialHash`), from a caller that checked its shape
+   * and hashed it once for a session whose credential never changes.
+   */
+  resolve(credential: string | undefined, knownHash?: string): Promise<AuthResult>;
   /** Re-checks an already resolved principal (revoked or expired since?) by its token id. */
   recheck(principal: Principal): Promise<Principal>;
 }
@@ -97,12 +101,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     deps.store.touch(record.id, at).catch((err) => deps.onError?.(err));
   }
 
-  async function resolve(credential: string | undefined): Promise<AuthResult> {
+  async function resolve(credential: string | undefined, knownHash?: string): Promise<AuthResult> {
     const presented = credential?.trim();
     if (!presented) return { ok: false, error: unauthorized("missing") };
-    const problem = checkTokenShape(presented);
-    if (problem) return { ok: false, error: unauthorized(problem) };
-    const hash = hashToken(presented);
+    let hash = knownHash;
+    if (hash === undefined) {
+      const problem = checkTokenShape(presented);
+      if (problem) return { ok: false, error: unauthorized(problem) };
+      hash = hashToken(presented);
+    }
     const record = await deps.store.getByHash(hash);
     // The store finds by hash; this re-check keeps the final comparison constant-time even if
     // a store implementation matches loosely (prefix scans, case folding).

@@ -7,6 +7,7 @@
 import type { Readable, Writable } from "node:stream";
 import { parseJSONRPCMessage, type JSONRPCMessage, type Server } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import { checkTokenShape, hashToken } from "../tokens/format.js";
 import { isPlainRequest } from "./http/state.js";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
@@ -26,9 +27,12 @@ export async function startStdio(
   session: { credential: string; principal: Principal; params?: Record<string, string> },
   streams: { stdin?: Readable; stdout?: Writable } = {},
 ): Promise<StdioHandle> {
+  const credential = session.credential.trim();
   const binding: SessionBinding = {
     transport: "stdio",
     credential: session.credential,
+    // MCP_TOKEN is the session's for its life: its shape is checked and its hash taken once.
+    ...(checkTokenShape(credential) === undefined ? { credentialHash: hashToken(credential) } : {}),
     principal: session.principal,
     params: session.params ?? {},
     enabledModules: new Set(),

@@ -89,6 +89,26 @@ describe("authenticate", () => {
     expect((await refusal(auth.recheck(principal))).details?.reason).toBe("revoked");
   });
 
+  it("with a session's hash worked out once: the same principal, a lookup every call, and a revocation seen on the next", async () => {
+    const token = mintToken();
+    const rec = recordFor(token);
+    const { store, lookups } = countingStore([rec]);
+    const auth = createAuthenticator({ store, now: () => now, secretKey: readSecretKey({}) });
+    const hash = hashToken(token);
+    const plain = await auth.resolve(token);
+    const hashed = await auth.resolve(token, hash);
+    expect(hashed).toEqual(plain);
+    expect(lookups()).toBe(2);
+    await store.revoke(rec.id, now);
+    const after = await auth.resolve(token, hash);
+    expect(after.ok).toBe(false);
+    expect(!after.ok && after.error.details?.reason).toBe("revoked");
+    expect(lookups()).toBe(3);
+    // No credential is still "missing", whatever hash comes with it.
+    const missing = await auth.resolve(undefined, hash);
+    expect(!missing.ok && missing.error.details?.reason).toBe("missing");
+  });
+
   it("resolve() reports whose token was refused when the holder proved it, and nobody's otherwise", async () => {
     const token = mintToken();
     const rec = recordFor(token, { revokedAt: "2026-02-01T00:00:00.000Z" });

@@ -20,6 +20,7 @@ const SECRET_NAME = /(secret|hash|digest|checksum|credential|password|passwd|api
 /** `file:code` → why the comparison is not of a secret. Keep it short and justified. */
 const ALLOWED: Record<string, string> = {
   'cli/tokens.ts:values["upstream-credential"] === "-"': "checks for the '-' (read from stdin) marker, not the credential's value",
+  "upstream/mcp-backend.ts:p?.progressToken === id": "matches an MCP progress notification to its call by the progress token the gateway chose (a request id), not a secret",
   "oauth/redirect.ts:u.password === p.password": "matches a loopback redirect URI's userinfo against the one the client registered (public, sent in the clear by the client), not a secret",
 };
 
