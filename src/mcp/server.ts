@@ -198,7 +198,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       throw rpcError(err);
     }
     // MCP Apps clients see which tools answer with the pending-action card.
-    const listed = clientShowsApps(server) ? all.map((t) => (gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t)) : all;
+    const listed = clientShowsApps(server, ctx) ? all.map((t) => (gateway.registry.get(t.name)?.policy.write ? { ...t, _meta: cardMeta((t as { _meta?: Record<string, unknown> })._meta) } : t)) : all;
     return listPage(listed, request.params?.cursor, pageSize) as never;
   });
 
@@ -244,7 +244,7 @@ export function createMcpServer(gateway: Gateway, binding: SessionBinding): Serv
       });
       if (outcome.pending && byInputRequest) return askToConfirm(gateway, here, name, outcome.pending);
       const settled = outcome.pending ? await elicitPendingConfirmation(gateway, server, here, ctx, outcome) : outcome.result;
-      const answered = outcome.pending && clientShowsApps(server) ? withCard(settled) : settled;
+      const answered = outcome.pending && clientShowsApps(server, ctx) ? withCard(settled) : settled;
       return shapeCallResult(gateway, name, answered) as CallToolResult;
     };
     try {

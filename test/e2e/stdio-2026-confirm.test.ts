@@ -116,3 +116,34 @@ describe("countersign stdio, 2026-07-28: a write's confirmation follows the requ
     expect(writes()).toHaveLength(0);
   }, 60_000);
 });
+
+describe("countersign stdio, 2026-07-28: MCP Apps follow the request envelope's capabilities", () => {
+  const UI = { extensions: { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } } };
+  const CARD = "ui://countersign/pending-action";
+  const cardOf = (x: unknown) => (x as { _meta?: { ui?: { resourceUri?: string } } })._meta?.ui?.resourceUri;
+
+  it("a client whose envelope declares the UI extension sees the card on writes, in resources/list and on a pending action", async () => {
+    const { client: c, transport } = client(UI);
+    await c.connect(transport);
+    expect(c.getProtocolEra()).toBe("modern");
+    const tools = (await c.listTools()).tools;
+    expect(cardOf(tools.find((t) => t.name === "create_item"))).toBe(CARD);
+    expect(cardOf(tools.find((t) => t.name === "get_item"))).toBeUndefined();
+    expect((await c.listResources()).resources.map((r) => r.uri)).toEqual([CARD]);
+    expect(((await c.readResource({ uri: CARD })).contents[0] as { mimeType?: string }).mimeType).toBe("text/html;profile=mcp-app");
+    const pending = await c.callTool({ name: "create_item", arguments: CREATE });
+    expect(cardOf(pending)).toBe(CARD);
+    expect(writes()).toHaveLength(0);
+  }, 60_000);
+
+  it("a client that declares none sees no card, an empty resource list, and cannot read the card", async () => {
+    const { client: c, transport } = client({});
+    await c.connect(transport);
+    const tools = (await c.listTools()).tools;
+    expect(cardOf(tools.find((t) => t.name === "create_item"))).toBeUndefined();
+    expect((await c.listResources()).resources).toEqual([]);
+    await expect(c.readResource({ uri: CARD })).rejects.toThrow(/the only resource is ui:\/\/countersign\/pending-action, for clients that declare/);
+    const pending = await c.callTool({ name: "create_item", arguments: CREATE });
+    expect(cardOf(pending)).toBeUndefined();
+  }, 60_000);
+});
