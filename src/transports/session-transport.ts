@@ -12,7 +12,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import {
   isJsonContentType,
-  parseJSONRPCMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
   type MessageExtraInfo,
@@ -22,7 +21,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { GatewayError, toHttp, toJsonRpcResponse } from "../errors.js";
 import type { PlainLane } from "../mcp/plain-lane.js";
-import { isPlainRequest, MAX_BATCH_SIZE } from "./http/state.js";
+import { jsonRpcMessageOf, MAX_BATCH_SIZE } from "./http/state.js";
 
 const SESSION_GONE = new GatewayError("session_not_found", "Session not found: initialize a new session");
 
@@ -55,13 +54,10 @@ export function directMessages(req: IncomingMessage, body: unknown): JSONRPCMess
   const ids = new Set<RequestId>();
   for (const m of raw) {
     let parsed: JSONRPCMessage;
-    if (isPlainRequest(m)) parsed = m as JSONRPCMessage;
-    else {
-      try {
-        parsed = parseJSONRPCMessage(m);
-      } catch {
-        return undefined;
-      }
+    try {
+      parsed = jsonRpcMessageOf(m);
+    } catch {
+      return undefined;
     }
     // Initialization creates the session: the SDK's to do.
     if ((parsed as { method?: string }).method === "initialize") return undefined;

@@ -5,10 +5,10 @@
  * the `_meta` envelope on each request) from the same server factory.
  */
 import type { Readable, Writable } from "node:stream";
-import { parseJSONRPCMessage, type JSONRPCMessage, type Server } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, Server } from "@modelcontextprotocol/server";
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { checkTokenShape, hashToken } from "../tokens/format.js";
-import { isPlainRequest } from "./http/state.js";
+import { jsonRpcMessageOf } from "./http/state.js";
 import type { Gateway } from "../gateway.js";
 import type { Principal } from "../context.js";
 import { createMcpServer, laneOf, type SessionBinding } from "../mcp/server.js";
@@ -108,8 +108,7 @@ function readLines(transport: StdioServerTransport): (chunk: Buffer) => void {
         continue;
       }
       try {
-        const message: JSONRPCMessage = isPlainRequest(value) ? (value as JSONRPCMessage) : parseJSONRPCMessage(value);
-        transport.onmessage?.(message);
+        transport.onmessage?.(jsonRpcMessageOf(value));
       } catch (err) {
         transport.onerror?.(err as Error);
       }

@@ -1,6 +1,7 @@
 /**
  * What the Koa middleware of `/mcp` hand each other, request by request.
  */
+import { parseJSONRPCMessage, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Principal } from "../../context.js";
 import { isObject, onlyKeys } from "../../shape.js";
 
@@ -53,4 +54,12 @@ export function isPlainRequest(m: unknown): m is JsonRpcMessage & { jsonrpc: "2.
   const { id, params } = m;
   if (m.jsonrpc !== "2.0" || typeof m.method !== "string" || !(typeof id === "string" || Number.isInteger(id))) return false;
   return params === undefined || (isObject(params) && !("_meta" in params));
+}
+
+/**
+ * A parsed message as JSON-RPC: a plain request by its shape, anything else through the SDK's
+ * schema (which throws on what is not JSON-RPC). What the HTTP session transport and stdio read.
+ */
+export function jsonRpcMessageOf(m: unknown): JSONRPCMessage {
+  return isPlainRequest(m) ? (m as JSONRPCMessage) : parseJSONRPCMessage(m);
 }
