@@ -37,8 +37,9 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
   const firstDelay = options.backoffMs ?? 200;
   const maxDelay = options.maxBackoffMs ?? 30_000;
   let client: Client | undefined;
-  // An HTTP backend's transport, whose session its tools/call POSTs join (src/upstream/mcp-rpc.ts).
-  let http: { readonly client: Client; readonly transport: StreamableHTTPClientTransport; readonly endpoint: Endpoint; readonly headers: Record<string, string> } | undefined;
+  // An HTTP backend's session, which its tools/call POSTs join (src/upstream/mcp-rpc.ts): the
+  // configured headers plus the session's id and protocol version, fixed once it is initialized.
+  let http: { readonly client: Client; readonly endpoint: Endpoint; readonly headers: Readonly<Record<string, string>> } | undefined;
   let nextId = 0;
   let tools: readonly BackendTool[] = [];
   let listed = "";
@@ -63,6 +64,14 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
     const t = new StdioClientTransport({ command: spec.command!, args: [...spec.args], env: { ...getDefaultEnvironment(), ...secrets(spec.env, "env") }, ...(spec.cwd ? { cwd: spec.cwd } : {}), stderr: "pipe" });
     if (t.stderr) createInterface({ input: t.stderr as Readable }).on("line", (line) => log.warn({ stderr: line }, `upstream ${spec.name}: ${line}`));
     return t;
+  }
+
+  /** What each tools/call POST of an initialized HTTP session carries. */
+  function sessionHeaders(t: StreamableHTTPClientTransport): Record<string, string> {
+    const headers = secrets(spec.headers, "headers");
+    if (t.sessionId) headers["mcp-session-id"] = t.sessionId;
+    if (t.protocolVersion) headers["mcp-protocol-version"] = t.protocolVersion;
+    return headers;
   }
 
   async function list(c: Client): Promise<void> {
@@ -114,7 +123,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
         if (client === c) down("the connection closed");
       };
       client = c;
-      http = t instanceof StreamableHTTPClientTransport ? { client: c, transport: t, endpoint: endpoint(new URL(spec.url!)), headers: secrets(spec.headers, "headers") } : undefined;
+      http = t instanceof StreamableHTTPClientTransport ? { client: c, endpoint: endpoint(new URL(spec.url!)), headers: sessionHeaders(t) } : undefined;
       failures = 0;
       parked = false;
       log.info({ tools: tools.length }, `upstream ${spec.name} is up`);
@@ -217,10 +226,7 @@ export function createMcpBackend(spec: McpUpstreamSpec, options: McpBackendOptio
    */
   async function postCall(h: NonNullable<typeof http>, name: string, args: Record<string, unknown>, callOptions: BackendCallOptions): Promise<ToolResult> {
     const url = h.endpoint;
-    const { transport: t } = h;
-    const headers: Record<string, string> = { ...h.headers };
-    if (t.sessionId) headers["mcp-session-id"] = t.sessionId;
-    if (t.protocolVersion) headers["mcp-protocol-version"] = t.protocolVersion;
+    const headers = h.headers;
     // String ids: never one the SDK client's numbered requests in the same session use.
     const id = `cs-${++nextId}`;
     const progress = callOptions.progress;
